@@ -1,0 +1,169 @@
+import { v5 as uuidv5 } from 'uuid';
+import { ConcurrencyError, DomainError } from '../errors.js';
+import type { Command, Decider, Event, EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
+import type { EventStore } from '../eventstore/eventStore.js';
+import { SerialQueue } from './serialQueue.js';
+
+const EVENT_ID_NAMESPACE = '5b0c5d0e-8f3c-4c55-9a1e-6d2f0b7a9c11';
+
+/** Event ids derive from the command id, so a retried command can never append twice. */
+export const eventIdFor = (commandId: string, index: number) => uuidv5(`${commandId}:${index}`, EVENT_ID_NAMESPACE);
+
+export type CommandResult = Readonly<{
+  events: readonly StoredEvent[];
+  /** Stream revision after the command (unchanged when nothing happened). */
+  nextRevision: number;
+  /** Global position of the command's last event, or the log head it was decided at. */
+  position: number;
+  /** True when the command id had been handled before and nothing new was appended. */
+  replayed: boolean;
+}>;
+
+type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, [number, number]> };
+
+export type CommandHandlerOptions<S, C extends Command, E extends Event> = Readonly<{
+  store: EventStore;
+  decider: Decider<S, C, E>;
+  /** Most streams whose folded state stays in memory. */
+  cacheSize?: number;
+  /** Attempts when another process appended to the stream between our read and our append. */
+  maxAttempts?: number;
+  /** Command ids remembered per stream for idempotent replays. */
+  idempotencyWindow?: number;
+}>;
+
+/**
+ * Load → decide → append, one stream at a time. Commands queued for the same stream are decided in
+ * order against the cached state and appended together (one transaction); each gets its own outcome.
+ */
+export class CommandHandler<S, C extends Command, E extends Event> {
+  private readonly cache = new Map<string, Cached<S>>();
+  private readonly queues = new Map<string, SerialQueue<C, CommandResult>>();
+
+  constructor(private readonly options: CommandHandlerOptions<S, C, E>) {}
+
+  handle(streamId: string, command: C): Promise<CommandResult> {
+    let queue = this.queues.get(streamId);
+    if (!queue) {
+      queue = new SerialQueue((batch) => this.decideBatch(streamId, batch));
+      this.queues.set(streamId, queue);
+    }
+    return queue.push(command);
+  }
+
+  /** The folded state of a stream as of its latest event (for queries that need the aggregate). */
+  async load(streamId: string): Promise<S> {
+    return (await this.catchUp(streamId)).state;
+  }
+
+  private async decideBatch(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(streamId, commands);
+      } catch (error) {
+        this.cache.delete(streamId);
+        if (!(error instanceof ConcurrencyError) || error.details.streamId !== streamId || attempt >= maxAttempts) throw error;
+      }
+    }
+  }
+
+  private async attempt(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
+    const { decider, store } = this.options;
+    const entry = await this.catchUp(streamId);
+    const outcomes: Array<CommandResult | Error | { from: number; count: number }> = [];
+    const pending: NewEvent[] = [];
+    let revision = entry.revision;
+    for (const command of commands) {
+      const seen = entry.commands.get(command.metadata.commandId);
+      if (seen) {
+        const events = await store.readStream(streamId, { fromRevision: seen[0], maxCount: seen[1] - seen[0] + 1 });
+        outcomes.push({ events, nextRevision: seen[1], position: events.at(-1)?.position ?? entry.position, replayed: true });
+        continue;
+      }
+      let decided: readonly E[];
+      try {
+        const result = decider.decide(command, entry.state);
+        decided = Array.isArray(result) ? result : [result as E];
+      } catch (error) {
+        outcomes.push(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      const metadata = metadataFor(command);
+      decided.forEach((event, i) => {
+        const newEvent: NewEvent = { id: eventIdFor(command.metadata.commandId, i), type: event.type, data: event.data, metadata };
+        pending.push(newEvent);
+        revision += 1;
+        entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
+      });
+      outcomes.push({ from: revision - decided.length + 1, count: decided.length });
+      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision]);
+    }
+    const appended = pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
+    if (appended) {
+      entry.revision = appended.nextRevision;
+      entry.position = appended.position;
+      this.trimCommands(entry);
+    }
+    const firstRevision = appended ? appended.nextRevision - pending.length + 1 : 0;
+    return outcomes.map((outcome) => {
+      if (outcome instanceof Error || 'replayed' in outcome) return outcome;
+      if (outcome.count === 0 || !appended) return { events: [], nextRevision: entry.revision, position: entry.position, replayed: false };
+      const events = appended.events.slice(outcome.from - firstRevision, outcome.from - firstRevision + outcome.count);
+      return { events, nextRevision: events.at(-1)!.revision, position: events.at(-1)!.position, replayed: false };
+    });
+  }
+
+  /** The cached entry, brought up to the stream's latest revision (another process may have appended). */
+  private async catchUp(streamId: string): Promise<Cached<S>> {
+    const { decider, store } = this.options;
+    let entry = this.cache.get(streamId);
+    if (entry) this.cache.delete(streamId);
+    entry ??= { state: decider.initialState(), revision: -1, position: 0, commands: new Map() };
+    this.cache.set(streamId, entry);
+    for (;;) {
+      const events = await store.readStream(streamId, { fromRevision: entry.revision + 1, maxCount: 5000 });
+      for (const event of events) {
+        entry.state = decider.evolve(entry.state, event as StoredEvent<E>);
+        entry.revision = event.revision;
+        entry.position = event.position;
+        const range = entry.commands.get(event.metadata.commandId);
+        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision]);
+      }
+      if (events.length < 5000) break;
+    }
+    this.trimCommands(entry);
+    this.evictStreams();
+    return entry;
+  }
+
+  private trimCommands(entry: Cached<S>): void {
+    const window = this.options.idempotencyWindow ?? 50_000;
+    for (const key of entry.commands.keys()) {
+      if (entry.commands.size <= window) break;
+      entry.commands.delete(key);
+    }
+  }
+
+  private evictStreams(): void {
+    const max = this.options.cacheSize ?? 64;
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= max) break;
+      this.cache.delete(key);
+    }
+  }
+}
+
+const metadataFor = ({ metadata }: Command): EventMetadata => ({
+  actor: metadata.actor,
+  ...(metadata.role ? { role: metadata.role } : {}),
+  tool: metadata.tool,
+  commandId: metadata.commandId,
+  correlationId: metadata.correlationId ?? metadata.commandId,
+  schemaVersion: 1,
+});
+
+const provisional = (event: NewEvent, streamId: string, revision: number): StoredEvent =>
+  ({ ...event, data: event.data as object, streamId, revision, position: 0, recordedAt: '' }) as StoredEvent;
+
+export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;

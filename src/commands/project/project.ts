@@ -1,0 +1,204 @@
+import type { DependencyKind, ProjectEvent, TaskFields, TaskStatus } from '../../events/project.js';
+import type { StoredEvent } from '../../events/types.js';
+
+/** What the Project decider needs to know about one task; the read models hold the rest. */
+export type TaskNode = {
+  readonly id: string;
+  parentId: string | null;
+  readonly children: Set<string>;
+  depth: number;
+  status: TaskStatus;
+  /** Outgoing edges: tasks this one depends on. */
+  readonly deps: Map<string, DependencyKind>;
+  /** Incoming edges: tasks that depend on this one. */
+  readonly dependents: Set<string>;
+  /** Position in a topological order of the dependency graph (dependencies first). */
+  ord: number;
+  /** Stream revision of the last event that changed this task: its ETag. */
+  version: number;
+  fields: TaskFields;
+  readonly createdAt: string;
+};
+
+/**
+ * The folded Project state. It is mutated in place by `evolve`: a project may hold 100,000 tasks, and
+ * copying that on every event would make the decider O(n) per command. Only the command handler owns a
+ * state object, and it discards it whenever an append fails.
+ */
+export type ProjectState = {
+  status: 'empty' | 'active';
+  projectId: string;
+  name: string;
+  revision: number;
+  readonly tasks: Map<string, TaskNode>;
+  nextOrd: number;
+};
+
+export const initialState = (): ProjectState => ({
+  status: 'empty',
+  projectId: '',
+  name: '',
+  revision: -1,
+  tasks: new Map(),
+  nextOrd: 0,
+});
+
+export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): ProjectState => {
+  state.revision = event.revision;
+  const e = { type: event.type, data: event.data } as ProjectEvent;
+  switch (e.type) {
+    case 'ProjectCreated':
+      state.status = 'active';
+      state.projectId = e.data.projectId;
+      state.name = e.data.name;
+      return state;
+    case 'TaskCreated': {
+      const parent = e.data.parentId ? state.tasks.get(e.data.parentId) : undefined;
+      parent?.children.add(e.data.taskId);
+      state.tasks.set(e.data.taskId, {
+        id: e.data.taskId,
+        parentId: e.data.parentId,
+        children: new Set(),
+        depth: parent ? parent.depth + 1 : 0,
+        status: 'pending',
+        deps: new Map(),
+        dependents: new Set(),
+        ord: state.nextOrd++,
+        version: event.revision,
+        fields: {
+          title: e.data.title,
+          description: e.data.description,
+          priority: e.data.priority,
+          tags: e.data.tags,
+          estimate: e.data.estimate,
+          files: e.data.files,
+          requiredCapabilities: e.data.requiredCapabilities,
+          metadata: e.data.metadata,
+        },
+        createdAt: e.data.createdAt,
+      });
+      return state;
+    }
+    case 'TaskUpdated': {
+      const task = state.tasks.get(e.data.taskId);
+      if (task) {
+        task.fields = { ...task.fields, ...e.data.changes };
+        task.version = event.revision;
+      }
+      return state;
+    }
+    case 'TaskMoved': {
+      const task = state.tasks.get(e.data.taskId);
+      if (!task) return state;
+      if (task.parentId) state.tasks.get(task.parentId)?.children.delete(task.id);
+      task.parentId = e.data.toParentId;
+      const parent = task.parentId ? state.tasks.get(task.parentId) : undefined;
+      parent?.children.add(task.id);
+      setDepth(state, task, parent ? parent.depth + 1 : 0);
+      task.version = event.revision;
+      return state;
+    }
+    case 'TaskStatusChanged': {
+      const task = state.tasks.get(e.data.taskId);
+      if (task) {
+        task.status = e.data.to;
+        task.version = event.revision;
+      }
+      return state;
+    }
+    case 'TaskDeleted': {
+      const task = state.tasks.get(e.data.taskId);
+      if (!task) return state;
+      if (task.parentId) state.tasks.get(task.parentId)?.children.delete(task.id);
+      for (const dep of task.deps.keys()) state.tasks.get(dep)?.dependents.delete(task.id);
+      for (const dependent of task.dependents) state.tasks.get(dependent)?.deps.delete(task.id);
+      state.tasks.delete(task.id);
+      return state;
+    }
+    case 'DependencyAdded': {
+      const task = state.tasks.get(e.data.taskId);
+      const target = state.tasks.get(e.data.dependsOn);
+      if (!task || !target) return state;
+      task.deps.set(target.id, e.data.kind);
+      target.dependents.add(task.id);
+      if (target.ord > task.ord) reorder(state, task, target);
+      task.version = event.revision;
+      return state;
+    }
+    case 'DependencyRemoved': {
+      const task = state.tasks.get(e.data.taskId);
+      task?.deps.delete(e.data.dependsOn);
+      state.tasks.get(e.data.dependsOn)?.dependents.delete(e.data.taskId);
+      if (task) task.version = event.revision;
+      return state;
+    }
+    default: {
+      const _exhaustive: never = e;
+      return _exhaustive;
+    }
+  }
+};
+
+const setDepth = (state: ProjectState, task: TaskNode, depth: number): void => {
+  task.depth = depth;
+  for (const child of task.children) {
+    const node = state.tasks.get(child);
+    if (node) setDepth(state, node, depth + 1);
+  }
+};
+
+/**
+ * Searches for a path from `from` to `to` following "is depended on by" edges, visiting only tasks whose
+ * order is at most `to.ord` (Pearce–Kelly): anything later cannot lead back to `to`. Returns the tasks on
+ * the path (from … to) or undefined, and the set of tasks it visited.
+ */
+export const searchDependents = (
+  state: ProjectState,
+  from: TaskNode,
+  to: TaskNode,
+): { path?: string[]; visited: TaskNode[] } => {
+  const cameFrom = new Map<string, string | null>([[from.id, null]]);
+  const visited: TaskNode[] = [from];
+  const stack = [from];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const next of node.dependents) {
+      if (cameFrom.has(next)) continue;
+      cameFrom.set(next, node.id);
+      if (next === to.id) {
+        const path: string[] = [];
+        for (let at: string | null = next; at !== null; at = cameFrom.get(at) ?? null) path.push(at);
+        return { path: path.reverse(), visited };
+      }
+      const nextNode = state.tasks.get(next);
+      if (nextNode && nextNode.ord <= to.ord) {
+        visited.push(nextNode);
+        stack.push(nextNode);
+      }
+    }
+  }
+  return { visited };
+};
+
+/** Restores the topological order after `task` came to depend on `target`, which sat later in it. */
+const reorder = (state: ProjectState, task: TaskNode, target: TaskNode): void => {
+  const forward = searchDependents(state, task, target).visited;
+  const backward: TaskNode[] = [];
+  const seen = new Set<string>([target.id]);
+  const stack = [target];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    backward.push(node);
+    for (const dep of node.deps.keys()) {
+      const depNode = state.tasks.get(dep);
+      if (depNode && !seen.has(dep) && depNode.ord >= task.ord) {
+        seen.add(dep);
+        stack.push(depNode);
+      }
+    }
+  }
+  const byOrd = (a: TaskNode, b: TaskNode) => a.ord - b.ord;
+  const moved = [...backward.sort(byOrd), ...forward.sort(byOrd)];
+  const slots = moved.map((n) => n.ord).sort((a, b) => a - b);
+  moved.forEach((node, i) => (node.ord = slots[i]!));
+};

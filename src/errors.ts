@@ -1,0 +1,43 @@
+/**
+ * Business refusals and request errors carry a stable `code` and their HTTP status; one middleware
+ * (REST) and one mapper (MCP) turn them into problem documents. Anything else is an internal error.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export const notFound = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new DomainError(code, 404, message, details);
+
+export const conflict = (code: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
+  new DomainError(code, 409, message, details, hint);
+
+export const unprocessable = (code: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
+  new DomainError(code, 422, message, details, hint);
+
+export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new DomainError(code, 400, message, details);
+
+/** The stream moved on since the caller (or our cache) read it. */
+export class ConcurrencyError extends DomainError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: string,
+    readonly actual: number,
+  ) {
+    super('CONCURRENCY_CONFLICT', 412, `Stream ${streamId} is at revision ${actual}, expected ${expected}.`, {
+      streamId,
+      expected,
+      actual,
+    }, 'Read the resource again and retry with its current ETag.');
+  }
+}

@@ -1,0 +1,97 @@
+import type { Event } from './types.js';
+
+/** Events of the Project aggregate (stream `project-<projectId>`): its tasks, their tree and dependencies. */
+
+export const TASK_STATUSES = ['pending', 'in_progress', 'blocked', 'review', 'completed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const DEPENDENCY_KINDS = ['hard', 'soft'] as const;
+export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
+
+/** The fields a caller may set on a task (on create, and later through UpdateTask). */
+export type TaskFields = {
+  title: string;
+  description: string;
+  priority: Priority;
+  tags: string[];
+  estimate: number | null;
+  files: string[];
+  requiredCapabilities: string[];
+  metadata: Record<string, unknown>;
+};
+
+export type ProjectCreated = Event<'ProjectCreated', { projectId: string; name: string; description: string; createdAt: string }>;
+
+export type TaskCreated = Event<
+  'TaskCreated',
+  TaskFields & { taskId: string; projectId: string; parentId: string | null; status: 'pending'; createdAt: string }
+>;
+
+export type TaskUpdated = Event<'TaskUpdated', { taskId: string; projectId: string; changes: Partial<TaskFields>; updatedAt: string }>;
+
+export type TaskMoved = Event<
+  'TaskMoved',
+  { taskId: string; projectId: string; fromParentId: string | null; toParentId: string | null; movedAt: string }
+>;
+
+export type TaskStatusChanged = Event<
+  'TaskStatusChanged',
+  { taskId: string; projectId: string; from: TaskStatus; to: TaskStatus; reason?: string; changedAt: string }
+>;
+
+export type TaskDeleted = Event<'TaskDeleted', { taskId: string; projectId: string; deletedAt: string }>;
+
+export type DependencyAdded = Event<
+  'DependencyAdded',
+  { taskId: string; projectId: string; dependsOn: string; kind: DependencyKind; addedAt: string }
+>;
+
+export type DependencyRemoved = Event<
+  'DependencyRemoved',
+  { taskId: string; projectId: string; dependsOn: string; removedAt: string }
+>;
+
+export type ProjectEvent =
+  | ProjectCreated
+  | TaskCreated
+  | TaskUpdated
+  | TaskMoved
+  | TaskStatusChanged
+  | TaskDeleted
+  | DependencyAdded
+  | DependencyRemoved;
+
+export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['type']>([
+  'ProjectCreated',
+  'TaskCreated',
+  'TaskUpdated',
+  'TaskMoved',
+  'TaskStatusChanged',
+  'TaskDeleted',
+  'DependencyAdded',
+  'DependencyRemoved',
+]);
+
+export const DEFAULT_PROJECT_ID = 'default';
+export const projectStreamId = (projectId: string) => `project-${projectId}`;
+export const projectIdFromStream = (streamId: string) => streamId.slice('project-'.length);
+
+/**
+ * Status transitions. `blocked` is a manual status; a task waiting on an open hard dependency is
+ * *dependency-blocked* (computed) and stays `pending`. Reopening is explicit: completed → in_progress,
+ * cancelled → pending.
+ */
+export const STATUS_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  pending: ['in_progress', 'blocked', 'completed', 'cancelled'],
+  in_progress: ['pending', 'blocked', 'review', 'completed', 'cancelled'],
+  blocked: ['pending', 'in_progress', 'cancelled'],
+  review: ['in_progress', 'completed', 'cancelled'],
+  completed: ['in_progress'],
+  cancelled: ['pending'],
+};
+
+/** Statuses that require every hard dependency to be completed first. */
+export const STATUSES_NEEDING_DEPENDENCIES: ReadonlySet<TaskStatus> = new Set(['in_progress', 'review', 'completed']);

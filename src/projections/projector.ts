@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import { DomainError } from '../errors.js';
+import type { StoredEvent } from '../events/types.js';
+import type { EventStore } from '../eventstore/eventStore.js';
+
+/** A read model that applies batches of events together with its own checkpoint. */
+export interface Projection {
+  readonly name: string;
+  readonly version: number;
+  /** Last applied position, 0 for an empty model, -1 when it was built by another projector version. */
+  checkpoint(): number;
+  applyBatch(events: readonly StoredEvent[]): void | Promise<void>;
+  reset(): void | Promise<void>;
+}
+
+export type ProjectorStatus = Readonly<{
+  name: string;
+  version: number;
+  position: number;
+  lag: number;
+  running: boolean;
+  lastError?: string;
+}>;
+
+type Waiter = { position: number; resolve: () => void; timer: NodeJS.Timeout; reject: (e: Error) => void };
+
+/**
+ * Follows the global log from the projection's checkpoint: woken by the store after each append,
+ * it reads and applies batches until it reaches the head. Callers may wait for a position.
+ */
+export class Projector {
+  private position = 0;
+  private head = 0;
+  private running = false;
+  private catchingUp = false;
+  private again = false;
+  private lastError: string | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    private readonly store: EventStore,
+    readonly projection: Projection,
+    private readonly logger: Logger,
+    private readonly batchSize = 2000,
+  ) {}
+
+  async start(): Promise<void> {
+    let checkpoint = this.projection.checkpoint();
+    if (checkpoint < 0) {
+      this.logger.warn({ projector: this.projection.name }, 'read model was built by another projector version; rebuilding');
+      await this.projection.reset();
+      checkpoint = 0;
+    }
+    this.position = checkpoint;
+    this.head = await this.store.headPosition();
+    this.running = true;
+    this.unsubscribe = this.store.onAppended((position) => {
+      this.head = Math.max(this.head, position);
+      this.wake();
+    });
+    await this.catchUp();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.unsubscribe?.();
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new DomainError('SHUTTING_DOWN', 503, 'The server is shutting down.'));
+    }
+    this.waiters = [];
+  }
+
+  status(): ProjectorStatus {
+    return {
+      name: this.projection.name,
+      version: this.projection.version,
+      position: this.position,
+      lag: Math.max(0, this.head - this.position),
+      running: this.running,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  get currentPosition(): number {
+    return this.position;
+  }
+
+  /** Resolves once the model has applied `position`; refuses with 503 after `timeoutMs`. */
+  waitFor(position: number, timeoutMs = 5000): Promise<void> {
+    if (position <= this.position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(
+          new DomainError('READ_MODEL_LAGGING', 503, `The ${this.projection.name} read model has not reached position ${position} yet.`, {
+            position,
+            current: this.position,
+          }),
+        );
+      }, timeoutMs);
+      const waiter: Waiter = { position, resolve, timer, reject };
+      this.waiters.push(waiter);
+      this.head = Math.max(this.head, position);
+      this.wake();
+    });
+  }
+
+  /** Applies everything up to the store's current head, then returns. */
+  async catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.again = true;
+      return;
+    }
+    this.catchingUp = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const events = await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize });
+          if (events.length === 0) break;
+          await this.projection.applyBatch(events);
+          this.position = events.at(-1)!.position;
+          this.head = Math.max(this.head, this.position);
+          this.release();
+          if (!this.running) break;
+        }
+      } while (this.again && this.running);
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.logger.error({ err: error, projector: this.projection.name }, 'projection failed; will retry');
+      setTimeout(() => this.wake(), 1000).unref();
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  private wake(): void {
+    if (!this.running) return;
+    if (this.catchingUp) {
+      this.again = true;
+      return;
+    }
+    setImmediate(() => void this.catchUp());
+  }
+
+  private release(): void {
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.position <= this.position) {
+        clearTimeout(waiter.timer);
+        waiter.resolve();
+      } else still.push(waiter);
+    }
+    this.waiters = still;
+  }
+}

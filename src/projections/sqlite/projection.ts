@@ -1,0 +1,247 @@
+import type Database from 'better-sqlite3';
+import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
+import type { StoredEvent } from '../../events/types.js';
+import { PRIORITY_RANK, READ_MODEL_DDL, SQLITE_PROJECTION_VERSION } from './schema.js';
+
+export const SQLITE_PROJECTOR = 'sqlite';
+
+const json = (value: unknown) => JSON.stringify(value);
+
+const RECOMPUTE_OPEN_DEPS = `
+  UPDATE tasks SET open_hard_deps = (
+    SELECT COUNT(*) FROM dependencies d JOIN tasks t ON t.id = d.depends_on
+    WHERE d.task_id = tasks.id AND d.kind = 'hard' AND t.status <> 'completed')`;
+
+/**
+ * Applies events to the read model. Each batch runs in one transaction together with the checkpoint,
+ * so every event is applied exactly once, crash or not; every write stores absolute values derived
+ * from the event, so a rebuild produces the same rows as the live projection.
+ */
+export class SqliteProjection {
+  readonly name = SQLITE_PROJECTOR;
+  readonly version = SQLITE_PROJECTION_VERSION;
+  private readonly s;
+  private readonly applyBatchTx: (events: readonly StoredEvent[]) => void;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(READ_MODEL_DDL);
+    this.s = {
+      checkpoint: db.prepare<[string], { position: number; version: number }>('SELECT position, version FROM checkpoints WHERE projector = ?'),
+      saveCheckpoint: db.prepare<[string, number, number]>(
+        'INSERT INTO checkpoints (projector, position, version) VALUES (?, ?, ?) ON CONFLICT (projector) DO UPDATE SET position = excluded.position, version = excluded.version',
+      ),
+      insertProject: db.prepare(
+        'INSERT OR REPLACE INTO projects (id, name, description, created_at, updated_at, revision) VALUES (@id, @name, @description, @at, @at, @revision)',
+      ),
+      touchProject: db.prepare('UPDATE projects SET updated_at = ?, revision = ? WHERE id = ?'),
+      parent: db.prepare<[string], { path: string; depth: number }>('SELECT path, depth FROM tasks WHERE id = ?'),
+      insertTask: db.prepare(`INSERT OR REPLACE INTO tasks (id, project_id, parent_id, path, depth, title, description, status, priority,
+        priority_rank, role, tags, estimate, files, required_capabilities, metadata, open_hard_deps, version, created_at, updated_at, seq)
+        VALUES (@id, @projectId, @parentId, @path, @depth, @title, @description, 'pending', @priority, @priorityRank, NULL, @tags,
+        @estimate, @files, @requiredCapabilities, @metadata, 0, @version, @at, @at, @seq)`),
+      task: db.prepare<[string], { title: string; description: string; tags: string; seq: number }>(
+        'SELECT title, description, tags, seq FROM tasks WHERE id = ?',
+      ),
+      deleteTags: db.prepare<[string]>('DELETE FROM task_tags WHERE task_id = ?'),
+      insertTag: db.prepare<[string, string]>('INSERT OR IGNORE INTO task_tags (tag, task_id) VALUES (?, ?)'),
+      deleteFts: db.prepare<[number]>('DELETE FROM tasks_fts WHERE rowid = ?'),
+      insertFts: db.prepare<[number, string, string, string, string]>(
+        'INSERT INTO tasks_fts (rowid, task_id, title, description, tags) VALUES (?, ?, ?, ?, ?)',
+      ),
+      setStatus: db.prepare<[string, number, string, string]>('UPDATE tasks SET status = ?, version = ?, updated_at = ? WHERE id = ?'),
+      touchTask: db.prepare<[number, string, string]>('UPDATE tasks SET version = ?, updated_at = ? WHERE id = ?'),
+      moveSubtree: db.prepare(
+        `UPDATE tasks SET path = @newPrefix || substr(path, length(@oldPrefix) + 1), depth = depth + @delta
+         WHERE path >= @oldPrefix AND path < @oldPrefix || x'ff'`,
+      ),
+      setParent: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET parent_id = ?, version = ?, updated_at = ? WHERE id = ?'),
+      deleteTask: db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
+      deleteDepsOf: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? OR depends_on = ?'),
+      insertDep: db.prepare(
+        'INSERT OR REPLACE INTO dependencies (task_id, depends_on, kind, project_id, created_at) VALUES (@taskId, @dependsOn, @kind, @projectId, @at)',
+      ),
+      deleteDep: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? AND depends_on = ?'),
+      recomputeOne: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id = ?`),
+      recomputeDependents: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT task_id FROM dependencies WHERE depends_on = ?)`),
+      history: db.prepare(`INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
+        VALUES (@position, @taskId, @projectId, @revision, @type, @at, @actor, @role, @tool, @changes)`),
+    };
+    this.applyBatchTx = db.transaction((events: readonly StoredEvent[]) => {
+      for (const event of events) this.apply(event);
+      const last = events.at(-1);
+      if (last) this.s.saveCheckpoint.run(this.name, last.position, this.version);
+    });
+  }
+
+  private readonly updates = new Map<string, Database.Statement>();
+
+  /** Column names come from the fixed COLUMN map, never from input. */
+  private updateTask(id: string, columns: Record<string, unknown>): void {
+    const key = Object.keys(columns).join(',');
+    let statement = this.updates.get(key);
+    if (!statement) {
+      statement = this.db.prepare(`UPDATE tasks SET ${Object.keys(columns).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`);
+      this.updates.set(key, statement);
+    }
+    statement.run({ ...columns, id });
+  }
+
+  /** Position of the last event applied, or 0; -1 when the stored model was built by another version. */
+  checkpoint(): number {
+    const row = this.s.checkpoint.get(this.name);
+    if (!row) return 0;
+    return row.version === this.version ? row.position : -1;
+  }
+
+  applyBatch(events: readonly StoredEvent[]): void {
+    if (events.length > 0) this.applyBatchTx(events);
+  }
+
+  /** Drops every row (and the checkpoint) so the model can be rebuilt from the log. */
+  reset(): void {
+    this.db.transaction(() => {
+      for (const table of ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history']) this.db.exec(`DELETE FROM ${table}`);
+      this.db.prepare('DELETE FROM checkpoints WHERE projector = ?').run(this.name);
+    })();
+  }
+
+  private apply(event: StoredEvent): void {
+    if (!PROJECT_EVENT_TYPES.has(event.type)) return;
+    const e = { type: event.type, data: event.data } as ProjectEvent;
+    switch (e.type) {
+      case 'ProjectCreated':
+        this.s.insertProject.run({ id: e.data.projectId, name: e.data.name, description: e.data.description, at: e.data.createdAt, revision: event.revision });
+        return;
+      case 'TaskCreated': {
+        const parent = e.data.parentId ? this.s.parent.get(e.data.parentId) : undefined;
+        const path = `${parent?.path ?? '/'}${e.data.taskId}/`;
+        this.s.insertTask.run({
+          id: e.data.taskId,
+          projectId: e.data.projectId,
+          parentId: e.data.parentId,
+          path,
+          depth: parent ? parent.depth + 1 : 0,
+          title: e.data.title,
+          description: e.data.description,
+          priority: e.data.priority,
+          priorityRank: PRIORITY_RANK[e.data.priority],
+          tags: json(e.data.tags),
+          estimate: e.data.estimate,
+          files: json(e.data.files),
+          requiredCapabilities: json(e.data.requiredCapabilities),
+          metadata: json(e.data.metadata),
+          version: event.revision,
+          at: e.data.createdAt,
+          seq: event.position,
+        });
+        this.writeTags(e.data.taskId, e.data.tags);
+        this.writeFts(event.position, e.data.taskId, e.data.title, e.data.description, e.data.tags);
+        const { taskId, projectId, status: _status, createdAt: _createdAt, parentId, ...fields } = e.data;
+        this.history(event, taskId, projectId, { ...fields, parentId, status: 'pending' });
+        return;
+      }
+      case 'TaskUpdated': {
+        const { taskId, changes } = e.data;
+        const columns: Record<string, unknown> = { version: event.revision, updated_at: e.data.updatedAt };
+        for (const [field, value] of Object.entries(changes) as [keyof TaskFields, unknown][]) {
+          const column = COLUMN[field];
+          if (!column) continue;
+          columns[column] = ['tags', 'files', 'requiredCapabilities', 'metadata'].includes(field) ? json(value) : value;
+          if (field === 'priority') columns.priority_rank = PRIORITY_RANK[value as keyof typeof PRIORITY_RANK];
+        }
+        this.updateTask(taskId, columns);
+        if (changes.tags) this.writeTags(taskId, changes.tags);
+        if (changes.title !== undefined || changes.description !== undefined || changes.tags) {
+          const row = this.s.task.get(taskId);
+          if (row) this.writeFts(row.seq, taskId, row.title, row.description, JSON.parse(row.tags) as string[]);
+        }
+        this.history(event, taskId, e.data.projectId, changes);
+        return;
+      }
+      case 'TaskMoved': {
+        const { taskId } = e.data;
+        const self = this.s.parent.get(taskId);
+        const parent = e.data.toParentId ? this.s.parent.get(e.data.toParentId) : undefined;
+        if (self) {
+          const newPrefix = `${parent?.path ?? '/'}${taskId}/`;
+          const delta = (parent ? parent.depth + 1 : 0) - self.depth;
+          this.s.moveSubtree.run({ newPrefix, oldPrefix: self.path, delta });
+        }
+        this.s.setParent.run(e.data.toParentId, event.revision, e.data.movedAt, taskId);
+        this.history(event, taskId, e.data.projectId, { parentId: { from: e.data.fromParentId, to: e.data.toParentId } });
+        return;
+      }
+      case 'TaskStatusChanged':
+        this.s.setStatus.run(e.data.to, event.revision, e.data.changedAt, e.data.taskId);
+        this.s.recomputeDependents.run(e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, {
+          status: { from: e.data.from, to: e.data.to },
+          ...(e.data.reason ? { reason: e.data.reason } : {}),
+        });
+        return;
+      case 'TaskDeleted': {
+        const row = this.s.task.get(e.data.taskId);
+        if (row) this.s.deleteFts.run(row.seq);
+        this.s.deleteTask.run(e.data.taskId);
+        this.s.deleteTags.run(e.data.taskId);
+        this.s.deleteDepsOf.run(e.data.taskId, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, {});
+        return;
+      }
+      case 'DependencyAdded':
+        this.s.insertDep.run({ taskId: e.data.taskId, dependsOn: e.data.dependsOn, kind: e.data.kind, projectId: e.data.projectId, at: e.data.addedAt });
+        this.s.recomputeOne.run(e.data.taskId);
+        this.s.touchTask.run(event.revision, e.data.addedAt, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn, kind: e.data.kind });
+        return;
+      case 'DependencyRemoved':
+        this.s.deleteDep.run(e.data.taskId, e.data.dependsOn);
+        this.s.recomputeOne.run(e.data.taskId);
+        this.s.touchTask.run(event.revision, e.data.removedAt, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn });
+        return;
+      default: {
+        const _exhaustive: never = e;
+        return _exhaustive;
+      }
+    }
+  }
+
+  private writeTags(taskId: string, tags: readonly string[]): void {
+    this.s.deleteTags.run(taskId);
+    for (const tag of tags) this.s.insertTag.run(tag, taskId);
+  }
+
+  /** The FTS row shares its rowid with the task's creation position, so updates and deletes are lookups. */
+  private writeFts(seq: number, taskId: string, title: string, description: string, tags: readonly string[]): void {
+    this.s.deleteFts.run(seq);
+    this.s.insertFts.run(seq, taskId, title, description, tags.join(' '));
+  }
+
+  private history(event: StoredEvent, taskId: string, projectId: string, changes: object): void {
+    this.s.history.run({
+      position: event.position,
+      taskId,
+      projectId,
+      revision: event.revision,
+      type: event.type,
+      at: event.recordedAt,
+      actor: event.metadata.actor,
+      role: event.metadata.role ?? null,
+      tool: event.metadata.tool,
+      changes: json(changes),
+    });
+    this.s.touchProject.run(event.recordedAt, event.revision, projectId);
+  }
+}
+
+const COLUMN: Partial<Record<string, string>> & Record<keyof TaskFields, string> = {
+  title: 'title',
+  description: 'description',
+  priority: 'priority',
+  tags: 'tags',
+  estimate: 'estimate',
+  files: 'files',
+  requiredCapabilities: 'required_capabilities',
+  metadata: 'metadata',
+};

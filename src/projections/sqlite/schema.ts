@@ -1,0 +1,79 @@
+/** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
+export const SQLITE_PROJECTION_VERSION = 1;
+
+export const READ_MODEL_DDL = `
+CREATE TABLE IF NOT EXISTS checkpoints (
+  projector TEXT PRIMARY KEY,
+  position  INTEGER NOT NULL,
+  version   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projects (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  revision    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  id                    TEXT PRIMARY KEY,
+  project_id            TEXT NOT NULL,
+  parent_id             TEXT,
+  path                  TEXT NOT NULL,
+  depth                 INTEGER NOT NULL,
+  title                 TEXT NOT NULL,
+  description           TEXT NOT NULL,
+  status                TEXT NOT NULL,
+  priority              TEXT NOT NULL,
+  priority_rank         INTEGER NOT NULL,
+  role                  TEXT,
+  tags                  TEXT NOT NULL,
+  estimate              REAL,
+  files                 TEXT NOT NULL,
+  required_capabilities TEXT NOT NULL,
+  metadata              TEXT NOT NULL,
+  open_hard_deps        INTEGER NOT NULL DEFAULT 0,
+  version               INTEGER NOT NULL,
+  created_at            TEXT NOT NULL,
+  updated_at            TEXT NOT NULL,
+  seq                   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_project ON tasks (project_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (project_id, status, open_hard_deps);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, open_hard_deps);
+CREATE TABLE IF NOT EXISTS task_tags (
+  tag     TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  PRIMARY KEY (tag, task_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_tags_task ON task_tags (task_id);
+CREATE TABLE IF NOT EXISTS dependencies (
+  task_id    TEXT NOT NULL,
+  depends_on TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, depends_on)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies (depends_on, task_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
+  task_id UNINDEXED, title, description, tags, tokenize = 'porter unicode61'
+);
+CREATE TABLE IF NOT EXISTS task_history (
+  position   INTEGER NOT NULL,
+  task_id    TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  revision   INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  at         TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  role       TEXT,
+  tool       TEXT NOT NULL,
+  changes    TEXT NOT NULL,
+  PRIMARY KEY (task_id, position)
+) WITHOUT ROWID;
+`;
+
+export const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
