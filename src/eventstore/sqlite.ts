@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
-import { ConcurrencyError } from '../errors.js';
+import { ConcurrencyError, DomainError } from '../errors.js';
 import {
   describeExpected,
   type AppendResult,
@@ -103,6 +103,7 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       readAll: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      byId: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
       counts: this.db.prepare<[], { events: number; streams: number }>(
         'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams',
@@ -212,6 +213,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   private appendOne({ streamId, events, expected }: PendingAppend): AppendResult {
+    const replay = this.replayOf(streamId, events);
+    if (replay) return replay;
     const current = this.stmts.revision.get(streamId)?.revision ?? -1;
     const ok =
       expected === 'any' ||
@@ -243,6 +246,17 @@ export class SqliteEventStore implements EventStore {
     return { nextRevision: revision, position, events: stored };
   }
 
+  /** The same events appended again (same ids, same stream) succeed without appending: as EventStoreDB does. */
+  private replayOf(streamId: string, events: readonly NewEvent[]): AppendResult | undefined {
+    const first = events[0] && this.stmts.byId.get(events[0].id);
+    if (!first) return undefined;
+    if (first.stream_id !== streamId) {
+      throw new DomainError('DUPLICATE_EVENT_ID', 409, `Event ${first.id} already belongs to stream ${first.stream_id}.`, { eventId: first.id });
+    }
+    const stored = this.stmts.readStream.all(streamId, first.revision, events.length).map(toStored);
+    return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)!.position, events: stored };
+  }
+
   private pollForeignAppends(): void {
     if (this.listeners.size === 0 || !this.db.open) return;
     const head = this.headSync();
@@ -253,6 +267,12 @@ export class SqliteEventStore implements EventStore {
   }
 
   private notify(position: number): void {
-    for (const listener of this.listeners) listener(position);
+    for (const listener of this.listeners) {
+      try {
+        listener(position);
+      } catch {
+        // a listener's failure is its own; the append has already succeeded
+      }
+    }
   }
 }

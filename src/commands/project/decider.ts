@@ -326,7 +326,7 @@ export const addDependency = ({ data, metadata }: AddDependency, state: ProjectS
     const { path } = searchDependents(state, task, target);
     if (path) {
       // path runs task ← … ← target through "is depended on by"; the cycle reads task → target → … → task.
-      const cycle = [task.id, ...path.slice(1).reverse()];
+      const cycle = [task.id, ...path.reverse()];
       throw conflict('DEPENDENCY_CYCLE', `Adding ${task.id} → ${target.id} would close the cycle ${cycle.join(' → ')}.`, {
         taskId: task.id,
         dependsOn: target.id,

@@ -1,0 +1,10 @@
+import type Database from 'better-sqlite3';
+import type { ProjectCommands } from '../../commands/project/commands.js';
+
+/** What the task and project operations need, built once in app.ts. */
+export type CatalogDeps = Readonly<{
+  commands: ProjectCommands;
+  readDb: Database.Database;
+  /** Resolves once the SQLite read model has applied `position` (bounded wait). */
+  waitForReadModel: (position: number) => Promise<void>;
+}>;

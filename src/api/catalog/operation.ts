@@ -1,0 +1,61 @@
+import type { JsonSchema } from '../schemas.js';
+
+export const CAPABILITIES = [
+  'task_creation',
+  'task_reading',
+  'task_modification',
+  'task_deletion',
+  'search',
+  'role_management',
+  'file_context',
+  'admin',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Who calls, through which surface; filled by the REST or MCP adapter. */
+export type OperationContext = Readonly<{
+  actor: string;
+  role?: string;
+  tool: string;
+  commandId: string;
+  correlationId: string;
+  /** From `If-Match` (REST) or the `expectedVersion` argument. */
+  expectedVersion?: number;
+  /** From `X-Vespera-Min-Position` or the `minPosition` argument. */
+  minPosition?: number;
+}>;
+
+export type OperationResult<O> = Readonly<{
+  body: O;
+  /** Log position of the write (commands), for `X-Vespera-Position`. */
+  position?: number;
+  /** The resource's version, for `ETag`. */
+  version?: number;
+}>;
+
+/**
+ * One entry of the operation catalog: everything REST, MCP, OpenAPI and the authorization matrix need
+ * to know about an operation. `input` is one object schema: path parameters, query and body together.
+ */
+export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
+  name: string;
+  tool: string;
+  summary: string;
+  description?: string;
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  path: string;
+  capability: Capability;
+  kind: 'command' | 'query';
+  input: JsonSchema;
+  output: JsonSchema;
+  successStatus?: number;
+  run: (input: I, ctx: OperationContext) => Promise<OperationResult<O>>;
+}>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOperation = Operation<any, any>;
+
+export const defineOperation = <I, O>(operation: Operation<I, O>): AnyOperation => operation as AnyOperation;
+
+/** Names of the path parameters of an express-style path (`/tasks/:id` → ['id']). */
+export const pathParams = (path: string): string[] => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);

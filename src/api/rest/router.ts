@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, badRequest } from '../../errors.js';
+import { pathParams, type AnyOperation, type OperationContext } from '../catalog/operation.js';
+import type { JsonSchema } from '../schemas.js';
+import { assertValid, type Validators } from '../validation.js';
+
+export type Caller = Readonly<{ actor: string; role?: string }>;
+
+export type RestDeps = Readonly<{
+  operations: readonly AnyOperation[];
+  validators: ReadonlyMap<string, Validators>;
+  logger: Logger;
+  /** Authentication and authorisation for one operation; resolves to the caller or throws 401/403. */
+  authorize: (req: Request, operation: AnyOperation) => Promise<Caller>;
+}>;
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
+
+/** `W/"12"` or `"12"` → 12. */
+export const parseIfMatch = (header: string | undefined): number | undefined => {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(header);
+  if (!match) throw new DomainError('INVALID_IF_MATCH', 400, 'If-Match must hold one version ETag such as W/"12".', { ifMatch: header });
+  return Number(match[1]);
+};
+
+const integerHeader = (req: Request, name: string): number | undefined => {
+  const value = req.get(name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw badRequest('INVALID_HEADER', `${name} must be a non-negative integer.`, { header: name });
+  return Number(value);
+};
+
+/** Query strings carry text: turn it into the numbers, booleans and arrays the operation's schema wants. */
+const coerceQuery = (schema: JsonSchema, query: Record<string, unknown>): Record<string, unknown> => {
+  const properties = (schema.properties ?? {}) as Record<string, { type?: string | string[] }>;
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(query)) {
+    const type = properties[key]?.type;
+    const types = Array.isArray(type) ? type : [type];
+    const value = Array.isArray(raw) && !types.includes('array') ? raw.at(-1) : raw;
+    if (types.includes('array')) out[key] = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
+    else if ((types.includes('integer') || types.includes('number')) && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+    else if (types.includes('boolean') && (value === 'true' || value === 'false')) out[key] = value === 'true';
+    else if (types.includes('null') && value === 'null') out[key] = null;
+    else out[key] = value;
+  }
+  return out;
+};
+
+/** Static segments sort before parameters, so `/tasks/dashboard` is never taken for `/tasks/:id`. */
+const bySpecificity = (a: AnyOperation, b: AnyOperation): number => {
+  const sa = a.path.split('/');
+  const sb = b.path.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i]!.startsWith(':');
+    const pb = sb[i]!.startsWith(':');
+    if (pa !== pb) return pa ? 1 : -1;
+  }
+  return sb.length - sa.length;
+};
+
+const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
+
+/** One express route per catalog operation: parse, validate, authorise, run, validate the answer, send. */
+export const restRouter = ({ operations, validators, logger, authorize }: RestDeps): Router => {
+  const router = Router();
+  for (const operation of [...operations].sort(bySpecificity)) {
+    const { input, output } = validators.get(operation.name)!;
+    const handler: RequestHandler = async (req: Request, res: Response) => {
+      const correlationId = String(res.getHeader('x-correlation-id'));
+      const caller = await authorize(req, operation);
+      if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
+        throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
+      }
+      if (hasBody(operation.method) && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+        throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the request body as application/json.');
+      }
+      const params: Record<string, unknown> = {};
+      for (const name of pathParams(operation.path)) params[name] = req.params[name];
+      const args = { ...coerceQuery(operation.input, req.query as Record<string, unknown>), ...((req.body as object | undefined) ?? {}), ...params };
+      assertValid(input, args);
+      const key = req.get('idempotency-key');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+        throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8–128 characters of letters, digits, _ . : -.');
+      }
+      const expectedVersion = parseIfMatch(req.get('if-match'));
+      const minPosition = integerHeader(req, 'x-vespera-min-position');
+      const ctx: OperationContext = {
+        actor: caller.actor,
+        ...(caller.role ? { role: caller.role } : {}),
+        tool: 'rest',
+        commandId: key ?? randomUUID(),
+        correlationId,
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+        ...(minPosition === undefined ? ('minPosition' in args ? { minPosition: args.minPosition as number } : {}) : { minPosition }),
+      };
+      const result = await operation.run(args, ctx);
+      if (!output(result.body)) {
+        logger.error({ operation: operation.name, errors: output.errors, correlationId }, 'response does not match its schema');
+        throw new Error(`Response of ${operation.name} does not match its schema`);
+      }
+      if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
+      if (result.version !== undefined) res.setHeader('ETag', `W/"${result.version}"`);
+      res.status(operation.successStatus ?? 200).json(result.body);
+    };
+    router[operation.method](operation.path, handler);
+  }
+  return router;
+};

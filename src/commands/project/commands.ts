@@ -1,0 +1,116 @@
+import { DEFAULT_PROJECT_ID, projectStreamId, type DependencyKind, type ProjectEvent, type TaskFields, type TaskStatus } from '../../events/project.js';
+import type { CommandMetadata } from '../../events/types.js';
+import { notFound, unprocessable } from '../../errors.js';
+import type { CommandHandler, CommandResult } from '../handler.js';
+import type { ProjectCommand, TaskInput, TaskTreeNode } from './decider.js';
+import type { ProjectState } from './project.js';
+
+/** Who asks, through which surface, and under which idempotency key. */
+export type RequestMeta = Readonly<{
+  actor: string;
+  role?: string;
+  tool: string;
+  commandId: string;
+  correlationId?: string;
+  expectedVersion?: number;
+}>;
+
+export type ProjectCommandsDeps = Readonly<{
+  handler: CommandHandler<ProjectState, ProjectCommand, ProjectEvent>;
+  /** Task id → project id from the read model, waiting for catch-up before giving up. */
+  locateTask: (taskId: string) => Promise<string | undefined>;
+  newId: () => string;
+  now: () => string;
+}>;
+
+export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
+
+/** The write side as functions: each builds one command, picks its stream and hands it to the handler. */
+export const projectCommands = ({ handler, locateTask, newId, now }: ProjectCommandsDeps) => {
+  const metadata = (meta: RequestMeta): CommandMetadata => ({
+    now: now(),
+    commandId: meta.commandId,
+    actor: meta.actor,
+    ...(meta.role ? { role: meta.role } : {}),
+    tool: meta.tool,
+    correlationId: meta.correlationId ?? meta.commandId,
+  });
+
+  const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
+    handler.handle(projectStreamId(projectId), { ...command, metadata: metadata(meta) } as ProjectCommand);
+
+  const projectOf = async (taskId: string, role = 'Task'): Promise<string> => {
+    const projectId = await locateTask(taskId);
+    if (!projectId) throw notFound('TASK_NOT_FOUND', `${role} ${taskId} does not exist.`, { taskId });
+    return projectId;
+  };
+
+  /** A subtask goes to its parent's project; a task without either goes to `default`. */
+  const targetProject = async (projectId: string | undefined, parentId: string | null | undefined): Promise<string> => {
+    if (!parentId) return projectId ?? DEFAULT_PROJECT_ID;
+    const parentProject = await projectOf(parentId, 'Parent task');
+    if (projectId !== undefined && projectId !== parentProject) {
+      throw unprocessable('CROSS_PROJECT_PARENT', `Parent task ${parentId} belongs to project ${parentProject}, not ${projectId}.`, {
+        parentId,
+        projectId,
+        parentProjectId: parentProject,
+      });
+    }
+    return parentProject;
+  };
+
+  const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
+
+  const version = (meta: RequestMeta) => (meta.expectedVersion === undefined ? {} : { expectedVersion: meta.expectedVersion });
+
+  return {
+    createProject: (data: { projectId: string; name: string; description?: string }, meta: RequestMeta) =>
+      run(data.projectId, { type: 'CreateProject', data }, meta),
+
+    createTask: async (data: TaskInput & { projectId?: string; parentId?: string | null }, meta: RequestMeta) => {
+      const { projectId, parentId, ...task } = data;
+      const target = await targetProject(projectId, parentId);
+      return run(target, { type: 'CreateTask', data: { projectId: target, taskId: newId(), parentId: parentId ?? null, task } }, meta);
+    },
+
+    createTaskTree: async (data: { projectId?: string; parentId?: string | null; root: TreeInput }, meta: RequestMeta) => {
+      const target = await targetProject(data.projectId, data.parentId);
+      const root = withIds(data.root);
+      return run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
+    },
+
+    updateTask: async (taskId: string, changes: Partial<TaskFields>, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'UpdateTask', data: { taskId, changes, ...version(meta) } }, meta),
+
+    moveTask: async (taskId: string, parentId: string | null, meta: RequestMeta) => {
+      const projectId = await projectOf(taskId);
+      if (parentId !== null) {
+        const parentProject = await projectOf(parentId, 'Parent task');
+        if (parentProject !== projectId) {
+          throw unprocessable('CROSS_PROJECT_PARENT', `Task ${taskId} cannot move to a parent in project ${parentProject}.`, {
+            taskId,
+            parentId,
+          });
+        }
+      }
+      return run(projectId, { type: 'MoveTask', data: { taskId, parentId, ...version(meta) } }, meta);
+    },
+
+    changeTaskStatus: async (taskId: string, status: TaskStatus, reason: string | undefined, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'ChangeTaskStatus', data: { taskId, status, ...(reason ? { reason } : {}), ...version(meta) } }, meta),
+
+    deleteTask: async (taskId: string, recursive: boolean, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'DeleteTask', data: { taskId, recursive, ...version(meta) } }, meta),
+
+    addDependency: async (taskId: string, dependsOn: string, kind: DependencyKind, meta: RequestMeta) => {
+      const projectId = await projectOf(taskId);
+      const dependsOnProjectId = (await locateTask(dependsOn)) ?? null;
+      return run(projectId, { type: 'AddDependency', data: { taskId, dependsOn, kind, dependsOnProjectId, ...version(meta) } }, meta);
+    },
+
+    removeDependency: async (taskId: string, dependsOn: string, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'RemoveDependency', data: { taskId, dependsOn, ...version(meta) } }, meta),
+  };
+};
+
+export type ProjectCommands = ReturnType<typeof projectCommands>;

@@ -1,0 +1,29 @@
+import Database from 'better-sqlite3';
+
+/** The read model is disposable (rebuilt from the log), so it trades durability for speed. */
+export const openReadModel = (file: string): Database.Database => {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  return db;
+};
+
+const TABLES: Record<string, string> = {
+  projects: 'id',
+  tasks: 'id',
+  task_tags: 'tag, task_id',
+  dependencies: 'task_id, depends_on',
+  task_history: 'task_id, position',
+  tasks_fts: 'rowid',
+};
+
+/** Every row of the read model in a stable order, to compare a live model with a rebuild. */
+export const dumpReadModel = (db: Database.Database): Record<string, unknown[]> =>
+  Object.fromEntries(
+    Object.entries(TABLES).map(([table, order]) => [
+      table,
+      db.prepare(`SELECT ${table === 'tasks_fts' ? 'rowid, *' : '*'} FROM ${table} ORDER BY ${order}`).all(),
+    ]),
+  );

@@ -1,0 +1,15 @@
+import { EventStoreDbEventStore } from '../../src/eventstore/eventstoredb.js';
+import { eventStoreContract } from './contract.js';
+
+const url = process.env.EVENTSTORE_URL;
+
+if (url) {
+  eventStoreContract('eventstoredb', async () => {
+    const store = new EventStoreDbEventStore({ url, pollIntervalMs: 50 });
+    return { store, cleanup: () => store.close() };
+  });
+} else {
+  describe('EventStore contract: eventstoredb', () => {
+    it('EventStoreDB contract skipped: set EVENTSTORE_URL=esdb://localhost:2113?tls=false to run it');
+  });
+}
