@@ -127,14 +127,18 @@ const SORTS: Record<string, { column: string; desc: boolean; seqDesc: boolean }>
 export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskView> => {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (filter.projectId !== undefined) (where.push('project_id = ?'), params.push(filter.projectId));
-  if (filter.status?.length) (where.push(`status IN (${filter.status.map(() => '?').join(',')})`), params.push(...filter.status));
-  if (filter.priority?.length) (where.push(`priority IN (${filter.priority.map(() => '?').join(',')})`), params.push(...filter.priority));
+  const add = (clause: string, ...values: unknown[]) => {
+    where.push(clause);
+    params.push(...values);
+  };
+  if (filter.projectId !== undefined) add('project_id = ?', filter.projectId);
+  if (filter.status?.length) add(`status IN (${filter.status.map(() => '?').join(',')})`, ...filter.status);
+  if (filter.priority?.length) add(`priority IN (${filter.priority.map(() => '?').join(',')})`, ...filter.priority);
   if (filter.parentId === null) where.push('parent_id IS NULL');
-  else if (filter.parentId !== undefined) (where.push('parent_id = ?'), params.push(filter.parentId));
-  if (filter.role !== undefined) (where.push('role = ?'), params.push(filter.role));
-  if (filter.tag !== undefined) (where.push('id IN (SELECT task_id FROM task_tags WHERE tag = ?)'), params.push(filter.tag));
-  if (filter.q !== undefined) (where.push('seq IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)'), params.push(ftsQuery(filter.q)));
+  else if (filter.parentId !== undefined) add('parent_id = ?', filter.parentId);
+  if (filter.role !== undefined) add('role = ?', filter.role);
+  if (filter.tag !== undefined) add('id IN (SELECT task_id FROM task_tags WHERE tag = ?)', filter.tag);
+  if (filter.q !== undefined) add('seq IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)', ftsQuery(filter.q));
   if (filter.ready === true) where.push("status = 'pending' AND open_hard_deps = 0");
   if (filter.ready === false) where.push("NOT (status = 'pending' AND open_hard_deps = 0)");
 
@@ -147,8 +151,8 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
   const [seqDir, seqCmp] = seqDesc ? ['DESC', '<'] : ['ASC', '>'];
   if (filter.cursor) {
     const [value, seq] = decodeCursor(filter.cursor, 2);
-    if (base.column === 'seq') (where.push(`seq ${seqCmp} ?`), params.push(seq));
-    else (where.push(`(${base.column} ${cmp} ? OR (${base.column} = ? AND seq ${seqCmp} ?))`), params.push(value, value, seq));
+    if (base.column === 'seq') add(`seq ${seqCmp} ?`, seq);
+    else add(`(${base.column} ${cmp} ? OR (${base.column} = ? AND seq ${seqCmp} ?))`, value, value, seq);
   }
   const limit = filter.limit ?? 20;
   const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -116,7 +116,14 @@ export const taskOperations = ({ commands, readDb, waitForReadModel }: CatalogDe
       kind: 'command',
       successStatus: 201,
       input: { ...s.input({ projectId: s.projectId, parentId: s.id, root: { $ref: '#/$defs/node' } }, ['root']), $defs: { node: treeNodeSchema } },
-      output: writeResult({ rootId: { type: 'string' }, taskIds: { type: 'array', items: { type: 'string' } }, tree: treeOutput }, ['rootId', 'taskIds', 'tree']),
+      output: {
+        ...writeResult({ rootId: { type: 'string' }, taskIds: { type: 'array', items: { type: 'string' } }, tree: { ...treeOutput, $defs: undefined } }, [
+          'rootId',
+          'taskIds',
+          'tree',
+        ]),
+        $defs: treeOutput.$defs,
+      },
       run: async (input, ctx) => {
         const result = await commands.createTaskTree(input, meta(ctx));
         const taskIds = result.events.filter((e) => e.type === 'TaskCreated').map((e) => (e.data as { taskId: string }).taskId);

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { createApp, dataFiles, openEventStore, VERSION } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { SqliteProjection } from './projections/sqlite/projection.js';
+import { openReadModel } from './projections/sqlite/readModel.js';
+import { rebuildReadModel } from './projections/sqlite/rebuild.js';
+
+const config = (): Config => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+};
+
+const serve = async () => {
+  const cfg = config();
+  const logger = createLogger(cfg.logLevel);
+  const app = await createApp(cfg, logger);
+  const address = await app.listen();
+  logger.info({ url: `http://${address.address}:${address.port}`, dataDir: cfg.dataDir, eventStore: cfg.eventStore }, 'Vespera is listening');
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+};
+
+const rebuild = async () => {
+  const cfg = config();
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  const store = openEventStore(cfg);
+  const bar = new cliProgress.SingleBar(
+    { format: 'rebuild [{bar}] {percentage}% | {value}/{total} positions | {events} events', stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.max(1, await store.headPosition()), 0, { events: 0 });
+  const result = await rebuildReadModel(store, dataFiles(cfg.dataDir).readModel, ({ position, events }) => bar.update(position, { events }));
+  bar.stop();
+  await store.close();
+  process.stderr.write(`Rebuilt the SQLite read model from ${result.events} events in ${result.seconds.toFixed(2)} s (${result.eventsPerSecond} events/s).\n`);
+};
+
+const stats = async () => {
+  const cfg = config();
+  const store = openEventStore(cfg);
+  const storeStats = await store.stats();
+  const file = dataFiles(cfg.dataDir).readModel;
+  let projectors: unknown[] = [];
+  if (fs.existsSync(file)) {
+    const db = openReadModel(file);
+    const projection = new SqliteProjection(db);
+    const counts = db.prepare('SELECT (SELECT COUNT(*) FROM tasks) AS tasks, (SELECT COUNT(*) FROM dependencies) AS dependencies, (SELECT COUNT(*) FROM projects) AS projects').get();
+    projectors = [{ name: projection.name, version: projection.version, position: projection.checkpoint(), lag: storeStats.headPosition - projection.checkpoint(), ...(counts as object) }];
+    db.close();
+  }
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ eventStore: { kind: store.kind, ...storeStats }, projectors }, null, 2)}\n`);
+};
+
+const program = new Command()
+  .name('vespera')
+  .description('Event-sourced task orchestration for teams of AI coding agents')
+  .version(VERSION);
+program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
+program.command('rebuild').description('Drop the SQLite read model and rebuild it from the event log').action(rebuild);
+program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
