@@ -3,23 +3,39 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { Authorizer } from './api/auth/authorizer.js';
+import { ensureAdminToken } from './api/auth/bootstrap.js';
+import { loadJwtSecret } from './api/auth/secret.js';
+import { TokenService } from './api/auth/tokens.js';
 import { buildCatalog, type AnyOperation } from './api/catalog/index.js';
+import { instrument } from './api/catalog/instrument.js';
+import { createMetrics } from './api/metrics.js';
 import { httpApp } from './api/rest/server.js';
-import { compileValidators } from './api/validation.js';
+import { compileValidators, type Validators } from './api/validation.js';
 import { CommandHandler } from './commands/handler.js';
+import { pluginCommands, type PluginCommands } from './commands/plugins/commands.js';
+import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
 import { projectCommands, type ProjectCommands } from './commands/project/commands.js';
 import { projectDecider, type ProjectCommand } from './commands/project/decider.js';
 import type { ProjectState } from './commands/project/project.js';
+import { roleCommands, type RoleCommands } from './commands/roles/commands.js';
+import { roleCatalogDecider, type RoleCatalogState, type RoleCommand } from './commands/roles/roleCatalog.js';
+import { DEFAULT_ROLE_FILES, loadRoleFiles } from './commands/roles/roleFiles.js';
 import type { Config } from './config.js';
+import type { PluginEvent } from './events/plugins.js';
 import type { ProjectEvent } from './events/project.js';
+import type { RoleEvent } from './events/roles.js';
 import type { EventStore } from './eventstore/eventStore.js';
 import { EventStoreDbEventStore } from './eventstore/eventstoredb.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { Projector } from './projections/projector.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
+import { grantOf } from './queries/plugins.js';
+import { inProgressByRole } from './queries/roles.js';
 import { projectOfTask } from './queries/tasks.js';
 
 export const VERSION = '0.1.0';
@@ -36,11 +52,20 @@ export const openEventStore = (config: Config): EventStore => {
 
 export type App = Readonly<{
   config: Config;
+  logger: Logger;
   store: EventStore;
   readDb: Database.Database;
   projector: Projector;
   commands: ProjectCommands;
+  roles: RoleCommands;
+  plugins: PluginCommands;
+  tokens: TokenService;
+  authorizer: Authorizer;
   operations: readonly AnyOperation[];
+  validators: ReadonlyMap<string, Validators>;
+  /** Path of the admin token file (mode 0600), refreshed at every start. */
+  adminTokenFile: string;
+  http: Express;
   server: http.Server;
   /** Starts listening; resolves to the bound address (port 0 picks a free one). */
   listen: () => Promise<AddressInfo>;
@@ -50,46 +75,69 @@ export type App = Readonly<{
 /** The composition root: every component is built here, once, and handed to whoever needs it. */
 export const createApp = async (config: Config, logger: Logger): Promise<App> => {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
   const readDb = openReadModel(dataFiles(config.dataDir).readModel);
   const projector = new Projector(store, new SqliteProjection(readDb), logger.child({ component: 'projector' }));
   await projector.start();
 
-  const handler = new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
-    store,
-    decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes }),
-  });
+  const now = () => new Date().toISOString();
   const waitForReadModel = (position: number) => projector.waitFor(position, config.readWaitMs);
+  const roles = roleCommands({ handler: new CommandHandler<RoleCatalogState, RoleCommand, RoleEvent>({ store, decider: roleCatalogDecider }), now });
+  const plugins = pluginCommands({ handler: new CommandHandler<PluginState, PluginCommand, PluginEvent>({ store, decider: pluginDecider }), now });
   const locateTask = async (taskId: string) => {
     const known = projectOfTask(readDb, taskId);
     if (known) return known;
     await waitForReadModel(await store.headPosition());
     return projectOfTask(readDb, taskId);
   };
-  const commands = projectCommands({ handler, locateTask, newId: uuidv7, now: () => new Date().toISOString() });
-  const operations = buildCatalog({ commands, readDb, waitForReadModel });
+  const commands = projectCommands({
+    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
+      store,
+      decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes }),
+    }),
+    locateTask,
+    newId: uuidv7,
+    now,
+    roleDefinition: roles.definition,
+    roleInProgress: (role) => inProgressByRole(readDb).get(role) ?? 0,
+  });
+
+  const system = { actor: 'system', tool: 'startup' };
+  const synced = await roles.syncFiles(loadedRoles, { ...system, commandId: `role-sync-${uuidv7()}` });
+  if (synced.events.length > 0) logger.info({ events: synced.events.length }, 'role files differ from the roles stream; synced');
+  await waitForReadModel(synced.position);
+
+  const tokens = new TokenService(loadJwtSecret(config.dataDir, config.jwtSecret), config.tokenTtlSeconds, config.tokenMaxTtlSeconds);
+  const adminTokenFile = await ensureAdminToken({ dataDir: config.dataDir, readDb, plugins, tokens, waitForReadModel, logger });
+  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth);
+  if (!config.auth) logger.warn('authentication is disabled for this process');
+
+  const metrics = createMetrics(() => [projector.status()], () => store.headPosition());
+  const operations = buildCatalog({ commands, roles, plugins, tokens, readDb, waitForReadModel, newId: uuidv7, now }).map((op) => instrument(op, metrics));
   const validators = compileValidators(operations);
 
   const health = async () => {
     try {
       const head = await store.headPosition();
       const projectors = [projector.status()].map((p) => ({ ...p, lag: Math.max(0, head - p.position) }));
-      const lagging = projectors.some((p) => !p.running || p.lastError);
-      return { status: lagging ? ('degraded' as const) : ('ok' as const), version: VERSION, eventStore: { kind: store.kind, headPosition: head }, projectors };
+      const degraded = projectors.some((p) => !p.running || p.lastError);
+      return { status: degraded ? ('degraded' as const) : ('ok' as const), version: VERSION, eventStore: { kind: store.kind, headPosition: head }, projectors };
     } catch (error) {
       return { status: 'down' as const, version: VERSION, eventStore: { kind: store.kind, error: (error as Error).message }, projectors: [projector.status()] };
     }
   };
-  const app = httpApp({
+  const express = httpApp({
     operations,
     validators,
     logger,
     version: VERSION,
-    bodyLimitBytes: config.bodyLimitBytes,
+    settings: config,
+    authorizer,
     health,
-    authorize: async () => ({ actor: 'anonymous' }),
+    metrics: metrics.render,
   });
-  const server = http.createServer(app);
+  const server = http.createServer(express);
   server.keepAliveTimeout = 65_000;
 
   const listen = () =>
@@ -112,5 +160,23 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     readDb.close();
   };
 
-  return { config, store, readDb, projector, commands, operations, server, listen, stop };
+  return {
+    config,
+    logger,
+    store,
+    readDb,
+    projector,
+    commands,
+    roles,
+    plugins,
+    tokens,
+    authorizer,
+    operations,
+    validators,
+    adminTokenFile,
+    http: express,
+    server,
+    listen,
+    stop,
+  };
 };

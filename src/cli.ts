@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { createApp, dataFiles, openEventStore, VERSION } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
 import { rebuildReadModel } from './projections/sqlite/rebuild.js';
@@ -88,6 +89,7 @@ program.command('rebuild').description('Drop the SQLite read model and rebuild i
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 
 program.parseAsync().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  // Role-file and configuration problems are the operator's to fix: say what and where, no stack.
+  console.error(error instanceof RoleFileError || error instanceof ConfigError ? error.message : error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -14,6 +14,18 @@ export type Config = Readonly<{
   bodyLimitBytes: number;
   /** Longest a request waits for the read model to reach a position. */
   readWaitMs: number;
+  /** `VESPERA_JWT_SECRET`; when absent a secret is generated once into the data directory. */
+  jwtSecret?: string;
+  tokenTtlSeconds: number;
+  tokenMaxTtlSeconds: number;
+  corsOrigins: readonly string[];
+  rateLimitPerMinute: number;
+  anonymousRateLimitPerMinute: number;
+  metrics: 'public' | 'admin' | 'off';
+  /** Role files synced into the `roles` stream at start; the shipped ones by default. */
+  roleFiles?: readonly string[];
+  /** Authentication on every route. Only code (tests, benchmarks) can turn it off; no variable does. */
+  auth: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -50,11 +62,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
   const eventStore = oneOf('VESPERA_EVENT_STORE', ['sqlite', 'eventstoredb'], 'sqlite');
   const eventStoreUrl = env.EVENTSTORE_URL || undefined;
   if (eventStore === 'eventstoredb' && !eventStoreUrl) {
-    problems.push('EVENTSTORE_URL is required when VESPERA_EVENT_STORE=eventstoredb (e.g. esdb://localhost:2113?tls=false)');
+    problems.push('EVENTSTORE_URL is required when VESPERA_EVENT_STORE=eventstoredb (e.g. kurrentdb://localhost:2113?tls=false)');
   }
-  if (eventStoreUrl && !/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\//.test(eventStoreUrl)) {
-    problems.push(`EVENTSTORE_URL must be an esdb:// or kurrentdb:// connection string (got "${eventStoreUrl}")`);
+  if (eventStoreUrl && !/^(esdb|kurrentdb|kurrent|kdb)(\+discover)?:\/\//.test(eventStoreUrl)) {
+    problems.push(`EVENTSTORE_URL must be a kurrentdb:// (or esdb://) connection string (got "${eventStoreUrl}")`);
   }
+  const jwtSecret = env.VESPERA_JWT_SECRET || undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push('VESPERA_JWT_SECRET must be at least 32 characters long');
+  const corsOrigins = (env.VESPERA_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`VESPERA_CORS_ORIGINS holds "${origin}", not an origin like https://app.example.com`);
+  const roleFiles = env.VESPERA_ROLE_FILES ? env.VESPERA_ROLE_FILES.split(',').map((f) => path.resolve(f.trim())) : undefined;
   const host = env.VESPERA_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) problems.push(`VESPERA_HOST is not a host name or address (got "${host}")`);
   const config: Config = {
@@ -69,6 +86,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxTreeNodes: int('VESPERA_MAX_TREE_NODES', 1000, 1, 10000),
     bodyLimitBytes: int('VESPERA_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     readWaitMs: int('VESPERA_READ_WAIT_MS', 5000, 10, 60000),
+    ...(jwtSecret ? { jwtSecret } : {}),
+    tokenTtlSeconds: int('VESPERA_TOKEN_TTL_SECONDS', 86_400, 60, 31_536_000),
+    tokenMaxTtlSeconds: int('VESPERA_TOKEN_MAX_TTL_SECONDS', 30 * 86_400, 60, 31_536_000),
+    corsOrigins,
+    rateLimitPerMinute: int('VESPERA_RATE_LIMIT_PER_MINUTE', 12_000, 0, 10_000_000),
+    anonymousRateLimitPerMinute: int('VESPERA_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300, 0, 10_000_000),
+    metrics: oneOf('VESPERA_METRICS', ['public', 'admin', 'off'], 'admin'),
+    ...(roleFiles ? { roleFiles } : {}),
+    auth: true,
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -38,3 +38,14 @@ export const compileValidators = (operations: readonly AnyOperation[]): Map<stri
 export const assertValid = (validate: ValidateFunction, value: unknown): void => {
   if (!validate(value)) throw validationError(validate.errors ?? []);
 };
+
+/** Refuses input nested deeper than `maxDepth` before any recursive code (ajv, JSON.stringify) walks it. */
+export const assertShallow = (value: unknown, maxDepth = 32): void => {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= maxDepth) throw new DomainError('INPUT_TOO_DEEP', 400, `Input is nested more than ${maxDepth} levels deep.`, { maxDepth });
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+};

@@ -19,7 +19,9 @@ export type CommandResult = Readonly<{
   replayed: boolean;
 }>;
 
-type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, [number, number]> };
+/** Per command id: first and last revision it appended, and its command type. */
+type Seen = [number, number, string | undefined];
+type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, Seen> };
 
 export type CommandHandlerOptions<S, C extends Command, E extends Event> = Readonly<{
   store: EventStore;
@@ -76,6 +78,14 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     let revision = entry.revision;
     for (const command of commands) {
       const seen = entry.commands.get(command.metadata.commandId);
+      if (seen && seen[2] !== undefined && seen[2] !== command.type) {
+        outcomes.push(
+          new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Command id ${command.metadata.commandId} was already used for ${seen[2]}.`, {
+            commandId: command.metadata.commandId,
+          }, 'Use a new Idempotency-Key for every distinct request.'),
+        );
+        continue;
+      }
       if (seen) {
         const events = await store.readStream(streamId, { fromRevision: seen[0], maxCount: seen[1] - seen[0] + 1 });
         outcomes.push({ events, nextRevision: seen[1], position: events.at(-1)?.position ?? entry.position, replayed: true });
@@ -97,7 +107,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
       });
       outcomes.push({ from: revision - decided.length + 1, count: decided.length });
-      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision]);
+      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type]);
     }
     const appended = pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
     if (appended) {
@@ -128,7 +138,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.revision = event.revision;
         entry.position = event.position;
         const range = entry.commands.get(event.metadata.commandId);
-        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision]);
+        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision, event.metadata.commandType]);
       }
       if (events.length < 5000) break;
     }
@@ -154,11 +164,12 @@ export class CommandHandler<S, C extends Command, E extends Event> {
   }
 }
 
-const metadataFor = ({ metadata }: Command): EventMetadata => ({
+const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
   actor: metadata.actor,
   ...(metadata.role ? { role: metadata.role } : {}),
   tool: metadata.tool,
   commandId: metadata.commandId,
+  commandType: type,
   correlationId: metadata.correlationId ?? metadata.commandId,
   schemaVersion: 1,
 });

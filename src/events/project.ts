@@ -54,6 +54,13 @@ export type DependencyRemoved = Event<
   { taskId: string; projectId: string; dependsOn: string; removedAt: string }
 >;
 
+export type RoleAssigned = Event<
+  'RoleAssigned',
+  { taskId: string; projectId: string; role: string; previousRole: string | null; assignedAt: string }
+>;
+
+export type RoleUnassigned = Event<'RoleUnassigned', { taskId: string; projectId: string; role: string; unassignedAt: string }>;
+
 export type ProjectEvent =
   | ProjectCreated
   | TaskCreated
@@ -62,7 +69,9 @@ export type ProjectEvent =
   | TaskStatusChanged
   | TaskDeleted
   | DependencyAdded
-  | DependencyRemoved;
+  | DependencyRemoved
+  | RoleAssigned
+  | RoleUnassigned;
 
 export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['type']>([
   'ProjectCreated',
@@ -73,6 +82,8 @@ export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['ty
   'TaskDeleted',
   'DependencyAdded',
   'DependencyRemoved',
+  'RoleAssigned',
+  'RoleUnassigned',
 ]);
 
 export const DEFAULT_PROJECT_ID = 'default';

@@ -8,6 +8,8 @@ export type EventMetadata = Readonly<{
   /** Surface the command came through: `rest`, `mcp:<tool>`, `cli`. */
   tool: string;
   commandId: string;
+  /** The command that caused the event, so a reused idempotency key for another command is refused. */
+  commandType?: string;
   correlationId: string;
   causationId?: string | undefined;
   schemaVersion: number;

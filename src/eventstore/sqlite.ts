@@ -251,7 +251,9 @@ export class SqliteEventStore implements EventStore {
     const first = events[0] && this.stmts.byId.get(events[0].id);
     if (!first) return undefined;
     if (first.stream_id !== streamId) {
-      throw new DomainError('DUPLICATE_EVENT_ID', 409, `Event ${first.id} already belongs to stream ${first.stream_id}.`, { eventId: first.id });
+      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Event ${first.id} already belongs to stream ${first.stream_id}: its command id was used before.`, {
+        eventId: first.id,
+      });
     }
     const stored = this.stmts.readStream.all(streamId, first.revision, events.length).map(toStored);
     return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)!.position, events: stored };

@@ -5,7 +5,10 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 
-export type TestApp = App & { baseUrl: string; dataDir: string; close: () => Promise<void> };
+export type TestApp = App & { baseUrl: string; dataDir: string; adminToken: string; close: () => Promise<void> };
+
+/** Admin token of each running test app, so `api()` authenticates unless a test says otherwise. */
+const tokens = new Map<string, string>();
 
 /** A real Vespera on 127.0.0.1:0 over a fresh data directory; `close()` stops it and deletes the directory. */
 export const startTestApp = async (overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> => {
@@ -14,11 +17,15 @@ export const startTestApp = async (overrides: Partial<Config> = {}, env: NodeJS.
   const app = await createApp(config, createLogger(config.logLevel));
   const address = await app.listen();
   const baseUrl = `http://127.0.0.1:${address.port}`;
+  const adminToken = fs.readFileSync(app.adminTokenFile, 'utf8').trim();
+  tokens.set(baseUrl, adminToken);
   return {
     ...app,
     baseUrl,
     dataDir,
+    adminToken,
     close: async () => {
+      tokens.delete(baseUrl);
       await app.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -27,7 +34,10 @@ export const startTestApp = async (overrides: Partial<Config> = {}, env: NodeJS.
 
 export type JsonResponse<T = any> = { status: number; headers: Headers; body: T }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** fetch with a JSON body and a parsed JSON (or problem+json) answer. */
+/**
+ * fetch with a JSON body and a parsed JSON (or problem+json) answer. Requests carry the app's admin token
+ * unless `headers` sets `authorization` (an empty value sends none).
+ */
 export const api = async (
   baseUrl: string,
   method: string,
@@ -35,9 +45,12 @@ export const api = async (
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse> => {
+  const token = tokens.get(baseUrl);
+  const auth = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization') || !token ? {} : { authorization: `Bearer ${token}` };
+  const sent = Object.fromEntries(Object.entries({ ...auth, ...headers }).filter(([, v]) => v !== ''));
   const response = await fetch(`${baseUrl}${url}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...sent },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();

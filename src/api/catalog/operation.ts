@@ -11,10 +11,14 @@ export const CAPABILITIES = [
   'admin',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
+/** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
+export type Requirement = Capability | 'authenticated';
 
 /** Who calls, through which surface; filled by the REST or MCP adapter. */
 export type OperationContext = Readonly<{
   actor: string;
+  /** The authenticated plugin token, when there is one. */
+  caller?: Readonly<{ pluginId?: string; jti?: string; capabilities: readonly string[]; expiresAt?: string }>;
   role?: string;
   tool: string;
   commandId: string;
@@ -44,7 +48,7 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
   description?: string;
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';
   path: string;
-  capability: Capability;
+  capability: Requirement;
   kind: 'command' | 'query';
   input: JsonSchema;
   output: JsonSchema;

@@ -40,7 +40,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     },
   }),
 
-  defineOperation<{ limit?: number; cursor?: string }, unknown>({
+  defineOperation<{ limit?: number; cursor?: string; minPosition?: number }, unknown>({
     name: 'listProjects',
     tool: 'list_projects',
     summary: 'List projects with their task counts.',
@@ -48,9 +48,12 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     path: '/projects',
     capability: 'task_reading',
     kind: 'query',
-    input: s.input({ limit: s.limit, cursor: s.cursor }),
+    input: s.input({ limit: s.limit, cursor: s.cursor, minPosition: s.minPosition }),
     output: s.page(s.projectView),
-    run: async (input) => ({ body: listProjects(readDb, input) }),
+    run: async ({ minPosition: _minPosition, ...input }, ctx) => {
+      if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
+      return { body: listProjects(readDb, input) };
+    },
   }),
 
   defineOperation<{ projectId: string; minPosition?: number }, unknown>({
@@ -69,7 +72,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     },
   }),
 
-  defineOperation<{ projectId: string; depth?: number }, unknown>({
+  defineOperation<{ projectId: string; depth?: number; minPosition?: number }, unknown>({
     name: 'getProjectTree',
     tool: 'get_project_tree',
     summary: "A project's task tree from its top-level tasks, `depth` levels deep.",
@@ -77,9 +80,12 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     path: '/projects/:projectId/tree',
     capability: 'task_reading',
     kind: 'query',
-    input: s.input({ projectId: s.projectId, depth: { type: 'integer', minimum: 0, maximum: 10, default: 3 } }, ['projectId']),
+    input: s.input({ projectId: s.projectId, depth: { type: 'integer', minimum: 0, maximum: 10, default: 3 }, minPosition: s.minPosition }, [
+      'projectId',
+    ]),
     output: { type: 'object', required: ['roots', 'nodes', 'truncated', 'maxDepth'] },
-    run: async (input) => {
+    run: async (input, ctx) => {
+      if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
       getProject(readDb, input.projectId);
       return { body: getTaskTree(readDb, { projectId: input.projectId, maxDepth: input.depth ?? 3 }) };
     },

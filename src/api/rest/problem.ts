@@ -57,6 +57,10 @@ const fromBodyParser = (error: { type?: string; status?: number; limit?: number 
     case 'request.aborted':
       return new DomainError('REQUEST_ABORTED', 400, 'The request was aborted before its body arrived.');
     default:
+      // Other client errors raised by express or body-parser (bad percent-encoding, bad gzip): keep their status.
+      if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
+        return new DomainError('BAD_REQUEST', error.status, 'The request could not be read: check its encoding, path and body.');
+      }
       return undefined;
   }
 };

@@ -3,17 +3,15 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { Logger } from 'pino';
 import { DomainError, badRequest } from '../../errors.js';
 import { pathParams, type AnyOperation, type OperationContext } from '../catalog/operation.js';
+import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { JsonSchema } from '../schemas.js';
-import { assertValid, type Validators } from '../validation.js';
-
-export type Caller = Readonly<{ actor: string; role?: string }>;
+import { assertShallow, assertValid, type Validators } from '../validation.js';
 
 export type RestDeps = Readonly<{
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
   logger: Logger;
-  /** Authentication and authorisation for one operation; resolves to the caller or throws 401/403. */
-  authorize: (req: Request, operation: AnyOperation) => Promise<Caller>;
+  authorizer: Authorizer;
 }>;
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -65,13 +63,13 @@ const bySpecificity = (a: AnyOperation, b: AnyOperation): number => {
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
 /** One express route per catalog operation: parse, validate, authorise, run, validate the answer, send. */
-export const restRouter = ({ operations, validators, logger, authorize }: RestDeps): Router => {
+export const restRouter = ({ operations, validators, logger, authorizer }: RestDeps): Router => {
   const router = Router();
   for (const operation of [...operations].sort(bySpecificity)) {
     const { input, output } = validators.get(operation.name)!;
     const handler: RequestHandler = async (req: Request, res: Response) => {
       const correlationId = String(res.getHeader('x-correlation-id'));
-      const caller = await authorize(req, operation);
+      const caller = authorizer.authorize(res.locals.caller as Caller | undefined, operation.capability);
       if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
         throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
       }
@@ -81,6 +79,7 @@ export const restRouter = ({ operations, validators, logger, authorize }: RestDe
       const params: Record<string, unknown> = {};
       for (const name of pathParams(operation.path)) params[name] = req.params[name];
       const args = { ...coerceQuery(operation.input, req.query as Record<string, unknown>), ...((req.body as object | undefined) ?? {}), ...params };
+      assertShallow(args);
       assertValid(input, args);
       const key = req.get('idempotency-key');
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -90,6 +89,7 @@ export const restRouter = ({ operations, validators, logger, authorize }: RestDe
       const minPosition = integerHeader(req, 'x-vespera-min-position');
       const ctx: OperationContext = {
         actor: caller.actor,
+        caller,
         ...(caller.role ? { role: caller.role } : {}),
         tool: 'rest',
         commandId: key ?? randomUUID(),

@@ -1,36 +1,69 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type Request } from 'express';
+import cors from 'cors';
+import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { DomainError } from '../../errors.js';
+import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
-import { notFoundRoute, problemMiddleware } from './problem.js';
-import { restRouter, type Caller } from './router.js';
+import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
+import { restRouter } from './router.js';
+
+export type HttpSettings = Readonly<{
+  bodyLimitBytes: number;
+  corsOrigins: readonly string[];
+  /** Requests per minute per token, and per IP for requests without one; 0 disables. */
+  rateLimitPerMinute: number;
+  anonymousRateLimitPerMinute: number;
+  metrics: 'public' | 'admin' | 'off';
+}>;
 
 export type HttpDeps = Readonly<{
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
   logger: Logger;
   version: string;
-  bodyLimitBytes: number;
+  settings: HttpSettings;
+  authorizer: Authorizer;
   health: () => Promise<{ status: 'ok' | 'degraded' | 'down' } & Record<string, unknown>>;
-  authorize: (req: Request, operation: AnyOperation) => Promise<Caller>;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
+  mount?: (app: Express) => void;
 }>;
 
 const CORRELATION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** The express application: public health and OpenAPI, the catalog under /api/v1, problem+json for every error. */
+const limiter = (perMinute: number, key: (caller: Caller | undefined, ip: string) => string | undefined) =>
+  rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    skip: (req, res) => perMinute === 0 || key(res.locals.caller as Caller | undefined, req.ip ?? '') === undefined,
+    keyGenerator: (req, res) => key(res.locals.caller as Caller | undefined, req.ip ?? 'unknown') ?? 'none',
+    handler: (_req, res, _next, options) => {
+      res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
+      sendProblem(res, problemOf(new DomainError('RATE_LIMITED', 429, `Too many requests: at most ${perMinute} a minute.`, {}, 'Wait for Retry-After seconds.')));
+    },
+  });
+
+/** The express application: security headers, public health and OpenAPI, the catalog under /api/v1, problem+json errors. */
 export const httpApp = (deps: HttpDeps): Express => {
+  const { settings, authorizer } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(cors({ origin: settings.corsOrigins.length > 0 ? [...settings.corsOrigins] : false, exposedHeaders: ['ETag', 'X-Vespera-Position', 'X-Correlation-Id', 'Retry-After'] }));
   app.use((req, res, next) => {
     const incoming = req.get('x-correlation-id');
     res.setHeader('X-Correlation-Id', incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID());
     next();
   });
-  app.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
 
   const openapi = openApiDocument(deps.operations, deps.version);
   app.get('/health', async (_req, res) => {
@@ -40,6 +73,24 @@ export const httpApp = (deps: HttpDeps): Express => {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+
+  // Who is calling: a bad token is refused here; a missing one only where an operation needs it.
+  app.use(async (req, res, next) => {
+    res.locals.caller = await authorizer.authenticate(req.get('authorization'), req.get('x-vespera-role'));
+    next();
+  });
+  app.use(limiter(settings.anonymousRateLimitPerMinute, (caller, ip) => (caller?.pluginId ? undefined : `ip:${ip}`)));
+  app.use(limiter(settings.rateLimitPerMinute, (caller) => (caller?.jti ? `token:${caller.jti}` : undefined)));
+
+  if (settings.metrics !== 'off') {
+    app.get('/metrics', async (_req, res) => {
+      if (settings.metrics === 'admin') authorizer.authorize(res.locals.caller as Caller | undefined, 'admin');
+      const { contentType, body } = await deps.metrics();
+      res.type(contentType).send(body);
+    });
+  }
+  app.use(express.json({ limit: settings.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  deps.mount?.(app);
   app.use('/api/v1', restRouter(deps));
   app.use(notFoundRoute);
   app.use(problemMiddleware(deps.logger));

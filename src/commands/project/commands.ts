@@ -1,19 +1,12 @@
 import { DEFAULT_PROJECT_ID, projectStreamId, type DependencyKind, type ProjectEvent, type TaskFields, type TaskStatus } from '../../events/project.js';
-import type { CommandMetadata } from '../../events/types.js';
+import { commandMetadata, type RequestMeta } from '../metadata.js';
 import { notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
 import type { ProjectCommand, TaskInput, TaskTreeNode } from './decider.js';
 import type { ProjectState } from './project.js';
+import type { AssignableRole } from '../roles/assignment.js';
 
-/** Who asks, through which surface, and under which idempotency key. */
-export type RequestMeta = Readonly<{
-  actor: string;
-  role?: string;
-  tool: string;
-  commandId: string;
-  correlationId?: string;
-  expectedVersion?: number;
-}>;
+export type { RequestMeta } from '../metadata.js';
 
 export type ProjectCommandsDeps = Readonly<{
   handler: CommandHandler<ProjectState, ProjectCommand, ProjectEvent>;
@@ -21,23 +14,25 @@ export type ProjectCommandsDeps = Readonly<{
   locateTask: (taskId: string) => Promise<string | undefined>;
   newId: () => string;
   now: () => string;
+  /** A role's current definition from the `roles` stream (undefined when unknown). */
+  roleDefinition?: (name: string) => Promise<AssignableRole | undefined>;
+  /** Tasks in progress for a role, from the read model (a soft limit across projects). */
+  roleInProgress?: (name: string) => number;
 }>;
 
 export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
 
 /** The write side as functions: each builds one command, picks its stream and hands it to the handler. */
-export const projectCommands = ({ handler, locateTask, newId, now }: ProjectCommandsDeps) => {
-  const metadata = (meta: RequestMeta): CommandMetadata => ({
-    now: now(),
-    commandId: meta.commandId,
-    actor: meta.actor,
-    ...(meta.role ? { role: meta.role } : {}),
-    tool: meta.tool,
-    correlationId: meta.correlationId ?? meta.commandId,
-  });
-
+export const projectCommands = ({
+  handler,
+  locateTask,
+  newId,
+  now,
+  roleDefinition = async () => undefined,
+  roleInProgress = () => 0,
+}: ProjectCommandsDeps) => {
   const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
-    handler.handle(projectStreamId(projectId), { ...command, metadata: metadata(meta) } as ProjectCommand);
+    handler.handle(projectStreamId(projectId), { ...command, metadata: commandMetadata(meta, now()) } as ProjectCommand);
 
   const projectOf = async (taskId: string, role = 'Task'): Promise<string> => {
     const projectId = await locateTask(taskId);
@@ -110,6 +105,17 @@ export const projectCommands = ({ handler, locateTask, newId, now }: ProjectComm
 
     removeDependency: async (taskId: string, dependsOn: string, meta: RequestMeta) =>
       run(await projectOf(taskId), { type: 'RemoveDependency', data: { taskId, dependsOn, ...version(meta) } }, meta),
+
+    /** With `dryRun` the decider checks every rule and appends nothing. */
+    assignRole: async (taskId: string, role: string, meta: RequestMeta, dryRun = false) => {
+      const projectId = await projectOf(taskId);
+      const definition = (await roleDefinition(role)) ?? null;
+      const data = { taskId, role, definition, inProgress: roleInProgress(role), dryRun, ...version(meta) };
+      return run(projectId, { type: 'AssignRole', data }, dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta);
+    },
+
+    unassignRole: async (taskId: string, role: string | undefined, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'UnassignRole', data: { taskId, ...(role ? { role } : {}), ...version(meta) } }, meta),
   };
 };
 

@@ -1,9 +1,8 @@
-import { conflict, notFound, unprocessable, ConcurrencyError } from '../../errors.js';
+import { conflict, DomainError, notFound, unprocessable } from '../../errors.js';
 import {
   DEFAULT_PROJECT_ID,
   STATUS_TRANSITIONS,
   STATUSES_NEEDING_DEPENDENCIES,
-  projectStreamId,
   type DependencyKind,
   type ProjectEvent,
   type TaskCreated,
@@ -11,6 +10,7 @@ import {
   type TaskStatus,
 } from '../../events/project.js';
 import type { Command, Decider } from '../../events/types.js';
+import { assignmentReasons, type AssignableRole } from '../roles/assignment.js';
 import { evolve, initialState, searchDependents, type ProjectState, type TaskNode } from './project.js';
 
 /** The task fields a caller provides; everything but the title has a default. */
@@ -32,6 +32,12 @@ export type AddDependency = Command<
   { taskId: string; dependsOn: string; kind?: DependencyKind; dependsOnProjectId?: string | null; expectedVersion?: number }
 >;
 export type RemoveDependency = Command<'RemoveDependency', { taskId: string; dependsOn: string; expectedVersion?: number }>;
+/** The role's definition (or null when unknown) and its workload come from the caller: the roles stream and the read model. */
+export type AssignRole = Command<
+  'AssignRole',
+  { taskId: string; role: string; definition: AssignableRole | null; inProgress: number; dryRun?: boolean; expectedVersion?: number }
+>;
+export type UnassignRole = Command<'UnassignRole', { taskId: string; role?: string; expectedVersion?: number }>;
 
 export type ProjectCommand =
   | CreateProject
@@ -42,7 +48,9 @@ export type ProjectCommand =
   | ChangeTaskStatus
   | DeleteTask
   | AddDependency
-  | RemoveDependency;
+  | RemoveDependency
+  | AssignRole
+  | UnassignRole;
 
 export type ProjectRules = Readonly<{ maxDepth: number; maxTreeNodes: number }>;
 export const DEFAULT_RULES: ProjectRules = { maxDepth: 10, maxTreeNodes: 1000 };
@@ -65,7 +73,11 @@ const requireTask = (state: ProjectState, taskId: string, role = 'Task'): TaskNo
 
 const requireVersion = (state: ProjectState, task: TaskNode, expected?: number): void => {
   if (expected !== undefined && expected !== task.version) {
-    throw new ConcurrencyError(projectStreamId(state.projectId), `task ${task.id} at ${expected}`, task.version);
+    throw new DomainError('CONCURRENCY_CONFLICT', 412, `Task ${task.id} is at version ${task.version}, not ${expected}: it changed since you read it.`, {
+      taskId: task.id,
+      expected,
+      actual: task.version,
+    }, 'Read the task again and retry with its current version (ETag).');
   }
 };
 
@@ -356,6 +368,43 @@ export const removeDependency = ({ data, metadata }: RemoveDependency, state: Pr
   };
 };
 
+export const assignRole = ({ data, metadata }: AssignRole, state: ProjectState): Decision => {
+  requireProject(state);
+  const task = requireTask(state, data.taskId);
+  requireVersion(state, task, data.expectedVersion);
+  const counted = task.role === data.role && task.status === 'in_progress' ? 1 : 0;
+  const reasons = assignmentReasons(
+    data.definition ?? undefined,
+    data.role,
+    { requiredCapabilities: task.fields.requiredCapabilities, files: task.fields.files, depth: task.depth },
+    { inProgress: data.inProgress - counted },
+  );
+  if (reasons.length > 0) {
+    throw unprocessable(
+      'ROLE_VALIDATION_ERROR',
+      `Role ${data.role} cannot take task ${task.id}: ${reasons.map((r) => r.message).join('; ')}.`,
+      { taskId: task.id, role: data.role, reasons },
+      'Pick a role from find_suitable_roles, or change the task so it fits.',
+    );
+  }
+  if (task.role === data.role || data.dryRun) return [];
+  return {
+    type: 'RoleAssigned',
+    data: { taskId: task.id, projectId: state.projectId, role: data.role, previousRole: task.role, assignedAt: metadata.now },
+  };
+};
+
+export const unassignRole = ({ data, metadata }: UnassignRole, state: ProjectState): Decision => {
+  requireProject(state);
+  const task = requireTask(state, data.taskId);
+  requireVersion(state, task, data.expectedVersion);
+  if (data.role !== undefined && task.role !== null && task.role !== data.role) {
+    throw conflict('ROLE_NOT_ASSIGNED', `Task ${task.id} is assigned to ${task.role}, not ${data.role}.`, { taskId: task.id, role: task.role });
+  }
+  if (task.role === null) return [];
+  return { type: 'RoleUnassigned', data: { taskId: task.id, projectId: state.projectId, role: task.role, unassignedAt: metadata.now } };
+};
+
 // ─── Decider ─────────────────────────────────────────────────────────────────────────────────────
 
 
@@ -381,6 +430,10 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return addDependency(command, state);
       case 'RemoveDependency':
         return removeDependency(command, state);
+      case 'AssignRole':
+        return assignRole(command, state);
+      case 'UnassignRole':
+        return unassignRole(command, state);
       default: {
         const _exhaustive: never = type;
         throw new Error(`Unknown command ${String(_exhaustive)}`);

@@ -17,6 +17,7 @@ export type TaskNode = {
   /** Stream revision of the last event that changed this task: its ETag. */
   version: number;
   fields: TaskFields;
+  role: string | null;
   readonly createdAt: string;
 };
 
@@ -75,6 +76,7 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
           requiredCapabilities: e.data.requiredCapabilities,
           metadata: e.data.metadata,
         },
+        role: null,
         createdAt: e.data.createdAt,
       });
       return state;
@@ -130,6 +132,15 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       task?.deps.delete(e.data.dependsOn);
       state.tasks.get(e.data.dependsOn)?.dependents.delete(e.data.taskId);
       if (task) task.version = event.revision;
+      return state;
+    }
+    case 'RoleAssigned':
+    case 'RoleUnassigned': {
+      const task = state.tasks.get(e.data.taskId);
+      if (task) {
+        task.role = e.type === 'RoleAssigned' ? e.data.role : null;
+        task.version = event.revision;
+      }
       return state;
     }
     default: {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
+import { accessProjection } from './access.js';
 import { PRIORITY_RANK, READ_MODEL_DDL, SQLITE_PROJECTION_VERSION } from './schema.js';
 
 export const SQLITE_PROJECTOR = 'sqlite';
@@ -22,9 +23,11 @@ export class SqliteProjection {
   readonly version = SQLITE_PROJECTION_VERSION;
   private readonly s;
   private readonly applyBatchTx: (events: readonly StoredEvent[]) => void;
+  private readonly applyAccess: (event: StoredEvent) => boolean;
 
   constructor(private readonly db: Database.Database) {
     db.exec(READ_MODEL_DDL);
+    this.applyAccess = accessProjection(db);
     this.s = {
       checkpoint: db.prepare<[string], { position: number; version: number }>('SELECT position, version FROM checkpoints WHERE projector = ?'),
       saveCheckpoint: db.prepare<[string, number, number]>(
@@ -49,6 +52,7 @@ export class SqliteProjection {
         'INSERT INTO tasks_fts (rowid, task_id, title, description, tags) VALUES (?, ?, ?, ?, ?)',
       ),
       setStatus: db.prepare<[string, number, string, string]>('UPDATE tasks SET status = ?, version = ?, updated_at = ? WHERE id = ?'),
+      setRole: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET role = ?, version = ?, updated_at = ? WHERE id = ?'),
       touchTask: db.prepare<[number, string, string]>('UPDATE tasks SET version = ?, updated_at = ? WHERE id = ?'),
       moveSubtree: db.prepare(
         `UPDATE tasks SET path = @newPrefix || substr(path, length(@oldPrefix) + 1), depth = depth + @delta
@@ -100,13 +104,18 @@ export class SqliteProjection {
   /** Drops every row (and the checkpoint) so the model can be rebuilt from the log. */
   reset(): void {
     this.db.transaction(() => {
-      for (const table of ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history']) this.db.exec(`DELETE FROM ${table}`);
+      for (const table of ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens']) {
+        this.db.exec(`DELETE FROM ${table}`);
+      }
       this.db.prepare('DELETE FROM checkpoints WHERE projector = ?').run(this.name);
     })();
   }
 
   private apply(event: StoredEvent): void {
-    if (!PROJECT_EVENT_TYPES.has(event.type)) return;
+    if (!PROJECT_EVENT_TYPES.has(event.type)) {
+      this.applyAccess(event);
+      return;
+    }
     const e = { type: event.type, data: event.data } as ProjectEvent;
     switch (e.type) {
       case 'ProjectCreated':
@@ -200,6 +209,14 @@ export class SqliteProjection {
         this.s.touchTask.run(event.revision, e.data.removedAt, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn });
         return;
+      case 'RoleAssigned':
+      case 'RoleUnassigned': {
+        const assigned = e.type === 'RoleAssigned';
+        const at = assigned ? e.data.assignedAt : e.data.unassignedAt;
+        this.s.setRole.run(assigned ? e.data.role : null, event.revision, at, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, assigned ? { role: { from: e.data.previousRole, to: e.data.role } } : { role: { from: e.data.role, to: null } });
+        return;
+      }
       default: {
         const _exhaustive: never = e;
         return _exhaustive;

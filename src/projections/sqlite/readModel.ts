@@ -17,6 +17,9 @@ const TABLES: Record<string, string> = {
   dependencies: 'task_id, depends_on',
   task_history: 'task_id, position',
   tasks_fts: 'rowid',
+  roles: 'name',
+  plugins: 'id',
+  plugin_tokens: 'jti',
 };
 
 /** Every row of the read model in a stable order, to compare a live model with a rebuild. */

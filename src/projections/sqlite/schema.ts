@@ -1,5 +1,5 @@
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
-export const SQLITE_PROJECTION_VERSION = 1;
+export const SQLITE_PROJECTION_VERSION = 2;
 
 export const READ_MODEL_DDL = `
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -43,6 +43,7 @@ CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id, seq);
 CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (project_id, status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, open_hard_deps);
+CREATE INDEX IF NOT EXISTS tasks_role ON tasks (role, status);
 CREATE TABLE IF NOT EXISTS task_tags (
   tag     TEXT NOT NULL,
   task_id TEXT NOT NULL,
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS dependencies (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies (depends_on, task_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
-  task_id UNINDEXED, title, description, tags, tokenize = 'porter unicode61'
+  task_id UNINDEXED, title, description, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS task_history (
   position   INTEGER NOT NULL,

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: compile TypeScript and the native better-sqlite3 module, then drop dev dependencies ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: compiled JavaScript and production dependencies only, as a non-root user ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    VESPERA_DATA_DIR=/data \
+    VESPERA_HOST=0.0.0.0 \
+    VESPERA_PORT=3000
+WORKDIR /app
+RUN groupadd --system vespera \
+  && useradd --system --gid vespera --home-dir /app --shell /usr/sbin/nologin vespera \
+  && mkdir -p /data \
+  && chown vespera:vespera /data
+COPY --from=build --chown=vespera:vespera /app/node_modules ./node_modules
+COPY --from=build --chown=vespera:vespera /app/dist ./dist
+COPY --chown=vespera:vespera package.json ./
+COPY --chown=vespera:vespera bin ./bin
+COPY --chown=vespera:vespera roles ./roles
+USER vespera
+VOLUME ["/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.VESPERA_PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/cli.js", "serve"]

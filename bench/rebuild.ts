@@ -1,0 +1,79 @@
+/** 7. Rebuild of the SQLite read model (rebuildReadModel) from a log of ≥ 200,000 events. */
+import path from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import { CommandHandler } from '../src/commands/handler.js';
+import { projectCommands } from '../src/commands/project/commands.js';
+import { projectDecider, type ProjectCommand } from '../src/commands/project/decider.js';
+import type { ProjectState } from '../src/commands/project/project.js';
+import { projectStreamId, type ProjectEvent } from '../src/events/project.js';
+import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
+import { atLeast, gc, info, makeTree, median, meta, nowMs, round, rssMb, spread, tempDir, type BenchOptions, type Result } from './lib.js';
+
+/** A realistic log through the real decider and store: trees of 1,000 tasks, then dependencies and updates. */
+const buildLog = async (store: SqliteEventStore, trees: number, deps: number, updates: number) => {
+  const handler = new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider() });
+  const commands = projectCommands({ handler, locateTask: async () => undefined, newId: uuidv7, now: () => new Date().toISOString() });
+  const ids: string[] = [];
+  for (let i = 0; i < trees; i++) {
+    const result = await commands.createTaskTree({ root: makeTree(1000, `rebuild ${i}`) }, meta());
+    for (const e of result.events) if (e.type === 'TaskCreated') ids.push((e.data as { taskId: string }).taskId);
+  }
+  const stream = projectStreamId('default');
+  const send = async (make: (i: number) => Omit<ProjectCommand, 'metadata'>, count: number) => {
+    for (let start = 0; start < count; start += 2000) {
+      const batch: Promise<unknown>[] = [];
+      for (let i = start; i < Math.min(count, start + 2000); i++) {
+        const { commandId, actor, tool } = meta();
+        batch.push(handler.handle(stream, { ...make(i), metadata: { now: new Date().toISOString(), commandId, actor, tool } } as ProjectCommand).catch(() => undefined));
+      }
+      await Promise.all(batch);
+    }
+  };
+  // Dependencies point from a task to one created within the 1,000 before it: acyclic, and the projection's open-deps upkeep runs.
+  await send((i) => {
+    const j = 1 + ((i * 7919) % (ids.length - 1));
+    const k = Math.max(0, j - 1 - ((i * 104729) % 1000));
+    return { type: 'AddDependency', data: { taskId: ids[j]!, dependsOn: ids[k]!, kind: i % 4 === 0 ? 'soft' : 'hard' } };
+  }, deps);
+  await send((i) => ({ type: 'UpdateTask', data: { taskId: ids[(i * 31) % ids.length]!, changes: { title: `renamed ${i}`, tags: ['x', `t${i % 50}`] } } }), updates);
+  return ids.length;
+};
+
+export const run = async (opts: BenchOptions): Promise<Result> => {
+  const trees = opts.quick ? 20 : 160;
+  const deps = opts.quick ? 3000 : 30_000;
+  const updates = opts.quick ? 1000 : 10_000;
+  const { dir, remove } = tempDir('rebuild');
+  const store = new SqliteEventStore({ path: path.join(dir, 'events.db'), synchronous: 'normal', pollIntervalMs: 0 });
+  try {
+    const t0 = nowMs();
+    const tasks = await buildLog(store, trees, deps, updates);
+    const { events } = await store.stats();
+    const buildSeconds = (nowMs() - t0) / 1000;
+    const runs: { eventsPerSecond: number; seconds: number; rss: number }[] = [];
+    for (let r = 0; r < opts.reps; r++) {
+      gc();
+      const result = await rebuildReadModel(store, path.join(dir, 'read.db'));
+      if (result.events !== events) throw new Error(`rebuild applied ${result.events} of ${events} events`);
+      runs.push({ eventsPerSecond: result.eventsPerSecond, seconds: result.seconds, rss: rssMb() });
+    }
+    const eps = median(runs.map((r) => r.eventsPerSecond));
+    return {
+      name: 'rebuild',
+      setup: `rebuildReadModel over a SQLite event log (built with sync=normal, not timed) of ${events.toLocaleString('en-US')} events: ${tasks.toLocaleString('en-US')} TaskCreated in trees of 1,000, ${deps.toLocaleString('en-US')} AddDependency, ${updates.toLocaleString('en-US')} UpdateTask; median of ${opts.reps}`,
+      rows: [
+        info('events in the log', events),
+        info('building the log through decider + store', round(buildSeconds, 1), 's'),
+        atLeast('rebuild throughput', round(eps, 0), 50_000, 'events/s'),
+        info('  spread over reps', spread(runs.map((r) => ({ v: r.eventsPerSecond })), 'v')),
+        info('rebuild time', round(median(runs.map((r) => r.seconds)), 2), 's'),
+        info('RSS after rebuild', median(runs.map((r) => r.rss)), 'MB'),
+      ],
+      figures: { events, eventsPerSec: round(eps, 0), seconds: round(median(runs.map((r) => r.seconds)), 3), buildSeconds: round(buildSeconds, 1), rssMb: median(runs.map((r) => r.rss)) },
+    };
+  } finally {
+    await store.close();
+    remove();
+  }
+};

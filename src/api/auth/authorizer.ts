@@ -1,0 +1,63 @@
+import { DomainError } from '../../errors.js';
+import type { Grant } from '../../queries/plugins.js';
+import { CAPABILITIES, type Capability, type Requirement } from '../catalog/operation.js';
+import type { TokenService } from './tokens.js';
+
+/** The authenticated caller of one request. */
+export type Caller = Readonly<{
+  actor: string;
+  capabilities: readonly string[];
+  pluginId?: string;
+  jti?: string;
+  expiresAt?: string;
+  /** The role the caller acts for (`X-Vespera-Role`), recorded in every event it causes. */
+  role?: string;
+}>;
+
+const ROLE_NAME = /^[a-z][a-z0-9_]{1,63}$/;
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+
+const unauthorized = (code: string, message: string) =>
+  new DomainError(code, 401, message, {}, 'Send `Authorization: Bearer <token>` with a valid plugin token.');
+
+/**
+ * The one place that decides who a caller is (token signature, expiry, revocation in the log) and
+ * whether it may run an operation (its capability). REST and MCP both go through it.
+ */
+export class Authorizer {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly grantOf: (pluginId: string, jti: string) => Grant,
+    readonly enabled: boolean,
+  ) {}
+
+  async authenticate(authorization: string | undefined, role?: string): Promise<Caller | undefined> {
+    if (role !== undefined && !ROLE_NAME.test(role)) {
+      throw new DomainError('INVALID_HEADER', 400, 'X-Vespera-Role must be a role name (lower-case letters, digits, _).');
+    }
+    const withRole = role === undefined ? {} : { role };
+    if (!this.enabled) return { actor: 'anonymous', capabilities: CAPABILITIES, ...withRole };
+    if (authorization === undefined || authorization === '') return undefined;
+    const match = BEARER.exec(authorization.trim());
+    if (!match) throw unauthorized('TOKEN_MALFORMED', 'The Authorization header must read `Bearer <JWT>`.');
+    const claims = await this.tokens.verify(match[1]!);
+    const grant = this.grantOf(claims.pluginId, claims.jti);
+    if (!grant.pluginActive) throw unauthorized('TOKEN_REVOKED', 'The plugin this token belongs to is revoked or unknown.');
+    if (!grant.tokenKnown || grant.tokenRevoked) throw unauthorized('TOKEN_REVOKED', 'This token has been revoked or was never issued here.');
+    const capabilities = claims.capabilities.filter((c) => grant.pluginCapabilities.includes(c));
+    return { actor: claims.pluginId, pluginId: claims.pluginId, jti: claims.jti, expiresAt: claims.expiresAt, capabilities, ...withRole };
+  }
+
+  /** 401 without a caller; 403 when the caller lacks the capability (`admin` holds every capability). */
+  authorize(caller: Caller | undefined, requirement: Requirement): Caller {
+    if (!caller) throw unauthorized('AUTHENTICATION_REQUIRED', 'This operation needs a plugin token.');
+    if (requirement === 'authenticated' || caller.capabilities.includes(requirement) || caller.capabilities.includes('admin')) return caller;
+    throw new DomainError(
+      'MISSING_CAPABILITY',
+      403,
+      `This operation needs the \`${requirement}\` capability, which the token does not carry.`,
+      { required: requirement as Capability, granted: caller.capabilities },
+      'Ask an administrator for a token with that capability.',
+    );
+  }
+}

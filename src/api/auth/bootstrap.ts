@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { PluginCommands } from '../../commands/plugins/commands.js';
+import { grantOf } from '../../queries/plugins.js';
+import { CAPABILITIES } from '../catalog/operation.js';
+import type { TokenService } from './tokens.js';
+
+export const ADMIN_PLUGIN_ID = 'admin';
+export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
+
+const SYSTEM = { actor: 'system', tool: 'bootstrap' } as const;
+
+/**
+ * First start: registers the `admin` plugin with every capability. Every start: makes sure
+ * `<dataDir>/admin.token` (mode 0600) holds a valid token for more than an hour, issuing a new one if not.
+ */
+export const ensureAdminToken = async (deps: {
+  dataDir: string;
+  readDb: Database.Database;
+  plugins: PluginCommands;
+  tokens: TokenService;
+  waitForReadModel: (position: number) => Promise<void>;
+  logger: Logger;
+}): Promise<string> => {
+  const { dataDir, readDb, plugins, tokens, waitForReadModel, logger } = deps;
+  const file = adminTokenFile(dataDir);
+  const grant = grantOf(readDb);
+  const admin = readDb.prepare<[string], { status: string }>('SELECT status FROM plugins WHERE id = ?').get(ADMIN_PLUGIN_ID);
+  if (admin?.status === 'revoked') {
+    logger.warn({ pluginId: ADMIN_PLUGIN_ID }, 'the admin plugin is revoked; no admin token is written');
+    return file;
+  }
+  if (!admin) {
+    const registered = await plugins.register(
+      { pluginId: ADMIN_PLUGIN_ID, name: 'Administrator', type: 'admin', capabilities: [...CAPABILITIES] },
+      { ...SYSTEM, commandId: `bootstrap-admin-${randomUUID()}` },
+    );
+    await waitForReadModel(registered.position);
+  }
+  if (fs.existsSync(file)) {
+    try {
+      const claims = await tokens.verify(fs.readFileSync(file, 'utf8').trim());
+      const current = grant(claims.pluginId, claims.jti);
+      if (current.pluginActive && current.tokenKnown && !current.tokenRevoked && Date.parse(claims.expiresAt) - Date.now() > 3_600_000) return file;
+    } catch {
+      // expired, revoked or signed with another secret: replaced below
+    }
+  }
+  const jti = randomUUID();
+  const ttl = tokens.ttl();
+  const recorded = await plugins.recordToken(
+    { pluginId: ADMIN_PLUGIN_ID, jti, capabilities: [...CAPABILITIES], expiresAt: new Date(Date.now() + ttl * 1000).toISOString() },
+    { ...SYSTEM, commandId: `bootstrap-token-${jti}` },
+  );
+  await waitForReadModel(recorded.position);
+  const issued = await tokens.issue(ADMIN_PLUGIN_ID, CAPABILITIES, ttl, jti);
+  fs.writeFileSync(`${file}.tmp`, `${issued.token}\n`, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+  logger.info({ file, expiresAt: issued.expiresAt }, 'wrote a new admin token');
+  return file;
+};

@@ -1,0 +1,245 @@
+import type Database from 'better-sqlite3';
+import type { ProjectCommands } from '../../commands/project/commands.js';
+import type { RoleCommands } from '../../commands/roles/commands.js';
+import { rankSuitableRoles, type AssignableRole } from '../../commands/roles/assignment.js';
+import { globProblem, roleDefinitionSchema } from '../../commands/roles/roleSchema.js';
+import { DomainError } from '../../errors.js';
+import type { RoleSpec } from '../../events/roles.js';
+import { getRole, inProgressByRole, listRoles, roleWorkload } from '../../queries/roles.js';
+import { getTask } from '../../queries/tasks.js';
+import * as s from '../schemas.js';
+import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+
+export type RoleCatalogDeps = Readonly<{
+  roles: RoleCommands;
+  commands: ProjectCommands;
+  readDb: Database.Database;
+  waitForReadModel: (position: number) => Promise<void>;
+}>;
+
+const roleName = { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$', description: 'Role name' } as const;
+
+const roleView: s.JsonSchema = {
+  type: 'object',
+  required: ['name', 'description', 'capabilities', 'filePatterns', 'tools', 'maxConcurrentTasks', 'restrictions', 'source', 'retired'],
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    capabilities: { type: 'array', items: { type: 'string' } },
+    filePatterns: { type: 'array', items: { type: 'string' } },
+    tools: { type: 'array', items: { type: 'string' } },
+    maxConcurrentTasks: { type: 'integer' },
+    restrictions: { type: 'object' },
+    source: { type: 'object' },
+    retired: { type: 'boolean' },
+    version: { type: 'integer' },
+    updatedAt: { type: 'string' },
+  },
+};
+
+const reasonsView: s.JsonSchema = {
+  type: 'array',
+  items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+};
+
+const meta = (ctx: OperationContext) => ({
+  actor: ctx.actor,
+  tool: ctx.tool,
+  commandId: ctx.commandId,
+  correlationId: ctx.correlationId,
+  ...(ctx.role ? { role: ctx.role } : {}),
+  ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),
+});
+
+/** ajv checks the shape; picomatch decides whether a pattern is a usable glob. */
+const requireGlobs = (role: RoleSpec): void => {
+  const problems = role.filePatterns.map((p, i) => [i, p, globProblem(p)] as const).filter(([, , problem]) => problem);
+  if (problems.length > 0) {
+    throw new DomainError('INVALID_GLOB', 400, problems.map(([i, p, problem]) => `filePatterns[${i}] "${p}" ${problem}`).join('; '), {
+      patterns: problems.map(([, p]) => p),
+    });
+  }
+};
+
+export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: RoleCatalogDeps): AnyOperation[] => {
+  const roleAnswer = async (name: string, position: number) => {
+    await waitForReadModel(position);
+    return { body: getRole(readDb, name), position };
+  };
+  const assignable = (): AssignableRole[] => listRoles(readDb).map((r) => r as unknown as AssignableRole);
+
+  return [
+    defineOperation<{ includeRetired?: boolean }, unknown>({
+      name: 'listRoles',
+      tool: 'list_roles',
+      summary: 'Roles agents can act as: capabilities, file patterns, limits and restrictions.',
+      method: 'get',
+      path: '/roles',
+      capability: 'task_reading',
+      kind: 'query',
+      input: s.input({ includeRetired: { type: 'boolean', default: false } }),
+      output: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: roleView } } },
+      run: async (input) => ({ body: { items: listRoles(readDb, { includeRetired: input.includeRetired ?? false }) } }),
+    }),
+
+    defineOperation<{ capabilities?: string[]; files?: string[]; limit?: number }, unknown>({
+      name: 'findSuitableRoles',
+      tool: 'find_suitable_roles',
+      summary: 'Roles ranked by how well they fit required capabilities and files, and by free capacity.',
+      method: 'get',
+      path: '/roles/suitable',
+      capability: 'task_reading',
+      kind: 'query',
+      input: s.input({ capabilities: s.requiredCapabilities, files: s.files, limit: { ...s.limit, default: 5 } }),
+      output: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          items: {
+            type: 'array',
+            items: { type: 'object', required: ['role', 'suitable', 'missingCapabilities', 'filesOutside', 'freeCapacity'] },
+          },
+        },
+      },
+      run: async (input) => {
+        const ranked = rankSuitableRoles(assignable(), input.capabilities ?? [], input.files ?? [], inProgressByRole(readDb));
+        return { body: { items: ranked.slice(0, input.limit ?? 5) } };
+      },
+    }),
+
+    defineOperation<{ role?: string }, unknown>({
+      name: 'getRoleWorkload',
+      tool: 'get_role_workload',
+      summary: 'Per role: open tasks assigned, tasks in progress, the concurrency limit and utilisation.',
+      method: 'get',
+      path: '/roles/workload',
+      capability: 'task_reading',
+      kind: 'query',
+      input: s.input({ role: roleName }),
+      output: {
+        type: 'object',
+        required: ['items'],
+        properties: { items: { type: 'array', items: { type: 'object', required: ['role', 'assigned', 'inProgress', 'limit', 'utilisation'] } } },
+      },
+      run: async (input) => ({ body: { items: roleWorkload(readDb, input.role) } }),
+    }),
+
+    defineOperation<{ name: string }, unknown>({
+      name: 'getRole',
+      tool: 'get_role',
+      summary: 'Get one role.',
+      method: 'get',
+      path: '/roles/:name',
+      capability: 'task_reading',
+      kind: 'query',
+      input: s.input({ name: roleName }, ['name']),
+      output: roleView,
+      run: async (input) => ({ body: getRole(readDb, input.name) }),
+    }),
+
+    defineOperation<RoleSpec, unknown>({
+      name: 'defineRole',
+      tool: 'define_role',
+      summary: 'Define a custom role (roles from the YAML files are changed in their files).',
+      method: 'post',
+      path: '/roles',
+      capability: 'role_management',
+      kind: 'command',
+      successStatus: 201,
+      input: roleDefinitionSchema,
+      output: roleView,
+      run: async (input, ctx) => {
+        requireGlobs(input);
+        return roleAnswer(input.name, (await roles.define(input, meta(ctx))).position);
+      },
+    }),
+
+    defineOperation<RoleSpec, unknown>({
+      name: 'changeRole',
+      tool: 'change_role',
+      summary: 'Replace the definition of a custom role.',
+      method: 'put',
+      path: '/roles/:name',
+      capability: 'role_management',
+      kind: 'command',
+      input: roleDefinitionSchema,
+      output: roleView,
+      run: async (input, ctx) => {
+        requireGlobs(input);
+        return roleAnswer(input.name, (await roles.change(input, meta(ctx))).position);
+      },
+    }),
+
+    defineOperation<{ name: string }, unknown>({
+      name: 'retireRole',
+      tool: 'retire_role',
+      summary: 'Retire a custom role: it can no longer be assigned; past assignments stay in history.',
+      method: 'delete',
+      path: '/roles/:name',
+      capability: 'role_management',
+      kind: 'command',
+      input: s.input({ name: roleName }, ['name']),
+      output: roleView,
+      run: async (input, ctx) => roleAnswer(input.name, (await roles.retire(input.name, meta(ctx))).position),
+    }),
+
+    defineOperation<{ name: string; taskId: string }, unknown>({
+      name: 'validateRoleAssignment',
+      tool: 'validate_role_assignment',
+      summary: 'Dry run of assign_role_to_task: every reason the role may not take the task, without changing anything.',
+      method: 'post',
+      path: '/roles/:name/validate',
+      capability: 'task_reading',
+      kind: 'query',
+      input: s.input({ name: roleName, taskId: s.id }, ['name', 'taskId']),
+      output: { type: 'object', required: ['valid', 'role', 'taskId', 'reasons'], properties: { valid: { type: 'boolean' }, role: {}, taskId: {}, reasons: reasonsView } },
+      run: async (input, ctx) => {
+        try {
+          await commands.assignRole(input.taskId, input.name, meta(ctx), true);
+          return { body: { valid: true, role: input.name, taskId: input.taskId, reasons: [] } };
+        } catch (error) {
+          if (error instanceof DomainError && error.code === 'ROLE_VALIDATION_ERROR') {
+            return { body: { valid: false, role: input.name, taskId: input.taskId, reasons: error.details.reasons } };
+          }
+          throw error;
+        }
+      },
+    }),
+
+    defineOperation<{ name: string; taskId: string; expectedVersion?: number }, unknown>({
+      name: 'assignRole',
+      tool: 'assign_role_to_task',
+      summary: 'Assign a role to a task; refused with every reason when the role does not fit.',
+      method: 'post',
+      path: '/roles/:name/assign',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
+      output: s.taskView,
+      run: async ({ name, taskId, expectedVersion }, ctx) => {
+        const result = await commands.assignRole(taskId, name, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        await waitForReadModel(result.position);
+        const task = getTask(readDb, taskId);
+        return { body: task, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ name: string; taskId: string; expectedVersion?: number }, unknown>({
+      name: 'unassignRole',
+      tool: 'unassign_role',
+      summary: 'Take a role off a task.',
+      method: 'post',
+      path: '/roles/:name/unassign',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
+      output: s.taskView,
+      run: async ({ name, taskId, expectedVersion }, ctx) => {
+        const result = await commands.unassignRole(taskId, name, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        await waitForReadModel(result.position);
+        const task = getTask(readDb, taskId);
+        return { body: task, position: result.position, version: task.version };
+      },
+    }),
+  ];
+};

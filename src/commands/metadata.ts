@@ -1,0 +1,20 @@
+import type { CommandMetadata } from '../events/types.js';
+
+/** Who asks, through which surface, and under which idempotency key. */
+export type RequestMeta = Readonly<{
+  actor: string;
+  role?: string;
+  tool: string;
+  commandId: string;
+  correlationId?: string;
+  expectedVersion?: number;
+}>;
+
+export const commandMetadata = (meta: RequestMeta, now: string): CommandMetadata => ({
+  now,
+  commandId: meta.commandId,
+  actor: meta.actor,
+  ...(meta.role ? { role: meta.role } : {}),
+  tool: meta.tool,
+  correlationId: meta.correlationId ?? meta.commandId,
+});

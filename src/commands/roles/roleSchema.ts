@@ -1,0 +1,118 @@
+import picomatch from 'picomatch';
+import { TOOL_GROUPS, type JsonSchema } from '../../api/schemas.js';
+
+export type ToolGroup = (typeof TOOL_GROUPS)[number];
+
+export type RoleRestrictions = {
+  maxFileChanges: number;
+  maxTaskDepth: number;
+  requireApproval: boolean;
+  timeLimitMinutes: number;
+};
+
+export type RoleDefinition = {
+  name: string;
+  description: string;
+  capabilities: ToolGroup[];
+  filePatterns: string[];
+  tools: string[];
+  maxConcurrentTasks: number;
+  restrictions: RoleRestrictions;
+};
+
+export const ROLE_NAME_PATTERN = '^[a-z][a-z0-9_]{1,63}$';
+export const MAX_GLOB_LENGTH = 512;
+
+const roleName = {
+  type: 'string',
+  pattern: ROLE_NAME_PATTERN,
+  description: 'Role name: lower-case letters, digits and `_`, starting with a letter (2–64 chars)',
+} as const;
+
+const roleFields = {
+  description: { type: 'string', minLength: 1, maxLength: 2000, description: 'What the role is for' },
+  capabilities: {
+    type: 'array',
+    minItems: 1,
+    uniqueItems: true,
+    items: { type: 'string', enum: TOOL_GROUPS },
+    description: 'Tool groups the role may use',
+  },
+  filePatterns: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 200,
+    items: { type: 'string', minLength: 1, maxLength: MAX_GLOB_LENGTH },
+    description: 'Globs (picomatch, relative to the project root) of the files the role may change',
+  },
+  tools: {
+    type: 'array',
+    maxItems: 100,
+    uniqueItems: true,
+    items: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,63}$' },
+    description: 'Tool names the role works with',
+  },
+  maxConcurrentTasks: { type: 'integer', minimum: 1, maximum: 1000, description: 'In-progress tasks the role may hold at once' },
+} as const;
+
+const restrictionFields = {
+  maxFileChanges: { type: 'integer', minimum: 0, maximum: 100000, description: 'Files one task may change' },
+  maxTaskDepth: { type: 'integer', minimum: 1, maximum: 64, description: 'Deepest task (in the task tree) the role may take' },
+  requireApproval: { type: 'boolean', description: 'Whether the work needs approval before it counts as done' },
+  timeLimitMinutes: { type: 'integer', minimum: 1, maximum: 10080, description: 'Time box for one task' },
+} as const;
+
+type KeyStyle = (camelCase: string) => string;
+const camel: KeyStyle = (key) => key;
+const snake: KeyStyle = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+const strictObject = (fields: Record<string, JsonSchema>, key: KeyStyle): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: Object.keys(fields).map(key),
+  properties: Object.fromEntries(Object.entries(fields).map(([name, schema]) => [key(name), schema])),
+});
+
+const roleBody = (key: KeyStyle): Record<string, JsonSchema> => ({
+  ...roleFields,
+  restrictions: strictObject(restrictionFields, key),
+});
+
+/** A role on the wire (REST bodies, events, read models): camelCase. */
+export const roleDefinitionSchema: JsonSchema = strictObject({ name: roleName, ...roleBody(camel) }, camel);
+
+/** A role file (`roles/*.yaml`): snake_case, roles keyed by name. */
+export const roleFileSchema: JsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'roles'],
+  properties: {
+    version: { const: 1 },
+    roles: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 500,
+      propertyNames: roleName,
+      additionalProperties: strictObject(roleBody(snake), snake),
+    },
+  },
+};
+
+/** True for paths that could reach outside the project: absolute, drive-qualified, or with a `..` segment. */
+export const escapesProject = (path: string): boolean =>
+  path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path) || path.split(/[\\/]/).includes('..');
+
+/** What is wrong with a file pattern, or undefined when it is a usable glob. */
+export const globProblem = (pattern: string): string | undefined => {
+  if (pattern.length === 0) return 'is an empty pattern';
+  if (pattern.includes('\0')) return 'contains a NUL character';
+  if (pattern.length > MAX_GLOB_LENGTH) return `is longer than ${MAX_GLOB_LENGTH} characters`;
+  if (escapesProject(pattern)) return 'must be relative to the project root (no absolute path, no `..` segment)';
+  try {
+    picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
+    return undefined;
+  } catch (error) {
+    return `is not a valid glob: ${(error as Error).message}`;
+  }
+};

@@ -1,0 +1,75 @@
+import type Database from 'better-sqlite3';
+import { notFound } from '../errors.js';
+import type { RoleSource, RoleSpec } from '../events/roles.js';
+
+export type RoleView = RoleSpec & { source: RoleSource; retired: boolean; version: number; updatedAt: string };
+
+type RoleRow = {
+  name: string;
+  description: string;
+  capabilities: string;
+  file_patterns: string;
+  tools: string;
+  max_concurrent_tasks: number;
+  restrictions: string;
+  source: string;
+  retired: number;
+  version: number;
+  updated_at: string;
+};
+
+const toView = (row: RoleRow): RoleView => ({
+  name: row.name,
+  description: row.description,
+  capabilities: JSON.parse(row.capabilities) as string[],
+  filePatterns: JSON.parse(row.file_patterns) as string[],
+  tools: JSON.parse(row.tools) as string[],
+  maxConcurrentTasks: row.max_concurrent_tasks,
+  restrictions: JSON.parse(row.restrictions) as RoleSpec['restrictions'],
+  source: JSON.parse(row.source) as RoleSource,
+  retired: row.retired === 1,
+  version: row.version,
+  updatedAt: row.updated_at,
+});
+
+export const listRoles = (db: Database.Database, opts: { includeRetired?: boolean } = {}): RoleView[] =>
+  db
+    .prepare<[], RoleRow>(`SELECT * FROM roles ${opts.includeRetired ? '' : 'WHERE retired = 0'} ORDER BY name`)
+    .all()
+    .map(toView);
+
+export const getRole = (db: Database.Database, name: string): RoleView => {
+  const row = db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE name = ?').get(name);
+  if (!row) throw notFound('ROLE_NOT_FOUND', `Role ${name} does not exist.`, { role: name });
+  return toView(row);
+};
+
+export type RoleWorkload = { role: string; assigned: number; inProgress: number; limit: number; utilisation: number };
+
+/** Per role: open tasks assigned to it, those in progress, its limit and how full it is. */
+export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload[] => {
+  const rows = db
+    .prepare<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(
+      `SELECT r.name, r.max_concurrent_tasks,
+         (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status NOT IN ('completed', 'cancelled')) AS assigned,
+         (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status = 'in_progress') AS in_progress
+       FROM roles r WHERE r.retired = 0 ${role === undefined ? '' : 'AND r.name = ?'} ORDER BY r.name`,
+    )
+    .all(...(role === undefined ? [] : [role]));
+  return rows.map((r) => ({
+    role: r.name,
+    assigned: r.assigned,
+    inProgress: r.in_progress,
+    limit: r.max_concurrent_tasks,
+    utilisation: Math.round((r.in_progress / r.max_concurrent_tasks) * 1000) / 1000,
+  }));
+};
+
+/** In-progress tasks per role: the workload lookup the command side may use (DESIGN §5). */
+export const inProgressByRole = (db: Database.Database): Map<string, number> =>
+  new Map(
+    db
+      .prepare<[], { role: string; n: number }>("SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role")
+      .all()
+      .map((r) => [r.role, r.n]),
+  );
