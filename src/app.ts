@@ -25,6 +25,7 @@ import { roleCommands, type RoleCommands } from './commands/roles/commands.js';
 import { roleCatalogDecider, type RoleCatalogState, type RoleCommand } from './commands/roles/roleCatalog.js';
 import { DEFAULT_ROLE_FILES, loadRoleFiles } from './commands/roles/roleFiles.js';
 import type { Config } from './config.js';
+import { DomainError } from './errors.js';
 import type { PluginEvent } from './events/plugins.js';
 import type { ProjectEvent } from './events/project.js';
 import type { RoleEvent } from './events/roles.js';
@@ -82,7 +83,12 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await projector.start();
 
   const now = () => new Date().toISOString();
-  const waitForReadModel = (position: number) => projector.waitFor(position, config.readWaitMs);
+  const waitForReadModel = async (position: number) => {
+    if (position > projector.currentPosition && position > (await store.headPosition())) {
+      throw new DomainError('POSITION_NOT_REACHED', 400, `Log position ${position} does not exist yet; the log ends before it.`, { position });
+    }
+    return projector.waitFor(position, config.readWaitMs);
+  };
   const roles = roleCommands({ handler: new CommandHandler<RoleCatalogState, RoleCommand, RoleEvent>({ store, decider: roleCatalogDecider }), now });
   const plugins = pluginCommands({ handler: new CommandHandler<PluginState, PluginCommand, PluginEvent>({ store, decider: pluginDecider }), now });
   const locateTask = async (taskId: string) => {

@@ -4,6 +4,14 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { createApp, dataFiles, openEventStore, VERSION } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { randomUUID } from 'node:crypto';
+import { loadJwtSecret } from './api/auth/secret.js';
+import { TokenService } from './api/auth/tokens.js';
+import { CAPABILITIES } from './api/catalog/operation.js';
+import { CommandHandler } from './commands/handler.js';
+import { pluginCommands } from './commands/plugins/commands.js';
+import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
+import { pluginStreamId, type PluginEvent } from './events/plugins.js';
 import { createLogger } from './logger.js';
 import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
@@ -80,12 +88,59 @@ const stats = async () => {
   process.stdout.write(`${JSON.stringify({ eventStore: { kind: store.kind, ...storeStats }, projectors }, null, 2)}\n`);
 };
 
+/** Registers the plugin when it is new (with these capabilities), records a token for it and prints the token. */
+const createToken = async (options: { capabilities: string; plugin?: string; ttl?: string }) => {
+  const cfg = config();
+  const capabilities = options.capabilities.split(',').map((c) => c.trim()).filter(Boolean);
+  const unknown = capabilities.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
+  if (capabilities.length === 0 || unknown.length > 0) {
+    console.error(`--capabilities takes a comma list of: ${CAPABILITIES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    process.exit(2);
+  }
+  const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 60)) {
+    console.error('--ttl takes a whole number of seconds, at least 60');
+    process.exit(2);
+  }
+  const pluginId = options.plugin ?? `cli-${randomUUID().slice(0, 8)}`;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(pluginId)) {
+    console.error('--plugin takes an id of letters, digits, _ and - (at most 64)');
+    process.exit(2);
+  }
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  const store = openEventStore(cfg);
+  const now = () => new Date().toISOString();
+  const handler = new CommandHandler<PluginState, PluginCommand, PluginEvent>({ store, decider: pluginDecider });
+  const plugins = pluginCommands({ handler, now });
+  const meta = { actor: 'cli', tool: 'cli' };
+  if ((await handler.load(pluginStreamId(pluginId))).status === 'unregistered') {
+    await plugins.register({ pluginId, name: pluginId, type: 'cli', capabilities }, { ...meta, commandId: randomUUID() });
+  }
+  const tokens = new TokenService(loadJwtSecret(cfg.dataDir, cfg.jwtSecret), cfg.tokenTtlSeconds, cfg.tokenMaxTtlSeconds);
+  const jti = randomUUID();
+  const expiresAt = new Date(Date.now() + tokens.ttl(ttl) * 1000).toISOString();
+  await plugins.recordToken({ pluginId, jti, capabilities, expiresAt }, { ...meta, commandId: randomUUID() });
+  const issued = await tokens.issue(pluginId, capabilities, ttl, jti);
+  await store.close();
+  process.stderr.write(`Token for plugin ${pluginId} (${capabilities.join(', ')}), valid until ${issued.expiresAt}:\n`);
+  process.stdout.write(`${issued.token}\n`);
+};
+
 const program = new Command()
   .name('vespera')
   .description('Event-sourced task orchestration for teams of AI coding agents')
   .version(VERSION);
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
 program.command('rebuild').description('Drop the SQLite read model and rebuild it from the event log').action(rebuild);
+program
+  .command('token')
+  .description('Plugin tokens')
+  .command('create')
+  .description('Issue a token (registering the plugin if it is new) and print it on stdout')
+  .requiredOption('--capabilities <list>', `comma list of: ${CAPABILITIES.join(', ')}`)
+  .option('--plugin <id>', 'plugin id (default: a new cli-… plugin)')
+  .option('--ttl <seconds>', 'lifetime in seconds (default 24 h, capped by VESPERA_TOKEN_MAX_TTL_SECONDS)')
+  .action(createToken);
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 
 program.parseAsync().catch((error: unknown) => {

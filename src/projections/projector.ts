@@ -102,7 +102,6 @@ export class Projector {
       }, timeoutMs);
       const waiter: Waiter = { position, resolve, timer, reject };
       this.waiters.push(waiter);
-      this.head = Math.max(this.head, position);
       this.wake();
     });
   }

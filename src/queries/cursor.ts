@@ -3,10 +3,13 @@ import { badRequest } from '../errors.js';
 /** Opaque keyset cursors: base64url JSON of the last row's sort key. */
 export const encodeCursor = (key: readonly unknown[]): string => Buffer.from(JSON.stringify(key)).toString('base64url');
 
-export const decodeCursor = (cursor: string, arity: number): unknown[] => {
+const isScalar = (v: unknown) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+
+/** A cursor is an array of `arity` scalars (strings, finite numbers, null), the last one usually a row's sequence. */
+export const decodeCursor = (cursor: string, arity: number): Array<string | number | null> => {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(key) && key.length === arity) return key;
+    if (Array.isArray(key) && key.length === arity && key.every(isScalar)) return key as Array<string | number | null>;
   } catch {
     // fall through to the refusal below
   }

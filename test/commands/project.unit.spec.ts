@@ -273,7 +273,7 @@ describe('Project', () => {
         .when(command('UpdateTask', { taskId: 'a', changes: { title: 'x' }, expectedVersion: 1 }))
         .thenThrows('CONCURRENCY_CONFLICT', (err) => {
           expect(err.status).to.equal(412);
-          expect(err.details).to.include({ streamId: `project-${P}`, actual: 2 });
+          expect(err.details).to.include({ taskId: 'a', expected: 1, actual: 2 });
         }));
 
     it('keeps the version when other tasks of the project change, even ones linked to it', () =>

@@ -66,7 +66,7 @@ const fromBodyParser = (error: { type?: string; status?: number; limit?: number 
 };
 
 export const notFoundRoute: RequestHandler = (req, res) =>
-  sendProblem(res, problemOf(new DomainError('ROUTE_NOT_FOUND', 404, `No route ${req.method} ${req.path}.`)));
+  sendProblem(res, problemOf(new DomainError('ROUTE_NOT_FOUND', 404, `No route ${req.method} ${req.path}.`), String(res.getHeader('x-correlation-id') ?? '') || undefined));
 
 /** Mounted last: every error becomes application/problem+json; unknown ones are 500 with a correlation id. */
 export const problemMiddleware =

@@ -70,10 +70,12 @@ export class SqliteProjection {
       history: db.prepare(`INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
         VALUES (@position, @taskId, @projectId, @revision, @type, @at, @actor, @role, @tool, @changes)`),
     };
+    // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
     this.applyBatchTx = db.transaction((events: readonly StoredEvent[]) => {
-      for (const event of events) this.apply(event);
+      const done = this.s.checkpoint.get(this.name)?.position ?? 0;
+      for (const event of events) if (event.position > done) this.apply(event);
       const last = events.at(-1);
-      if (last) this.s.saveCheckpoint.run(this.name, last.position, this.version);
+      if (last && last.position > done) this.s.saveCheckpoint.run(this.name, last.position, this.version);
     });
   }
 
