@@ -15,6 +15,10 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   getTask: () => import('./getTask.js'),
   cycleCheck: () => import('./cycleCheck.js'),
   rebuild: () => import('./rebuild.js'),
+  search: () => import('./search.js'),
+  mcp: () => import('./mcp.js'),
+  graph: () => import('./graph.js'),
+  auth: () => import('./auth.js'),
 };
 
 const main = async () => {

@@ -13,6 +13,8 @@ import { TokenService } from './api/auth/tokens.js';
 import { buildCatalog, type AnyOperation } from './api/catalog/index.js';
 import { instrument } from './api/catalog/instrument.js';
 import { createMetrics } from './api/metrics.js';
+import { mcpHttpRouter } from './api/mcp/http.js';
+import { servedTools } from './api/mcp/tools.js';
 import { httpApp } from './api/rest/server.js';
 import { compileValidators, type Validators } from './api/validation.js';
 import { CommandHandler } from './commands/handler.js';
@@ -35,9 +37,15 @@ import { SqliteEventStore } from './eventstore/sqlite.js';
 import { Projector } from './projections/projector.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
+import { startGraphModel, type GraphModel } from './projections/graph/index.js';
+import { projectLoader } from './queries/analytics/projectIndex.js';
+import { sqliteSource } from './queries/analytics/source.js';
+import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressByRole } from './queries/roles.js';
-import { projectOfTask } from './queries/tasks.js';
+import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
+import { startBackground, type Background } from './jobs/background.js';
 
 export const VERSION = '0.1.0';
 
@@ -62,6 +70,11 @@ export type App = Readonly<{
   plugins: PluginCommands;
   tokens: TokenService;
   authorizer: Authorizer;
+  leases: LeaseExpiry;
+  /** The dependency graph read model (Kuzu) with its projector and cycle check. */
+  graph: GraphModel;
+  /** Job queue, vector read model (when VESPERA_VECTORS=on) and background services. */
+  background: Background;
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
@@ -83,6 +96,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await projector.start();
 
   const now = () => new Date().toISOString();
+  const graph = await startGraphModel({ store, file: path.join(config.dataDir, 'graph.kuzu'), logger, now });
+  // Analytics read adjacency from SQLite: measured faster to load than the graph (bench/graph.ts).
+  const analytics = {
+    projectOf: (taskId: string) => projectOfTask(readDb, taskId),
+    project: projectLoader(sqliteSource(readDb), () => projector.currentPosition),
+    defaultEstimate: config.defaultEstimateHours,
+  };
   const waitForReadModel = async (position: number) => {
     if (position > projector.currentPosition && position > (await store.headPosition())) {
       throw new DomainError('POSITION_NOT_REACHED', 400, `Log position ${position} does not exist yet; the log ends before it.`, { position });
@@ -107,6 +127,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     now,
     roleDefinition: roles.definition,
     roleInProgress: (role) => inProgressByRole(readDb).get(role) ?? 0,
+    projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
   });
 
   const system = { actor: 'system', tool: 'startup' };
@@ -119,16 +140,29 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth);
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
-  const metrics = createMetrics(() => [projector.status()], () => store.headPosition());
-  const operations = buildCatalog({ commands, roles, plugins, tokens, readDb, waitForReadModel, newId: uuidv7, now }).map((op) => instrument(op, metrics));
+  const background = await startBackground({ config, logger, store, readDb, sqlite: projector });
+  const metrics = createMetrics(() => [projector.status(), graph.projector.status(), ...background.projectorStatuses()], () => store.headPosition());
+  const leases = createLeaseExpiry({
+    expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
+    overdue: (at) => expiredLeases(readDb, at),
+    logger: logger.child({ component: 'leases' }),
+    scanIntervalMs: config.leaseScanIntervalMs,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+  });
+  const operations = buildCatalog({ commands, roles, plugins, tokens, readDb, waitForReadModel, newId: uuidv7, now, leases, analytics, waitForAnalytics: waitForReadModel, projectExists: (id: string) => projectExists(readDb, id), semanticIndex: background.index, duplicateThreshold: config.duplicateThreshold, services: background.services, ...(background.index ? { duplicates: background.duplicates } : {}) }).map((op) =>
+    instrument(op, metrics),
+  );
   const validators = compileValidators(operations);
 
   const health = async () => {
     try {
       const head = await store.headPosition();
-      const projectors = [projector.status()].map((p) => ({ ...p, lag: Math.max(0, head - p.position) }));
-      const degraded = projectors.some((p) => !p.running || p.lastError);
-      return { status: degraded ? ('degraded' as const) : ('ok' as const), version: VERSION, eventStore: { kind: store.kind, headPosition: head }, projectors };
+      const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({ ...p, lag: Math.max(0, head - p.position) }));
+      const cycles = graph.cycles();
+      const graphHealth = { cycles: cycles?.cycles ?? 0, checkedAt: cycles?.checkedAt ?? null, ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}) };
+      const { degraded: backgroundDegraded, ...backgroundHealth } = await background.health();
+      const degraded = projectors.some((p) => !p.running || p.lastError) || graphHealth.cycles > 0 || backgroundDegraded;
+      return { status: degraded ? ('degraded' as const) : ('ok' as const), version: VERSION, eventStore: { kind: store.kind, headPosition: head }, projectors, graph: graphHealth, ...backgroundHealth };
     } catch (error) {
       return { status: 'down' as const, version: VERSION, eventStore: { kind: store.kind, error: (error as Error).message }, projectors: [projector.status()] };
     }
@@ -142,6 +176,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     authorizer,
     health,
     metrics: metrics.render,
+    mount: (api) => {
+      const tools = servedTools(operations, config.mcpTools, logger);
+      api.use('/mcp', mcpHttpRouter({ tools, validators, authorizer, logger, version: VERSION }));
+    },
   });
   const server = http.createServer(express);
   server.keepAliveTimeout = 65_000;
@@ -161,7 +199,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
+    await leases.close();
+    await background.stop();
     projector.stop();
+    graph.stop();
     await store.close();
     readDb.close();
   };
@@ -177,6 +218,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     plugins,
     tokens,
     authorizer,
+    leases,
+    graph,
+    background,
     operations,
     validators,
     adminTokenFile,

@@ -13,14 +13,17 @@ import { pluginCommands } from './commands/plugins/commands.js';
 import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
 import { pluginStreamId, type PluginEvent } from './events/plugins.js';
 import { createLogger } from './logger.js';
+import { serveStdio } from './api/mcp/stdio.js';
 import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
 import { rebuildReadModel } from './projections/sqlite/rebuild.js';
+import { servicesCommand } from './jobs/servicesCli.js';
 
-const config = (): Config => {
+/** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
+const config = (defaults: NodeJS.ProcessEnv = {}): Config => {
   try {
-    return loadConfig();
+    return loadConfig({ ...defaults, ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -31,7 +34,7 @@ const config = (): Config => {
 };
 
 const serve = async () => {
-  const cfg = config();
+  const cfg = config({ VESPERA_VECTORS: 'on' });
   const logger = createLogger(cfg.logLevel);
   const app = await createApp(cfg, logger);
   const address = await app.listen();
@@ -54,6 +57,26 @@ const serve = async () => {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+};
+
+/** MCP over stdin/stdout, without the HTTP listener: stdout carries the protocol only, logs go to stderr. */
+const mcp = async () => {
+  const cfg = config();
+  const logger = createLogger(cfg.logLevel);
+  const app = await createApp(cfg, logger);
+  await serveStdio(app);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    app.stop().finally(() => {
+      logger.flush();
+      process.exit(0);
+    });
+  };
+  process.stdin.once('end', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 };
 
 const rebuild = async () => {
@@ -141,7 +164,14 @@ program
   .option('--plugin <id>', 'plugin id (default: a new cli-… plugin)')
   .option('--ttl <seconds>', 'lifetime in seconds (default 24 h, capped by VESPERA_TOKEN_MAX_TTL_SECONDS)')
   .action(createToken);
+program
+  .command('services [action] [name]')
+  .description('Background services of the running server: list, or start|stop|restart NAME (admin token)')
+  .action(async (action?: string, name?: string) => {
+    process.exitCode = await servicesCommand(config(), action, name);
+  });
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
+program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 
 program.parseAsync().catch((error: unknown) => {
   // Role-file and configuration problems are the operator's to fix: say what and where, no stack.

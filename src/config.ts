@@ -11,6 +11,8 @@ export type Config = Readonly<{
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxDepth: number;
   maxTreeNodes: number;
+  /** Hours the critical-path analytics assume for a task without an estimate. */
+  defaultEstimateHours: number;
   bodyLimitBytes: number;
   /** Longest a request waits for the read model to reach a position. */
   readWaitMs: number;
@@ -21,11 +23,29 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   rateLimitPerMinute: number;
   anonymousRateLimitPerMinute: number;
+  rateLimitWindowMs: number;
   metrics: 'public' | 'admin' | 'off';
   /** Role files synced into the `roles` stream at start; the shipped ones by default. */
   roleFiles?: readonly string[];
+  /** Redis for BullMQ queues (`REDIS_URL`); without it jobs run in-process. */
+  redisUrl?: string;
+  /** How often expired leases are swept back to the ready queue. */
+  leaseScanIntervalMs: number;
+  /** The vector read model and semantic search (embedder, Chroma). `vespera serve` defaults to `on`; code that builds a Config gets `off` unless it asks. */
+  vectors: 'on' | 'off';
+  /** An external Chroma (`CHROMA_URL`); without it the app runs its own under `<dataDir>/chroma`. */
+  chromaUrl?: string;
+  /** Similarity (0–1) from which `possibleDuplicates` and `/search/duplicates` report a task. */
+  duplicateThreshold: number;
+  /** Key prefix of the BullMQ queues in Redis. */
+  queuePrefix: string;
+  syncIntervalMs: number;
+  optimizeIntervalMs: number;
+  cycleIntervalMs: number;
   /** Authentication on every route. Only code (tests, benchmarks) can turn it off; no variable does. */
   auth: boolean;
+  /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
+  mcpTools: string;
 }>;
 
 export class ConfigError extends Error {
@@ -72,6 +92,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
   const corsOrigins = (env.VESPERA_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of corsOrigins) if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`VESPERA_CORS_ORIGINS holds "${origin}", not an origin like https://app.example.com`);
   const roleFiles = env.VESPERA_ROLE_FILES ? env.VESPERA_ROLE_FILES.split(',').map((f) => path.resolve(f.trim())) : undefined;
+  const mcpTools = (env.VESPERA_MCP_TOOLS || 'standard').trim();
+  if (!/^(core|standard|all|[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*)$/.test(mcpTools)) {
+    problems.push(`VESPERA_MCP_TOOLS must be core, standard, all or a comma list of tool names (got "${mcpTools}")`);
+  }
+  if (env.CHROMA_URL && !/^https?:\/\/[^\s/]+\/?$/.test(env.CHROMA_URL)) problems.push(`CHROMA_URL must look like http://host:8000 (got "${env.CHROMA_URL}")`);
+  const duplicateThreshold = Number(env.VESPERA_DUPLICATE_THRESHOLD || 0.8);
+  if (!(duplicateThreshold > 0 && duplicateThreshold <= 1)) problems.push(`VESPERA_DUPLICATE_THRESHOLD must be a number above 0 and at most 1 (got "${env.VESPERA_DUPLICATE_THRESHOLD}")`);
+  if (env.REDIS_URL && !/^rediss?:\/\/[^\s]+$/.test(env.REDIS_URL)) problems.push(`REDIS_URL must look like redis://host:6379 (got "${env.REDIS_URL}")`);
   const host = env.VESPERA_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) problems.push(`VESPERA_HOST is not a host name or address (got "${host}")`);
   const config: Config = {
@@ -84,6 +112,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: oneOf('VESPERA_LOG_LEVEL', LOG_LEVELS, 'info'),
     maxDepth: int('VESPERA_MAX_DEPTH', 10, 1, 50),
     maxTreeNodes: int('VESPERA_MAX_TREE_NODES', 1000, 1, 10000),
+    defaultEstimateHours: int('VESPERA_DEFAULT_ESTIMATE_HOURS', 8, 0, 10000),
     bodyLimitBytes: int('VESPERA_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     readWaitMs: int('VESPERA_READ_WAIT_MS', 5000, 10, 60000),
     ...(jwtSecret ? { jwtSecret } : {}),
@@ -91,10 +120,21 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     tokenMaxTtlSeconds: int('VESPERA_TOKEN_MAX_TTL_SECONDS', 30 * 86_400, 60, 31_536_000),
     corsOrigins,
     rateLimitPerMinute: int('VESPERA_RATE_LIMIT_PER_MINUTE', 12_000, 0, 10_000_000),
+    rateLimitWindowMs: int('VESPERA_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),
     anonymousRateLimitPerMinute: int('VESPERA_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300, 0, 10_000_000),
     metrics: oneOf('VESPERA_METRICS', ['public', 'admin', 'off'], 'admin'),
     ...(roleFiles ? { roleFiles } : {}),
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    leaseScanIntervalMs: int('VESPERA_LEASE_SCAN_MS', 5000, 100, 3_600_000),
+    vectors: oneOf('VESPERA_VECTORS', ['on', 'off'], 'off'),
+    ...(env.CHROMA_URL ? { chromaUrl: env.CHROMA_URL.replace(/\/$/, '') } : {}),
+    duplicateThreshold,
+    queuePrefix: env.VESPERA_QUEUE_PREFIX || 'vespera',
+    syncIntervalMs: int('VESPERA_SYNC_INTERVAL_MS', 5000, 100, 3_600_000),
+    optimizeIntervalMs: int('VESPERA_OPTIMIZE_INTERVAL_MS', 600_000, 1000, 86_400_000),
+    cycleIntervalMs: int('VESPERA_CYCLE_INTERVAL_MS', 60_000, 1000, 86_400_000),
     auth: true,
+    mcpTools,
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -61,6 +61,29 @@ export type RoleAssigned = Event<
 
 export type RoleUnassigned = Event<'RoleUnassigned', { taskId: string; projectId: string; role: string; unassignedAt: string }>;
 
+export type TaskClaimed = Event<
+  'TaskClaimed',
+  { taskId: string; projectId: string; agent: string; role: string | null; from: TaskStatus; leaseExpiresAt: string; claimedAt: string }
+>;
+export type LeaseExtended = Event<'LeaseExtended', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string }>;
+export type TaskReleased = Event<'TaskReleased', { taskId: string; projectId: string; agent: string; reason: string; releasedAt: string }>;
+export type LeaseExpired = Event<'LeaseExpired', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; expiredAt: string }>;
+export type TaskCompleted = Event<
+  'TaskCompleted',
+  {
+    taskId: string;
+    projectId: string;
+    agent: string;
+    /** `review` when the role requires approval of changes outside its patterns. */
+    status: 'completed' | 'review';
+    output: string;
+    artifacts: string[];
+    changedFiles: string[];
+    warnings: string[];
+    completedAt: string;
+  }
+>;
+
 export type ProjectEvent =
   | ProjectCreated
   | TaskCreated
@@ -71,7 +94,12 @@ export type ProjectEvent =
   | DependencyAdded
   | DependencyRemoved
   | RoleAssigned
-  | RoleUnassigned;
+  | RoleUnassigned
+  | TaskClaimed
+  | LeaseExtended
+  | TaskReleased
+  | LeaseExpired
+  | TaskCompleted;
 
 export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['type']>([
   'ProjectCreated',
@@ -84,6 +112,11 @@ export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['ty
   'DependencyRemoved',
   'RoleAssigned',
   'RoleUnassigned',
+  'TaskClaimed',
+  'LeaseExtended',
+  'TaskReleased',
+  'LeaseExpired',
+  'TaskCompleted',
 ]);
 
 export const DEFAULT_PROJECT_ID = 'default';

@@ -22,6 +22,9 @@ export type TaskRow = {
   required_capabilities: string;
   metadata: string;
   open_hard_deps: number;
+  claimed_by: string | null;
+  lease_expires_at: string | null;
+  result: string | null;
   version: number;
   created_at: string;
   updated_at: string;
@@ -47,10 +50,17 @@ export type TaskView = {
   ready: boolean;
   /** Hard dependencies not yet completed. */
   openDependencies: number;
+  /** The agent holding a live claim, and until when. */
+  claimedBy: string | null;
+  leaseExpiresAt: string | null;
+  /** What the agent reported when it completed the task. */
+  result: TaskResult | null;
   version: number;
   createdAt: string;
   updatedAt: string;
 };
+
+export type TaskResult = { agent: string; output: string; artifacts: string[]; changedFiles: string[]; warnings: string[]; completedAt: string };
 
 export const toTaskView = (row: TaskRow): TaskView => ({
   id: row.id,
@@ -69,12 +79,14 @@ export const toTaskView = (row: TaskRow): TaskView => ({
   depth: row.depth,
   ready: row.status === 'pending' && row.open_hard_deps === 0,
   openDependencies: row.open_hard_deps,
+  claimedBy: row.claimed_by,
+  leaseExpiresAt: row.lease_expires_at,
+  result: row.result === null ? null : (JSON.parse(row.result) as TaskResult),
   version: row.version,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
 
-export const TASK_FIELDS = Object.keys(toTaskView({ tags: '[]', files: '[]', required_capabilities: '[]', metadata: '{}' } as TaskRow)) as (keyof TaskView)[];
 
 /** Keeps only the requested fields (always with `id`). */
 export const pickFields = <T extends { id: string }>(item: T, fields?: readonly string[]): Partial<T> => {
@@ -286,6 +298,24 @@ export const getDependencies = (
   }
   return { taskId, direction, items, truncated };
 };
+
+/** Projects holding a ready task this role could take, best priority first (where claim_next_task looks). */
+export const projectsWithReadyWork = (db: Database.Database, role: string): string[] =>
+  db
+    .prepare<[string], { project_id: string }>(
+      `SELECT project_id FROM tasks WHERE status = 'pending' AND open_hard_deps = 0 AND (role = ? OR role IS NULL)
+       GROUP BY project_id ORDER BY MAX(priority_rank) DESC, MIN(seq) LIMIT 20`,
+    )
+    .all(role)
+    .map((r) => r.project_id);
+
+/** Tasks whose lease ran out, for the sweeper. */
+export const expiredLeases = (db: Database.Database, now: string, limit = 500): { id: string; leaseExpiresAt: string }[] =>
+  db
+    .prepare<[string, number], { id: string; leaseExpiresAt: string }>(
+      'SELECT id, lease_expires_at AS leaseExpiresAt FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?',
+    )
+    .all(now, limit);
 
 export const listReadyTasks = (
   db: Database.Database,

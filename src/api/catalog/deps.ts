@@ -7,4 +7,6 @@ export type CatalogDeps = Readonly<{
   readDb: Database.Database;
   /** Resolves once the SQLite read model has applied `position` (bounded wait). */
   waitForReadModel: (position: number) => Promise<void>;
+  /** Existing tasks close in meaning to a new one, for `possibleDuplicates` on create (never throws). */
+  duplicates?: (input: { title: string; description?: string; projectId?: string }) => Promise<ReadonlyArray<{ id: string }>>;
 }>;

@@ -1,18 +1,26 @@
+import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
+import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
 import { roleOperations, type RoleCatalogDeps } from './roles.js';
+import { searchOperations, type SearchCatalogDeps } from './search.js';
+import { serviceOperations, type ServiceCatalogDeps } from './services.js';
 import { taskOperations } from './tasks.js';
 
-export type FullCatalogDeps = CatalogDeps & RoleCatalogDeps & PluginCatalogDeps;
+export type FullCatalogDeps = CatalogDeps & RoleCatalogDeps & PluginCatalogDeps & OrchestrationDeps & AnalyticsCatalogDeps & SearchCatalogDeps & ServiceCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...taskOperations(deps),
+  ...orchestrationOperations(deps),
+  ...analyticsOperations(deps),
   ...projectOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),
+  ...searchOperations(deps),
+  ...serviceOperations(deps),
 ];
 
 export type { AnyOperation, Operation, OperationContext, Capability, Requirement } from './operation.js';

@@ -54,7 +54,13 @@ const tokenView = {
   },
 } as const;
 
-const meta = (ctx: OperationContext) => ({ actor: ctx.actor, tool: ctx.tool, commandId: ctx.commandId, correlationId: ctx.correlationId });
+const meta = (ctx: OperationContext) => ({
+  actor: ctx.actor,
+  tool: ctx.tool,
+  commandId: ctx.commandId,
+  correlationId: ctx.correlationId,
+  ...(ctx.role ? { role: ctx.role } : {}),
+});
 
 export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, newId, now }: PluginCatalogDeps): AnyOperation[] => {
   const answer = async (id: string, position: number) => {

@@ -33,7 +33,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
       }
       const result = await commands.createProject(
         { projectId, name, ...(description === undefined ? {} : { description }) },
-        { actor: ctx.actor, tool: ctx.tool, commandId: ctx.commandId, correlationId: ctx.correlationId },
+        { actor: ctx.actor, tool: ctx.tool, commandId: ctx.commandId, correlationId: ctx.correlationId, ...(ctx.role ? { role: ctx.role } : {}) },
       );
       await waitForReadModel(result.position);
       return { body: getProject(readDb, projectId), position: result.position };

@@ -72,7 +72,7 @@ const writeResult = (extra: Record<string, s.JsonSchema>, required: string[]): s
   properties: { position: { type: 'integer' }, ...extra },
 });
 
-export const taskOperations = ({ commands, readDb, waitForReadModel }: CatalogDeps): AnyOperation[] => {
+export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates }: CatalogDeps): AnyOperation[] => {
   /** Read-your-writes: a write answers only once the SQLite model shows it. */
   const settled = async (position: number) => {
     await waitForReadModel(position);
@@ -100,9 +100,12 @@ export const taskOperations = ({ commands, readDb, waitForReadModel }: CatalogDe
       input: s.input({ ...s.taskFieldProperties, projectId: s.projectId, parentId: s.id }, ['title']),
       output: s.taskView,
       run: async (input, ctx) => {
-        const result = await commands.createTask(input, meta(ctx));
+        // The duplicate check warns, never refuses: it runs beside the create and its answer rides along.
+        const [result, similar] = await Promise.all([commands.createTask(input, meta(ctx)), duplicates?.(input)]);
         const created = result.events.find((e) => e.type === 'TaskCreated')!;
-        return taskAnswer((created.data as { taskId: string }).taskId, result.position);
+        const answer = await taskAnswer((created.data as { taskId: string }).taskId, result.position);
+        if (!similar) return answer;
+        return { ...answer, body: { ...answer.body, possibleDuplicates: similar.filter((d) => d.id !== answer.body.id) } };
       },
     }),
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type Express } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
@@ -18,6 +18,8 @@ export type HttpSettings = Readonly<{
   /** Requests per minute per token, and per IP for requests without one; 0 disables. */
   rateLimitPerMinute: number;
   anonymousRateLimitPerMinute: number;
+  /** Length of a rate-limit window; the limits above count requests per window. */
+  rateLimitWindowMs: number;
   metrics: 'public' | 'admin' | 'off';
 }>;
 
@@ -36,17 +38,18 @@ export type HttpDeps = Readonly<{
 
 const CORRELATION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-const limiter = (perMinute: number, key: (caller: Caller | undefined, ip: string) => string | undefined) =>
+const limiter = (perMinute: number, windowMs: number, key: (caller: Caller | undefined, ip: string) => string | undefined) =>
   rateLimit({
-    windowMs: 60_000,
+    windowMs,
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     skip: (req, res) => perMinute === 0 || key(res.locals.caller as Caller | undefined, req.ip ?? '') === undefined,
-    keyGenerator: (req, res) => key(res.locals.caller as Caller | undefined, req.ip ?? 'unknown') ?? 'none',
+    keyGenerator: (req, res) => key(res.locals.caller as Caller | undefined, ipKeyGenerator(req.ip ?? '0.0.0.0')) ?? 'none',
     handler: (_req, res, _next, options) => {
       res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
-      sendProblem(res, problemOf(new DomainError('RATE_LIMITED', 429, `Too many requests: at most ${perMinute} a minute.`, {}, 'Wait for Retry-After seconds.')));
+      const message = `Too many requests: at most ${perMinute} every ${Math.round(windowMs / 1000)} s.`;
+      sendProblem(res, problemOf(new DomainError('RATE_LIMITED', 429, message, {}, 'Wait for Retry-After seconds.')));
     },
   });
 
@@ -79,8 +82,8 @@ export const httpApp = (deps: HttpDeps): Express => {
     res.locals.caller = await authorizer.authenticate(req.get('authorization'), req.get('x-vespera-role'));
     next();
   });
-  app.use(limiter(settings.anonymousRateLimitPerMinute, (caller, ip) => (caller?.pluginId ? undefined : `ip:${ip}`)));
-  app.use(limiter(settings.rateLimitPerMinute, (caller) => (caller?.jti ? `token:${caller.jti}` : undefined)));
+  app.use(limiter(settings.anonymousRateLimitPerMinute, settings.rateLimitWindowMs, (caller, ip) => (caller?.pluginId ? undefined : `ip:${ip}`)));
+  app.use(limiter(settings.rateLimitPerMinute, settings.rateLimitWindowMs, (caller) => (caller?.jti ? `token:${caller.jti}` : undefined)));
 
   if (settings.metrics !== 'off') {
     app.get('/metrics', async (_req, res) => {

@@ -1,6 +1,6 @@
 import { DEFAULT_PROJECT_ID, projectStreamId, type DependencyKind, type ProjectEvent, type TaskFields, type TaskStatus } from '../../events/project.js';
 import { commandMetadata, type RequestMeta } from '../metadata.js';
-import { notFound, unprocessable } from '../../errors.js';
+import { DomainError, notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
 import type { ProjectCommand, TaskInput, TaskTreeNode } from './decider.js';
 import type { ProjectState } from './project.js';
@@ -18,7 +18,11 @@ export type ProjectCommandsDeps = Readonly<{
   roleDefinition?: (name: string) => Promise<AssignableRole | undefined>;
   /** Tasks in progress for a role, from the read model (a soft limit across projects). */
   roleInProgress?: (name: string) => number;
+  /** Projects that hold ready work a role could take, best first. */
+  projectsWithReadyWork?: (role: string) => string[];
 }>;
+
+export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[] };
 
 export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
 
@@ -30,6 +34,7 @@ export const projectCommands = ({
   now,
   roleDefinition = async () => undefined,
   roleInProgress = () => 0,
+  projectsWithReadyWork = () => [],
 }: ProjectCommandsDeps) => {
   const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
     handler.handle(projectStreamId(projectId), { ...command, metadata: commandMetadata(meta, now()) } as ProjectCommand);
@@ -112,6 +117,41 @@ export const projectCommands = ({
       const definition = (await roleDefinition(role)) ?? null;
       const data = { taskId, role, definition, inProgress: roleInProgress(role), dryRun, ...version(meta) };
       return run(projectId, { type: 'AssignRole', data }, dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta);
+    },
+
+    claimTask: async (taskId: string, agent: string, leaseSeconds: number, role: string | undefined, meta: RequestMeta) => {
+      const projectId = await projectOf(taskId);
+      const roleContext = role === undefined ? {} : { role, definition: (await roleDefinition(role)) ?? null, inProgress: roleInProgress(role) };
+      return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...roleContext } }, meta);
+    },
+
+    /** Tries the given project, or every project with ready work for the role, best first; undefined when none has any. */
+    claimNextTask: async (role: string, agent: string, leaseSeconds: number, projectId: string | undefined, meta: RequestMeta) => {
+      const definition = (await roleDefinition(role)) ?? null;
+      if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
+      const candidates = projectId ? [projectId] : projectsWithReadyWork(role);
+      for (const [i, candidate] of candidates.entries()) {
+        const data = { agent, leaseSeconds, role, definition, inProgress: roleInProgress(role) };
+        try {
+          return await run(candidate, { type: 'ClaimNextTask', data }, { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` });
+        } catch (error) {
+          if (!(error instanceof DomainError) || error.code !== 'NO_READY_TASK') throw error;
+        }
+      }
+      return undefined;
+    },
+
+    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds } }, meta),
+
+    releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'ReleaseTask', data: { taskId, agent, ...(reason ? { reason } : {}) } }, meta),
+
+    expireLease: async (taskId: string, meta: RequestMeta) => run(await projectOf(taskId), { type: 'ExpireLease', data: { taskId } }, meta),
+
+    completeTask: async (taskId: string, agent: string, report: CompletionReport, role: string | null, meta: RequestMeta) => {
+      const definition = role ? ((await roleDefinition(role)) ?? null) : null;
+      return run(await projectOf(taskId), { type: 'CompleteTask', data: { taskId, agent, ...report, definition } }, meta);
     },
 
     unassignRole: async (taskId: string, role: string | undefined, meta: RequestMeta) =>

@@ -11,6 +11,15 @@ import {
 } from '../../events/project.js';
 import type { Command, Decider } from '../../events/types.js';
 import { assignmentReasons, type AssignableRole } from '../roles/assignment.js';
+import {
+  claimNextTask,
+  claimTask,
+  completeTask,
+  expireLease,
+  heartbeat,
+  releaseTask,
+  type OrchestrationCommand,
+} from './orchestration.js';
 import { evolve, initialState, searchDependents, type ProjectState, type TaskNode } from './project.js';
 
 /** The task fields a caller provides; everything but the title has a default. */
@@ -40,6 +49,7 @@ export type AssignRole = Command<
 export type UnassignRole = Command<'UnassignRole', { taskId: string; role?: string; expectedVersion?: number }>;
 
 export type ProjectCommand =
+  | OrchestrationCommand
   | CreateProject
   | CreateTask
   | CreateTaskTree
@@ -434,6 +444,23 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return assignRole(command, state);
       case 'UnassignRole':
         return unassignRole(command, state);
+      case 'ClaimTask':
+        requireProject(state);
+        return claimTask(command, state);
+      case 'ClaimNextTask':
+        requireProject(state);
+        return claimNextTask(command, state);
+      case 'Heartbeat':
+        requireProject(state);
+        return heartbeat(command, state);
+      case 'ReleaseTask':
+        requireProject(state);
+        return releaseTask(command, state);
+      case 'ExpireLease':
+        return expireLease(command, state);
+      case 'CompleteTask':
+        requireProject(state);
+        return completeTask(command, state);
       default: {
         const _exhaustive: never = type;
         throw new Error(`Unknown command ${String(_exhaustive)}`);

@@ -18,6 +18,8 @@ export type TaskNode = {
   version: number;
   fields: TaskFields;
   role: string | null;
+  /** The agent working on the task and until when, while a claim is live. */
+  lease: { agent: string; expiresAt: string } | null;
   readonly createdAt: string;
 };
 
@@ -33,6 +35,8 @@ export type ProjectState = {
   revision: number;
   readonly tasks: Map<string, TaskNode>;
   nextOrd: number;
+  /** Bumped by every event that can change the CPM schedule (estimates, edges, tasks, completion). */
+  scheduleVersion: number;
 };
 
 export const initialState = (): ProjectState => ({
@@ -42,10 +46,22 @@ export const initialState = (): ProjectState => ({
   revision: -1,
   tasks: new Map(),
   nextOrd: 0,
+  scheduleVersion: 0,
 });
+
+const SCHEDULE_EVENTS: ReadonlySet<string> = new Set([
+  'TaskCreated',
+  'TaskUpdated',
+  'TaskStatusChanged',
+  'TaskDeleted',
+  'DependencyAdded',
+  'DependencyRemoved',
+  'TaskCompleted',
+]);
 
 export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): ProjectState => {
   state.revision = event.revision;
+  if (SCHEDULE_EVENTS.has(event.type)) state.scheduleVersion += 1;
   const e = { type: event.type, data: event.data } as ProjectEvent;
   switch (e.type) {
     case 'ProjectCreated':
@@ -77,6 +93,7 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
           metadata: e.data.metadata,
         },
         role: null,
+        lease: null,
         createdAt: e.data.createdAt,
       });
       return state;
@@ -104,6 +121,31 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       const task = state.tasks.get(e.data.taskId);
       if (task) {
         task.status = e.data.to;
+        if (e.data.to !== 'in_progress') task.lease = null;
+        task.version = event.revision;
+      }
+      return state;
+    }
+    case 'TaskClaimed':
+    case 'LeaseExtended': {
+      const task = state.tasks.get(e.data.taskId);
+      if (task) {
+        if (e.type === 'TaskClaimed') {
+          task.status = 'in_progress';
+          if (e.data.role) task.role = e.data.role;
+        }
+        task.lease = { agent: e.data.agent, expiresAt: e.data.leaseExpiresAt };
+        task.version = event.revision;
+      }
+      return state;
+    }
+    case 'TaskReleased':
+    case 'LeaseExpired':
+    case 'TaskCompleted': {
+      const task = state.tasks.get(e.data.taskId);
+      if (task) {
+        task.status = e.type === 'TaskCompleted' ? e.data.status : 'pending';
+        task.lease = null;
         task.version = event.revision;
       }
       return state;

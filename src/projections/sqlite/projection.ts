@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
-import { accessProjection } from './access.js';
-import { PRIORITY_RANK, READ_MODEL_DDL, SQLITE_PROJECTION_VERSION } from './schema.js';
+import { ACCESS_DDL, accessProjection } from './access.js';
+import { PRIORITY_RANK, READ_MODEL_DDL, READ_MODEL_TABLES, SQLITE_PROJECTION_VERSION } from './schema.js';
 
 export const SQLITE_PROJECTOR = 'sqlite';
 
@@ -13,6 +13,58 @@ const RECOMPUTE_OPEN_DEPS = `
     SELECT COUNT(*) FROM dependencies d JOIN tasks t ON t.id = d.depends_on
     WHERE d.task_id = tasks.id AND d.kind = 'hard' AND t.status <> 'completed')`;
 
+const statements = (db: Database.Database) => ({
+    checkpoint: db.prepare<[string], { position: number; version: number }>('SELECT position, version FROM checkpoints WHERE projector = ?'),
+    saveCheckpoint: db.prepare<[string, number, number]>(
+      'INSERT INTO checkpoints (projector, position, version) VALUES (?, ?, ?) ON CONFLICT (projector) DO UPDATE SET position = excluded.position, version = excluded.version',
+    ),
+    insertProject: db.prepare(
+      'INSERT OR REPLACE INTO projects (id, name, description, created_at, updated_at, revision) VALUES (@id, @name, @description, @at, @at, @revision)',
+    ),
+    touchProject: db.prepare('UPDATE projects SET updated_at = ?, revision = ? WHERE id = ?'),
+    parent: db.prepare<[string], { path: string; depth: number }>('SELECT path, depth FROM tasks WHERE id = ?'),
+    insertTask: db.prepare(`INSERT OR REPLACE INTO tasks (id, project_id, parent_id, path, depth, title, description, status, priority,
+      priority_rank, role, tags, estimate, files, required_capabilities, metadata, open_hard_deps, version, created_at, updated_at, seq)
+      VALUES (@id, @projectId, @parentId, @path, @depth, @title, @description, 'pending', @priority, @priorityRank, NULL, @tags,
+      @estimate, @files, @requiredCapabilities, @metadata, 0, @version, @at, @at, @seq)`),
+    task: db.prepare<[string], { title: string; description: string; tags: string; seq: number }>(
+      'SELECT title, description, tags, seq FROM tasks WHERE id = ?',
+    ),
+    deleteTags: db.prepare<[string]>('DELETE FROM task_tags WHERE task_id = ?'),
+    insertTag: db.prepare<[string, string]>('INSERT OR IGNORE INTO task_tags (tag, task_id) VALUES (?, ?)'),
+    deleteFts: db.prepare<[number]>('DELETE FROM tasks_fts WHERE rowid = ?'),
+    insertFts: db.prepare<[number, string, string, string, string]>(
+      'INSERT INTO tasks_fts (rowid, task_id, title, description, tags) VALUES (?, ?, ?, ?, ?)',
+    ),
+    setStatus: db.prepare<[string, number, string, string]>('UPDATE tasks SET status = ?, version = ?, updated_at = ? WHERE id = ?'),
+    claim: db.prepare<[string, string, string | null, number, string, string]>(
+    "UPDATE tasks SET status = 'in_progress', claimed_by = ?, lease_expires_at = ?, role = COALESCE(?, role), version = ?, updated_at = ? WHERE id = ?",
+  ),
+  extendLease: db.prepare<[string, number, string, string]>('UPDATE tasks SET lease_expires_at = ?, version = ?, updated_at = ? WHERE id = ?'),
+  endClaim: db.prepare<[string, string | null, number, string, string]>(
+    'UPDATE tasks SET status = ?, claimed_by = NULL, lease_expires_at = NULL, result = COALESCE(?, result), version = ?, updated_at = ? WHERE id = ?',
+  ),
+  setRole: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET role = ?, version = ?, updated_at = ? WHERE id = ?'),
+    touchTask: db.prepare<[number, string, string]>('UPDATE tasks SET version = ?, updated_at = ? WHERE id = ?'),
+    moveSubtree: db.prepare(
+      `UPDATE tasks SET path = @newPrefix || substr(path, length(@oldPrefix) + 1), depth = depth + @delta
+       WHERE path >= @oldPrefix AND path < @oldPrefix || x'ff'`,
+    ),
+    setParent: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET parent_id = ?, version = ?, updated_at = ? WHERE id = ?'),
+    deleteTask: db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
+    deleteDepsOf: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? OR depends_on = ?'),
+    insertDep: db.prepare(
+      'INSERT OR REPLACE INTO dependencies (task_id, depends_on, kind, project_id, created_at) VALUES (@taskId, @dependsOn, @kind, @projectId, @at)',
+    ),
+    deleteDep: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? AND depends_on = ?'),
+    recomputeOne: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id = ?`),
+    recomputeDependents: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT task_id FROM dependencies WHERE depends_on = ?)`),
+    history: db.prepare(`INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
+      VALUES (@position, @taskId, @projectId, @revision, @type, @at, @actor, @role, @tool, @changes)`),
+  });
+
+type Statements = ReturnType<typeof statements>;
+
 /**
  * Applies events to the read model. Each batch runs in one transaction together with the checkpoint,
  * so every event is applied exactly once, crash or not; every write stores absolute values derived
@@ -21,55 +73,14 @@ const RECOMPUTE_OPEN_DEPS = `
 export class SqliteProjection {
   readonly name = SQLITE_PROJECTOR;
   readonly version = SQLITE_PROJECTION_VERSION;
-  private readonly s;
+  private s: Statements;
   private readonly applyBatchTx: (events: readonly StoredEvent[]) => void;
-  private readonly applyAccess: (event: StoredEvent) => boolean;
+  private applyAccess: (event: StoredEvent) => boolean;
 
   constructor(private readonly db: Database.Database) {
     db.exec(READ_MODEL_DDL);
     this.applyAccess = accessProjection(db);
-    this.s = {
-      checkpoint: db.prepare<[string], { position: number; version: number }>('SELECT position, version FROM checkpoints WHERE projector = ?'),
-      saveCheckpoint: db.prepare<[string, number, number]>(
-        'INSERT INTO checkpoints (projector, position, version) VALUES (?, ?, ?) ON CONFLICT (projector) DO UPDATE SET position = excluded.position, version = excluded.version',
-      ),
-      insertProject: db.prepare(
-        'INSERT OR REPLACE INTO projects (id, name, description, created_at, updated_at, revision) VALUES (@id, @name, @description, @at, @at, @revision)',
-      ),
-      touchProject: db.prepare('UPDATE projects SET updated_at = ?, revision = ? WHERE id = ?'),
-      parent: db.prepare<[string], { path: string; depth: number }>('SELECT path, depth FROM tasks WHERE id = ?'),
-      insertTask: db.prepare(`INSERT OR REPLACE INTO tasks (id, project_id, parent_id, path, depth, title, description, status, priority,
-        priority_rank, role, tags, estimate, files, required_capabilities, metadata, open_hard_deps, version, created_at, updated_at, seq)
-        VALUES (@id, @projectId, @parentId, @path, @depth, @title, @description, 'pending', @priority, @priorityRank, NULL, @tags,
-        @estimate, @files, @requiredCapabilities, @metadata, 0, @version, @at, @at, @seq)`),
-      task: db.prepare<[string], { title: string; description: string; tags: string; seq: number }>(
-        'SELECT title, description, tags, seq FROM tasks WHERE id = ?',
-      ),
-      deleteTags: db.prepare<[string]>('DELETE FROM task_tags WHERE task_id = ?'),
-      insertTag: db.prepare<[string, string]>('INSERT OR IGNORE INTO task_tags (tag, task_id) VALUES (?, ?)'),
-      deleteFts: db.prepare<[number]>('DELETE FROM tasks_fts WHERE rowid = ?'),
-      insertFts: db.prepare<[number, string, string, string, string]>(
-        'INSERT INTO tasks_fts (rowid, task_id, title, description, tags) VALUES (?, ?, ?, ?, ?)',
-      ),
-      setStatus: db.prepare<[string, number, string, string]>('UPDATE tasks SET status = ?, version = ?, updated_at = ? WHERE id = ?'),
-      setRole: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET role = ?, version = ?, updated_at = ? WHERE id = ?'),
-      touchTask: db.prepare<[number, string, string]>('UPDATE tasks SET version = ?, updated_at = ? WHERE id = ?'),
-      moveSubtree: db.prepare(
-        `UPDATE tasks SET path = @newPrefix || substr(path, length(@oldPrefix) + 1), depth = depth + @delta
-         WHERE path >= @oldPrefix AND path < @oldPrefix || x'ff'`,
-      ),
-      setParent: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET parent_id = ?, version = ?, updated_at = ? WHERE id = ?'),
-      deleteTask: db.prepare<[string]>('DELETE FROM tasks WHERE id = ?'),
-      deleteDepsOf: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? OR depends_on = ?'),
-      insertDep: db.prepare(
-        'INSERT OR REPLACE INTO dependencies (task_id, depends_on, kind, project_id, created_at) VALUES (@taskId, @dependsOn, @kind, @projectId, @at)',
-      ),
-      deleteDep: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? AND depends_on = ?'),
-      recomputeOne: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id = ?`),
-      recomputeDependents: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT task_id FROM dependencies WHERE depends_on = ?)`),
-      history: db.prepare(`INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
-        VALUES (@position, @taskId, @projectId, @revision, @type, @at, @actor, @role, @tool, @changes)`),
-    };
+    this.s = statements(db);
     // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
     this.applyBatchTx = db.transaction((events: readonly StoredEvent[]) => {
       const done = this.s.checkpoint.get(this.name)?.position ?? 0;
@@ -103,14 +114,17 @@ export class SqliteProjection {
     if (events.length > 0) this.applyBatchTx(events);
   }
 
-  /** Drops every row (and the checkpoint) so the model can be rebuilt from the log. */
+  /** Drops every table (and the checkpoint) so the model can be rebuilt from the log, even with a new schema. */
   reset(): void {
     this.db.transaction(() => {
-      for (const table of ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens']) {
-        this.db.exec(`DELETE FROM ${table}`);
-      }
+      for (const table of READ_MODEL_TABLES) this.db.exec(`DROP TABLE IF EXISTS ${table}`);
       this.db.prepare('DELETE FROM checkpoints WHERE projector = ?').run(this.name);
     })();
+    this.db.exec(READ_MODEL_DDL);
+    this.db.exec(ACCESS_DDL);
+    this.updates.clear();
+    this.s = statements(this.db);
+    this.applyAccess = accessProjection(this.db);
   }
 
   private apply(event: StoredEvent): void {
@@ -183,6 +197,7 @@ export class SqliteProjection {
         return;
       }
       case 'TaskStatusChanged':
+        if (e.data.from === 'in_progress') this.s.endClaim.run(e.data.to, null, event.revision, e.data.changedAt, e.data.taskId);
         this.s.setStatus.run(e.data.to, event.revision, e.data.changedAt, e.data.taskId);
         this.s.recomputeDependents.run(e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, {
@@ -217,6 +232,28 @@ export class SqliteProjection {
         const at = assigned ? e.data.assignedAt : e.data.unassignedAt;
         this.s.setRole.run(assigned ? e.data.role : null, event.revision, at, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, assigned ? { role: { from: e.data.previousRole, to: e.data.role } } : { role: { from: e.data.role, to: null } });
+        return;
+      }
+      case 'TaskClaimed':
+        this.s.claim.run(e.data.agent, e.data.leaseExpiresAt, e.data.role, event.revision, e.data.claimedAt, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, { status: { from: e.data.from, to: 'in_progress' }, agent: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt });
+        return;
+      case 'LeaseExtended':
+        this.s.extendLease.run(e.data.leaseExpiresAt, event.revision, e.data.extendedAt, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, { agent: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt });
+        return;
+      case 'TaskReleased':
+      case 'LeaseExpired': {
+        const at = e.type === 'TaskReleased' ? e.data.releasedAt : e.data.expiredAt;
+        this.s.endClaim.run('pending', null, event.revision, at, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, { status: { from: 'in_progress', to: 'pending' }, agent: e.data.agent });
+        return;
+      }
+      case 'TaskCompleted': {
+        const { taskId, projectId, status, completedAt, ...result } = e.data;
+        this.s.endClaim.run(status, json({ ...result, completedAt }), event.revision, completedAt, taskId);
+        this.s.recomputeDependents.run(taskId);
+        this.history(event, taskId, projectId, { status: { from: 'in_progress', to: status }, agent: result.agent, changedFiles: result.changedFiles, warnings: result.warnings });
         return;
       }
       default: {

@@ -1,5 +1,5 @@
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
-export const SQLITE_PROJECTION_VERSION = 2;
+export const SQLITE_PROJECTION_VERSION = 3;
 
 export const READ_MODEL_DDL = `
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   required_capabilities TEXT NOT NULL,
   metadata              TEXT NOT NULL,
   open_hard_deps        INTEGER NOT NULL DEFAULT 0,
+  claimed_by            TEXT,
+  lease_expires_at      TEXT,
+  result                TEXT,
   version               INTEGER NOT NULL,
   created_at            TEXT NOT NULL,
   updated_at            TEXT NOT NULL,
@@ -44,6 +47,7 @@ CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (project_id, status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_role ON tasks (role, status);
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS task_tags (
   tag     TEXT NOT NULL,
   task_id TEXT NOT NULL,
@@ -76,5 +80,8 @@ CREATE TABLE IF NOT EXISTS task_history (
   PRIMARY KEY (task_id, position)
 ) WITHOUT ROWID;
 `;
+
+/** Every table and index of the read model, dropped when a new projector version rebuilds it. */
+export const READ_MODEL_TABLES = ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens'];
 
 export const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;

@@ -1,0 +1,123 @@
+/** Search: embedding throughput in the worker (with API latency alongside), time to searchable, hybrid p95, rebuild from cache. */
+import { CORPUS, SEMANTIC_QUERIES } from '../test/search/fixtures/corpus.js';
+import { searchTasks } from '../src/queries/search/search.js';
+import { atLeast, below, info, makeTree, meta, nowMs, percentile, round, startApp, type BenchOptions, type Result } from './lib.js';
+
+const WORDS = ['urgent', 'follow-up', 'phase two', 'for the EU', 'on mobile', 'in staging', 'for enterprise', 'v2', 'cleanup', 'regression'];
+
+/** Realistic, mostly distinct titles: corpus titles with a varying qualifier and a number. */
+const titleOf = (i: number) => `${CORPUS[i % CORPUS.length]!.title} ${WORDS[(i >> 3) % WORDS.length]} #${i}`;
+
+const treeOf = (size: number, from: number) => {
+  const tree = makeTree(size, 'x');
+  let i = from;
+  const rename = (node: { title: string; children?: unknown[] }) => {
+    node.title = titleOf(i++);
+    for (const child of (node.children ?? []) as Array<{ title: string }>) rename(child);
+  };
+  rename(tree as unknown as { title: string });
+  return tree;
+};
+
+export const run = async (opts: BenchOptions): Promise<Result> => {
+  const total = opts.quick ? 2000 : 10_000;
+  const app = await startApp({ vectors: 'on', sync: 'normal' }, true);
+  try {
+    const vectors = app.background.vectors!;
+    await vectors.booted;
+    const head = async () => app.store.headPosition();
+    const getTask = async (id: string) => {
+      const t = nowMs();
+      await fetch(`${app.baseUrl}/api/v1/tasks/${id}`, { headers: { authorization: `Bearer ${await adminToken(app.dataDir)}` } });
+      return nowMs() - t;
+    };
+    const probe = await app.commands.createTask({ title: 'latency probe' }, meta());
+    const probeId = (probe.events.find((e) => e.type === 'TaskCreated')!.data as { taskId: string }).taskId;
+    await vectors.projector!.waitFor(await head(), 60_000);
+    const idle: number[] = [];
+    for (let i = 0; i < 300; i++) idle.push(await getTask(probeId));
+
+    // Bulk: seed `total` tasks and measure embedding throughput while sampling GET /tasks/:id.
+    const t0 = nowMs();
+    for (let from = 0; from < total; from += 1000) await app.commands.createTaskTree({ root: treeOf(Math.min(1000, total - from), from) }, meta());
+    const busy: number[] = [];
+    const target = await head();
+    let done = false;
+    const waiting = vectors.projector!.waitFor(target, 1_800_000).finally(() => (done = true));
+    while (!done) busy.push(await getTask(probeId));
+    await waiting;
+    const bulkSeconds = (nowMs() - t0) / 1000;
+    const computed = vectors.cache.stats().computed;
+
+    // Hybrid search p95 with query embedding included (every query text distinct, so never cached).
+    const latencies: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const q = `${SEMANTIC_QUERIES[i % SEMANTIC_QUERIES.length]!.q} ${WORDS[i % WORDS.length]} ${i}`;
+      const t = nowMs();
+      await searchTasks(app.readDb, app.background.index, { q, limit: 20 });
+      latencies.push(nowMs() - t);
+    }
+    const embedOnly: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = nowMs();
+      await vectors.embedQuery(`embedding latency probe ${i}`);
+      embedOnly.push(nowMs() - t);
+    }
+
+    // 1,000 new tasks until semantically searchable.
+    const t1 = nowMs();
+    await app.commands.createTaskTree({ root: treeOf(1000, total) }, meta());
+    await vectors.projector!.waitFor(await head(), 600_000);
+    const searchableSeconds = (nowMs() - t1) / 1000;
+
+    // Rebuild of the vector model from the embedding cache.
+    const projection = vectors.projector!.projection;
+    const events = await app.store.readAll({ fromPosition: 0, maxCount: 1_000_000 });
+    const before = vectors.cache.stats().computed;
+    await projection.reset();
+    const t2 = nowMs();
+    for (let i = 0; i < events.length; i += 2000) await projection.applyBatch(events.slice(i, i + 2000));
+    const rebuildSeconds = (nowMs() - t2) / 1000;
+    const rebuilt = await vectors.store!.count();
+
+    const p99Idle = percentile(idle, 99);
+    const p99Busy = percentile(busy, 99);
+    return {
+      name: 'search',
+      setup: `${total.toLocaleString('en-US')} tasks (titles from the 200-task corpus with qualifiers), embedded Chroma, USE-lite, in-process queue; hybrid = FTS5 BM25 + Chroma fused by RRF`,
+      rows: [
+        atLeast('embedding throughput in the worker (bulk seed → vectors caught up)', round(computed / bulkSeconds, 0), 300, 'titles/s'),
+        info('GET /tasks/:id p99 idle', round(p99Idle, 2), 'ms'),
+        below('GET /tasks/:id p99 during the bulk embed ÷ idle', round(p99Busy / p99Idle, 2), 2, '×'),
+        below(`hybrid search p95 at ${total.toLocaleString('en-US')} tasks (query embedding included)`, round(percentile(latencies, 95), 1), 25, 'ms'),
+        info('  hybrid p50', round(percentile(latencies, 50), 1), 'ms'),
+        info('  query embedding alone p50 / p95 (main thread)', `${round(percentile(embedOnly, 50), 1)} / ${round(percentile(embedOnly, 95), 1)} ms`),
+        below('1,000 new tasks until semantically searchable', round(searchableSeconds, 2), 5, 's'),
+        atLeast(`vector rebuild of ${rebuilt.toLocaleString('en-US')} tasks from cache`, round(rebuilt / rebuildSeconds, 0), 2000, 'tasks/s'),
+        { ...info('  texts computed during the rebuild', vectors.cache.stats().computed - before), ok: vectors.cache.stats().computed === before },
+        info('100,000 tasks', 'not run: at the measured embedding rate the seed alone would take longer than the bench budget'),
+      ],
+      figures: {
+        tasks: total,
+        embedPerSec: round(computed / bulkSeconds, 0),
+        getP99IdleMs: round(p99Idle, 2),
+        getP99BusyMs: round(p99Busy, 2),
+        hybridP95Ms: round(percentile(latencies, 95), 1),
+        queryEmbedP50Ms: round(percentile(embedOnly, 50), 1),
+        searchableSeconds: round(searchableSeconds, 2),
+        rebuildTasksPerSec: round(rebuilt / rebuildSeconds, 0),
+      },
+    };
+  } finally {
+    await app.close();
+  }
+};
+
+const tokens = new Map<string, string>();
+const adminToken = async (dataDir: string) => {
+  if (!tokens.has(dataDir)) {
+    const { readFileSync } = await import('node:fs');
+    tokens.set(dataDir, readFileSync(`${dataDir}/admin.token`, 'utf8').trim());
+  }
+  return tokens.get(dataDir)!;
+};

@@ -1,0 +1,205 @@
+import type Database from 'better-sqlite3';
+import type { ProjectCommands } from '../../commands/project/commands.js';
+import type { RoleCommands } from '../../commands/roles/commands.js';
+import { badRequest } from '../../errors.js';
+import { getTask, getDependencies, type TaskView } from '../../queries/tasks.js';
+import * as s from '../schemas.js';
+import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+
+export type OrchestrationDeps = Readonly<{
+  commands: ProjectCommands;
+  roles: RoleCommands;
+  readDb: Database.Database;
+  waitForReadModel: (position: number) => Promise<void>;
+  /** Told of every lease so it can be expired on time (a timer or a BullMQ delayed job). */
+  leases: { schedule: (taskId: string, leaseExpiresAt: string) => void };
+}>;
+
+const agent = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$', description: 'Agent id (default: the token’s plugin id)' } as const;
+const leaseSeconds = { type: 'integer', minimum: 10, maximum: 86_400, default: 900, description: 'Lease length in seconds (10 s – 24 h)' } as const;
+const roleName = { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$', description: 'Role the agent acts as' } as const;
+const paths = { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 1024 } } as const;
+
+const claimOutput: s.JsonSchema = {
+  type: 'object',
+  required: ['claimed', 'task'],
+  properties: { claimed: { type: 'boolean' }, task: { oneOf: [s.taskView, { type: 'null' }] }, position: { type: 'integer' } },
+};
+
+const meta = (ctx: OperationContext) => ({
+  actor: ctx.actor,
+  tool: ctx.tool,
+  commandId: ctx.commandId,
+  correlationId: ctx.correlationId,
+  ...(ctx.role ? { role: ctx.role } : {}),
+});
+
+/** Claims, leases and completion: how agents take work, keep it and hand it back. */
+export const orchestrationOperations = ({ commands, roles, readDb, waitForReadModel, leases }: OrchestrationDeps): AnyOperation[] => {
+  const settledTask = async (taskId: string, position: number) => {
+    await waitForReadModel(position);
+    const task = getTask(readDb, taskId);
+    if (task.leaseExpiresAt) leases.schedule(task.id, task.leaseExpiresAt);
+    return task;
+  };
+  const hardDependents = (taskId: string) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard');
+
+  return [
+    defineOperation<{ role: string; agent?: string; leaseSeconds?: number; projectId?: string }, unknown>({
+      name: 'claimNextTask',
+      tool: 'claim_next_task',
+      summary: 'Claim the best ready task for a role (priority, then least slack, then oldest) with a lease.',
+      method: 'post',
+      path: '/tasks/claim-next',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ role: roleName, agent, leaseSeconds, projectId: s.projectId }, ['role']),
+      output: claimOutput,
+      run: async (input, ctx) => {
+        const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, meta(ctx));
+        if (!result) return { body: { claimed: false, task: null } };
+        const claimed = result.events.find((e) => e.type === 'TaskClaimed')!.data as { taskId: string };
+        const task = await settledTask(claimed.taskId, result.position);
+        return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ id: string; agent?: string; leaseSeconds?: number; role?: string }, unknown>({
+      name: 'claimTask',
+      tool: 'claim_task',
+      summary: 'Claim one ready task with a lease; refused while another agent holds it.',
+      method: 'post',
+      path: '/tasks/:id/claim',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ id: s.id, agent, leaseSeconds, role: roleName }, ['id']),
+      output: claimOutput,
+      run: async (input, ctx) => {
+        const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, meta(ctx));
+        const task = await settledTask(input.id, result.position);
+        return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ id: string; agent?: string; leaseSeconds?: number }, unknown>({
+      name: 'heartbeatTask',
+      tool: 'heartbeat_task',
+      summary: 'Extend your lease on a claimed task.',
+      method: 'post',
+      path: '/tasks/:id/heartbeat',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ id: s.id, agent, leaseSeconds }, ['id']),
+      output: { type: 'object', required: ['taskId', 'leaseExpiresAt', 'position'], properties: { taskId: { type: 'string' }, leaseExpiresAt: { type: 'string' }, position: { type: 'integer' } } },
+      run: async (input, ctx) => {
+        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, meta(ctx));
+        const task = await settledTask(input.id, result.position);
+        return { body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position }, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ id: string; agent?: string; reason?: string }, unknown>({
+      name: 'releaseTask',
+      tool: 'release_task',
+      summary: 'Give a claimed task back to the ready queue.',
+      method: 'post',
+      path: '/tasks/:id/release',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ id: s.id, agent, reason: { type: 'string', maxLength: 2000 } }, ['id']),
+      output: s.taskView,
+      run: async (input, ctx) => {
+        const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, meta(ctx));
+        const task = await settledTask(input.id, result.position);
+        return { body: task, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ id: string; agent?: string; output?: string; artifacts?: string[]; changedFiles?: string[] }, unknown>({
+      name: 'completeTask',
+      tool: 'complete_task',
+      summary: "Complete your claimed task with its output; changed files are checked against the role's patterns.",
+      method: 'post',
+      path: '/tasks/:id/complete',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input(
+        { id: s.id, agent, output: { type: 'string', maxLength: 100_000, description: 'What was done (Markdown)' }, artifacts: paths, changedFiles: paths },
+        ['id'],
+      ),
+      output: {
+        type: 'object',
+        required: ['task', 'unblocked', 'warnings', 'position'],
+        properties: { task: s.taskView, unblocked: { type: 'array', items: { type: 'string' } }, warnings: { type: 'array', items: { type: 'string' } }, position: { type: 'integer' } },
+      },
+      run: async (input, ctx) => {
+        const before = getTask(readDb, input.id);
+        const dependents = hardDependents(input.id);
+        const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
+        const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, meta(ctx));
+        const task = await settledTask(input.id, result.position);
+        const unblocked = dependents.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
+        return { body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position }, position: result.position, version: task.version };
+      },
+    }),
+
+    defineOperation<{ id: string; dryRun?: boolean; agent?: string; leaseSeconds?: number }, unknown>({
+      name: 'executeTask',
+      tool: 'execute_task',
+      summary: 'The brief an agent needs to do a task: the task, its role and limits, dependency outputs, parent context. Without dryRun it also claims the task.',
+      method: 'post',
+      path: '/tasks/:id/execute',
+      capability: 'task_modification',
+      kind: 'command',
+      input: s.input({ id: s.id, dryRun: { type: 'boolean', default: true, description: 'Only read (default); false also claims the task' }, agent, leaseSeconds }, ['id']),
+      output: {
+        type: 'object',
+        required: ['task', 'role', 'dependencies', 'parent', 'claimed'],
+        properties: {
+          task: s.taskView,
+          role: { type: ['object', 'null'] },
+          dependencies: { type: 'array' },
+          parent: { type: ['object', 'null'] },
+          claimed: { type: 'boolean' },
+          instructions: { type: 'string' },
+        },
+      },
+      run: async (input, ctx) => {
+        let task: TaskView = getTask(readDb, input.id);
+        let claimed = false;
+        let position: number | undefined;
+        const agentId = input.agent ?? ctx.actor;
+        if (input.dryRun === false && task.claimedBy !== agentId) {
+          if (!task.ready) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
+          const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, meta(ctx));
+          position = result.position;
+          task = await settledTask(task.id, result.position);
+          claimed = true;
+        }
+        const role = task.role ? ((await roles.definition(task.role)) ?? null) : null;
+        const dependencies = getDependencies(readDb, task.id, { direction: 'dependencies' }).items.map((d) => {
+          const dep = getTask(readDb, d.id);
+          return { id: d.id, title: d.title, kind: d.kind, status: d.status, output: dep.result?.output ?? null, artifacts: dep.result?.artifacts ?? [] };
+        });
+        const parent = task.parentId ? getTask(readDb, task.parentId) : null;
+        const instructions = [
+          `Work on "${task.title}".`,
+          role ? `Act as ${role.name}: capabilities ${role.capabilities.join(', ')}; change only files matching ${role.filePatterns.join(', ')}.` : 'No role is assigned.',
+          'Heartbeat before the lease expires; complete with your output and changed files.',
+        ].join(' ');
+        return {
+          body: {
+            task,
+            role,
+            dependencies,
+            parent: parent && { id: parent.id, title: parent.title, description: parent.description, status: parent.status },
+            claimed: claimed || task.claimedBy === agentId,
+            instructions,
+          },
+          ...(position === undefined ? {} : { position }),
+          version: task.version,
+        };
+      },
+    }),
+  ];
+};

@@ -1,0 +1,112 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { DomainError } from '../../errors.js';
+
+/**
+ * What an agent should do next, per refusal code: one line, naming the tool to call where there is one.
+ * Codes whose error already carries a precise hint (INVALID_STATUS_TRANSITION lists the allowed moves) are left out.
+ */
+const HINTS: Readonly<Record<string, string>> = {
+  VALIDATION_ERROR: "Fix the named arguments to match the tool's inputSchema, then call again.",
+  INPUT_TOO_DEEP: 'Send flatter arguments.',
+  INVALID_CURSOR: 'Pass nextCursor from the previous page unchanged, or omit cursor to start over.',
+  POSITION_NOT_REACHED: 'Pass a minPosition returned by an earlier write, or omit it.',
+  TASK_NOT_FOUND: 'Check the id: list_tasks or search_tasks find tasks.',
+  PROJECT_NOT_FOUND: 'Omit projectId for the default project, or use an id from list_projects.',
+  ROLE_NOT_FOUND: 'Use a role name from list_roles.',
+  UNKNOWN_ROLE: 'Use a role name from list_roles.',
+  PLUGIN_NOT_FOUND: 'Use a plugin id from list_plugins.',
+  TOKEN_NOT_FOUND: 'Use a token id (jti) from get_plugin.',
+  DEPENDENCY_NOT_FOUND: 'Nothing to remove: get_task shows the open dependencies.',
+  DEPENDENCY_EXISTS: 'Nothing to do: the dependency is already there.',
+  DEPENDENCY_CYCLE: 'Dependencies must not loop: drop or reverse one link of details.cycle.',
+  SELF_DEPENDENCY: 'A task cannot depend on itself; name another task.',
+  CROSS_PROJECT_DEPENDENCY: 'Both tasks must be in the same project.',
+  CROSS_PROJECT_PARENT: 'Parent and child must be in the same project.',
+  HIERARCHY_CYCLE: "Choose a parent outside the task's own subtree.",
+  DEPTH_LIMIT_EXCEEDED: 'Attach the task higher up the tree.',
+  TASK_TOO_DEEP: 'Attach the task higher up the tree.',
+  TREE_TOO_LARGE: 'Split the tree over several create_task_tree calls.',
+  TASK_HAS_CHILDREN: 'Delete with recursive=true, or move the subtasks away first.',
+  TASK_EXISTS: 'Use the existing task, or another id.',
+  PROJECT_EXISTS: 'Use the existing project, or another id.',
+  ROLE_EXISTS: 'Use change_role to change it, or another name.',
+  PLUGIN_EXISTS: 'Use the existing plugin, or another id.',
+  DEPENDENCIES_NOT_MET: 'Finish its hard dependencies first, or take a ready task (claim_next_task).',
+  CONCURRENCY_CONFLICT: 'Read the task again (get_task) and retry with its current version as expectedVersion.',
+  ROLE_VALIDATION_ERROR: 'See details.reasons; find_suitable_roles names roles that fit.',
+  ROLE_MISMATCH: 'Act as the role assigned to the task, or take another task.',
+  ROLE_NOT_ASSIGNED: 'Nothing to remove: the role is not on this task.',
+  ROLE_RETIRED: 'Pick an active role from list_roles.',
+  ROLE_READ_ONLY: 'Roles from YAML files change in their files, not through tools.',
+  WORKLOAD_LIMIT: 'The role is at its concurrency limit: finish a task first or pick another role.',
+  ALREADY_CLAIMED: 'Another agent holds this task: claim_next_task finds other work.',
+  TASK_NOT_CLAIMABLE: 'Take a ready task with claim_next_task.',
+  NO_READY_TASK: 'Nothing is ready now: get_task_dashboard shows what is blocked.',
+  NOT_CLAIMED: 'Claim the task first (claim_next_task).',
+  LEASE_NOT_HELD: 'Only the agent holding the lease may do this; claim your own work.',
+  LEASE_EXPIRED: 'Your lease lapsed: claim the task again, and heartbeat_task while working.',
+  IDEMPOTENCY_KEY_REUSED: 'Call again without reusing the earlier command id.',
+  INVALID_GLOB: 'Fix the file patterns named in the message.',
+  INVALID_PROJECT_ID: 'Send an explicit id: a lower-case slug.',
+  AUTHENTICATION_REQUIRED: 'Configure a plugin token: VESPERA_TOKEN (stdio) or Authorization: Bearer (HTTP).',
+  TOKEN_MALFORMED: 'Configure a valid plugin token (vespera token create).',
+  TOKEN_INVALID: 'Configure a valid plugin token (vespera token create).',
+  TOKEN_EXPIRED: 'Get a fresh token (refresh_token before expiry, or vespera token create).',
+  TOKEN_REVOKED: 'This token no longer works: ask an administrator for a new one.',
+  MISSING_CAPABILITY: 'Ask an administrator for a token with details.required; who_am_i lists yours.',
+  READ_MODEL_LAGGING: 'Retry in a moment.',
+  VECTORS_UNAVAILABLE: 'Semantic tools are down: use search_tasks with mode=keyword meanwhile.',
+  SERVICE_NOT_FOUND: 'Use a service name from list_services.',
+  RATE_LIMITED: 'Wait a minute before calling again.',
+  SHUTTING_DOWN: 'Retry once the server is back.',
+  INTERNAL_ERROR: 'Not caused by your arguments: retrying may help; report the correlationId if it persists.',
+};
+
+const BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'Fix the arguments and call again.',
+  404: 'Check the id.',
+  409: 'Read the current state again, then decide.',
+  412: 'Read the resource again and retry with its current version.',
+  422: 'The request is well-formed but breaks a rule: change it as the message says.',
+};
+
+export const hintFor = (error: DomainError): string =>
+  HINTS[error.code] ?? error.hint ?? BY_STATUS[error.status] ?? 'Read the message, adjust the call and try again.';
+
+const MAX_DETAILS = 400;
+
+/**
+ * A refusal as an `isError` result: one line `CODE: message Hint: …` (with the details when short), and the
+ * same fields under `_meta`. No `structuredContent`: clients check it against the tool's outputSchema.
+ */
+export const errorResult = (error: DomainError, correlationId?: string): CallToolResult => {
+  const hint = hintFor(error);
+  const details = Object.keys(error.details).length > 0 ? JSON.stringify(error.details) : '';
+  const shown = details && details.length <= MAX_DETAILS ? ` Details: ${details}` : '';
+  const id = correlationId ? ` (correlationId ${correlationId})` : '';
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${error.code}: ${error.message}${id} Hint: ${hint}${shown}` }],
+    _meta: { 'vespera/error': { code: error.code, status: error.status, message: error.message, hint, details: error.details, ...(correlationId ? { correlationId } : {}) } },
+  };
+};
+
+const MAX_TEXT = 300;
+const clip = (text: string, max = MAX_TEXT): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** One line for clients that show text: the JSON itself when short, else a headline of what came back. */
+export const renderLine = (body: Record<string, unknown>): string => {
+  const json = JSON.stringify(body);
+  if (json.length <= MAX_TEXT) return json;
+  if (Array.isArray(body.items)) {
+    const names = body.items.map((item) => (item as { id?: unknown; name?: unknown; role?: unknown }).id ?? (item as { name?: unknown }).name ?? '').filter(Boolean);
+    const more = typeof body.nextCursor === 'string' ? `; next page: cursor "${body.nextCursor}"` : '';
+    return clip(`${body.items.length} item(s)${more}: ${names.join(', ')}`);
+  }
+  if (typeof body.id === 'string' && typeof body.title === 'string') {
+    const facts = [body.status, body.priority, body.version === undefined ? undefined : `version ${String(body.version)}`].filter(Boolean);
+    return clip(`${body.id} "${body.title}" (${facts.join(', ')})`);
+  }
+  const scalars = Object.entries(body).filter(([, v]) => v === null || typeof v !== 'object');
+  return clip(scalars.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') || `${Object.keys(body).join(', ')} (see structuredContent)`);
+};

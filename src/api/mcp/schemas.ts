@@ -1,0 +1,80 @@
+import type { AnyOperation } from '../catalog/operation.js';
+import type { JsonSchema } from '../schemas.js';
+
+/**
+ * Every served schema sits in the agent's context, so descriptions are rationed: top-level fields keep theirs
+ * up to this length (the long ones explain REST mechanics such as read-your-writes), nested fields lose them,
+ * and terse tools keep none. Validating keywords are never touched: MCP and REST accept the same arguments.
+ */
+export const MAX_FIELD_DESCRIPTION = 60;
+
+/** Keywords that only annotate a schema: removing them never changes which values it accepts. */
+const ANNOTATIONS = new Set(['description', 'title', 'examples', '$comment', 'default', 'readOnly', 'writeOnly', 'deprecated']);
+const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions', 'patternProperties', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems']);
+const SCHEMAS = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames']);
+
+const isObject = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Walks a schema keyword by keyword (never into `enum`, `const` or `default` values), rebuilding it with `keep`. */
+const mapSchema = (schema: JsonSchema, keep: (keyword: string, value: unknown, depth: number) => boolean, depth = 0): JsonSchema => {
+  const out: JsonSchema = {};
+  const sub = (value: unknown) => (isObject(value) ? mapSchema(value, keep, depth + 1) : value);
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (value === undefined || !keep(keyword, value, depth)) continue;
+    if (SCHEMA_MAPS.has(keyword) && isObject(value)) {
+      out[keyword] = Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, sub(schema)]));
+    } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
+      out[keyword] = value.map(sub);
+    } else if (SCHEMAS.has(keyword) && isObject(value)) {
+      out[keyword] = sub(value);
+    } else {
+      out[keyword] = value;
+    }
+  }
+  return out;
+};
+
+const words = (text: string): string[] =>
+  text
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
+    .map((word) => word.replace(/s$/, ''));
+
+/** "Task id" on `id` of get_task, or "Priority" on `priority`, repeats names the agent already reads. */
+const saysNothing = (description: string, field: string, tool: string): boolean => {
+  const known = new Set([...words(field), ...words(tool), 'id', 'the', 'a']);
+  return words(description).every((word) => known.has(word));
+};
+
+/** The catalog's input schema as served: the same validating keywords, with descriptions rationed and no examples. */
+export const mcpInputSchema = (input: JsonSchema, { tool = '', terse = false } = {}): JsonSchema => {
+  const served = mapSchema(input, (keyword, _value, depth) => !(keyword === 'examples' || keyword === '$comment' || (keyword === 'description' && depth !== 1)));
+  if (!isObject(served.properties)) return served;
+  const properties = Object.entries(served.properties).map(([field, schema]) => {
+    if (!isObject(schema) || typeof schema.description !== 'string') return [field, schema];
+    const { description, ...rest } = schema;
+    const kept = !terse && description.length <= MAX_FIELD_DESCRIPTION && !saysNothing(description, field, tool);
+    return [field, kept ? schema : rest];
+  });
+  return { ...served, properties: Object.fromEntries(properties) };
+};
+
+/** The schema with every annotation removed: what it accepts, and nothing else. */
+export const validatingKeywords = (schema: JsonSchema): JsonSchema => mapSchema(schema, (keyword) => !ANNOTATIONS.has(keyword));
+
+/** MCP wants object results; an operation answering anything else is wrapped as `{ result }`. */
+export const answersObject = (op: AnyOperation): boolean => op.output.type === 'object';
+
+/**
+ * The catalog's output schema as served: an object with the fields every answer carries. The server checks
+ * each answer against the full schema first, as REST does; served whole, the output schemas would cost an
+ * agent more tokens than all the input schemas together.
+ */
+export const mcpOutputSchema = (op: AnyOperation): JsonSchema => {
+  if (!answersObject(op)) return { type: 'object', required: ['result'] };
+  const required = Array.isArray(op.output.required) ? (op.output.required as string[]) : [];
+  return { type: 'object', ...(required.length > 0 ? { required } : {}) };
+};

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { Logger } from 'pino';
+import { DomainError } from '../../errors.js';
+import type { Authorizer, Caller } from '../auth/authorizer.js';
+import type { AnyOperation, OperationContext } from '../catalog/operation.js';
+import { assertShallow, assertValid, type Validators } from '../validation.js';
+import { errorResult, renderLine } from './results.js';
+import { answersObject } from './schemas.js';
+import type { McpTools } from './tools.js';
+
+export type McpDeps = Readonly<{
+  tools: McpTools;
+  validators: ReadonlyMap<string, Validators>;
+  authorizer: Authorizer;
+  /** Who calls: resolved per call over stdio (a token can be revoked meanwhile), once per request over HTTP. */
+  caller: () => Promise<Caller | undefined>;
+  logger: Logger;
+  version: string;
+  /** The SDK builds an ajv instance per server unless given one: share it when servers are built per request. */
+  jsonSchemaValidator?: jsonSchemaValidator;
+}>;
+
+const INSTRUCTIONS =
+  'Vespera: tasks for teams of agents. Find work with claim_next_task or list_tasks, keep it with heartbeat_task, finish with complete_task. ' +
+  'Refusals are isError results starting with a CODE and a Hint.';
+
+/** Parse, authorise, validate, run, check the answer: the REST adapter's steps, over the same operation. */
+const callOperation = async (deps: McpDeps, op: AnyOperation, args: Record<string, unknown>, correlationId: string): Promise<CallToolResult> => {
+  const { input, output } = deps.validators.get(op.name)!;
+  const caller = deps.authorizer.authorize(await deps.caller(), op.capability);
+  assertShallow(args);
+  assertValid(input, args);
+  const ctx: OperationContext = {
+    actor: caller.actor,
+    caller,
+    ...(caller.role ? { role: caller.role } : {}),
+    tool: `mcp:${op.tool}`,
+    commandId: randomUUID(),
+    correlationId,
+    ...(typeof args.minPosition === 'number' ? { minPosition: args.minPosition } : {}),
+  };
+  const result = await op.run(args, ctx);
+  if (!output(result.body)) {
+    deps.logger.error({ operation: op.name, errors: output.errors, correlationId }, 'response does not match its schema');
+    throw new Error(`Response of ${op.name} does not match its schema`);
+  }
+  const body = (answersObject(op) ? result.body : { result: result.body }) as Record<string, unknown>;
+  return { content: [{ type: 'text', text: renderLine(body) }], structuredContent: body };
+};
+
+/**
+ * An MCP server over the operation catalog, on the SDK's low-level `Server`: the catalog's JSON Schemas are
+ * served as they are and checked by the same ajv validators as REST, and refusals keep their stable codes.
+ */
+export const buildMcpServer = (deps: McpDeps): Server => {
+  const server = new Server(
+    { name: 'vespera', version: deps.version },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}) },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const { name, arguments: args } = request.params;
+    const op = deps.tools.byName.get(name);
+    if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}. tools/list names the tools this server offers.`);
+    const correlationId = randomUUID();
+    try {
+      return await callOperation(deps, op, { ...(args ?? {}) }, correlationId);
+    } catch (error) {
+      if (error instanceof DomainError) return errorResult(error);
+      deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');
+      return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId);
+    }
+  });
+  return server;
+};

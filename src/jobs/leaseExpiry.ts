@@ -1,0 +1,103 @@
+import { Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+
+export type LeaseExpiryDeps = Readonly<{
+  /** Appends LeaseExpired when the lease is really over (idempotent: a no-op after a heartbeat). */
+  expire: (taskId: string) => Promise<unknown>;
+  /** Leases already past their end, from the read model (catches restarts and other nodes). */
+  overdue: (now: string) => { id: string }[];
+  logger: Logger;
+  /** How often the safety scan runs. */
+  scanIntervalMs?: number;
+  /** BullMQ delayed jobs when set; in-process timers otherwise. */
+  redisUrl?: string;
+  queueName?: string;
+}>;
+
+export interface LeaseExpiry {
+  readonly mode: 'bullmq' | 'inline';
+  schedule(taskId: string, leaseExpiresAt: string): void;
+  /** Expires every overdue lease now. */
+  sweep(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const redisConnection = (url: string) => {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    maxRetriesPerRequest: null,
+  };
+};
+
+/**
+ * Returns expired leases to the ready queue through `LeaseExpired` events: a timer (or a BullMQ delayed
+ * job) per lease end, plus a periodic scan of the read model. Every path is idempotent.
+ */
+export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
+  const { expire, overdue, logger } = deps;
+  const timers = new Map<string, NodeJS.Timeout>();
+  let closed = false;
+  const run = (taskId: string) =>
+    expire(taskId).catch((error: unknown) => logger.warn({ err: error, taskId }, 'lease expiry failed; the next scan retries'));
+
+  const sweep = async () => {
+    if (closed) return 0;
+    const due = overdue(new Date().toISOString());
+    for (const { id } of due) await run(id);
+    return due.length;
+  };
+  const scan = setInterval(() => void sweep(), deps.scanIntervalMs ?? 5000);
+  scan.unref();
+
+  if (deps.redisUrl) {
+    const connection = redisConnection(deps.redisUrl);
+    const name = deps.queueName ?? 'vespera-lease-expiry';
+    const queue = new Queue(name, { connection });
+    const worker = new Worker(name, async (job) => run((job.data as { taskId: string }).taskId), { connection, concurrency: 4 });
+    worker.on('error', (error) => logger.warn({ err: error }, 'lease worker error'));
+    queue.on('error', (error) => logger.warn({ err: error }, 'lease queue error'));
+    return {
+      mode: 'bullmq',
+      schedule: (taskId, leaseExpiresAt) => {
+        if (closed) return;
+        const delay = Math.max(0, Date.parse(leaseExpiresAt) - Date.now() + 50);
+        // One job per lease end: a heartbeat schedules a new one, and the old one finds nothing to expire.
+        void queue
+          .add('expire', { taskId }, { jobId: `${taskId}-${Date.parse(leaseExpiresAt)}`, delay, removeOnComplete: true, removeOnFail: 100 })
+          .catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not schedule lease expiry; the scan will catch it'));
+      },
+      sweep,
+      close: async () => {
+        closed = true;
+        clearInterval(scan);
+        await worker.close();
+        await queue.close();
+      },
+    };
+  }
+
+  return {
+    mode: 'inline',
+    schedule: (taskId, leaseExpiresAt) => {
+      if (closed) return;
+      clearTimeout(timers.get(taskId));
+      const delay = Math.min(Math.max(0, Date.parse(leaseExpiresAt) - Date.now() + 50), 2 ** 31 - 1);
+      const timer = setTimeout(() => {
+        timers.delete(taskId);
+        void run(taskId);
+      }, delay);
+      timer.unref();
+      timers.set(taskId, timer);
+    },
+    sweep,
+    close: async () => {
+      closed = true;
+      clearInterval(scan);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+};

@@ -1,0 +1,67 @@
+/**
+ * The dependency graph read model behind a small interface, so the embedded graph engine (Kuzu, whose
+ * last release is 0.11.3) can be replaced without touching the projection or the analytics.
+ */
+
+export type GraphTask = {
+  id: string;
+  project: string;
+  status: string;
+  priority: string;
+  estimate: number | null;
+  role: string | null;
+  /** Depth in the task tree (0 for a top-level task). */
+  depth: number;
+  /** Log position of the task's creation: its age, and a stable order. */
+  createdSeq: number;
+};
+
+export type GraphEdge = { taskId: string; dependsOn: string; kind: 'hard' | 'soft' };
+export type GraphChild = { taskId: string; parentId: string };
+export type GraphSnapshot = { tasks: GraphTask[]; edges: GraphEdge[]; children: GraphChild[] };
+export type Reached = { id: string; distance: number };
+export type GraphDirection = 'dependencies' | 'dependents';
+export type GraphCheckpoint = { position: number; version: number };
+
+/** The writes the projection makes; implemented by the store and by the in-memory fold of a rebuild. */
+export interface GraphWriter {
+  getTask(id: string): GraphTask | undefined;
+  upsertTask(task: GraphTask): void;
+  /** Sets `parentId` (or none) and rewrites the depth of the task's whole subtree. */
+  setParent(id: string, parentId: string | null): void;
+  /** Removes the task with its relationships. */
+  deleteTask(id: string): void;
+  upsertEdge(edge: GraphEdge): void;
+  deleteEdge(taskId: string, dependsOn: string): void;
+}
+
+export interface GraphStore extends GraphWriter {
+  readonly kind: string;
+  /** Runs `work` atomically (the writes of one batch and its checkpoint). */
+  transaction(work: () => void): void;
+  /** Every task and dependency of a project (parent links included), for the analytics. */
+  projectGraph(projectId: string): { tasks: (GraphTask & { parentId: string | null })[]; edges: GraphEdge[] };
+  /** Tasks reached from `id` along dependencies (or dependents), each with its shortest distance, up to `maxDepth` steps. */
+  reach(id: string, direction: GraphDirection, maxDepth: number): Reached[];
+  /** The shortest chain `from` → … → `to` following "depends on", or null. */
+  shortestPath(from: string, to: string): string[] | null;
+  /** Every dependency edge (both kinds), for the cycle check. */
+  allEdges(): GraphEdge[];
+  checkpoint(): GraphCheckpoint | undefined;
+  setCheckpoint(checkpoint: GraphCheckpoint): void;
+  /** Loads a whole snapshot into an empty store in bulk. */
+  bulkLoad(snapshot: GraphSnapshot): void;
+  /** Everything, sorted, to compare two builds. */
+  dump(): GraphSnapshot;
+  clear(): void;
+  close(): void;
+}
+
+export const sortSnapshot = (snapshot: GraphSnapshot): GraphSnapshot => ({
+  tasks: [...snapshot.tasks].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  edges: [...snapshot.edges].sort((a, b) => compareKeys(a.taskId, a.dependsOn, b.taskId, b.dependsOn)),
+  children: [...snapshot.children].sort((a, b) => compareKeys(a.taskId, a.parentId, b.taskId, b.parentId)),
+});
+
+const compareKeys = (a1: string, a2: string, b1: string, b2: string): number =>
+  a1 < b1 ? -1 : a1 > b1 ? 1 : a2 < b2 ? -1 : a2 > b2 ? 1 : 0;

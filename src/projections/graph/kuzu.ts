@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import kuzu, { type KuzuValue, type PreparedStatement, type QueryResult } from 'kuzu';
+import type { GraphCheckpoint, GraphDirection, GraphEdge, GraphSnapshot, GraphStore, GraphTask, Reached } from './graphStore.js';
+import { sortSnapshot } from './graphStore.js';
+
+type Row = Record<string, KuzuValue>;
+
+const SCHEMA = [
+  'CREATE NODE TABLE IF NOT EXISTS Task(id STRING PRIMARY KEY, project STRING, status STRING, priority STRING, estimate DOUBLE, role STRING, depth INT64, createdSeq INT64)',
+  'CREATE REL TABLE IF NOT EXISTS DEPENDS_ON(FROM Task TO Task, kind STRING)',
+  'CREATE REL TABLE IF NOT EXISTS CHILD_OF(FROM Task TO Task)',
+  'CREATE NODE TABLE IF NOT EXISTS Checkpoint(name STRING PRIMARY KEY, position INT64, version INT64)',
+];
+
+/** Longest dependency chain a traversal follows; kuzu stops variable-length paths at 30 hops unless raised. */
+export const MAX_TRAVERSAL_DEPTH = 10_000;
+
+const Q = {
+  upsertTask: `MERGE (t:Task {id: $id}) SET t.project = $project, t.status = $status, t.priority = $priority,
+    t.estimate = $estimate, t.role = $role, t.depth = $depth, t.createdSeq = $createdSeq`,
+  getTask: 'MATCH (t:Task {id: $id}) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  unlinkParent: 'MATCH (t:Task {id: $id})-[r:CHILD_OF]->(:Task) DELETE r',
+  linkParent: 'MATCH (c:Task {id: $id}), (p:Task {id: $parentId}) MERGE (c)-[:CHILD_OF]->(p)',
+  setDepth: 'MATCH (t:Task {id: $id}) SET t.depth = $depth',
+  setSubtreeDepth: `MATCH (d:Task)-[r:CHILD_OF*1..${MAX_TRAVERSAL_DEPTH}]->(t:Task {id: $id}) SET d.depth = $depth + length(r)`,
+  deleteTask: 'MATCH (t:Task {id: $id}) DETACH DELETE t',
+  upsertEdge: 'MATCH (a:Task {id: $taskId}), (b:Task {id: $dependsOn}) MERGE (a)-[r:DEPENDS_ON]->(b) SET r.kind = $kind',
+  deleteEdge: 'MATCH (a:Task {id: $taskId})-[r:DEPENDS_ON]->(b:Task {id: $dependsOn}) DELETE r',
+  projectTasks: `MATCH (t:Task) WHERE t.project = $project OPTIONAL MATCH (t)-[:CHILD_OF]->(p:Task)
+    RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role,
+    t.depth AS depth, t.createdSeq AS createdSeq, p.id AS parentId`,
+  projectEdges: 'MATCH (a:Task)-[r:DEPENDS_ON]->(b:Task) WHERE a.project = $project RETURN a.id AS taskId, b.id AS dependsOn, r.kind AS kind',
+  dependencies: `MATCH (s:Task {id: $id})-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]->(d:Task) WHERE length(r) <= $maxDepth RETURN d.id AS id, length(r) AS distance`,
+  dependents: `MATCH (s:Task {id: $id})<-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]-(d:Task) WHERE length(r) <= $maxDepth RETURN d.id AS id, length(r) AS distance`,
+  path: `MATCH (a:Task {id: $from})-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]->(b:Task {id: $to}) RETURN properties(nodes(r), 'id') AS inner LIMIT 1`,
+  allEdges: 'MATCH (a:Task)-[r:DEPENDS_ON]->(b:Task) RETURN a.id AS taskId, b.id AS dependsOn, r.kind AS kind',
+  allTasks: 'MATCH (t:Task) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  allChildren: 'MATCH (c:Task)-[:CHILD_OF]->(p:Task) RETURN c.id AS taskId, p.id AS parentId',
+  checkpoint: "MATCH (c:Checkpoint {name: 'graph'}) RETURN c.position AS position, c.version AS version",
+  setCheckpoint: "MERGE (c:Checkpoint {name: 'graph'}) SET c.position = $position, c.version = $version",
+} as const;
+
+/** Kuzu (embedded) behind GraphStore: prepared statements only, every result closed before the next call. */
+export class KuzuGraphStore implements GraphStore {
+  readonly kind = 'kuzu';
+  private readonly statements = new Map<string, PreparedStatement>();
+  private inTransaction = false;
+  private closed = false;
+
+  private constructor(
+    private readonly db: kuzu.Database,
+    private readonly conn: kuzu.Connection,
+  ) {}
+
+  /** Opens (or creates) the database directory/file at `file`. */
+  static open(file: string): KuzuGraphStore {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new kuzu.Database(file);
+    db.initSync();
+    const conn = new kuzu.Connection(db);
+    conn.initSync();
+    const store = new KuzuGraphStore(db, conn);
+    store.exec(`CALL var_length_extend_max_depth=${MAX_TRAVERSAL_DEPTH}`);
+    for (const ddl of SCHEMA) store.exec(ddl);
+    return store;
+  }
+
+  transaction(work: () => void): void {
+    if (this.inTransaction) return work();
+    this.exec('BEGIN TRANSACTION');
+    this.inTransaction = true;
+    try {
+      work();
+      this.exec('COMMIT');
+    } catch (error) {
+      this.exec('ROLLBACK');
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  getTask(id: string): GraphTask | undefined {
+    const row = this.run(Q.getTask, { id })[0];
+    return row ? toTask(row) : undefined;
+  }
+
+  upsertTask(task: GraphTask): void {
+    this.run(Q.upsertTask, { ...task });
+  }
+
+  setParent(id: string, parentId: string | null): void {
+    this.run(Q.unlinkParent, { id });
+    const parent = parentId === null ? undefined : this.getTask(parentId);
+    if (parentId !== null && parent) this.run(Q.linkParent, { id, parentId });
+    const depth = parent ? parent.depth + 1 : 0;
+    this.run(Q.setDepth, { id, depth });
+    this.run(Q.setSubtreeDepth, { id, depth });
+  }
+
+  deleteTask(id: string): void {
+    this.run(Q.deleteTask, { id });
+  }
+
+  upsertEdge(edge: GraphEdge): void {
+    this.run(Q.upsertEdge, { ...edge });
+  }
+
+  deleteEdge(taskId: string, dependsOn: string): void {
+    this.run(Q.deleteEdge, { taskId, dependsOn });
+  }
+
+  projectGraph(projectId: string) {
+    const tasks = this.run(Q.projectTasks, { project: projectId }).map((row) => ({ ...toTask(row), parentId: (row.parentId as string | null) ?? null }));
+    const edges = this.run(Q.projectEdges, { project: projectId }).map(toEdge);
+    return { tasks, edges };
+  }
+
+  reach(id: string, direction: GraphDirection, maxDepth: number): Reached[] {
+    const rows = this.run(direction === 'dependencies' ? Q.dependencies : Q.dependents, { id, maxDepth });
+    return rows.map((row) => ({ id: row.id as string, distance: Number(row.distance) }));
+  }
+
+  shortestPath(from: string, to: string): string[] | null {
+    if (from === to) return null;
+    const row = this.run(Q.path, { from, to })[0];
+    return row ? [from, ...(row.inner as string[]), to] : null;
+  }
+
+  allEdges(): GraphEdge[] {
+    return this.run(Q.allEdges).map(toEdge);
+  }
+
+  checkpoint(): GraphCheckpoint | undefined {
+    const row = this.run(Q.checkpoint)[0];
+    return row ? { position: Number(row.position), version: Number(row.version) } : undefined;
+  }
+
+  setCheckpoint(checkpoint: GraphCheckpoint): void {
+    this.run(Q.setCheckpoint, { ...checkpoint });
+  }
+
+  /** COPY from CSV files written to a private temp directory (kuzu's bulk path; one CREATE per row is far slower). */
+  bulkLoad(snapshot: GraphSnapshot): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-graph-'));
+    try {
+      const copy = (table: string, name: string, rows: ReadonlyArray<ReadonlyArray<string | number | null>>) => {
+        if (rows.length === 0) return;
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, rows.map((r) => r.map(csvField).join(',')).join('\n') + '\n');
+        // The path is ours (mkdtemp), never input; COPY takes no parameters, so it is checked before use.
+        if (!/^[\w./-]+$/.test(file)) throw new Error(`unexpected temp path ${file}`);
+        this.exec(`COPY ${table} FROM '${file}' (HEADER=false)`);
+      };
+      copy('Task', 'tasks.csv', snapshot.tasks.map((t) => [t.id, t.project, t.status, t.priority, t.estimate, t.role, t.depth, t.createdSeq]));
+      copy('DEPENDS_ON', 'edges.csv', snapshot.edges.map((e) => [e.taskId, e.dependsOn, e.kind]));
+      copy('CHILD_OF', 'children.csv', snapshot.children.map((c) => [c.taskId, c.parentId]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  dump(): GraphSnapshot {
+    return sortSnapshot({
+      tasks: this.run(Q.allTasks).map(toTask),
+      edges: this.run(Q.allEdges).map(toEdge),
+      children: this.run(Q.allChildren).map((row) => ({ taskId: row.taskId as string, parentId: row.parentId as string })),
+    });
+  }
+
+  /** Drops and recreates the tables: much faster than deleting a large graph row by row. */
+  clear(): void {
+    this.statements.clear();
+    for (const table of ['DEPENDS_ON', 'CHILD_OF', 'Task', 'Checkpoint']) this.exec(`DROP TABLE IF EXISTS ${table}`);
+    for (const ddl of SCHEMA) this.exec(ddl);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.conn.closeSync();
+    this.db.closeSync();
+  }
+
+  private prepared(cypher: string): PreparedStatement {
+    let statement = this.statements.get(cypher);
+    if (!statement) {
+      statement = this.conn.prepareSync(cypher);
+      if (!statement.isSuccess()) throw new Error(`kuzu could not prepare a statement: ${statement.getErrorMessage()}`);
+      this.statements.set(cypher, statement);
+    }
+    return statement;
+  }
+
+  private run(cypher: string, params: Record<string, KuzuValue> = {}): Row[] {
+    if (this.closed) throw new Error('the graph store is closed');
+    return drain(this.conn.executeSync(this.prepared(cypher), params));
+  }
+
+  /** Fixed statements only (DDL, transactions, COPY of our own temp file). */
+  private exec(cypher: string): Row[] {
+    if (this.closed) throw new Error('the graph store is closed');
+    return drain(this.conn.querySync(cypher));
+  }
+}
+
+/** Reads every row and closes every result: an open result at database close crashes the process. */
+const drain = (result: QueryResult | QueryResult[]): Row[] => {
+  const results = Array.isArray(result) ? result : [result];
+  let rows: Row[] = [];
+  try {
+    for (const r of results) rows = r.getAllSync();
+  } finally {
+    for (const r of results) r.close();
+  }
+  return rows;
+};
+
+const csvField = (value: string | number | null): string => {
+  if (value === null) return '';
+  if (typeof value === 'number') return String(value);
+  return `"${value.replaceAll('"', '""')}"`;
+};
+
+const toTask = (row: Row): GraphTask => ({
+  id: row.id as string,
+  project: row.project as string,
+  status: row.status as string,
+  priority: row.priority as string,
+  estimate: row.estimate === null || row.estimate === undefined ? null : Number(row.estimate),
+  role: (row.role as string | null) ?? null,
+  depth: Number(row.depth),
+  createdSeq: Number(row.createdSeq),
+});
+
+const toEdge = (row: Row): GraphEdge => ({ taskId: row.taskId as string, dependsOn: row.dependsOn as string, kind: row.kind === 'soft' ? 'soft' : 'hard' });

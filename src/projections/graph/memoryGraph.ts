@@ -1,0 +1,73 @@
+import type { GraphEdge, GraphSnapshot, GraphTask, GraphWriter } from './graphStore.js';
+
+/** The graph folded in memory: what a rebuild builds before one bulk load. */
+export class MemoryGraph implements GraphWriter {
+  private readonly tasks = new Map<string, GraphTask>();
+  private readonly parents = new Map<string, string>();
+  private readonly children = new Map<string, Set<string>>();
+  private readonly edges = new Map<string, GraphEdge>();
+  /** Keys of the edges touching each task, so a delete does not scan every edge. */
+  private readonly touching = new Map<string, Set<string>>();
+
+  getTask(id: string): GraphTask | undefined {
+    return this.tasks.get(id);
+  }
+
+  upsertTask(task: GraphTask): void {
+    this.tasks.set(task.id, { ...task });
+  }
+
+  setParent(id: string, parentId: string | null): void {
+    const old = this.parents.get(id);
+    if (old !== undefined) this.children.get(old)?.delete(id);
+    if (parentId === null || !this.tasks.has(parentId)) this.parents.delete(id);
+    else {
+      this.parents.set(id, parentId);
+      let set = this.children.get(parentId);
+      if (!set) this.children.set(parentId, (set = new Set()));
+      set.add(id);
+    }
+    const base = parentId === null ? 0 : (this.tasks.get(parentId)?.depth ?? -1) + 1;
+    const stack: Array<[string, number]> = [[id, base]];
+    while (stack.length > 0) {
+      const [at, depth] = stack.pop()!;
+      const task = this.tasks.get(at);
+      if (task) task.depth = depth;
+      for (const child of this.children.get(at) ?? []) stack.push([child, depth + 1]);
+    }
+  }
+
+  deleteTask(id: string): void {
+    this.tasks.delete(id);
+    const parent = this.parents.get(id);
+    if (parent !== undefined) this.children.get(parent)?.delete(id);
+    this.parents.delete(id);
+    for (const child of this.children.get(id) ?? []) this.parents.delete(child);
+    this.children.delete(id);
+    for (const key of this.touching.get(id) ?? []) this.edges.delete(key);
+    this.touching.delete(id);
+  }
+
+  upsertEdge(edge: GraphEdge): void {
+    if (!this.tasks.has(edge.taskId) || !this.tasks.has(edge.dependsOn)) return;
+    const key = `${edge.taskId}\u0000${edge.dependsOn}`;
+    this.edges.set(key, { ...edge });
+    for (const id of [edge.taskId, edge.dependsOn]) {
+      let keys = this.touching.get(id);
+      if (!keys) this.touching.set(id, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  deleteEdge(taskId: string, dependsOn: string): void {
+    this.edges.delete(`${taskId}\u0000${dependsOn}`);
+  }
+
+  snapshot(): GraphSnapshot {
+    return {
+      tasks: [...this.tasks.values()],
+      edges: [...this.edges.values()],
+      children: [...this.parents].map(([taskId, parentId]) => ({ taskId, parentId })),
+    };
+  }
+}

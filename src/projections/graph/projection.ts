@@ -1,0 +1,154 @@
+import type { StoredEvent } from '../../events/types.js';
+import type { EventStore } from '../../eventstore/eventStore.js';
+import type { Projection } from '../projector.js';
+import type { GraphStore, GraphWriter } from './graphStore.js';
+import { MemoryGraph } from './memoryGraph.js';
+
+export const GRAPH_PROJECTOR = 'graph';
+export const GRAPH_PROJECTION_VERSION = 1;
+
+type Data = Readonly<Record<string, unknown>>;
+
+/** Status after events that move a task without a TaskStatusChanged (claims, releases, lease expiry, completion). */
+const STATUS_BY_EVENT: Readonly<Record<string, string>> = {
+  TaskClaimed: 'in_progress',
+  TaskReleased: 'pending',
+  LeaseExpired: 'pending',
+  TaskCompleted: 'completed',
+};
+
+const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * Applies one event to the graph. Every write is an upsert or delete of absolute values keyed by id, so
+ * applying an event twice leaves the same graph. Event types the graph does not need are ignored.
+ */
+export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void => {
+  const d = event.data as Data;
+  const taskId = str(d.taskId);
+  if (taskId === null) return;
+  switch (event.type) {
+    case 'TaskCreated': {
+      const parentId = str(d.parentId);
+      graph.upsertTask({
+        id: taskId,
+        project: str(d.projectId) ?? '',
+        status: str(d.status) ?? 'pending',
+        priority: str(d.priority) ?? 'normal',
+        estimate: typeof d.estimate === 'number' ? d.estimate : null,
+        role: null,
+        depth: 0,
+        createdSeq: event.position,
+      });
+      if (parentId !== null) graph.setParent(taskId, parentId);
+      return;
+    }
+    case 'TaskUpdated': {
+      const changes = (d.changes ?? {}) as Data;
+      const task = graph.getTask(taskId);
+      if (!task || (!('priority' in changes) && !('estimate' in changes))) return;
+      graph.upsertTask({
+        ...task,
+        ...(typeof changes.priority === 'string' ? { priority: changes.priority } : {}),
+        ...('estimate' in changes ? { estimate: typeof changes.estimate === 'number' ? changes.estimate : null } : {}),
+      });
+      return;
+    }
+    case 'TaskMoved':
+      if (graph.getTask(taskId)) graph.setParent(taskId, str(d.toParentId));
+      return;
+    case 'TaskDeleted':
+      graph.deleteTask(taskId);
+      return;
+    case 'DependencyAdded': {
+      const dependsOn = str(d.dependsOn);
+      if (dependsOn !== null) graph.upsertEdge({ taskId, dependsOn, kind: d.kind === 'soft' ? 'soft' : 'hard' });
+      return;
+    }
+    case 'DependencyRemoved': {
+      const dependsOn = str(d.dependsOn);
+      if (dependsOn !== null) graph.deleteEdge(taskId, dependsOn);
+      return;
+    }
+    case 'RoleAssigned':
+    case 'RoleUnassigned':
+      setFields(graph, taskId, { role: event.type === 'RoleAssigned' ? str(d.role) : null });
+      return;
+    case 'TaskStatusChanged':
+      if (str(d.to) !== null) setFields(graph, taskId, { status: str(d.to)! });
+      return;
+    default: {
+      const status = STATUS_BY_EVENT[event.type];
+      if (status === undefined) return;
+      // TaskCompleted may land in review; a claim may assign the claiming role.
+      const to = event.type === 'TaskCompleted' && str(d.status) !== null ? str(d.status)! : status;
+      setFields(graph, taskId, { status: to, ...(event.type === 'TaskClaimed' && str(d.role) !== null ? { role: str(d.role) } : {}) });
+    }
+  }
+};
+
+const setFields = (graph: GraphWriter, id: string, fields: { status?: string; role?: string | null }) => {
+  const task = graph.getTask(id);
+  if (task) graph.upsertTask({ ...task, ...fields });
+};
+
+/**
+ * The graph read model as a Projection. Kuzu cannot share the SQLite transaction, so the graph keeps its own
+ * checkpoint, written in the same kuzu transaction as the batch; events at or below it are skipped.
+ */
+export class GraphProjection implements Projection {
+  readonly name = GRAPH_PROJECTOR;
+  readonly version = GRAPH_PROJECTION_VERSION;
+
+  constructor(readonly graph: GraphStore) {}
+
+  checkpoint(): number {
+    const saved = this.graph.checkpoint();
+    if (!saved) return 0;
+    return saved.version === this.version ? saved.position : -1;
+  }
+
+  applyBatch(events: readonly StoredEvent[]): void {
+    const last = events.at(-1);
+    if (!last) return;
+    this.graph.transaction(() => {
+      const done = this.graph.checkpoint()?.position ?? 0;
+      for (const event of events) if (event.position > done) applyGraphEvent(this.graph, event);
+      if (last.position > done) this.graph.setCheckpoint({ position: last.position, version: this.version });
+    });
+  }
+
+  reset(): void {
+    this.graph.clear();
+  }
+}
+
+export type GraphRebuildResult = Readonly<{ events: number; seconds: number; eventsPerSecond: number; position: number; tasks: number; edges: number }>;
+
+/** Folds the whole log in memory, then loads the graph in bulk (COPY) into a cleared store. */
+export const rebuildGraph = async (store: EventStore, graph: GraphStore, batchSize = 10_000): Promise<GraphRebuildResult> => {
+  const started = process.hrtime.bigint();
+  const memory = new MemoryGraph();
+  let position = 0;
+  let events = 0;
+  for (;;) {
+    const batch = await store.readAll({ fromPosition: position, maxCount: batchSize });
+    if (batch.length === 0) break;
+    for (const event of batch) applyGraphEvent(memory, event);
+    position = batch.at(-1)!.position;
+    events += batch.length;
+  }
+  const snapshot = memory.snapshot();
+  graph.clear();
+  graph.bulkLoad(snapshot);
+  graph.setCheckpoint({ position, version: GRAPH_PROJECTION_VERSION });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    events,
+    seconds,
+    eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)),
+    position,
+    tasks: snapshot.tasks.length,
+    edges: snapshot.edges.length,
+  };
+};

@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import type { StoredEvent } from '../../events/types.js';
+import { contentHash, taskText } from '../../embeddings/embedder.js';
+import { findTaskRow } from '../../queries/tasks.js';
+import type { Projection } from '../projector.js';
+import type { ChromaVectorStore, VectorDoc } from './vectorStore.js';
+
+export const VECTOR_PROJECTOR = 'vectors';
+export const VECTOR_PROJECTION_VERSION = 1;
+
+/** Events that change a task's text or its filterable metadata. */
+const TOUCHING = new Set(['TaskCreated', 'TaskUpdated', 'TaskStatusChanged', 'RoleAssigned', 'RoleUnassigned']);
+
+export type VectorProjectionDeps = Readonly<{
+  vectors: ChromaVectorStore;
+  readDb: Database.Database;
+  /** Resolves once the SQLite read model has applied `position`: the vectors follow it, never lead it. */
+  afterSqlite: (position: number) => Promise<void>;
+  /** Vectors for these texts (cached or computed through the embedding jobs, keyed by task and hash). */
+  vectorsFor: (items: ReadonlyArray<{ taskId: string; hash: string; text: string }>) => Promise<Float32Array[]>;
+}>;
+
+/**
+ * Task vectors as a read model. Writes are upserts of absolute values keyed by task id and the
+ * checkpoint is saved after them, so a redelivered batch rewrites the same records and a replay
+ * finds every text in the embedding cache.
+ */
+export class VectorProjection implements Projection {
+  readonly name = VECTOR_PROJECTOR;
+  readonly version = VECTOR_PROJECTION_VERSION;
+  private position = 0;
+
+  constructor(private readonly deps: VectorProjectionDeps) {}
+
+  /** Reads the checkpoint kept in Chroma (call before the projector starts, and after Chroma restarts). */
+  async load(): Promise<void> {
+    this.position = await this.deps.vectors.loadCheckpoint();
+  }
+
+  checkpoint(): number {
+    return this.position;
+  }
+
+  async applyBatch(events: readonly StoredEvent[]): Promise<void> {
+    const last = events.at(-1);
+    if (!last) return;
+    await this.deps.afterSqlite(last.position);
+    const touched = new Map<string, string>();
+    const deleted = new Map<string, string>();
+    for (const event of events) {
+      const data = event.data as { taskId?: string; projectId?: string };
+      if (!data.taskId || !data.projectId) continue;
+      if (event.type === 'TaskDeleted') {
+        touched.delete(data.taskId);
+        deleted.set(data.taskId, data.projectId);
+      } else if (TOUCHING.has(event.type)) {
+        deleted.delete(data.taskId);
+        touched.set(data.taskId, data.projectId);
+      }
+    }
+    const docs: Array<Omit<VectorDoc, 'vector'> & { text: string }> = [];
+    for (const [taskId, projectId] of touched) {
+      const row = findTaskRow(this.deps.readDb, taskId);
+      if (!row) {
+        deleted.set(taskId, projectId);
+        continue;
+      }
+      const tags = JSON.parse(row.tags) as string[];
+      const text = taskText({ title: row.title, description: row.description, tags });
+      const hash = contentHash(text);
+      docs.push({ id: taskId, text, metadata: { projectId, status: row.status, priority: row.priority, role: row.role ?? '', tags: tags.join(','), hash } });
+    }
+    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.id, hash: d.metadata.hash, text: d.text })));
+    await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));
+    if (deleted.size > 0) await this.deps.vectors.delete([...deleted].map(([id, projectId]) => ({ id, projectId })));
+    await this.deps.vectors.saveCheckpoint(last.position);
+    this.position = last.position;
+  }
+
+  async reset(): Promise<void> {
+    await this.deps.vectors.reset();
+    this.position = 0;
+  }
+}

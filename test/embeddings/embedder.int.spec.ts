@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import type { Embedder } from '../../src/embeddings/embedder.js';
+import { cosine } from '../../src/embeddings/embedder.js';
+import { loadUseLite, USE_LITE_DIMENSIONS } from '../../src/embeddings/useLite.js';
+import { startWorkerEmbedder } from '../../src/embeddings/workerEmbedder.js';
+
+describe('Embedder (USE-lite, shipped weights)', () => {
+  let inThread: Embedder;
+  let worker: Embedder;
+  before(async () => {
+    inThread = await loadUseLite();
+    worker = startWorkerEmbedder();
+  });
+  after(async () => {
+    await worker?.close();
+    await inThread?.close();
+  });
+
+  it('produces 512-dimensional unit vectors', async () => {
+    const vectors = await inThread.embed(['Fix the flaky login test', 'Add rate limiting to the public API', '']);
+    expect(inThread.dimensions).to.equal(USE_LITE_DIMENSIONS);
+    for (const v of vectors) {
+      expect(v).to.have.length(512);
+      expect(Math.sqrt(cosine(v, v))).to.be.closeTo(1, 1e-5);
+    }
+  });
+
+  it('is deterministic, in the thread and in the worker alike', async () => {
+    const [a] = await inThread.embed(['Migrate password hashing to argon2']);
+    const [b] = await inThread.embed(['Migrate password hashing to argon2']);
+    const [c] = await worker.embed(['Migrate password hashing to argon2']);
+    expect(Array.from(b!)).to.deep.equal(Array.from(a!));
+    expect(cosine(a!, c!)).to.be.closeTo(1, 1e-5);
+  });
+
+  it('places texts of like meaning closer than unrelated ones (cosine similarity, higher is closer)', async () => {
+    const [login, signIn, invoice] = await worker.embed(['login test fails randomly', 'sign-in check is flaky', 'send invoices as PDF']);
+    expect(cosine(login!, signIn!)).to.be.greaterThan(cosine(login!, invoice!));
+  });
+});
