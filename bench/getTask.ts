@@ -2,7 +2,7 @@
 import autocannon from 'autocannon';
 import { below, info, medianOf, round, spread, startChildServer, type BenchOptions, type Result } from './lib.js';
 
-const getRandom = async (baseUrl: string, ids: readonly string[], seconds: number, connections: number) => {
+const getRandom = async (baseUrl: string, ids: readonly string[], seconds: number, connections: number, headers: Record<string, string> = {}) => {
   const result = await autocannon({
     url: baseUrl,
     connections,
@@ -11,6 +11,7 @@ const getRandom = async (baseUrl: string, ids: readonly string[], seconds: numbe
       {
         method: 'GET',
         path: '/api/v1/tasks/x',
+        headers,
         setupRequest: (request) => ({ ...request, path: `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]!}` }),
       },
     ],
@@ -35,10 +36,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   try {
     const before = await server.request({ type: 'rss' }, 'rss');
     seed = await server.request({ type: 'seed', trees, size: 1000 }, 'seeded');
-    await getRandom(server.baseUrl, seed.ids, 1, 8); // warm-up
+    await getRandom(server.baseUrl, seed.ids, 1, 8, server.headers); // warm-up
     for (let r = 0; r < opts.reps; r++) {
-      low.push(await getRandom(server.baseUrl, seed.ids, seconds, 8));
-      high.push(await getRandom(server.baseUrl, seed.ids, seconds, 32));
+      low.push(await getRandom(server.baseUrl, seed.ids, seconds, 8, server.headers));
+      high.push(await getRandom(server.baseUrl, seed.ids, seconds, 32, server.headers));
     }
     rssAfter = (await server.request({ type: 'rss' }, 'rss')).rssMb;
     seed = { ...seed, rssBefore: before.rssMb };

@@ -5,7 +5,7 @@ import { atLeast, below, info, medianOf, round, spread, startChildServer, type B
 const CONNECTIONS = 32;
 
 /** One autocannon run of `seconds` against POST /api/v1/tasks, every request with its own title. */
-export const postTasks = async (baseUrl: string, seconds: number, connections = CONNECTIONS) => {
+export const postTasks = async (baseUrl: string, seconds: number, connections = CONNECTIONS, auth: Record<string, string> = {}) => {
   let counter = 0;
   const result = await autocannon({
     url: baseUrl,
@@ -15,7 +15,7 @@ export const postTasks = async (baseUrl: string, seconds: number, connections = 
       {
         method: 'POST',
         path: '/api/v1/tasks',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         setupRequest: (request) => ({ ...request, body: JSON.stringify({ title: `http task ${++counter}`, priority: 'normal', tags: ['bench'] }) }),
       },
     ],
@@ -38,8 +38,8 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const runs: Record<string, number>[] = [];
   let rss = 0;
   try {
-    await postTasks(server.baseUrl, opts.quick ? 1 : 2); // warm-up (JIT, first project)
-    for (let r = 0; r < opts.reps; r++) runs.push(await postTasks(server.baseUrl, seconds));
+    await postTasks(server.baseUrl, opts.quick ? 1 : 2, undefined, server.headers); // warm-up (JIT, first project)
+    for (let r = 0; r < opts.reps; r++) runs.push(await postTasks(server.baseUrl, seconds, undefined, server.headers));
     rss = (await server.request({ type: 'rss' }, 'rss')).rssMb;
   } finally {
     await server.close();

@@ -139,7 +139,10 @@ export type BenchApp = App & { baseUrl: string; dataDir: string; close: () => Pr
 /** A real Vespera over a fresh temp dir, durable (`sync=full`) unless told otherwise; logs silenced. */
 export const startApp = async (overrides: Partial<Config> = {}, listen = false): Promise<BenchApp> => {
   const { dir, remove } = tempDir('app');
-  const config = loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir: dir, port: 0, host: '127.0.0.1', sync: 'full', ...overrides });
+  const config = loadConfig(
+    { VESPERA_LOG_LEVEL: 'silent' },
+    { dataDir: dir, port: 0, host: '127.0.0.1', sync: 'full', rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, ...overrides },
+  );
   const app = await createApp(config, createLogger(config.logLevel));
   const baseUrl = listen ? `http://127.0.0.1:${(await app.listen()).port}` : '';
   return {
@@ -176,12 +179,14 @@ export const makeTree = (size: number, label: string, fanout = 10): TreeInput =>
 // ─── A server in its own process (so the load generator does not share its event loop) ───────────
 
 export type ServerMessage =
-  | { type: 'ready'; port: number; rssMb: number }
+  | { type: 'ready'; port: number; rssMb: number; token: string }
   | { type: 'seeded'; ids: string[]; seconds: number; rssMb: number; heapMb: number }
   | { type: 'rss'; rssMb: number; heapMb: number };
 
 export type ChildServer = {
   baseUrl: string;
+  /** The server's admin token: HTTP benches authenticate like any client. */
+  headers: Record<string, string>;
   pid: number;
   request: <T extends ServerMessage['type']>(message: object, answer: T) => Promise<Extract<ServerMessage, { type: T }>>;
   close: () => Promise<void>;
@@ -216,6 +221,7 @@ export const startChildServer = async (sync: 'full' | 'normal' = 'full'): Promis
   const ready = await next('ready');
   return {
     baseUrl: `http://127.0.0.1:${ready.port}`,
+    headers: { authorization: `Bearer ${ready.token}` },
     pid: child.pid!,
     request: (message, answer) => {
       const answered = next(answer);

@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   mcp: () => import('./mcp.js'),
   graph: () => import('./graph.js'),
   auth: () => import('./auth.js'),
+  claims: () => import('./claims.js'),
 };
 
 const main = async () => {

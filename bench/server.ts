@@ -1,4 +1,5 @@
 /** A Vespera server for the HTTP benches, run in a child process by lib.startChildServer (IPC protocol in lib.ts). */
+import fs from 'node:fs';
 import { gc, heapMb, makeTree, meta, rssMb, startApp } from './lib.js';
 
 const send = (message: object) => process.send?.(message);
@@ -31,7 +32,7 @@ const main = async () => {
     });
   });
   const port = Number(new URL(app.baseUrl).port);
-  send({ type: 'ready', port, rssMb: rssMb() });
+  send({ type: 'ready', port, rssMb: rssMb(), token: fs.readFileSync(app.adminTokenFile, 'utf8').trim() });
 };
 
 main().catch((error: unknown) => {

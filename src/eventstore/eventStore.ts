@@ -14,6 +14,8 @@ export type AppendResult = Readonly<{
 export type ReadStreamOptions = Readonly<{ fromRevision?: number; maxCount?: number }>;
 export type ReadAllOptions = Readonly<{ fromPosition?: number; maxCount?: number }>;
 
+export type AppendListener = (position: number, events?: readonly StoredEvent[]) => void;
+
 export type StoreStats = Readonly<{ events: number; streams: number; headPosition: number }>;
 
 /**
@@ -31,8 +33,11 @@ export interface EventStore {
   streamRevision(streamId: string): Promise<number>;
   headPosition(): Promise<number>;
   stats(): Promise<StoreStats>;
-  /** Called after every append this process makes, and whenever polling sees another process's appends. */
-  onAppended(listener: (position: number) => void): () => void;
+  /**
+   * Called after every append this process makes (with the events, in log order, when the store has them
+   * at hand), and whenever polling sees another process's appends (position only).
+   */
+  onAppended(listener: AppendListener): () => void;
   close(): Promise<void>;
 }
 

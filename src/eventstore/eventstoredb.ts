@@ -19,6 +19,7 @@ import {
 import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
 import { ConcurrencyError } from '../errors.js';
 import {
+  type AppendListener,
   describeExpected,
   type AppendResult,
   type EventStore,
@@ -66,7 +67,7 @@ const toStored = (event: Recorded, commitPosition?: bigint): StoredEvent => ({
 export class EventStoreDbEventStore implements EventStore {
   readonly kind = 'eventstoredb';
   private readonly client: KurrentDBClient;
-  private readonly listeners = new Set<(position: number) => void>();
+  private readonly listeners = new Set<AppendListener>();
   private readonly poller: NodeJS.Timeout | undefined;
   private lastSeenPosition = 0;
   private polling = false;
@@ -163,7 +164,7 @@ export class EventStoreDbEventStore implements EventStore {
     return { events: -1, streams: -1, headPosition: await this.headPosition() };
   }
 
-  onAppended(listener: (position: number) => void): () => void {
+  onAppended(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -3,6 +3,7 @@ import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import {
   describeExpected,
+  type AppendListener,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -76,7 +77,7 @@ const toStored = (row: EventRow): StoredEvent => ({
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private readonly listeners = new Set<(position: number) => void>();
+  private readonly listeners = new Set<AppendListener>();
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private lastSeenPosition = 0;
@@ -156,7 +157,7 @@ export class SqliteEventStore implements EventStore {
     return { events, streams, headPosition: this.headSync() };
   }
 
-  onAppended(listener: (position: number) => void): () => void {
+  onAppended(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -197,18 +198,21 @@ export class SqliteEventStore implements EventStore {
       for (const append of batch) append.reject(error);
       return;
     }
-    let head = this.lastSeenPosition;
+    const previous = this.lastSeenPosition;
+    const appended: StoredEvent[] = [];
     batch.forEach((append, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) append.reject(outcome);
       else {
-        head = Math.max(head, outcome.position);
+        for (const event of outcome.events) if (event.position > previous) appended.push(event);
         append.resolve(outcome);
       }
     });
-    if (head > this.lastSeenPosition) {
+    appended.sort((a, b) => a.position - b.position);
+    const head = appended.at(-1)?.position ?? previous;
+    if (head > previous) {
       this.lastSeenPosition = head;
-      this.notify(head);
+      this.notify(head, appended);
     }
   }
 
@@ -268,10 +272,10 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  private notify(position: number): void {
+  private notify(position: number, events?: readonly StoredEvent[]): void {
     for (const listener of this.listeners) {
       try {
-        listener(position);
+        listener(position, events);
       } catch {
         // a listener's failure is its own; the append has already succeeded
       }

@@ -37,6 +37,7 @@ export class Projector {
   private lastError: string | undefined;
   private unsubscribe: (() => void) | undefined;
   private waiters: Waiter[] = [];
+  private handedOver: readonly StoredEvent[] | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -55,8 +56,10 @@ export class Projector {
     this.position = checkpoint;
     this.head = await this.store.headPosition();
     this.running = true;
-    this.unsubscribe = this.store.onAppended((position) => {
+    this.unsubscribe = this.store.onAppended((position, events) => {
       this.head = Math.max(this.head, position);
+      // The appended events, when they follow on directly, are applied without reading them back.
+      if (events && events[0]?.position === this.position + 1 && !this.catchingUp && !this.handedOver) this.handedOver = events;
       this.wake();
     });
     await this.catchUp();
@@ -117,7 +120,12 @@ export class Projector {
       do {
         this.again = false;
         for (;;) {
-          const events = await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize });
+          const handed = this.handedOver;
+          this.handedOver = undefined;
+          const events =
+            handed && handed[0]?.position === this.position + 1
+              ? handed
+              : await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize });
           if (events.length === 0) break;
           await this.projection.applyBatch(events);
           this.position = events.at(-1)!.position;
@@ -142,7 +150,7 @@ export class Projector {
       this.again = true;
       return;
     }
-    setImmediate(() => void this.catchUp());
+    queueMicrotask(() => void this.catchUp());
   }
 
   private release(): void {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 
@@ -42,7 +43,7 @@ const toView = (row: PluginRow): PluginView => ({
 });
 
 export const getPlugin = (db: Database.Database, id: string, now: string): PluginView => {
-  const row = db.prepare<[string, string], PluginRow>(`${SELECT} WHERE p.id = ?`).get(now, id);
+  const row = prepared<[string, string], PluginRow>(db, `${SELECT} WHERE p.id = ?`).get(now, id);
   if (!row) throw notFound('PLUGIN_NOT_FOUND', `Plugin ${id} is not registered.`, { pluginId: id });
   return toView(row);
 };
@@ -50,7 +51,7 @@ export const getPlugin = (db: Database.Database, id: string, now: string): Plugi
 export const listPlugins = (db: Database.Database, now: string, opts: { limit?: number; cursor?: string } = {}): Page<PluginView> => {
   const limit = opts.limit ?? 20;
   const after = opts.cursor ? String(decodeCursor(opts.cursor, 1)[0]) : '';
-  const rows = db.prepare<[string, string, number], PluginRow>(`${SELECT} WHERE p.id > ? ORDER BY p.id LIMIT ?`).all(now, after, limit + 1);
+  const rows = prepared<[string, string, number], PluginRow>(db, `${SELECT} WHERE p.id > ? ORDER BY p.id LIMIT ?`).all(now, after, limit + 1);
   const page = rows.slice(0, limit);
   return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
 };
@@ -59,8 +60,8 @@ export type Grant = Readonly<{ pluginActive: boolean; pluginCapabilities: string
 
 /** What the log says about a token right now: the plugin's state and whether this jti was revoked. */
 export const grantOf = (db: Database.Database) => {
-  const plugin = db.prepare<[string], { status: string; capabilities: string }>('SELECT status, capabilities FROM plugins WHERE id = ?');
-  const token = db.prepare<[string, string], { revoked: number }>('SELECT revoked FROM plugin_tokens WHERE jti = ? AND plugin_id = ?');
+  const plugin = prepared<[string], { status: string; capabilities: string }>(db, 'SELECT status, capabilities FROM plugins WHERE id = ?');
+  const token = prepared<[string, string], { revoked: number }>(db, 'SELECT revoked FROM plugin_tokens WHERE jti = ? AND plugin_id = ?');
   return (pluginId: string, jti: string): Grant => {
     const p = plugin.get(pluginId);
     const t = token.get(jti, pluginId);

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../events/project.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
@@ -26,18 +27,18 @@ const toView = (row: ProjectRow): ProjectView => ({
 const SELECT = 'SELECT p.*, (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id) AS task_count FROM projects p';
 
 export const getProject = (db: Database.Database, id: string): ProjectView => {
-  const row = db.prepare<[string], ProjectRow>(`${SELECT} WHERE p.id = ?`).get(id);
+  const row = prepared<[string], ProjectRow>(db, `${SELECT} WHERE p.id = ?`).get(id);
   if (!row) throw notFound('PROJECT_NOT_FOUND', `Project ${id} does not exist.`, { projectId: id });
   return toView(row);
 };
 
 export const projectExists = (db: Database.Database, id: string): boolean =>
-  db.prepare<[string], { id: string }>('SELECT id FROM projects WHERE id = ?').get(id) !== undefined;
+  prepared<[string], { id: string }>(db, 'SELECT id FROM projects WHERE id = ?').get(id) !== undefined;
 
 export const listProjects = (db: Database.Database, opts: { limit?: number; cursor?: string } = {}): Page<ProjectView> => {
   const limit = opts.limit ?? 20;
   const after = opts.cursor ? String(decodeCursor(opts.cursor, 1)[0]) : '';
-  const rows = db.prepare<[string, number], ProjectRow>(`${SELECT} WHERE p.id > ? ORDER BY p.id LIMIT ?`).all(after, limit + 1);
+  const rows = prepared<[string, number], ProjectRow>(db, `${SELECT} WHERE p.id > ? ORDER BY p.id LIMIT ?`).all(after, limit + 1);
   const page = rows.slice(0, limit);
   return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
 };
@@ -65,8 +66,7 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
   let total = 0;
   let ready = 0;
   let dependencyBlocked = 0;
-  const rows = db
-    .prepare<unknown[], { status: TaskStatus; priority: Priority; waiting: number; n: number }>(
+  const rows = prepared<unknown[], { status: TaskStatus; priority: Priority; waiting: number; n: number }>(db, 
       `SELECT status, priority, open_hard_deps > 0 AS waiting, COUNT(*) AS n FROM tasks ${scope} GROUP BY status, priority, waiting`,
     )
     .all(...args);
@@ -79,9 +79,8 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
       else ready += row.n;
     }
   }
-  const dependencies = db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM dependencies ${scope}`).get(...args)!.n;
-  const topReady = db
-    .prepare<unknown[], { id: string; title: string; priority: Priority }>(
+  const dependencies = prepared<unknown[], { n: number }>(db, `SELECT COUNT(*) AS n FROM dependencies ${scope}`).get(...args)!.n;
+  const topReady = prepared<unknown[], { id: string; title: string; priority: Priority }>(db, 
       `SELECT id, title, priority FROM tasks WHERE ${projectId === undefined ? '' : 'project_id = ? AND '}status = 'pending' AND open_hard_deps = 0
        ORDER BY priority_rank DESC, seq LIMIT 5`,
     )
@@ -120,8 +119,7 @@ export const getTaskHistory = (
 ): Page<HistoryEntry> & { taskId: string } => {
   const limit = opts.limit ?? 20;
   const after = opts.cursor ? Number(decodeCursor(opts.cursor, 1)[0]) : 0;
-  const rows = db
-    .prepare<[string, number, number], Omit<HistoryEntry, 'changes' | 'type'> & { changes: string; event_type: string }>(
+  const rows = prepared<[string, number, number], Omit<HistoryEntry, 'changes' | 'type'> & { changes: string; event_type: string }>(db, 
       'SELECT position, revision, event_type, at, actor, role, tool, changes FROM task_history WHERE task_id = ? AND position > ? ORDER BY position LIMIT ?',
     )
     .all(taskId, after, limit + 1);

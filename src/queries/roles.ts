@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import type { RoleSource, RoleSpec } from '../events/roles.js';
 
@@ -33,13 +34,12 @@ const toView = (row: RoleRow): RoleView => ({
 });
 
 export const listRoles = (db: Database.Database, opts: { includeRetired?: boolean } = {}): RoleView[] =>
-  db
-    .prepare<[], RoleRow>(`SELECT * FROM roles ${opts.includeRetired ? '' : 'WHERE retired = 0'} ORDER BY name`)
+  prepared<[], RoleRow>(db, `SELECT * FROM roles ${opts.includeRetired ? '' : 'WHERE retired = 0'} ORDER BY name`)
     .all()
     .map(toView);
 
 export const getRole = (db: Database.Database, name: string): RoleView => {
-  const row = db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE name = ?').get(name);
+  const row = prepared<[string], RoleRow>(db, 'SELECT * FROM roles WHERE name = ?').get(name);
   if (!row) throw notFound('ROLE_NOT_FOUND', `Role ${name} does not exist.`, { role: name });
   return toView(row);
 };
@@ -48,8 +48,7 @@ export type RoleWorkload = { role: string; assigned: number; inProgress: number;
 
 /** Per role: open tasks assigned to it, those in progress, its limit and how full it is. */
 export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload[] => {
-  const rows = db
-    .prepare<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(
+  const rows = prepared<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(db, 
       `SELECT r.name, r.max_concurrent_tasks,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status NOT IN ('completed', 'cancelled')) AS assigned,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status = 'in_progress') AS in_progress
@@ -68,8 +67,7 @@ export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload
 /** In-progress tasks per role: the workload lookup the command side may use (DESIGN §5). */
 export const inProgressByRole = (db: Database.Database): Map<string, number> =>
   new Map(
-    db
-      .prepare<[], { role: string; n: number }>("SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role")
+    prepared<[], { role: string; n: number }>(db, "SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role")
       .all()
       .map((r) => [r.role, r.n]),
   );

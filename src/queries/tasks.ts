@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import type { Priority, TaskStatus } from '../events/project.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
@@ -97,7 +98,7 @@ export const pickFields = <T extends { id: string }>(item: T, fields?: readonly 
 };
 
 export const findTaskRow = (db: Database.Database, id: string): TaskRow | undefined =>
-  db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?').get(id);
+  prepared<[string], TaskRow>(db, 'SELECT * FROM tasks WHERE id = ?').get(id);
 
 export const getTask = (db: Database.Database, id: string): TaskView => {
   const row = findTaskRow(db, id);
@@ -107,7 +108,7 @@ export const getTask = (db: Database.Database, id: string): TaskView => {
 
 /** Task id → project id; the only read-model lookup the command side uses (ids never change project). */
 export const projectOfTask = (db: Database.Database, id: string): string | undefined =>
-  db.prepare<[string], { project_id: string }>('SELECT project_id FROM tasks WHERE id = ?').get(id)?.project_id;
+  prepared<[string], { project_id: string }>(db, 'SELECT project_id FROM tasks WHERE id = ?').get(id)?.project_id;
 
 // ─── Listing ────────────────────────────────────────────────────────────────────────────────────
 
@@ -169,7 +170,7 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
   const limit = filter.limit ?? 20;
   const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY ${base.column === 'seq' ? '' : `${base.column} ${dir}, `}seq ${seqDir} LIMIT ?`;
-  const rows = db.prepare<unknown[], TaskRow>(sql).all(...params, limit + 1);
+  const rows = prepared<unknown[], TaskRow>(db, sql).all(...params, limit + 1);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   const last = page.at(-1);
@@ -203,15 +204,13 @@ export const getTaskTree = (db: Database.Database, opts: { taskId?: string; proj
     const root = findTaskRow(db, opts.taskId);
     if (!root) throw notFound('TASK_NOT_FOUND', `Task ${opts.taskId} does not exist.`, { taskId: opts.taskId });
     rootDepth = root.depth;
-    rows = db
-      .prepare<[string, string, number, number], TaskRow>(
+    rows = prepared<[string, string, number, number], TaskRow>(db, 
         `SELECT * FROM tasks WHERE path >= ? AND path < ? || x'ff' AND depth <= ? ORDER BY depth, seq LIMIT ?`,
       )
       .all(root.path, root.path, root.depth + maxDepth + 1, MAX_TREE_NODES * 4);
   } else {
     rootDepth = 0;
-    rows = db
-      .prepare<[string, number, number], TaskRow>('SELECT * FROM tasks WHERE project_id = ? AND depth <= ? ORDER BY depth, seq LIMIT ?')
+    rows = prepared<[string, number, number], TaskRow>(db, 'SELECT * FROM tasks WHERE project_id = ? AND depth <= ? ORDER BY depth, seq LIMIT ?')
       .all(opts.projectId ?? 'default', maxDepth + 1, MAX_TREE_NODES * 4);
   }
   const byId = new Map<string, TreeNode>();
@@ -267,12 +266,12 @@ export const getDependencies = (
   const direction = opts.direction ?? 'dependencies';
   const maxDepth = opts.maxDepth ?? 1;
   const limit = opts.limit ?? 500;
-  const step = db.prepare<[string], { id: string; kind: 'hard' | 'soft' }>(
+  const step = prepared<[string], { id: string; kind: 'hard' | 'soft' }>(db, 
     direction === 'dependencies'
       ? 'SELECT depends_on AS id, kind FROM dependencies WHERE task_id = ?'
       : 'SELECT task_id AS id, kind FROM dependencies WHERE depends_on = ?',
   );
-  const info = db.prepare<[string], { title: string; status: TaskStatus; priority: Priority }>(
+  const info = prepared<[string], { title: string; status: TaskStatus; priority: Priority }>(db, 
     'SELECT title, status, priority FROM tasks WHERE id = ?',
   );
   const seen = new Set([taskId]);
@@ -301,8 +300,7 @@ export const getDependencies = (
 
 /** Projects holding a ready task this role could take, best priority first (where claim_next_task looks). */
 export const projectsWithReadyWork = (db: Database.Database, role: string): string[] =>
-  db
-    .prepare<[string], { project_id: string }>(
+  prepared<[string], { project_id: string }>(db, 
       `SELECT project_id FROM tasks WHERE status = 'pending' AND open_hard_deps = 0 AND (role = ? OR role IS NULL)
        GROUP BY project_id ORDER BY MAX(priority_rank) DESC, MIN(seq) LIMIT 20`,
     )
@@ -311,8 +309,7 @@ export const projectsWithReadyWork = (db: Database.Database, role: string): stri
 
 /** Tasks whose lease ran out, for the sweeper. */
 export const expiredLeases = (db: Database.Database, now: string, limit = 500): { id: string; leaseExpiresAt: string }[] =>
-  db
-    .prepare<[string, number], { id: string; leaseExpiresAt: string }>(
+  prepared<[string, number], { id: string; leaseExpiresAt: string }>(db, 
       'SELECT id, lease_expires_at AS leaseExpiresAt FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?',
     )
     .all(now, limit);

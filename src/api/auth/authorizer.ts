@@ -1,7 +1,7 @@
 import { DomainError } from '../../errors.js';
 import type { Grant } from '../../queries/plugins.js';
 import { CAPABILITIES, type Capability, type Requirement } from '../catalog/operation.js';
-import type { TokenService } from './tokens.js';
+import type { TokenClaims, TokenService } from './tokens.js';
 
 /** The authenticated caller of one request. */
 export type Caller = Readonly<{
@@ -25,6 +25,9 @@ const unauthorized = (code: string, message: string) =>
  * whether it may run an operation (its capability). REST and MCP both go through it.
  */
 export class Authorizer {
+  /** Verified signatures, by token, until they expire: revocation is still checked on every request. */
+  private readonly verified = new Map<string, TokenClaims>();
+
   constructor(
     private readonly tokens: TokenService,
     private readonly grantOf: (pluginId: string, jti: string) => Grant,
@@ -40,12 +43,22 @@ export class Authorizer {
     if (authorization === undefined || authorization === '') return undefined;
     const match = BEARER.exec(authorization.trim());
     if (!match) throw unauthorized('TOKEN_MALFORMED', 'The Authorization header must read `Bearer <JWT>`.');
-    const claims = await this.tokens.verify(match[1]!);
+    const claims = await this.verifyCached(match[1]!);
     const grant = this.grantOf(claims.pluginId, claims.jti);
     if (!grant.pluginActive) throw unauthorized('TOKEN_REVOKED', 'The plugin this token belongs to is revoked or unknown.');
     if (!grant.tokenKnown || grant.tokenRevoked) throw unauthorized('TOKEN_REVOKED', 'This token has been revoked or was never issued here.');
     const capabilities = claims.capabilities.filter((c) => grant.pluginCapabilities.includes(c));
     return { actor: claims.pluginId, pluginId: claims.pluginId, jti: claims.jti, expiresAt: claims.expiresAt, capabilities, ...withRole };
+  }
+
+  private async verifyCached(token: string): Promise<TokenClaims> {
+    const cached = this.verified.get(token);
+    if (cached && Date.parse(cached.expiresAt) > Date.now()) return cached;
+    this.verified.delete(token);
+    const claims = await this.tokens.verify(token);
+    if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    return claims;
   }
 
   /** 401 without a caller; 403 when the caller lacks the capability (`admin` holds every capability). */

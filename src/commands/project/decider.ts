@@ -20,7 +20,7 @@ import {
   releaseTask,
   type OrchestrationCommand,
 } from './orchestration.js';
-import { evolve, initialState, searchDependents, type ProjectState, type TaskNode } from './project.js';
+import { evolve, findDependentPath, initialState, type ProjectState, type TaskNode } from './project.js';
 
 /** The task fields a caller provides; everything but the title has a default. */
 export type TaskInput = Partial<TaskFields> & { title: string };
@@ -345,7 +345,7 @@ export const addDependency = ({ data, metadata }: AddDependency, state: ProjectS
     });
   }
   if (existing === undefined && target.ord > task.ord) {
-    const { path } = searchDependents(state, task, target);
+    const path = findDependentPath(state, task, target);
     if (path) {
       // path runs task ← … ← target through "is depended on by"; the cycle reads task → target → … → task.
       const cycle = [task.id, ...path.reverse()];

@@ -233,6 +233,41 @@ export const searchDependents = (
   return { visited };
 };
 
+/**
+ * A path from `from` to `to` along "is depended on by" edges, or undefined. Pearce–Kelly bounds the search
+ * to tasks ordered between the two; searching from both ends (always the smaller frontier) stops as soon as
+ * the two searches meet or either side runs dry, so the cost is that of the smaller side.
+ */
+export const findDependentPath = (state: ProjectState, from: TaskNode, to: TaskNode): string[] | undefined => {
+  const forward = new Map<string, string | null>([[from.id, null]]);
+  const backward = new Map<string, string | null>([[to.id, null]]);
+  const meet = (m: string): string[] => {
+    const left: string[] = [];
+    for (let at: string | null = m; at !== null; at = forward.get(at) ?? null) left.push(at);
+    const right: string[] = [];
+    for (let at = backward.get(m) ?? null; at !== null; at = backward.get(at) ?? null) right.push(at);
+    return [...left.reverse(), ...right];
+  };
+  let fronts: [TaskNode[], TaskNode[]] = [[from], [to]];
+  while (fronts[0].length > 0 && fronts[1].length > 0) {
+    const goForward = fronts[0].length <= fronts[1].length;
+    const [mine, theirs] = goForward ? [forward, backward] : [backward, forward];
+    const next: TaskNode[] = [];
+    for (const node of goForward ? fronts[0] : fronts[1]) {
+      for (const id of goForward ? node.dependents : node.deps.keys()) {
+        if (mine.has(id)) continue;
+        const neighbour = state.tasks.get(id);
+        if (!neighbour || (goForward ? neighbour.ord > to.ord : neighbour.ord < from.ord)) continue;
+        mine.set(id, node.id);
+        if (theirs.has(id)) return meet(id);
+        next.push(neighbour);
+      }
+    }
+    fronts = goForward ? [next, fronts[1]] : [fronts[0], next];
+  }
+  return undefined;
+};
+
 /** Restores the topological order after `task` came to depend on `target`, which sat later in it. */
 const reorder = (state: ProjectState, task: TaskNode, target: TaskNode): void => {
   const forward = searchDependents(state, task, target).visited;

@@ -83,8 +83,11 @@ export class SqliteProjection {
     this.s = statements(db);
     // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
     this.applyBatchTx = db.transaction((events: readonly StoredEvent[]) => {
+      this.touched.clear();
       const done = this.s.checkpoint.get(this.name)?.position ?? 0;
       for (const event of events) if (event.position > done) this.apply(event);
+      for (const [projectId, [at, revision]] of this.touched) this.s.touchProject.run(at, revision, projectId);
+      this.touched.clear();
       const last = events.at(-1);
       if (last && last.position > done) this.s.saveCheckpoint.run(this.name, last.position, this.version);
     });
@@ -159,8 +162,8 @@ export class SqliteProjection {
           at: e.data.createdAt,
           seq: event.position,
         });
-        this.writeTags(e.data.taskId, e.data.tags);
-        this.writeFts(event.position, e.data.taskId, e.data.title, e.data.description, e.data.tags);
+        this.writeTags(e.data.taskId, e.data.tags, true);
+        this.writeFts(event.position, e.data.taskId, e.data.title, e.data.description, e.data.tags, true);
         const { taskId, projectId, status: _status, createdAt: _createdAt, parentId, ...fields } = e.data;
         this.history(event, taskId, projectId, { ...fields, parentId, status: 'pending' });
         return;
@@ -263,14 +266,14 @@ export class SqliteProjection {
     }
   }
 
-  private writeTags(taskId: string, tags: readonly string[]): void {
-    this.s.deleteTags.run(taskId);
+  private writeTags(taskId: string, tags: readonly string[], fresh = false): void {
+    if (!fresh) this.s.deleteTags.run(taskId);
     for (const tag of tags) this.s.insertTag.run(tag, taskId);
   }
 
   /** The FTS row shares its rowid with the task's creation position, so updates and deletes are lookups. */
-  private writeFts(seq: number, taskId: string, title: string, description: string, tags: readonly string[]): void {
-    this.s.deleteFts.run(seq);
+  private writeFts(seq: number, taskId: string, title: string, description: string, tags: readonly string[], fresh = false): void {
+    if (!fresh) this.s.deleteFts.run(seq);
     this.s.insertFts.run(seq, taskId, title, description, tags.join(' '));
   }
 
@@ -287,8 +290,11 @@ export class SqliteProjection {
       tool: event.metadata.tool,
       changes: json(changes),
     });
-    this.s.touchProject.run(event.recordedAt, event.revision, projectId);
+    this.touched.set(projectId, [event.recordedAt, event.revision]);
   }
+
+  /** Projects whose `updated_at` moves with this batch: written once per batch, not once per event. */
+  private readonly touched = new Map<string, [string, number]>();
 }
 
 const COLUMN: Partial<Record<string, string>> & Record<keyof TaskFields, string> = {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import { SqliteProjection } from './projection.js';
 import { openReadModel } from './readModel.js';
+import { QUERY_INDEXES, READ_MODEL_DDL } from './schema.js';
 
 export type RebuildProgress = Readonly<{ position: number; head: number; events: number }>;
 export type RebuildResult = Readonly<{ events: number; seconds: number; eventsPerSecond: number; position: number }>;
@@ -22,6 +23,7 @@ export const rebuildReadModel = async (
   const db = openReadModel(aside);
   db.pragma('synchronous = OFF');
   const projection = new SqliteProjection(db);
+  for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
   const head = await store.headPosition();
   let position = 0;
   let events = 0;
@@ -33,6 +35,7 @@ export const rebuildReadModel = async (
     events += batch.length;
     onProgress({ position, head, events });
   }
+  db.exec(READ_MODEL_DDL);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });

@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS task_history (
 ) WITHOUT ROWID;
 `;
 
+/** Indexes only queries use; a full rebuild drops them and builds them once at the end. */
+export const QUERY_INDEXES = ['tasks_project', 'tasks_parent', 'tasks_ready', 'tasks_status', 'tasks_role', 'tasks_lease'];
+
 /** Every table and index of the read model, dropped when a new projector version rebuilds it. */
 export const READ_MODEL_TABLES = ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens'];
 
