@@ -38,11 +38,12 @@ import { Projector } from './projections/projector.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
 import { startGraphModel, type GraphModel } from './projections/graph/index.js';
+import { dashboardExtras } from './queries/analytics/analytics.js';
 import { projectLoader } from './queries/analytics/projectIndex.js';
 import { sqliteSource } from './queries/analytics/source.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
-import { inProgressByRole } from './queries/roles.js';
+import { inProgressOfRole } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './jobs/background.js';
@@ -120,13 +121,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const commands = projectCommands({
     handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
       store,
-      decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes }),
+      decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours }),
     }),
     locateTask,
     newId: uuidv7,
     now,
     roleDefinition: roles.definition,
-    roleInProgress: (role) => inProgressByRole(readDb).get(role) ?? 0,
+    roleInProgress: (role) => inProgressOfRole(readDb, role),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
   });
 
@@ -136,7 +137,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await waitForReadModel(synced.position);
 
   const tokens = new TokenService(loadJwtSecret(config.dataDir, config.jwtSecret), config.tokenTtlSeconds, config.tokenMaxTtlSeconds);
-  const adminTokenFile = await ensureAdminToken({ dataDir: config.dataDir, readDb, plugins, tokens, waitForReadModel, logger });
+  const bootstrap = { dataDir: config.dataDir, readDb, plugins, tokens, waitForReadModel, logger };
+  const adminTokenFile = await ensureAdminToken(bootstrap);
+  // A long-running server keeps the admin token file valid: it is renewed once less than an hour remains.
+  const adminTokenRenewal = setInterval(() => {
+    ensureAdminToken(bootstrap).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the admin token'));
+  }, 15 * 60_000);
+  adminTokenRenewal.unref();
   const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth);
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
@@ -147,9 +154,27 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     overdue: (at) => expiredLeases(readDb, at),
     logger: logger.child({ component: 'leases' }),
     scanIntervalMs: config.leaseScanIntervalMs,
-    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry` } : {}),
   });
-  const operations = buildCatalog({ commands, roles, plugins, tokens, readDb, waitForReadModel, newId: uuidv7, now, leases, analytics, waitForAnalytics: waitForReadModel, projectExists: (id: string) => projectExists(readDb, id), semanticIndex: background.index, duplicateThreshold: config.duplicateThreshold, services: background.services, ...(background.index ? { duplicates: background.duplicates } : {}) }).map((op) =>
+  const operations = buildCatalog({
+    commands,
+    roles,
+    plugins,
+    tokens,
+    readDb,
+    waitForReadModel,
+    newId: uuidv7,
+    now,
+    leases,
+    analytics,
+    waitForAnalytics: waitForReadModel,
+    projectExists: (id: string) => projectExists(readDb, id),
+    semanticIndex: background.index,
+    duplicateThreshold: config.duplicateThreshold,
+    services: background.services,
+    ...(background.index ? { duplicates: background.duplicates } : {}),
+    dashboardExtras: (projectId: string) => dashboardExtras(analytics, projectId),
+  }).map((op) =>
     instrument(op, metrics),
   );
   const validators = compileValidators(operations);
@@ -199,6 +224,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
+    clearInterval(adminTokenRenewal);
     await leases.close();
     await background.stop();
     projector.stop();

@@ -39,11 +39,19 @@ export class Projector {
   private waiters: Waiter[] = [];
   private handedOver: readonly StoredEvent[] | undefined;
 
+  private throttled: NodeJS.Timeout | undefined;
+  private lastRun = 0;
+
+  /**
+   * `minIntervalMs` > 0 coalesces wake-ups: a projector whose store pays per transaction (Kuzu, Chroma)
+   * then applies whatever arrived in that interval as one batch instead of one event at a time.
+   */
   constructor(
     private readonly store: EventStore,
     readonly projection: Projection,
     private readonly logger: Logger,
     private readonly batchSize = 2000,
+    private readonly minIntervalMs = 0,
   ) {}
 
   async start(): Promise<void> {
@@ -67,6 +75,7 @@ export class Projector {
 
   stop(): void {
     this.running = false;
+    clearTimeout(this.throttled);
     this.unsubscribe?.();
     for (const waiter of this.waiters) {
       clearTimeout(waiter.timer);
@@ -148,6 +157,16 @@ export class Projector {
     if (!this.running) return;
     if (this.catchingUp) {
       this.again = true;
+      return;
+    }
+    if (this.minIntervalMs > 0) {
+      if (this.throttled) return;
+      const wait = Math.max(0, this.lastRun + this.minIntervalMs - Date.now());
+      this.throttled = setTimeout(() => {
+        this.throttled = undefined;
+        this.lastRun = Date.now();
+        void this.catchUp();
+      }, wait);
       return;
     }
     queueMicrotask(() => void this.catchUp());

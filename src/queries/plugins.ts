@@ -27,7 +27,8 @@ type PluginRow = {
   active_tokens: number;
 };
 
-const SELECT = `SELECT p.*, (SELECT COUNT(*) FROM plugin_tokens t WHERE t.plugin_id = p.id AND t.revoked = 0 AND t.expires_at > ?) AS active_tokens
+const SELECT = `SELECT p.*, CASE p.status WHEN 'revoked' THEN 0 ELSE
+    (SELECT COUNT(*) FROM plugin_tokens t WHERE t.plugin_id = p.id AND t.revoked = 0 AND t.expires_at > ?) END AS active_tokens
   FROM plugins p`;
 
 const toView = (row: PluginRow): PluginView => ({

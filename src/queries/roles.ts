@@ -64,7 +64,11 @@ export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload
   }));
 };
 
-/** In-progress tasks per role: the workload lookup the command side may use (DESIGN §5). */
+/** In-progress tasks of one role: the workload lookup the command side may use (DESIGN §5). */
+export const inProgressOfRole = (db: Database.Database, role: string): number =>
+  prepared<[string], { n: number }>(db, "SELECT COUNT(*) AS n FROM tasks WHERE role = ? AND status = 'in_progress'").get(role)!.n;
+
+/** In-progress tasks per role. */
 export const inProgressByRole = (db: Database.Database): Map<string, number> =>
   new Map(
     prepared<[], { role: string; n: number }>(db, "SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role")

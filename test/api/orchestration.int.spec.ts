@@ -350,10 +350,10 @@ describe('Orchestration API', () => {
       expect(body.role).to.equal('no_such_role');
     });
 
-    it('claim of one task for an unknown role: 422 ROLE_VALIDATION_ERROR (UNKNOWN_ROLE)', async () => {
+    it('claim of one task for an unknown role: 404 ROLE_NOT_FOUND, as claim-next answers', async () => {
       const free = await createTask({ projectId, title: 'Free' });
-      const body = problem(await call('POST', `/tasks/${free.id}/claim`, { role: 'no_such_role', agent: 'a1' }), 422, 'ROLE_VALIDATION_ERROR');
-      expect((body.reasons as Array<{ code: string }>).map((r) => r.code)).to.deep.equal(['UNKNOWN_ROLE']);
+      const body = problem(await call('POST', `/tasks/${free.id}/claim`, { role: 'no_such_role', agent: 'a1' }), 404, 'ROLE_NOT_FOUND');
+      expect(body.role).to.equal('no_such_role');
     });
 
     it('heartbeat by an agent that does not hold the lease: 409 LEASE_NOT_HELD', async () => {

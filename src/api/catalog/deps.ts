@@ -8,5 +8,7 @@ export type CatalogDeps = Readonly<{
   /** Resolves once the SQLite read model has applied `position` (bounded wait). */
   waitForReadModel: (position: number) => Promise<void>;
   /** Existing tasks close in meaning to a new one, for `possibleDuplicates` on create (never throws). */
+  /** Critical-path length, ready tasks per role and top bottlenecks of a project, for its dashboard. */
+  dashboardExtras?: (projectId: string) => Record<string, unknown>;
   duplicates?: (input: { title: string; description?: string; projectId?: string }) => Promise<ReadonlyArray<{ id: string }>>;
 }>;

@@ -29,6 +29,16 @@ export type OperationContext = Readonly<{
   minPosition?: number;
 }>;
 
+/** Who asks, as the command functions want it: actor, role, surface, idempotency key and expected version. */
+export const requestMeta = (ctx: OperationContext) => ({
+  actor: ctx.actor,
+  tool: ctx.tool,
+  commandId: ctx.commandId,
+  correlationId: ctx.correlationId,
+  ...(ctx.role ? { role: ctx.role } : {}),
+  ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),
+});
+
 export type OperationResult<O> = Readonly<{
   body: O;
   /** Log position of the write (commands), for `X-Vespera-Position`. */

@@ -4,7 +4,7 @@ import type { RoleCommands } from '../../commands/roles/commands.js';
 import { badRequest } from '../../errors.js';
 import { getTask, getDependencies, type TaskView } from '../../queries/tasks.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 
 export type OrchestrationDeps = Readonly<{
   commands: ProjectCommands;
@@ -25,14 +25,6 @@ const claimOutput: s.JsonSchema = {
   required: ['claimed', 'task'],
   properties: { claimed: { type: 'boolean' }, task: { oneOf: [s.taskView, { type: 'null' }] }, position: { type: 'integer' } },
 };
-
-const meta = (ctx: OperationContext) => ({
-  actor: ctx.actor,
-  tool: ctx.tool,
-  commandId: ctx.commandId,
-  correlationId: ctx.correlationId,
-  ...(ctx.role ? { role: ctx.role } : {}),
-});
 
 /** Claims, leases and completion: how agents take work, keep it and hand it back. */
 export const orchestrationOperations = ({ commands, roles, readDb, waitForReadModel, leases }: OrchestrationDeps): AnyOperation[] => {
@@ -56,7 +48,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       input: s.input({ role: roleName, agent, leaseSeconds, projectId: s.projectId }, ['role']),
       output: claimOutput,
       run: async (input, ctx) => {
-        const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, meta(ctx));
+        const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, requestMeta(ctx));
         if (!result) return { body: { claimed: false, task: null } };
         const claimed = result.events.find((e) => e.type === 'TaskClaimed')!.data as { taskId: string };
         const task = await settledTask(claimed.taskId, result.position);
@@ -75,7 +67,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       input: s.input({ id: s.id, agent, leaseSeconds, role: roleName }, ['id']),
       output: claimOutput,
       run: async (input, ctx) => {
-        const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, meta(ctx));
+        const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, requestMeta(ctx));
         const task = await settledTask(input.id, result.position);
         return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
       },
@@ -92,7 +84,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       input: s.input({ id: s.id, agent, leaseSeconds }, ['id']),
       output: { type: 'object', required: ['taskId', 'leaseExpiresAt', 'position'], properties: { taskId: { type: 'string' }, leaseExpiresAt: { type: 'string' }, position: { type: 'integer' } } },
       run: async (input, ctx) => {
-        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, meta(ctx));
+        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx));
         const task = await settledTask(input.id, result.position);
         return { body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position }, position: result.position, version: task.version };
       },
@@ -109,7 +101,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       input: s.input({ id: s.id, agent, reason: { type: 'string', maxLength: 2000 } }, ['id']),
       output: s.taskView,
       run: async (input, ctx) => {
-        const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, meta(ctx));
+        const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, requestMeta(ctx));
         const task = await settledTask(input.id, result.position);
         return { body: task, position: result.position, version: task.version };
       },
@@ -136,7 +128,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const before = getTask(readDb, input.id);
         const dependents = hardDependents(input.id);
         const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
-        const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, meta(ctx));
+        const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const task = await settledTask(input.id, result.position);
         const unblocked = dependents.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
         return { body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position }, position: result.position, version: task.version };
@@ -171,7 +163,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const agentId = input.agent ?? ctx.actor;
         if (input.dryRun === false && task.claimedBy !== agentId) {
           if (!task.ready) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
-          const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, meta(ctx));
+          const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, requestMeta(ctx));
           position = result.position;
           task = await settledTask(task.id, result.position);
           claimed = true;

@@ -4,7 +4,7 @@ import type { PluginCommands } from '../../commands/plugins/commands.js';
 import { getPlugin, listPlugins } from '../../queries/plugins.js';
 import type { TokenService } from '../auth/tokens.js';
 import * as s from '../schemas.js';
-import { CAPABILITIES, defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { CAPABILITIES, defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 
 export type PluginCatalogDeps = Readonly<{
   plugins: PluginCommands;
@@ -54,14 +54,6 @@ const tokenView = {
   },
 } as const;
 
-const meta = (ctx: OperationContext) => ({
-  actor: ctx.actor,
-  tool: ctx.tool,
-  commandId: ctx.commandId,
-  correlationId: ctx.correlationId,
-  ...(ctx.role ? { role: ctx.role } : {}),
-});
-
 export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, newId, now }: PluginCatalogDeps): AnyOperation[] => {
   const answer = async (id: string, position: number) => {
     await waitForReadModel(position);
@@ -73,7 +65,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
     const granted = caps ?? plugin.capabilities;
     const jti = randomUUID();
     const expiresAt = new Date(Date.parse(now()) + tokens.ttl(ttl) * 1000).toISOString();
-    const result = await plugins.recordToken({ pluginId: id, jti, capabilities: granted, expiresAt }, meta(ctx));
+    const result = await plugins.recordToken({ pluginId: id, jti, capabilities: granted, expiresAt }, requestMeta(ctx));
     await waitForReadModel(result.position);
     const issued = await tokens.issue(id, granted, ttl, jti);
     return { body: issued, position: result.position };
@@ -101,7 +93,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       output: pluginView,
       run: async (input, ctx) => {
         const id = input.id ?? newId();
-        const result = await plugins.register({ pluginId: id, name: input.name, type: input.type, capabilities: input.capabilities }, meta(ctx));
+        const result = await plugins.register({ pluginId: id, name: input.name, type: input.type, capabilities: input.capabilities }, requestMeta(ctx));
         return answer(id, result.position);
       },
     }),
@@ -167,7 +159,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
         const { pluginId: id, jti, capabilities: caps } = ctx.caller ?? {};
         if (!id || !jti) throw new Error('refreshToken needs an authenticated plugin token');
         const fresh = await issue(id, [...(caps ?? [])], input.ttlSeconds, ctx);
-        const revoked = await plugins.revokeToken(id, jti, 'refreshed', { ...meta(ctx), commandId: `${ctx.commandId}:revoke` });
+        const revoked = await plugins.revokeToken(id, jti, 'refreshed', { ...requestMeta(ctx), commandId: `${ctx.commandId}:revoke` });
         await waitForReadModel(revoked.position);
         return { ...fresh, position: revoked.position };
       },
@@ -196,7 +188,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       kind: 'command',
       input: s.input({ pluginId, capabilities }, ['pluginId', 'capabilities']),
       output: pluginView,
-      run: async (input, ctx) => answer(input.pluginId, (await plugins.changeCapabilities(input.pluginId, input.capabilities, meta(ctx))).position),
+      run: async (input, ctx) => answer(input.pluginId, (await plugins.changeCapabilities(input.pluginId, input.capabilities, requestMeta(ctx))).position),
     }),
 
     defineOperation<{ pluginId: string; reason?: string }, unknown>({
@@ -211,7 +203,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       output: pluginView,
       run: async (input, ctx) => {
         getPlugin(readDb, input.pluginId, now());
-        return answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', meta(ctx))).position);
+        return answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position);
       },
     }),
 
@@ -243,7 +235,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       ]),
       output: { type: 'object', required: ['pluginId', 'jti', 'revoked', 'position'], properties: { pluginId: {}, jti: {}, revoked: { type: 'boolean' }, position: { type: 'integer' } } },
       run: async (input, ctx) => {
-        const result = await plugins.revokeToken(input.pluginId, input.jti, input.reason ?? 'revoked by an administrator', meta(ctx));
+        const result = await plugins.revokeToken(input.pluginId, input.jti, input.reason ?? 'revoked by an administrator', requestMeta(ctx));
         await waitForReadModel(result.position);
         return { body: { pluginId: input.pluginId, jti: input.jti, revoked: true, position: result.position }, position: result.position };
       },

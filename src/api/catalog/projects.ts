@@ -2,7 +2,7 @@ import { getProject, listProjects } from '../../queries/projects.js';
 import { getTaskTree } from '../../queries/tasks.js';
 import { badRequest } from '../../errors.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
 
 /** A readable project id from its name: "Web Site v2" → "web-site-v2". */
@@ -33,7 +33,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
       }
       const result = await commands.createProject(
         { projectId, name, ...(description === undefined ? {} : { description }) },
-        { actor: ctx.actor, tool: ctx.tool, commandId: ctx.commandId, correlationId: ctx.correlationId, ...(ctx.role ? { role: ctx.role } : {}) },
+        requestMeta(ctx),
       );
       await waitForReadModel(result.position);
       return { body: getProject(readDb, projectId), position: result.position };

@@ -8,7 +8,7 @@ import type { RoleSpec } from '../../events/roles.js';
 import { getRole, inProgressByRole, listRoles, roleWorkload } from '../../queries/roles.js';
 import { getTask } from '../../queries/tasks.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 
 export type RoleCatalogDeps = Readonly<{
   roles: RoleCommands;
@@ -41,15 +41,6 @@ const reasonsView: s.JsonSchema = {
   type: 'array',
   items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
 };
-
-const meta = (ctx: OperationContext) => ({
-  actor: ctx.actor,
-  tool: ctx.tool,
-  commandId: ctx.commandId,
-  correlationId: ctx.correlationId,
-  ...(ctx.role ? { role: ctx.role } : {}),
-  ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),
-});
 
 /** ajv checks the shape; picomatch decides whether a pattern is a usable glob. */
 const requireGlobs = (role: RoleSpec): void => {
@@ -150,7 +141,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       output: roleView,
       run: async (input, ctx) => {
         requireGlobs(input);
-        return roleAnswer(input.name, (await roles.define(input, meta(ctx))).position);
+        return roleAnswer(input.name, (await roles.define(input, requestMeta(ctx))).position);
       },
     }),
 
@@ -166,7 +157,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       output: roleView,
       run: async (input, ctx) => {
         requireGlobs(input);
-        return roleAnswer(input.name, (await roles.change(input, meta(ctx))).position);
+        return roleAnswer(input.name, (await roles.change(input, requestMeta(ctx))).position);
       },
     }),
 
@@ -180,7 +171,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       kind: 'command',
       input: s.input({ name: roleName }, ['name']),
       output: roleView,
-      run: async (input, ctx) => roleAnswer(input.name, (await roles.retire(input.name, meta(ctx))).position),
+      run: async (input, ctx) => roleAnswer(input.name, (await roles.retire(input.name, requestMeta(ctx))).position),
     }),
 
     defineOperation<{ name: string; taskId: string }, unknown>({
@@ -195,7 +186,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       output: { type: 'object', required: ['valid', 'role', 'taskId', 'reasons'], properties: { valid: { type: 'boolean' }, role: {}, taskId: {}, reasons: reasonsView } },
       run: async (input, ctx) => {
         try {
-          await commands.assignRole(input.taskId, input.name, meta(ctx), true);
+          await commands.assignRole(input.taskId, input.name, requestMeta(ctx), true);
           return { body: { valid: true, role: input.name, taskId: input.taskId, reasons: [] } };
         } catch (error) {
           if (error instanceof DomainError && error.code === 'ROLE_VALIDATION_ERROR') {
@@ -217,7 +208,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
       output: s.taskView,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
-        const result = await commands.assignRole(taskId, name, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.assignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         await waitForReadModel(result.position);
         const task = getTask(readDb, taskId);
         return { body: task, position: result.position, version: task.version };
@@ -235,7 +226,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
       output: s.taskView,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
-        const result = await commands.unassignRole(taskId, name, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.unassignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         await waitForReadModel(result.position);
         const task = getTask(readDb, taskId);
         return { body: task, position: result.position, version: task.version };

@@ -3,17 +3,8 @@ import type { TreeInput } from '../../commands/project/commands.js';
 import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields, type TaskFilter } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 import type { CatalogDeps } from './deps.js';
-
-const meta = (ctx: OperationContext) => ({
-  actor: ctx.actor,
-  tool: ctx.tool,
-  commandId: ctx.commandId,
-  correlationId: ctx.correlationId,
-  ...(ctx.role ? { role: ctx.role } : {}),
-  ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),
-});
 
 const treeNodeSchema: s.JsonSchema = {
   type: 'object',
@@ -72,7 +63,7 @@ const writeResult = (extra: Record<string, s.JsonSchema>, required: string[]): s
   properties: { position: { type: 'integer' }, ...extra },
 });
 
-export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates }: CatalogDeps): AnyOperation[] => {
+export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardExtras, duplicates }: CatalogDeps): AnyOperation[] => {
   /** Read-your-writes: a write answers only once the SQLite model shows it. */
   const settled = async (position: number) => {
     await waitForReadModel(position);
@@ -101,7 +92,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       output: s.taskView,
       run: async (input, ctx) => {
         // The duplicate check warns, never refuses: it runs beside the create and its answer rides along.
-        const [result, similar] = await Promise.all([commands.createTask(input, meta(ctx)), duplicates?.(input)]);
+        const [result, similar] = await Promise.all([commands.createTask(input, requestMeta(ctx)), duplicates?.(input)]);
         const created = result.events.find((e) => e.type === 'TaskCreated')!;
         const answer = await taskAnswer((created.data as { taskId: string }).taskId, result.position);
         if (!similar) return answer;
@@ -128,7 +119,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
         $defs: treeOutput.$defs,
       },
       run: async (input, ctx) => {
-        const result = await commands.createTaskTree(input, meta(ctx));
+        const result = await commands.createTaskTree(input, requestMeta(ctx));
         const taskIds = result.events.filter((e) => e.type === 'TaskCreated').map((e) => (e.data as { taskId: string }).taskId);
         const position = await settled(result.position);
         const tree = getTaskTree(readDb, { taskId: taskIds[0]!, maxDepth: 2 });
@@ -211,11 +202,17 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
           dependencies: { type: 'integer' },
           completion: { type: 'number' },
           topReady: { type: 'array' },
+          criticalPathHours: { type: 'number', description: 'With a projectId: expected remaining duration by CPM' },
+          criticalPathTasks: { type: 'integer' },
+          readyByRole: { type: 'object' },
+          topBottlenecks: { type: 'array' },
         },
       },
       run: async (input, ctx) => {
         await read(ctx);
-        return { body: getDashboard(readDb, input.projectId) };
+        const dashboard = getDashboard(readDb, input.projectId);
+        const extras = input.projectId !== undefined && dashboardExtras ? dashboardExtras(input.projectId) : undefined;
+        return { body: extras ? { ...dashboard, ...extras } : dashboard };
       },
     }),
 
@@ -247,7 +244,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       input: { ...s.input({ id: s.id, ...s.taskFieldProperties, expectedVersion: s.expectedVersion }, ['id']), minProperties: 2 },
       output: s.taskView,
       run: async ({ id, expectedVersion, ...changes }, ctx) => {
-        const result = await commands.updateTask(id, changes, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.updateTask(id, changes, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         return taskAnswer(id, result.position);
       },
     }),
@@ -266,7 +263,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       ),
       output: writeResult({ deleted: { type: 'array', items: { type: 'string' } }, removedDependencies: { type: 'integer' } }, ['deleted']),
       run: async ({ id, recursive, expectedVersion }, ctx) => {
-        const result = await commands.deleteTask(id, recursive ?? true, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.deleteTask(id, recursive ?? true, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         const deleted = result.events.filter((e) => e.type === 'TaskDeleted').map((e) => (e.data as { taskId: string }).taskId);
         const removedDependencies = result.events.filter((e) => e.type === 'DependencyRemoved').length;
         const position = await settled(result.position);
@@ -288,7 +285,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       ]),
       output: s.taskView,
       run: async ({ id, parentId, expectedVersion }, ctx) => {
-        const result = await commands.moveTask(id, parentId, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.moveTask(id, parentId, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         return taskAnswer(id, result.position);
       },
     }),
@@ -305,7 +302,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       output: { ...s.taskView, properties: { ...s.taskView.properties, unblocked: { type: 'array', items: { type: 'string' } } } },
       run: async ({ id, status, reason, expectedVersion }, ctx) => {
         const before = status === 'completed' ? getDependencies(readDb, id, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard') : [];
-        const result = await commands.changeTaskStatus(id, status, reason, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.changeTaskStatus(id, status, reason, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         const answer = await taskAnswer(id, result.position);
         const unblocked = before.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
         return { ...answer, body: { ...answer.body, unblocked } };
@@ -340,7 +337,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       input: s.input({ id: s.id, dependsOn: s.id, kind: { ...s.kind, default: 'hard' }, expectedVersion: s.expectedVersion }, ['id', 'dependsOn']),
       output: writeResult({ taskId: { type: 'string' }, dependsOn: { type: 'string' }, kind: s.kind, ready: { type: 'boolean' } }, ['taskId', 'dependsOn', 'kind']),
       run: async ({ id, dependsOn, kind, expectedVersion }, ctx) => {
-        const result = await commands.addDependency(id, dependsOn, kind ?? 'hard', meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.addDependency(id, dependsOn, kind ?? 'hard', requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         const position = await settled(result.position);
         const task = getTask(readDb, id);
         return { body: { taskId: id, dependsOn, kind: kind ?? 'hard', ready: task.ready, position }, position, version: task.version };
@@ -358,7 +355,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, duplicates 
       input: s.input({ id: s.id, dependsOn: s.id, expectedVersion: s.expectedVersion }, ['id', 'dependsOn']),
       output: writeResult({ taskId: { type: 'string' }, dependsOn: { type: 'string' }, ready: { type: 'boolean' } }, ['taskId', 'dependsOn']),
       run: async ({ id, dependsOn, expectedVersion }, ctx) => {
-        const result = await commands.removeDependency(id, dependsOn, meta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.removeDependency(id, dependsOn, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         const position = await settled(result.position);
         const task = getTask(readDb, id);
         return { body: { taskId: id, dependsOn, ready: task.ready, position }, position, version: task.version };

@@ -44,10 +44,11 @@ const limiter = (perMinute: number, windowMs: number, key: (caller: Caller | und
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    skip: (req, res) => perMinute === 0 || key(res.locals.caller as Caller | undefined, req.ip ?? '') === undefined,
+    skip: (req, res) => perMinute === 0 || req.method === 'OPTIONS' || key(res.locals.caller as Caller | undefined, req.ip ?? '') === undefined,
     keyGenerator: (req, res) => key(res.locals.caller as Caller | undefined, ipKeyGenerator(req.ip ?? '0.0.0.0')) ?? 'none',
-    handler: (_req, res, _next, options) => {
-      res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
+    handler: (req, res, _next, options) => {
+      const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime() ?? Date.now() + options.windowMs;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((reset - Date.now()) / 1000))));
       const message = `Too many requests: at most ${perMinute} every ${Math.round(windowMs / 1000)} s.`;
       sendProblem(res, problemOf(new DomainError('RATE_LIMITED', 429, message, {}, 'Wait for Retry-After seconds.')));
     },

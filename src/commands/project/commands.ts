@@ -121,7 +121,9 @@ export const projectCommands = ({
 
     claimTask: async (taskId: string, agent: string, leaseSeconds: number, role: string | undefined, meta: RequestMeta) => {
       const projectId = await projectOf(taskId);
-      const roleContext = role === undefined ? {} : { role, definition: (await roleDefinition(role)) ?? null, inProgress: roleInProgress(role) };
+      const definition = role === undefined ? undefined : await roleDefinition(role);
+      if (role !== undefined && !definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
+      const roleContext = role === undefined ? {} : { role, definition: definition ?? null, inProgress: roleInProgress(role) };
       return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...roleContext } }, meta);
     },
 

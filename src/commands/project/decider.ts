@@ -62,8 +62,9 @@ export type ProjectCommand =
   | AssignRole
   | UnassignRole;
 
-export type ProjectRules = Readonly<{ maxDepth: number; maxTreeNodes: number }>;
-export const DEFAULT_RULES: ProjectRules = { maxDepth: 10, maxTreeNodes: 1000 };
+/** `defaultEstimate`: hours assumed for a task without an estimate when claims are ranked by CPM slack. */
+export type ProjectRules = Readonly<{ maxDepth: number; maxTreeNodes: number; defaultEstimate?: number }>;
+export const DEFAULT_RULES: ProjectRules = { maxDepth: 10, maxTreeNodes: 1000, defaultEstimate: 8 };
 
 type Decision = ProjectEvent | readonly ProjectEvent[];
 
@@ -449,7 +450,7 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return claimTask(command, state);
       case 'ClaimNextTask':
         requireProject(state);
-        return claimNextTask(command, state);
+        return claimNextTask(command, state, rules.defaultEstimate);
       case 'Heartbeat':
         requireProject(state);
         return heartbeat(command, state);

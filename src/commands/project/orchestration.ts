@@ -99,7 +99,7 @@ export const claimTask = ({ data, metadata }: ClaimTask, state: ProjectState): P
   return claimEvents(state, task, data.agent, role, data.leaseSeconds, now);
 };
 
-export const claimNextTask = ({ data, metadata }: ClaimNextTask, state: ProjectState): ProjectEvent[] => {
+export const claimNextTask = ({ data, metadata }: ClaimNextTask, state: ProjectState, defaultEstimate?: number): ProjectEvent[] => {
   if (!data.definition) throw notFound('ROLE_NOT_FOUND', `Role ${data.role} does not exist.`, { role: data.role });
   if (data.definition.retired) throw conflict('ROLE_RETIRED', `Role ${data.role} is retired.`, { role: data.role });
   if (data.inProgress >= data.definition.maxConcurrentTasks) {
@@ -109,7 +109,7 @@ export const claimNextTask = ({ data, metadata }: ClaimNextTask, state: ProjectS
     });
   }
   const fits = (task: TaskNode) => (task.role === null ? roleRefusal(data.role, task, data.definition, data.inProgress) === undefined : task.role === data.role);
-  const best = rankReadyTasks(state, metadata.now, fits)[0];
+  const best = rankReadyTasks(state, metadata.now, fits, defaultEstimate)[0];
   if (!best) throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}.`, { role: data.role });
   return claimEvents(state, best, data.agent, data.role, data.leaseSeconds, metadata.now);
 };

@@ -3,20 +3,17 @@ import type { ProjectState, TaskNode } from './project.js';
 
 const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
 
-/** Hours assumed for a task without an estimate when ranking by slack. */
-export const DEFAULT_ESTIMATE_HOURS = 4;
-
-const slackCache = new WeakMap<ProjectState, { version: number; slack: Map<string, number> }>();
+const slackCache = new WeakMap<ProjectState, { version: number; defaultEstimate: number; slack: Map<string, number> }>();
 
 /** Slack of every task by CPM over hard dependencies, recomputed only when the schedule changed. */
-export const slackOf = (state: ProjectState): Map<string, number> => {
+export const slackOf = (state: ProjectState, defaultEstimate: number): Map<string, number> => {
   const cached = slackCache.get(state);
-  if (cached && cached.version === state.scheduleVersion) return cached.slack;
+  if (cached && cached.version === state.scheduleVersion && cached.defaultEstimate === defaultEstimate) return cached.slack;
   const tasks = [...state.tasks.values()].map((t) => ({ id: t.id, estimate: t.fields.estimate, status: t.status }));
   const edges = [...state.tasks.values()].flatMap((t) => [...t.deps].map(([dependsOn, kind]) => ({ taskId: t.id, dependsOn, kind })));
-  const { timings } = computeCpm(tasks, edges, { defaultEstimate: DEFAULT_ESTIMATE_HOURS });
+  const { timings } = computeCpm(tasks, edges, { defaultEstimate });
   const slack = new Map([...timings].map(([id, timing]) => [id, timing.slack]));
-  slackCache.set(state, { version: state.scheduleVersion, slack });
+  slackCache.set(state, { version: state.scheduleVersion, defaultEstimate, slack });
   return slack;
 };
 
@@ -29,10 +26,10 @@ export const isReady = (state: ProjectState, task: TaskNode, now: string): boole
 };
 
 /** Ready tasks that `fits` accepts, best first: priority, then least slack, then oldest. */
-export const rankReadyTasks = (state: ProjectState, now: string, fits: (task: TaskNode) => boolean): TaskNode[] => {
+export const rankReadyTasks = (state: ProjectState, now: string, fits: (task: TaskNode) => boolean, defaultEstimate = 8): TaskNode[] => {
   const candidates = [...state.tasks.values()].filter((t) => isReady(state, t, now) && fits(t));
   if (candidates.length <= 1) return candidates;
-  const slack = slackOf(state);
+  const slack = slackOf(state, defaultEstimate);
   return candidates.sort(
     (a, b) =>
       PRIORITY_RANK[b.fields.priority] - PRIORITY_RANK[a.fields.priority] ||

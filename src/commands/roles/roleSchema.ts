@@ -1,24 +1,13 @@
 import picomatch from 'picomatch';
 import { TOOL_GROUPS, type JsonSchema } from '../../api/schemas.js';
+import type { RoleSpec } from '../../events/roles.js';
 
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
 
-export type RoleRestrictions = {
-  maxFileChanges: number;
-  maxTaskDepth: number;
-  requireApproval: boolean;
-  timeLimitMinutes: number;
-};
+export type { RoleRestrictions } from '../../events/roles.js';
 
-export type RoleDefinition = {
-  name: string;
-  description: string;
-  capabilities: ToolGroup[];
-  filePatterns: string[];
-  tools: string[];
-  maxConcurrentTasks: number;
-  restrictions: RoleRestrictions;
-};
+/** A role as the files and the API define it: the event's RoleSpec, with capabilities limited to the tool groups. */
+export type RoleDefinition = RoleSpec & { capabilities: ToolGroup[] };
 
 export const ROLE_NAME_PATTERN = '^[a-z][a-z0-9_]{1,63}$';
 export const MAX_GLOB_LENGTH = 512;

@@ -33,6 +33,8 @@ export interface GraphWriter {
   deleteTask(id: string): void;
   upsertEdge(edge: GraphEdge): void;
   deleteEdge(taskId: string, dependsOn: string): void;
+  /** New tasks in one statement, each under its parent (if any): the bulk path for task trees. */
+  insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void;
 }
 
 export interface GraphStore extends GraphWriter {

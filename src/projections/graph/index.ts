@@ -23,6 +23,9 @@ export type GraphModel = Readonly<{
  * Opens the graph read model at `file`, bulk-rebuilds it when it is empty or was built by another projector
  * version while the log is not, then follows the log. The cycle check runs once after start, then every `cycleCheckMs`.
  */
+/** Kuzu pays per transaction: the graph applies what arrived in this interval as one batch. */
+const GRAPH_BATCH_INTERVAL_MS = 50;
+
 export const startGraphModel = async (opts: {
   store: EventStore;
   file: string;
@@ -42,7 +45,7 @@ export const startGraphModel = async (opts: {
     graph.close();
     throw error;
   }
-  const projector = new Projector(opts.store, projection, logger);
+  const projector = new Projector(opts.store, projection, logger, 2000, GRAPH_BATCH_INTERVAL_MS);
   await projector.start();
   let last: CycleReport | undefined;
   const checkCycles = () => {

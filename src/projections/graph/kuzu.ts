@@ -39,6 +39,13 @@ const Q = {
   allTasks: 'MATCH (t:Task) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
   allChildren: 'MATCH (c:Task)-[:CHILD_OF]->(p:Task) RETURN c.id AS taskId, p.id AS parentId',
   checkpoint: "MATCH (c:Checkpoint {name: 'graph'}) RETURN c.position AS position, c.version AS version",
+  // Kuzu cannot bind a null inside a list of structs: estimate -1 and role '' stand for none (see toTask).
+  insertTasks: `UNWIND $rows AS r MERGE (t:Task {id: r.id}) SET t.project = r.project, t.status = r.status, t.priority = r.priority,
+    t.estimate = r.estimate, t.role = r.role, t.depth = r.depth, t.createdSeq = r.createdSeq`,
+  // Matching the parent first and merging the child under it is the fast shape: a join on both ids scans.
+  insertChildren: `UNWIND $rows AS r MATCH (p:Task {id: r.parentId}) MERGE (t:Task {id: r.id}) SET t.project = r.project,
+    t.status = r.status, t.priority = r.priority, t.estimate = r.estimate, t.role = r.role, t.depth = r.depth,
+    t.createdSeq = r.createdSeq MERGE (t)-[:CHILD_OF]->(p)`,
   setCheckpoint: "MERGE (c:Checkpoint {name: 'graph'}) SET c.position = $position, c.version = $version",
 } as const;
 
@@ -102,6 +109,24 @@ export class KuzuGraphStore implements GraphStore {
 
   deleteTask(id: string): void {
     this.run(Q.deleteTask, { id });
+  }
+
+  /** One statement per tree level, so every parent exists before its children are merged under it. */
+  insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void {
+    const levels = new Map<number, (GraphTask & { parentId: string | null })[]>();
+    for (const task of tasks) {
+      const level = levels.get(task.depth);
+      if (level) level.push(task);
+      else levels.set(task.depth, [task]);
+    }
+    for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
+      const level = levels.get(depth)!;
+      const row = (t: GraphTask & { parentId: string | null }) => ({ ...t, estimate: t.estimate ?? -1, role: t.role ?? '' });
+      const roots = level.filter((t) => t.parentId === null).map(({ parentId: _p, ...t }) => row({ ...t, parentId: null }));
+      const children = level.filter((t) => t.parentId !== null).map(row);
+      if (roots.length > 0) this.run(Q.insertTasks, { rows: roots.map(({ parentId: _p, ...t }) => t) } as unknown as Record<string, KuzuValue>);
+      if (children.length > 0) this.run(Q.insertChildren, { rows: children } as unknown as Record<string, KuzuValue>);
+    }
   }
 
   upsertEdge(edge: GraphEdge): void {
@@ -230,8 +255,8 @@ const toTask = (row: Row): GraphTask => ({
   project: row.project as string,
   status: row.status as string,
   priority: row.priority as string,
-  estimate: row.estimate === null || row.estimate === undefined ? null : Number(row.estimate),
-  role: (row.role as string | null) ?? null,
+  estimate: row.estimate === null || row.estimate === undefined || Number(row.estimate) < 0 ? null : Number(row.estimate),
+  role: (row.role as string | null) || null,
   depth: Number(row.depth),
   createdSeq: Number(row.createdSeq),
 });

@@ -17,6 +17,13 @@ export class MemoryGraph implements GraphWriter {
     this.tasks.set(task.id, { ...task });
   }
 
+  insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void {
+    for (const { parentId, ...task } of tasks) {
+      this.upsertTask(task);
+      if (parentId !== null) this.setParent(task.id, parentId);
+    }
+  }
+
   setParent(id: string, parentId: string | null): void {
     const old = this.parents.get(id);
     if (old !== undefined) this.children.get(old)?.delete(id);

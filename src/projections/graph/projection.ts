@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import type { Projection } from '../projector.js';
-import type { GraphStore, GraphWriter } from './graphStore.js';
+import type { GraphStore, GraphTask, GraphWriter } from './graphStore.js';
 import { MemoryGraph } from './memoryGraph.js';
 
 export const GRAPH_PROJECTOR = 'graph';
@@ -87,6 +87,24 @@ export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void =>
   }
 };
 
+/** The graph task a TaskCreated describes (depth filled in by the caller). */
+const newTask = (event: StoredEvent): (GraphTask & { parentId: string | null }) | undefined => {
+  const d = event.data as Data;
+  const id = str(d.taskId);
+  if (id === null) return undefined;
+  return {
+    id,
+    project: str(d.projectId) ?? '',
+    status: str(d.status) ?? 'pending',
+    priority: str(d.priority) ?? 'normal',
+    estimate: typeof d.estimate === 'number' ? d.estimate : null,
+    role: null,
+    depth: 0,
+    createdSeq: event.position,
+    parentId: str(d.parentId),
+  };
+};
+
 const setFields = (graph: GraphWriter, id: string, fields: { status?: string; role?: string | null }) => {
   const task = graph.getTask(id);
   if (task) graph.upsertTask({ ...task, ...fields });
@@ -113,7 +131,29 @@ export class GraphProjection implements Projection {
     if (!last) return;
     this.graph.transaction(() => {
       const done = this.graph.checkpoint()?.position ?? 0;
-      for (const event of events) if (event.position > done) applyGraphEvent(this.graph, event);
+      // Runs of new tasks (a whole task tree) go in as one statement; everything else event by event.
+      let created: (GraphTask & { parentId: string | null })[] = [];
+      const depthOf = new Map<string, number>();
+      const flush = () => {
+        this.graph.insertTasks(created);
+        created = [];
+        depthOf.clear();
+      };
+      for (const event of events) {
+        if (event.position <= done) continue;
+        const task = event.type === 'TaskCreated' ? newTask(event) : undefined;
+        if (!task) {
+          flush();
+          applyGraphEvent(this.graph, event);
+          continue;
+        }
+        const parentDepth = task.parentId === null ? -1 : (depthOf.get(task.parentId) ?? this.graph.getTask(task.parentId)?.depth ?? -1);
+        if (parentDepth < 0) task.parentId = null;
+        task.depth = parentDepth + 1;
+        depthOf.set(task.id, task.depth);
+        created.push(task);
+      }
+      flush();
       if (last.position > done) this.graph.setCheckpoint({ position: last.position, version: this.version });
     });
   }

@@ -71,6 +71,11 @@ export class ChromaServer {
     return { mode: 'embedded', url: this.url, state: this.state, ...(this.pid ? { pid: this.pid } : {}), restarts: this.restarts, ...(this.lastError ? { lastError: this.lastError } : {}) };
   }
 
+  /** The child's pid, so a server killed with SIGKILL does not leave its Chroma running forever. */
+  private get pidFile(): string {
+    return `${this.dataDir}.pid`;
+  }
+
   async start(): Promise<void> {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.port ||= await freePort();
@@ -78,10 +83,12 @@ export class ChromaServer {
     // The package's own CLI (`chroma run`), found through its manifest so the install layout does not matter.
     const entry = createRequire(import.meta.url).resolve('chromadb');
     const cli = path.join(entry.slice(0, entry.lastIndexOf(`${path.sep}dist${path.sep}`)), 'dist', 'cli.mjs');
+    reapOrphan(this.pidFile, this.logger);
     const child = spawn(process.execPath, [cli, 'run', '--path', this.dataDir, '--host', '127.0.0.1', '--port', String(this.port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
+    if (child.pid) fs.writeFileSync(this.pidFile, String(child.pid));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.once('exit', (code, signal) => {
@@ -137,3 +144,23 @@ export class ChromaServer {
     });
   }
 }
+
+/** Stops a Chroma server left behind by a process that died without stopping it (only if it is one). */
+const reapOrphan = (pidFile: string, logger: Logger): void => {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  } catch {
+    return;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (Number.isInteger(pid) && pid > 1 && cmdline.includes('chromadb') && cmdline.includes(path.dirname(pidFile))) {
+      process.kill(pid, 'SIGKILL');
+      logger.warn({ pid }, 'stopped a chroma server left behind by a previous run');
+    }
+  } catch {
+    // not running any more (or no /proc): nothing to reap
+  }
+  fs.rmSync(pidFile, { force: true });
+};
