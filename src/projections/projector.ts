@@ -141,8 +141,12 @@ export class Projector {
           this.head = Math.max(this.head, this.position);
           this.release();
           if (!this.running) break;
+          if (this.minIntervalMs > 0 && events.length < this.batchSize) {
+            this.again = this.head > this.position;
+            break;
+          }
         }
-      } while (this.again && this.running);
+      } while (this.again && this.running && this.minIntervalMs === 0);
       this.lastError = undefined;
     } catch (error) {
       this.lastError = (error as Error).message;
@@ -150,6 +154,11 @@ export class Projector {
       setTimeout(() => this.wake(), 1000).unref();
     } finally {
       this.catchingUp = false;
+    }
+    // A throttled projector takes what arrived meanwhile in its next interval, as one batch.
+    if (this.again && this.minIntervalMs > 0) {
+      this.again = false;
+      this.wake();
     }
   }
 

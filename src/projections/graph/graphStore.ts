@@ -33,7 +33,7 @@ export interface GraphWriter {
   deleteTask(id: string): void;
   upsertEdge(edge: GraphEdge): void;
   deleteEdge(taskId: string, dependsOn: string): void;
-  /** New tasks in one statement, each under its parent (if any): the bulk path for task trees. */
+  /** Tasks not in the graph yet, each under its parent (if any), in few statements: the path for task trees. */
   insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void;
 }
 

@@ -24,7 +24,7 @@ export type GraphModel = Readonly<{
  * version while the log is not, then follows the log. The cycle check runs once after start, then every `cycleCheckMs`.
  */
 /** Kuzu pays per transaction: the graph applies what arrived in this interval as one batch. */
-const GRAPH_BATCH_INTERVAL_MS = 50;
+const GRAPH_BATCH_INTERVAL_MS = 200;
 
 export const startGraphModel = async (opts: {
   store: EventStore;

@@ -40,12 +40,12 @@ const Q = {
   allChildren: 'MATCH (c:Task)-[:CHILD_OF]->(p:Task) RETURN c.id AS taskId, p.id AS parentId',
   checkpoint: "MATCH (c:Checkpoint {name: 'graph'}) RETURN c.position AS position, c.version AS version",
   // Kuzu cannot bind a null inside a list of structs: estimate -1 and role '' stand for none (see toTask).
-  insertTasks: `UNWIND $rows AS r MERGE (t:Task {id: r.id}) SET t.project = r.project, t.status = r.status, t.priority = r.priority,
-    t.estimate = r.estimate, t.role = r.role, t.depth = r.depth, t.createdSeq = r.createdSeq`,
+  // CREATE, not MERGE (three times faster): new tasks are applied exactly once, under the checkpoint's transaction.
+  insertTasks: `UNWIND $rows AS r CREATE (t:Task {id: r.id, project: r.project, status: r.status, priority: r.priority,
+    estimate: r.estimate, role: r.role, depth: r.depth, createdSeq: r.createdSeq})`,
   // Matching the parent first and merging the child under it is the fast shape: a join on both ids scans.
-  insertChildren: `UNWIND $rows AS r MATCH (p:Task {id: r.parentId}) MERGE (t:Task {id: r.id}) SET t.project = r.project,
-    t.status = r.status, t.priority = r.priority, t.estimate = r.estimate, t.role = r.role, t.depth = r.depth,
-    t.createdSeq = r.createdSeq MERGE (t)-[:CHILD_OF]->(p)`,
+  insertChildren: `UNWIND $rows AS r MATCH (p:Task {id: r.parentId}) CREATE (t:Task {id: r.id, project: r.project, status: r.status,
+    priority: r.priority, estimate: r.estimate, role: r.role, depth: r.depth, createdSeq: r.createdSeq})-[:CHILD_OF]->(p)`,
   setCheckpoint: "MERGE (c:Checkpoint {name: 'graph'}) SET c.position = $position, c.version = $version",
 } as const;
 

@@ -29,17 +29,8 @@ export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void =>
   if (taskId === null) return;
   switch (event.type) {
     case 'TaskCreated': {
-      const parentId = str(d.parentId);
-      graph.upsertTask({
-        id: taskId,
-        project: str(d.projectId) ?? '',
-        status: str(d.status) ?? 'pending',
-        priority: str(d.priority) ?? 'normal',
-        estimate: typeof d.estimate === 'number' ? d.estimate : null,
-        role: null,
-        depth: 0,
-        createdSeq: event.position,
-      });
+      const { parentId, ...task } = newTask(event)!;
+      graph.upsertTask(task);
       if (parentId !== null) graph.setParent(taskId, parentId);
       return;
     }
