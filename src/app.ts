@@ -37,7 +37,7 @@ import { SqliteEventStore } from './eventstore/sqlite.js';
 import { Projector } from './projections/projector.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
-import { startGraphModel, type GraphModel } from './projections/graph/index.js';
+import { startGraphWorker, type GraphModelHandle } from './projections/graph/remote.js';
 import { dashboardExtras } from './queries/analytics/analytics.js';
 import { projectLoader } from './queries/analytics/projectIndex.js';
 import { sqliteSource } from './queries/analytics/source.js';
@@ -73,7 +73,7 @@ export type App = Readonly<{
   authorizer: Authorizer;
   leases: LeaseExpiry;
   /** The dependency graph read model (Kuzu) with its projector and cycle check. */
-  graph: GraphModel;
+  graph: GraphModelHandle;
   /** Job queue, vector read model (when VESPERA_VECTORS=on) and background services. */
   background: Background;
   operations: readonly AnyOperation[];
@@ -97,7 +97,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await projector.start();
 
   const now = () => new Date().toISOString();
-  const graph = await startGraphModel({ store, file: path.join(config.dataDir, 'graph.kuzu'), logger, now });
+  const graph = await startGraphWorker({
+    file: path.join(config.dataDir, 'graph.kuzu'),
+    eventStore: config.eventStore === 'sqlite' ? { kind: 'sqlite', path: dataFiles(config.dataDir).events } : { kind: 'eventstoredb', url: config.eventStoreUrl! },
+    logLevel: config.logLevel,
+  });
   // Analytics read adjacency from SQLite: measured faster to load than the graph (bench/graph.ts).
   const analytics = {
     projectOf: (taskId: string) => projectOfTask(readDb, taskId),
@@ -228,7 +232,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     await leases.close();
     await background.stop();
     projector.stop();
-    graph.stop();
+    await graph.stop();
     await store.close();
     readDb.close();
   };

@@ -1,21 +1,10 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../util/worker.js';
 import type { Embedder } from './embedder.js';
 import { USE_LITE_DIMENSIONS, USE_LITE_MODEL_ID } from './useLite.js';
 
 type Pending = { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void };
 
-/**
- * Built code starts worker.js directly. From source (tsx), loader hooks do not reach worker threads on
- * Node 20, so a two-line bootstrap registers tsx inside the worker before importing worker.ts.
- */
-const spawnWorker = (): Worker => {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry)}); });`, { eval: true });
-};
+const spawnWorker = () => spawnModuleWorker(import.meta.url, 'worker');
 
 /**
  * USE-lite in a worker thread, so bulk embedding never blocks the API's event loop. Requests are

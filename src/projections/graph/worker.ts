@@ -1,0 +1,68 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { SqliteEventStore } from '../../eventstore/sqlite.js';
+import { EventStoreDbEventStore } from '../../eventstore/eventstoredb.js';
+import { startGraphModel } from './index.js';
+
+/** What the API thread hands the graph thread: where the log and the graph live. */
+export type GraphWorkerData = Readonly<{
+  file: string;
+  eventStore: { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
+  logLevel: string;
+  cycleCheckMs?: number;
+}>;
+
+export type GraphRequest =
+  | { id: number; type: 'status' }
+  | { id: number; type: 'waitFor'; position: number; timeoutMs: number }
+  | { id: number; type: 'checkCycles' }
+  | { id: number; type: 'dump' }
+  | { id: number; type: 'stop' };
+
+/**
+ * The graph read model in its own thread: Kuzu's writes are synchronous native calls, so here they use the
+ * second core instead of the API's event loop. It follows the log through its own store connection.
+ */
+const main = async () => {
+  const data = workerData as GraphWorkerData;
+  const logger = pino({ name: 'vespera', level: data.logLevel }, pino.destination({ fd: 2, sync: false })).child({ thread: 'graph' });
+  const store =
+    data.eventStore.kind === 'sqlite'
+      ? new SqliteEventStore({ path: data.eventStore.path, pollIntervalMs: 20 })
+      : new EventStoreDbEventStore({ url: data.eventStore.url, pollIntervalMs: 100 });
+  const model = await startGraphModel({ store, file: data.file, logger, now: () => new Date().toISOString(), ...(data.cycleCheckMs ? { cycleCheckMs: data.cycleCheckMs } : {}) });
+  const port = parentPort!;
+  const answer = (id: number, body: Record<string, unknown>) => port.postMessage({ id, ...body });
+  port.on('message', (request: GraphRequest) => {
+    const run = async (): Promise<Record<string, unknown>> => {
+      switch (request.type) {
+        case 'status':
+          return { status: model.projector.status(), cycles: model.cycles() ?? null };
+        case 'waitFor':
+          await model.projector.waitFor(request.position, request.timeoutMs);
+          return {};
+        case 'checkCycles':
+          return { cycles: model.checkCycles() };
+        case 'dump':
+          return { dump: model.graph.dump() };
+        case 'stop':
+          model.stop();
+          await store.close();
+          return {};
+        default: {
+          const _exhaustive: never = request;
+          return _exhaustive;
+        }
+      }
+    };
+    run().then(
+      (body) => answer(request.id, body),
+      (error: unknown) => answer(request.id, { error: (error as Error).message, code: (error as { code?: string }).code }),
+    );
+  });
+  port.postMessage({ id: 0, ready: true, status: model.projector.status() });
+};
+
+main().catch((error: unknown) => {
+  parentPort?.postMessage({ id: 0, error: (error as Error).message });
+});

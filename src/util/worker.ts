@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Starts `<name>.js` beside `from` in a worker thread. Built code starts it directly. From source (tsx),
+ * loader hooks do not reach worker threads on Node 20, so a two-line bootstrap registers tsx inside the
+ * worker before importing `<name>.ts`.
+ */
+export const spawnModuleWorker = (from: string, name: string, workerData?: unknown): Worker => {
+  if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), { workerData });
+  const tsx = pathToFileURL(createRequire(from).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL(`./${name}.ts`, from).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+};
