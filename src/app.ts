@@ -101,6 +101,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     file: path.join(config.dataDir, 'graph.kuzu'),
     eventStore: config.eventStore === 'sqlite' ? { kind: 'sqlite', path: dataFiles(config.dataDir).events } : { kind: 'eventstoredb', url: config.eventStoreUrl! },
     logLevel: config.logLevel,
+    cycleCheckMs: config.cycleIntervalMs,
   });
   // Analytics read adjacency from SQLite: measured faster to load than the graph (bench/graph.ts).
   const analytics = {
