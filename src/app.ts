@@ -12,6 +12,7 @@ import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
 import { buildCatalog, type AnyOperation } from './api/catalog/index.js';
 import { instrument } from './api/catalog/instrument.js';
+import { readYourWrites } from './api/catalog/readYourWrites.js';
 import { createMetrics } from './api/metrics.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
 import { servedTools } from './api/mcp/tools.js';
@@ -172,16 +173,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     now,
     leases,
     analytics,
-    waitForAnalytics: waitForReadModel,
     projectExists: (id: string) => projectExists(readDb, id),
     semanticIndex: background.index,
     duplicateThreshold: config.duplicateThreshold,
     services: background.services,
     ...(background.index ? { duplicates: background.duplicates } : {}),
     dashboardExtras: (projectId: string) => dashboardExtras(analytics, projectId),
-  }).map((op) =>
-    instrument(op, metrics),
-  );
+  }).map((op) => instrument(readYourWrites(op, waitForReadModel), metrics));
   const validators = compileValidators(operations);
 
   const health = async () => {

@@ -9,12 +9,10 @@ import {
   type AnalyticsDeps,
 } from '../../queries/analytics/analytics.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, type AnyOperation } from './operation.js';
 
 export type AnalyticsCatalogDeps = Readonly<{
   analytics: AnalyticsDeps;
-  /** Resolves once the read model the analytics use has applied `position`. */
-  waitForAnalytics: (position: number) => Promise<void>;
   projectExists: (projectId: string) => boolean;
 }>;
 
@@ -28,10 +26,7 @@ const limitOf = (max: number, fallback: number) => ({ type: 'integer', minimum: 
 const related = object({ id: str, distance: int, kind: s.kind, status: str });
 const side = object({ direct: int, transitive: int, items: { type: 'array', items: related }, truncated: { type: 'boolean' } });
 
-export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists }: AnalyticsCatalogDeps): AnyOperation[] => {
-  const read = async (ctx: OperationContext) => {
-    if (ctx.minPosition !== undefined) await waitForAnalytics(ctx.minPosition);
-  };
+export const analyticsOperations = ({ analytics, projectExists }: AnalyticsCatalogDeps): AnyOperation[] => {
   const requireProject = (projectId: string) => {
     if (!projectExists(projectId) && analytics.project(projectId).tasks.length === 0) {
       throw notFound('PROJECT_NOT_FOUND', `Project ${projectId} does not exist.`, { projectId });
@@ -57,8 +52,7 @@ export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists
         dependents: side,
         longestChainAbove: object({ tasks: ids, hours: num }),
       }),
-      run: async ({ id, depth, limit }, ctx) => {
-        await read(ctx);
+      run: async ({ id, depth, limit }) => {
         return { body: analyzeTaskDependencies(analytics, id, { depth: depth ?? 10, limit: limit ?? 50 }) };
       },
     }),
@@ -86,8 +80,7 @@ export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists
           items: object({ id: str, es: num, ef: num, ls: num, lf: num, slack: num, hours: num, estimated: { type: 'boolean' }, critical: { type: 'boolean' } }),
         },
       }),
-      run: async ({ projectId, rootTaskId, limit }, ctx) => {
-        await read(ctx);
+      run: async ({ projectId, rootTaskId, limit }) => {
         if (rootTaskId === undefined) requireProject(projectId);
         return { body: getCriticalPath(analytics, { projectId, ...(rootTaskId ? { rootTaskId } : {}), limit: limit ?? 20 }) };
       },
@@ -120,8 +113,7 @@ export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists
         moved: { type: 'array', items: object({ id: str, shift: num, slackBefore: num }) },
         movedCount: int,
       }),
-      run: async ({ id, hours, limit }, ctx) => {
-        await read(ctx);
+      run: async ({ id, hours, limit }) => {
         return { body: getTaskImpact(analytics, id, hours, { limit: limit ?? 20 }) };
       },
     }),
@@ -140,8 +132,7 @@ export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists
         openTasks: int,
         items: { type: 'array', items: object({ id: str, status: str, priority: str, waiting: int, score: num }) },
       }),
-      run: async ({ projectId, limit }, ctx) => {
-        await read(ctx);
+      run: async ({ projectId, limit }) => {
         requireProject(projectId);
         return { body: findBottlenecks(analytics, projectId, limit ?? 10) };
       },
@@ -157,8 +148,7 @@ export const analyticsOperations = ({ analytics, waitForAnalytics, projectExists
       kind: 'query',
       input: s.input({ id: s.id, to: s.id, minPosition: s.minPosition }, ['id', 'to']),
       output: object({ from: str, to: str, direction: { type: 'string', enum: ['dependsOn', 'dependedOnBy', 'none'] }, path: ids, hops: int }),
-      run: async ({ id, to }, ctx) => {
-        await read(ctx);
+      run: async ({ id, to }) => {
         return { body: findDependencyPath(analytics, id, to) };
       },
     }),

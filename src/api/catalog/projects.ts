@@ -50,8 +50,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     kind: 'query',
     input: s.input({ limit: s.limit, cursor: s.cursor, minPosition: s.minPosition }),
     output: s.page(s.projectView),
-    run: async ({ minPosition: _minPosition, ...input }, ctx) => {
-      if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
+    run: async ({ minPosition: _minPosition, ...input }) => {
       return { body: listProjects(readDb, input) };
     },
   }),
@@ -66,8 +65,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     kind: 'query',
     input: s.input({ projectId: s.projectId, minPosition: s.minPosition }, ['projectId']),
     output: s.projectView,
-    run: async (input, ctx) => {
-      if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
+    run: async (input) => {
       return { body: getProject(readDb, input.projectId) };
     },
   }),
@@ -84,8 +82,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
       'projectId',
     ]),
     output: { type: 'object', required: ['roots', 'nodes', 'truncated', 'maxDepth'] },
-    run: async (input, ctx) => {
-      if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
+    run: async (input) => {
       getProject(readDb, input.projectId);
       return { body: getTaskTree(readDb, { projectId: input.projectId, maxDepth: input.depth ?? 3 }) };
     },

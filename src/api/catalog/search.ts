@@ -2,14 +2,13 @@ import type Database from 'better-sqlite3';
 import { clusterTasks } from '../../queries/search/clusters.js';
 import { findDuplicates, searchTasks, similarTasks, type SearchParams, type SemanticIndex } from '../../queries/search/search.js';
 import * as s from '../schemas.js';
-import { defineOperation, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, type AnyOperation } from './operation.js';
 
 export type SearchCatalogDeps = Readonly<{
   readDb: Database.Database;
   /** The vector side of search; undefined when VESPERA_VECTORS=off. */
   semanticIndex?: SemanticIndex;
   duplicateThreshold: number;
-  waitForReadModel: (position: number) => Promise<void>;
 }>;
 
 const similarItem = {
@@ -26,10 +25,7 @@ const searchItem = {
 
 const query = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S', description: 'What to look for (1–1,000 characters)' } as const;
 
-export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold, waitForReadModel }: SearchCatalogDeps): AnyOperation[] => {
-  const read = async (ctx: OperationContext) => {
-    if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
-  };
+export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold }: SearchCatalogDeps): AnyOperation[] => {
   return [
     defineOperation<SearchParams & { minPosition?: number }, unknown>({
       name: 'searchTasks',
@@ -60,8 +56,7 @@ export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold, wa
         required: ['mode', 'items', 'nextCursor', 'degraded'],
         properties: { mode: { type: 'string' }, items: { type: 'array', items: searchItem }, nextCursor: { type: ['string', 'null'] }, degraded: { type: 'boolean' }, reason: { type: 'string' } },
       },
-      run: async ({ minPosition: _minPosition, ...input }, ctx) => {
-        await read(ctx);
+      run: async ({ minPosition: _minPosition, ...input }) => {
         return { body: await searchTasks(readDb, semanticIndex, input) };
       },
     }),
@@ -76,8 +71,7 @@ export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold, wa
       kind: 'query',
       input: s.input({ taskId: s.id, limit: { type: 'integer', minimum: 1, maximum: 50, default: 10 }, minPosition: s.minPosition }, ['taskId']),
       output: { type: 'object', required: ['taskId', 'items'], properties: { taskId: { type: 'string' }, items: { type: 'array', items: similarItem } } },
-      run: async ({ taskId, limit }, ctx) => {
-        await read(ctx);
+      run: async ({ taskId, limit }) => {
         return { body: await similarTasks(readDb, semanticIndex, taskId, limit ?? 10) };
       },
     }),
@@ -108,8 +102,7 @@ export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold, wa
           },
         },
       },
-      run: async ({ projectId, k }, ctx) => {
-        await read(ctx);
+      run: async ({ projectId, k }) => {
         return { body: await clusterTasks(readDb, semanticIndex, projectId, k) };
       },
     }),

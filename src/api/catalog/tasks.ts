@@ -3,7 +3,7 @@ import type { TreeInput } from '../../commands/project/commands.js';
 import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields, type TaskFilter } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import * as s from '../schemas.js';
-import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
 
 const treeNodeSchema: s.JsonSchema = {
@@ -68,9 +68,6 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
   const settled = async (position: number) => {
     await waitForReadModel(position);
     return position;
-  };
-  const read = async (ctx: OperationContext) => {
-    if (ctx.minPosition !== undefined) await waitForReadModel(ctx.minPosition);
   };
   const taskAnswer = async (taskId: string, position: number) => {
     await settled(position);
@@ -156,8 +153,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
         minPosition: s.minPosition,
       }),
       output: s.page(s.partialTaskView),
-      run: async (input, ctx) => {
-        await read(ctx);
+      run: async (input) => {
         const { fields, topLevel, minPosition: _minPosition, ...filter } = input;
         const page = listTasks(readDb, { ...filter, ...(topLevel ? { parentId: null } : {}) });
         return { body: { items: page.items.map((t) => pickFields(t, fields)), nextCursor: page.nextCursor } };
@@ -174,8 +170,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'query',
       input: s.input({ projectId: s.projectId, role: { type: 'string', maxLength: 64 }, limit: s.limit, cursor: s.cursor, minPosition: s.minPosition }),
       output: s.page(s.taskView),
-      run: async ({ minPosition: _minPosition, ...input }, ctx) => {
-        await read(ctx);
+      run: async ({ minPosition: _minPosition, ...input }) => {
         return { body: listReadyTasks(readDb, input) };
       },
     }),
@@ -208,8 +203,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
           topBottlenecks: { type: 'array' },
         },
       },
-      run: async (input, ctx) => {
-        await read(ctx);
+      run: async (input) => {
         const dashboard = getDashboard(readDb, input.projectId);
         const extras = input.projectId !== undefined && dashboardExtras ? dashboardExtras(input.projectId) : undefined;
         return { body: extras ? { ...dashboard, ...extras } : dashboard };
@@ -226,8 +220,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'query',
       input: s.input({ id: s.id, minPosition: s.minPosition }, ['id']),
       output: s.taskView,
-      run: async (input, ctx) => {
-        await read(ctx);
+      run: async (input) => {
         const task = getTask(readDb, input.id);
         return { body: task, version: task.version };
       },
@@ -319,8 +312,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'query',
       input: s.input({ id: s.id, depth: { type: 'integer', minimum: 0, maximum: 10, default: 3 }, minPosition: s.minPosition }, ['id']),
       output: treeOutput,
-      run: async (input, ctx) => {
-        await read(ctx);
+      run: async (input) => {
         return { body: getTaskTree(readDb, { taskId: input.id, maxDepth: input.depth ?? 3 }) };
       },
     }),
@@ -380,8 +372,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
         ['id'],
       ),
       output: dependencyListing,
-      run: async (input, ctx) => {
-        await read(ctx);
+      run: async (input) => {
         return { body: getDependencies(readDb, input.id, { direction: input.direction ?? 'dependencies', maxDepth: input.depth ?? 1 }) };
       },
     }),
@@ -420,8 +411,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
           },
         },
       },
-      run: async ({ id, limit, cursor }, ctx) => {
-        await read(ctx);
+      run: async ({ id, limit, cursor }) => {
         return { body: getTaskHistory(readDb, id, { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }) };
       },
     }),

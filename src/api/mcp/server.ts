@@ -40,7 +40,6 @@ const callOperation = async (deps: McpDeps, op: AnyOperation, args: Record<strin
     tool: `mcp:${op.tool}`,
     commandId: randomUUID(),
     correlationId,
-    ...(typeof args.minPosition === 'number' ? { minPosition: args.minPosition } : {}),
   };
   const result = await op.run(args, ctx);
   if (!output(result.body)) {

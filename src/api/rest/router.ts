@@ -95,7 +95,7 @@ export const restRouter = ({ operations, validators, logger, authorizer }: RestD
         commandId: key ?? randomUUID(),
         correlationId,
         ...(expectedVersion === undefined ? {} : { expectedVersion }),
-        ...(minPosition === undefined ? ('minPosition' in args ? { minPosition: args.minPosition as number } : {}) : { minPosition }),
+        ...(minPosition === undefined ? {} : { minPosition }),
       };
       const result = await operation.run(args, ctx);
       if (!output(result.body)) {
