@@ -66,7 +66,11 @@ export type TaskClaimed = Event<
   { taskId: string; projectId: string; agent: string; role: string | null; from: TaskStatus; leaseExpiresAt: string; claimedAt: string }
 >;
 export type LeaseExtended = Event<'LeaseExtended', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string }>;
-export type TaskReleased = Event<'TaskReleased', { taskId: string; projectId: string; agent: string; reason: string; releasedAt: string }>;
+/** `forced`/`forcedBy` (added in wave 2, absent before): an administrator broke the holder's lease. */
+export type TaskReleased = Event<
+  'TaskReleased',
+  { taskId: string; projectId: string; agent: string; reason: string; releasedAt: string; forced?: boolean; forcedBy?: string }
+>;
 export type LeaseExpired = Event<'LeaseExpired', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; expiredAt: string }>;
 export type TaskCompleted = Event<
   'TaskCompleted',

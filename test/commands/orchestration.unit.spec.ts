@@ -17,7 +17,7 @@ import type {
   TaskStatus,
   TaskStatusChanged,
 } from '../../src/events/project.js';
-import { deciderSpec } from '../support/deciderSpec.js';
+import { by, deciderSpec } from '../support/deciderSpec.js';
 
 /**
  * Orchestration in the Project decider: claims with leases, heartbeats, releases, the sweeper's
@@ -407,7 +407,7 @@ describe('Orchestration', () => {
         .when(heartbeat('a', 'agent-2', { now: at(10) }))
         .thenThrows('LEASE_NOT_HELD', (err) => {
           expect(err.status).to.equal(409);
-          expect(err.details).to.deep.equal({ taskId: 'a', holder: 'agent-1' });
+          expect(err.details).to.deep.equal({ taskId: 'a', holder: 'agent-1', holderActor: 'test' });
         }));
 
     it('refuses a late heartbeat after the lease ran out with LEASE_EXPIRED (409)', () =>
@@ -467,6 +467,48 @@ describe('Orchestration', () => {
 
     it('refuses an unclaimed task with NOT_CLAIMED', () =>
       spec.given(tasks('a')).when(release('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
+  });
+
+  describe('a lease belongs to the plugin that claimed it', () => {
+    const claimedByA = () => [...tasks('a'), by('plugin-a', taskClaimed('a', 'agent1'))];
+
+    it('refuses a heartbeat from another plugin that sends the same agent name with LEASE_NOT_HELD', () =>
+      spec
+        .given(claimedByA())
+        .when(heartbeat('a', 'agent1', { now: at(10), as: 'plugin-b' }))
+        .thenThrows('LEASE_NOT_HELD', (err) => {
+          expect(err.status).to.equal(409);
+          expect(err.details).to.include({ holder: 'agent1', holderActor: 'plugin-a' });
+        }));
+
+    it('refuses a release from another plugin with LEASE_NOT_HELD', () =>
+      spec.given(claimedByA()).when(release('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('LEASE_NOT_HELD'));
+
+    it('refuses a completion from another plugin with LEASE_NOT_HELD', () =>
+      spec.given(claimedByA()).when(complete('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('LEASE_NOT_HELD'));
+
+    it('refuses a claim from another plugin with the same agent name with ALREADY_CLAIMED', () =>
+      spec.given(claimedByA()).when(claim('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('ALREADY_CLAIMED'));
+
+    it('lets the holder plugin heartbeat and complete', () => {
+      spec.given(claimedByA()).when(heartbeat('a', 'agent1', { now: at(10), as: 'plugin-a' })).then([leaseExtended('a', 'agent1', { at: 10 })]);
+      spec.given(claimedByA()).when(complete('a', 'agent1', { now: at(10), as: 'plugin-a' })).then([taskCompleted('a', 'agent1', { at: 10 })]);
+    });
+
+    it('keeps the holder through a heartbeat', () =>
+      spec
+        .given([...claimedByA(), by('plugin-a', leaseExtended('a', 'agent1', { at: 10 }))])
+        .when(complete('a', 'agent1', { now: at(20), as: 'plugin-b' }))
+        .thenThrows('LEASE_NOT_HELD'));
+
+    it('lets a forced release break the lease and records who broke it', () =>
+      spec
+        .given(claimedByA())
+        .when(release('a', 'anything', { now: at(30), as: 'admin-plugin', force: true }))
+        .then([taskReleased('a', 'agent1', { at: 30, reason: 'lease broken by an administrator', forcedBy: 'admin-plugin' })]));
+
+    it('refuses a forced release of an unclaimed task with NOT_CLAIMED', () =>
+      spec.given(tasks('a')).when(release('a', 'x', { as: 'admin-plugin', force: true })).thenThrows('NOT_CLAIMED'));
   });
 
   describe('ExpireLease (the sweeper)', () => {
@@ -610,10 +652,11 @@ describe('Orchestration', () => {
 
   // ─── Fixtures ──────────────────────────────────────────────────────────────────────────────────
 
-  type When = { now?: string };
+  /** `as`: the authenticated actor (plugin) sending the command; `test` unless said. */
+  type When = { now?: string; as?: string };
 
-  function metadata(now = T0) {
-    return { now, commandId: `c-${now}`, actor: 'test', tool: 'test' };
+  function metadata(now = T0, actor = 'test') {
+    return { now, commandId: `c-${now}`, actor, tool: 'test' };
   }
 
   function claim(
@@ -621,8 +664,8 @@ describe('Orchestration', () => {
     agent: string,
     opts: When & { leaseSeconds?: number; role?: string; definition?: AssignableRole | null; inProgress?: number } = {},
   ): ProjectCommand {
-    const { now, leaseSeconds = LEASE, ...role } = opts;
-    return { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...role }, metadata: metadata(now) };
+    const { now, as, leaseSeconds = LEASE, ...role } = opts;
+    return { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...role }, metadata: metadata(now, as) };
   }
 
   function claimNext(agent: string, opts: When & { role?: string; definition?: AssignableRole | null; inProgress?: number } = {}): ProjectCommand {
@@ -631,11 +674,12 @@ describe('Orchestration', () => {
   }
 
   function heartbeat(taskId: string, agent: string, opts: When & { leaseSeconds?: number } = {}): ProjectCommand {
-    return { type: 'Heartbeat', data: { taskId, agent, leaseSeconds: opts.leaseSeconds ?? LEASE }, metadata: metadata(opts.now) };
+    return { type: 'Heartbeat', data: { taskId, agent, leaseSeconds: opts.leaseSeconds ?? LEASE }, metadata: metadata(opts.now, opts.as) };
   }
 
-  function release(taskId: string, agent: string, opts: When & { reason?: string } = {}): ProjectCommand {
-    return { type: 'ReleaseTask', data: { taskId, agent, ...(opts.reason ? { reason: opts.reason } : {}) }, metadata: metadata(opts.now) };
+  function release(taskId: string, agent: string, opts: When & { reason?: string; force?: boolean } = {}): ProjectCommand {
+    const extra = { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.force ? { force: true } : {}) };
+    return { type: 'ReleaseTask', data: { taskId, agent, ...extra }, metadata: metadata(opts.now, opts.as) };
   }
 
   function expire(taskId: string, opts: When = {}): ProjectCommand {
@@ -647,11 +691,11 @@ describe('Orchestration', () => {
     agent: string,
     opts: When & { output?: string; artifacts?: string[]; changedFiles?: string[]; definition?: AssignableRole | null } = {},
   ): ProjectCommand {
-    const { now, output = '', artifacts = [], changedFiles = [], definition } = opts;
+    const { now, as, output = '', artifacts = [], changedFiles = [], definition } = opts;
     return {
       type: 'CompleteTask',
       data: { taskId, agent, output, artifacts, changedFiles, ...(definition === undefined ? {} : { definition }) },
-      metadata: metadata(now),
+      metadata: metadata(now, as),
     };
   }
 
@@ -716,8 +760,9 @@ describe('Orchestration', () => {
     return { type: 'LeaseExtended', data: { taskId, projectId: P, agent, leaseExpiresAt: at(when + seconds), extendedAt: at(when) } };
   }
 
-  function taskReleased(taskId: string, agent: string, opts: { at?: number; reason?: string } = {}): TaskReleased {
-    return { type: 'TaskReleased', data: { taskId, projectId: P, agent, reason: opts.reason ?? 'released', releasedAt: at(opts.at ?? 0) } };
+  function taskReleased(taskId: string, agent: string, opts: { at?: number; reason?: string; forcedBy?: string } = {}): TaskReleased {
+    const forced = opts.forcedBy ? { forced: true, forcedBy: opts.forcedBy } : {};
+    return { type: 'TaskReleased', data: { taskId, projectId: P, agent, reason: opts.reason ?? 'released', releasedAt: at(opts.at ?? 0), ...forced } };
   }
 
   function leaseExpired(taskId: string, agent: string, opts: { leaseEnd: number; at: number }): LeaseExpired {

@@ -6,13 +6,21 @@ import type { Command, Decider, Event, EventMetadata, StoredEvent } from '../../
 
 const GIVEN_METADATA: EventMetadata = { actor: 'test', tool: 'test', commandId: 'given', correlationId: 'given', schemaVersion: 1 };
 
+const ACTORS = new WeakMap<object, string>();
+
+/** The same event, recorded as caused by `actor` (every other given event is caused by `test`). */
+export const by = <E extends Event>(actor: string, event: E): E => {
+  ACTORS.set(event, actor);
+  return event;
+};
+
 /** Wraps plain events as the store returns them, with revisions counted from `fromRevision`. */
 export const storedEvents = <E extends Event>(events: readonly E[], fromRevision = 0, streamId = 'test-stream'): StoredEvent<E>[] =>
   events.map((event, i) => ({
     id: `${streamId}-${fromRevision + i}`,
     type: event.type,
     data: event.data,
-    metadata: GIVEN_METADATA,
+    metadata: ACTORS.has(event) ? { ...GIVEN_METADATA, actor: ACTORS.get(event)! } : GIVEN_METADATA,
     streamId,
     revision: fromRevision + i,
     position: fromRevision + i + 1,

@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
-import { badRequest } from '../../errors.js';
+import { DomainError, badRequest } from '../../errors.js';
 import { getTask, getDependencies, type TaskView } from '../../queries/tasks.js';
 import * as s from '../schemas.js';
-import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 
 export type OrchestrationDeps = Readonly<{
   commands: ProjectCommands;
@@ -24,6 +24,14 @@ const claimOutput: s.JsonSchema = {
   type: 'object',
   required: ['claimed', 'task'],
   properties: { claimed: { type: 'boolean' }, task: { oneOf: [s.taskView, { type: 'null' }] }, position: { type: 'integer' } },
+};
+
+const requireAdmin = (ctx: OperationContext, what: string): void => {
+  if (ctx.caller?.capabilities.includes('admin')) return;
+  throw new DomainError('MISSING_CAPABILITY', 403, `${what} needs the \`admin\` capability, which the token does not carry.`, {
+    required: 'admin',
+    granted: ctx.caller?.capabilities ?? [],
+  }, 'Ask the lease holder to release the task, or wait for its lease to expire.');
 };
 
 /** Claims, leases and completion: how agents take work, keep it and hand it back. */
@@ -90,18 +98,27 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; agent?: string; reason?: string }, unknown>({
+    defineOperation<{ id: string; agent?: string; reason?: string; force?: boolean }, unknown>({
       name: 'releaseTask',
       tool: 'release_task',
-      summary: 'Give a claimed task back to the ready queue.',
+      summary: 'Give a claimed task back to the ready queue; an administrator may break another agent’s lease with force.',
       method: 'post',
       path: '/tasks/:id/release',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ id: s.id, agent, reason: { type: 'string', maxLength: 2000 } }, ['id']),
+      input: s.input(
+        {
+          id: s.id,
+          agent,
+          reason: { type: 'string', maxLength: 2000 },
+          force: { type: 'boolean', default: false, description: 'Break the lease whoever holds it (needs `admin`; recorded in the event)' },
+        },
+        ['id'],
+      ),
       output: s.taskView,
       run: async (input, ctx) => {
-        const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, requestMeta(ctx));
+        if (input.force) requireAdmin(ctx, 'Breaking another agent’s lease');
+        const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, requestMeta(ctx), input.force ?? false);
         const task = await settledTask(input.id, result.position);
         return { body: task, position: result.position, version: task.version };
       },
@@ -161,8 +178,9 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         let claimed = false;
         let position: number | undefined;
         const agentId = input.agent ?? ctx.actor;
-        if (input.dryRun === false && task.claimedBy !== agentId) {
-          if (!task.ready) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
+        // Claiming again is a no-op for the holder and refused for anyone else (another plugin may use the same agent label).
+        if (input.dryRun === false) {
+          if (!task.ready && task.claimedBy !== agentId) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
           const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, requestMeta(ctx));
           position = result.position;
           task = await settledTask(task.id, result.position);

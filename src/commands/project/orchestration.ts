@@ -11,7 +11,8 @@ type RoleContext = { role?: string; definition?: AssignableRole | null; inProgre
 export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number } & RoleContext>;
 export type ClaimNextTask = Command<'ClaimNextTask', { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number }>;
 export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number }>;
-export type ReleaseTask = Command<'ReleaseTask', { taskId: string; agent: string; reason?: string }>;
+/** `force`: an administrator breaks someone else's lease (the API checks the capability). */
+export type ReleaseTask = Command<'ReleaseTask', { taskId: string; agent: string; reason?: string; force?: boolean }>;
 export type ExpireLease = Command<'ExpireLease', { taskId: string }>;
 export type CompleteTask = Command<
   'CompleteTask',
@@ -28,11 +29,19 @@ const requireTask = (state: ProjectState, taskId: string): TaskNode => {
   return task;
 };
 
-/** The agent must hold a live lease on the task. */
-const requireHolder = (task: TaskNode, agent: string, now: string): void => {
+/**
+ * The caller must hold a live lease on the task: the same authenticated actor that claimed it, and the same
+ * agent label inside it. An agent name never reaches across plugins.
+ */
+const requireHolder = (task: TaskNode, actor: string, agent: string, now: string): void => {
   if (!task.lease) throw conflict('NOT_CLAIMED', `Task ${task.id} is not claimed by anyone.`, { taskId: task.id }, 'Claim it first.');
-  if (task.lease.agent !== agent) {
-    throw conflict('LEASE_NOT_HELD', `Task ${task.id} is claimed by ${task.lease.agent}, not ${agent}.`, { taskId: task.id, holder: task.lease.agent });
+  if (task.lease.holder !== actor || task.lease.agent !== agent) {
+    throw conflict(
+      'LEASE_NOT_HELD',
+      `Task ${task.id} is claimed by ${task.lease.agent} of ${task.lease.holder}, not by ${agent} of ${actor}.`,
+      { taskId: task.id, holder: task.lease.agent, holderActor: task.lease.holder },
+      'Only the agent that claimed a task may extend, release or complete it; an administrator may release it with force.',
+    );
   }
   if (task.lease.expiresAt <= now) {
     throw conflict('LEASE_EXPIRED', `Your lease on task ${task.id} expired at ${task.lease.expiresAt}.`, { taskId: task.id }, 'Claim the task again.');
@@ -73,7 +82,7 @@ export const claimTask = ({ data, metadata }: ClaimTask, state: ProjectState): P
   const task = requireTask(state, data.taskId);
   const now = metadata.now;
   if (leaseLive(task, now)) {
-    if (task.lease!.agent === data.agent) return [];
+    if (task.lease!.holder === metadata.actor && task.lease!.agent === data.agent) return [];
     throw conflict('ALREADY_CLAIMED', `Task ${task.id} is claimed by ${task.lease!.agent} until ${task.lease!.expiresAt}.`, {
       taskId: task.id,
       holder: task.lease!.agent,
@@ -116,15 +125,19 @@ export const claimNextTask = ({ data, metadata }: ClaimNextTask, state: ProjectS
 
 export const heartbeat = ({ data, metadata }: Heartbeat, state: ProjectState): ProjectEvent[] => {
   const task = requireTask(state, data.taskId);
-  requireHolder(task, data.agent, metadata.now);
+  requireHolder(task, metadata.actor, data.agent, metadata.now);
   const leaseExpiresAt = plusSeconds(metadata.now, data.leaseSeconds);
   return [{ type: 'LeaseExtended', data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now } }];
 };
 
 export const releaseTask = ({ data, metadata }: ReleaseTask, state: ProjectState): ProjectEvent[] => {
   const task = requireTask(state, data.taskId);
-  requireHolder(task, data.agent, metadata.now);
-  return [{ type: 'TaskReleased', data: { taskId: task.id, projectId: state.projectId, agent: data.agent, reason: data.reason ?? 'released', releasedAt: metadata.now } }];
+  if (!data.force) requireHolder(task, metadata.actor, data.agent, metadata.now);
+  else if (!task.lease) throw conflict('NOT_CLAIMED', `Task ${task.id} is not claimed by anyone.`, { taskId: task.id });
+  const agent = data.force ? task.lease!.agent : data.agent;
+  const reason = data.reason ?? (data.force ? 'lease broken by an administrator' : 'released');
+  const forced = data.force ? { forced: true, forcedBy: metadata.actor } : {};
+  return [{ type: 'TaskReleased', data: { taskId: task.id, projectId: state.projectId, agent, reason, releasedAt: metadata.now, ...forced } }];
 };
 
 /** The sweeper's command: a lease that was extended or already ended makes this a no-op. */
@@ -135,7 +148,7 @@ export const expireLease = ({ data, metadata }: ExpireLease, state: ProjectState
 
 export const completeTask = ({ data, metadata }: CompleteTask, state: ProjectState): ProjectEvent[] => {
   const task = requireTask(state, data.taskId);
-  requireHolder(task, data.agent, metadata.now);
+  requireHolder(task, metadata.actor, data.agent, metadata.now);
   const warnings: string[] = [];
   let status: 'completed' | 'review' = 'completed';
   const definition = data.definition;

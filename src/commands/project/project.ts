@@ -18,8 +18,11 @@ export type TaskNode = {
   version: number;
   fields: TaskFields;
   role: string | null;
-  /** The agent working on the task and until when, while a claim is live. */
-  lease: { agent: string; expiresAt: string } | null;
+  /**
+   * The claim while it lives: `holder` is the authenticated actor (plugin) that claimed, taken from the
+   * claim event's metadata; `agent` is only a label inside that plugin.
+   */
+  lease: { holder: string; agent: string; expiresAt: string } | null;
   readonly createdAt: string;
 };
 
@@ -134,7 +137,8 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
           task.status = 'in_progress';
           if (e.data.role) task.role = e.data.role;
         }
-        task.lease = { agent: e.data.agent, expiresAt: e.data.leaseExpiresAt };
+        const holder = e.type === 'TaskClaimed' ? event.metadata.actor : (task.lease?.holder ?? event.metadata.actor);
+        task.lease = { holder, agent: e.data.agent, expiresAt: e.data.leaseExpiresAt };
         task.version = event.revision;
       }
       return state;

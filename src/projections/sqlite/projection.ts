@@ -249,7 +249,8 @@ export class SqliteProjection {
       case 'LeaseExpired': {
         const at = e.type === 'TaskReleased' ? e.data.releasedAt : e.data.expiredAt;
         this.s.endClaim.run('pending', null, event.revision, at, e.data.taskId);
-        this.history(event, e.data.taskId, e.data.projectId, { status: { from: 'in_progress', to: 'pending' }, agent: e.data.agent });
+        const forced = e.type === 'TaskReleased' && e.data.forced ? { forced: true, forcedBy: e.data.forcedBy } : {};
+        this.history(event, e.data.taskId, e.data.projectId, { status: { from: 'in_progress', to: 'pending' }, agent: e.data.agent, ...forced });
         return;
       }
       case 'TaskCompleted': {
