@@ -44,6 +44,8 @@ export type Config = Readonly<{
   cycleIntervalMs: number;
   /** Authentication on every route. Only code (tests, benchmarks) can turn it off; no variable does. */
   auth: boolean;
+  /** Hours an Idempotency-Key is remembered (at least 24). */
+  idempotencyRetentionHours: number;
   /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
   mcpTools: string;
 }>;
@@ -134,6 +136,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     optimizeIntervalMs: int('VESPERA_OPTIMIZE_INTERVAL_MS', 600_000, 1000, 86_400_000),
     cycleIntervalMs: int('VESPERA_CYCLE_INTERVAL_MS', 60_000, 1000, 86_400_000),
     auth: true,
+    idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),
     mcpTools,
     ...overrides,
   };

@@ -19,8 +19,8 @@ export type CommandResult = Readonly<{
   replayed: boolean;
 }>;
 
-/** Per command id: first and last revision it appended, and its command type. */
-type Seen = [number, number, string | undefined];
+/** Per command id: first and last revision it appended, its command type and the hash of its request. */
+type Seen = [number, number, string | undefined, string | undefined];
 type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, Seen> };
 
 export type CommandHandlerOptions<S, C extends Command, E extends Event> = Readonly<{
@@ -78,9 +78,11 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     let revision = entry.revision;
     for (const command of commands) {
       const seen = entry.commands.get(command.metadata.commandId);
-      if (seen && seen[2] !== undefined && seen[2] !== command.type) {
+      const otherType = seen?.[2] !== undefined && seen[2] !== command.type;
+      const otherRequest = seen?.[3] !== undefined && command.metadata.requestHash !== undefined && seen[3] !== command.metadata.requestHash;
+      if (seen && (otherType || otherRequest)) {
         outcomes.push(
-          new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Command id ${command.metadata.commandId} was already used for ${seen[2]}.`, {
+          new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Command id ${command.metadata.commandId} was already used for another request (${seen[2] ?? 'unknown'}).`, {
             commandId: command.metadata.commandId,
           }, 'Use a new Idempotency-Key for every distinct request.'),
         );
@@ -107,7 +109,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
       });
       outcomes.push({ from: revision - decided.length + 1, count: decided.length });
-      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type]);
+      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type, command.metadata.requestHash]);
     }
     const appended = pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
     if (appended) {
@@ -138,7 +140,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.revision = event.revision;
         entry.position = event.position;
         const range = entry.commands.get(event.metadata.commandId);
-        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision, event.metadata.commandType]);
+        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision, event.metadata.commandType, event.metadata.requestHash]);
       }
       if (events.length < 5000) break;
     }
@@ -170,6 +172,7 @@ const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
   tool: metadata.tool,
   commandId: metadata.commandId,
   commandType: type,
+  ...(metadata.requestHash ? { requestHash: metadata.requestHash } : {}),
   correlationId: metadata.correlationId ?? metadata.commandId,
   schemaVersion: 1,
 });

@@ -6,6 +6,7 @@ export type RequestMeta = Readonly<{
   role?: string;
   tool: string;
   commandId: string;
+  requestHash?: string;
   correlationId?: string;
   expectedVersion?: number;
 }>;
@@ -13,6 +14,7 @@ export type RequestMeta = Readonly<{
 export const commandMetadata = (meta: RequestMeta, now: string): CommandMetadata => ({
   now,
   commandId: meta.commandId,
+  ...(meta.requestHash ? { requestHash: meta.requestHash } : {}),
   actor: meta.actor,
   ...(meta.role ? { role: meta.role } : {}),
   tool: meta.tool,

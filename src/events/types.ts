@@ -10,6 +10,8 @@ export type EventMetadata = Readonly<{
   commandId: string;
   /** The command that caused the event, so a reused idempotency key for another command is refused. */
   commandType?: string;
+  /** Hash of the request behind an Idempotency-Key (absent for commands sent without one). */
+  requestHash?: string;
   correlationId: string;
   causationId?: string | undefined;
   schemaVersion: number;
@@ -30,6 +32,7 @@ export type Command<Type extends string = string, Data extends object = object> 
 export type CommandMetadata = Readonly<{
   now: string;
   commandId: string;
+  requestHash?: string | undefined;
   actor: string;
   role?: string | undefined;
   tool: string;

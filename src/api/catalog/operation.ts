@@ -22,6 +22,8 @@ export type OperationContext = Readonly<{
   role?: string;
   tool: string;
   commandId: string;
+  /** Hash of the request an Idempotency-Key named, so a reused key with another request is refused. */
+  requestHash?: string;
   correlationId: string;
   /** From `If-Match` (REST) or the `expectedVersion` argument. */
   expectedVersion?: number;
@@ -35,6 +37,7 @@ export const requestMeta = (ctx: OperationContext) => ({
   tool: ctx.tool,
   commandId: ctx.commandId,
   correlationId: ctx.correlationId,
+  ...(ctx.requestHash ? { requestHash: ctx.requestHash } : {}),
   ...(ctx.role ? { role: ctx.role } : {}),
   ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),
 });

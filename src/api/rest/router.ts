@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DomainError, badRequest } from '../../errors.js';
 import { pathParams, type AnyOperation, type OperationContext } from '../catalog/operation.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
+import { requestHash, type IdempotencyKeys } from '../idempotency.js';
 import type { JsonSchema } from '../schemas.js';
 import { assertShallow, assertValid, type Validators } from '../validation.js';
 
@@ -12,6 +13,8 @@ export type RestDeps = Readonly<{
   validators: ReadonlyMap<string, Validators>;
   logger: Logger;
   authorizer: Authorizer;
+  /** Where Idempotency-Keys are remembered; without it a key is used as the command id as sent. */
+  idempotency?: IdempotencyKeys;
 }>;
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -63,7 +66,7 @@ const bySpecificity = (a: AnyOperation, b: AnyOperation): number => {
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
 /** One express route per catalog operation: parse, validate, authorise, run, validate the answer, send. */
-export const restRouter = ({ operations, validators, logger, authorizer }: RestDeps): Router => {
+export const restRouter = ({ operations, validators, logger, authorizer, idempotency }: RestDeps): Router => {
   const router = Router();
   for (const operation of [...operations].sort(bySpecificity)) {
     const { input, output } = validators.get(operation.name)!;
@@ -87,12 +90,17 @@ export const restRouter = ({ operations, validators, logger, authorizer }: RestD
       }
       const expectedVersion = parseIfMatch(req.get('if-match'));
       const minPosition = integerHeader(req, 'x-vespera-min-position');
+      // A key names one request of one caller: the hash of the request travels with the command into its events.
+      const hash = key !== undefined && operation.kind === 'command' ? requestHash(operation.name, args, expectedVersion) : undefined;
+      const commandId =
+        key === undefined ? randomUUID() : hash && idempotency ? idempotency.commandIdFor(caller.pluginId ?? caller.actor, key, operation.name, hash) : key;
       const ctx: OperationContext = {
         actor: caller.actor,
         caller,
         ...(caller.role ? { role: caller.role } : {}),
         tool: 'rest',
-        commandId: key ?? randomUUID(),
+        commandId,
+        ...(hash ? { requestHash: hash } : {}),
         correlationId,
         ...(expectedVersion === undefined ? {} : { expectedVersion }),
         ...(minPosition === undefined ? {} : { minPosition }),

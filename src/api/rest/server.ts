@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
+import type { IdempotencyKeys } from '../idempotency.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
 import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
@@ -32,6 +33,8 @@ export type HttpDeps = Readonly<{
   authorizer: Authorizer;
   health: () => Promise<{ status: 'ok' | 'degraded' | 'down' } & Record<string, unknown>>;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Remembers Idempotency-Keys per caller (see idempotency.ts). */
+  idempotency?: IdempotencyKeys;
   /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
   mount?: (app: Express) => void;
 }>;
