@@ -16,6 +16,7 @@ import { readYourWrites } from './api/catalog/readYourWrites.js';
 import { createMetrics } from './api/metrics.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
 import { servedTools } from './api/mcp/tools.js';
+import { IdempotencyKeys } from './api/idempotency.js';
 import { httpApp } from './api/rest/server.js';
 import { compileValidators, type Validators } from './api/validation.js';
 import { CommandHandler } from './commands/handler.js';
@@ -25,6 +26,7 @@ import { projectCommands, type ProjectCommands } from './commands/project/comman
 import { projectDecider, type ProjectCommand } from './commands/project/decider.js';
 import type { ProjectState } from './commands/project/project.js';
 import { roleCommands, type RoleCommands } from './commands/roles/commands.js';
+import { RoleWorkload } from './commands/roles/workload.js';
 import { roleCatalogDecider, type RoleCatalogState, type RoleCommand } from './commands/roles/roleCatalog.js';
 import { DEFAULT_ROLE_FILES, loadRoleFiles } from './commands/roles/roleFiles.js';
 import type { Config } from './config.js';
@@ -54,6 +56,7 @@ export const VERSION = '0.1.0';
 export const dataFiles = (dataDir: string) => ({
   events: path.join(dataDir, 'events.db'),
   readModel: path.join(dataDir, 'read.db'),
+  idempotencyKeys: path.join(dataDir, 'keys.db'),
 });
 
 export const openEventStore = (config: Config): EventStore => {
@@ -133,7 +136,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     newId: uuidv7,
     now,
     roleDefinition: roles.definition,
-    roleInProgress: (role) => inProgressOfRole(readDb, role),
+    // A claim is counted by the read model once projected; until then it holds a slot in the ledger.
+    workload: new RoleWorkload((role) => inProgressOfRole(readDb, role), (position) => projector.waitFor(position, 10 * 60_000)),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
   });
 
@@ -181,6 +185,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     dashboardExtras: (projectId: string) => dashboardExtras(analytics, projectId),
   }).map((op) => instrument(readYourWrites(op, waitForReadModel), metrics));
   const validators = compileValidators(operations);
+  const idempotency = new IdempotencyKeys(dataFiles(config.dataDir).idempotencyKeys, { retentionHours: config.idempotencyRetentionHours, synchronous: config.sync });
 
   const health = async () => {
     try {
@@ -202,6 +207,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     version: VERSION,
     settings: config,
     authorizer,
+    idempotency,
     health,
     metrics: metrics.render,
     mount: (api) => {
@@ -233,6 +239,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     projector.stop();
     await graph.stop();
     await store.close();
+    idempotency.close();
     readDb.close();
   };
 

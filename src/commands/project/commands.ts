@@ -5,6 +5,7 @@ import type { CommandHandler, CommandResult } from '../handler.js';
 import type { ProjectCommand, TaskInput, TaskTreeNode } from './decider.js';
 import type { ProjectState } from './project.js';
 import type { AssignableRole } from '../roles/assignment.js';
+import { RoleWorkload } from '../roles/workload.js';
 
 export type { RequestMeta } from '../metadata.js';
 
@@ -16,8 +17,8 @@ export type ProjectCommandsDeps = Readonly<{
   now: () => string;
   /** A role's current definition from the `roles` stream (undefined when unknown). */
   roleDefinition?: (name: string) => Promise<AssignableRole | undefined>;
-  /** Tasks in progress for a role, from the read model (a soft limit across projects). */
-  roleInProgress?: (name: string) => number;
+  /** Tasks in progress per role: strict on this node across projects, soft across nodes. */
+  workload?: RoleWorkload;
   /** Projects that hold ready work a role could take, best first. */
   projectsWithReadyWork?: (role: string) => string[];
 }>;
@@ -33,7 +34,7 @@ export const projectCommands = ({
   newId,
   now,
   roleDefinition = async () => undefined,
-  roleInProgress = () => 0,
+  workload = new RoleWorkload(() => 0, async () => undefined),
   projectsWithReadyWork = () => [],
 }: ProjectCommandsDeps) => {
   const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
@@ -115,16 +116,19 @@ export const projectCommands = ({
     assignRole: async (taskId: string, role: string, meta: RequestMeta, dryRun = false) => {
       const projectId = await projectOf(taskId);
       const definition = (await roleDefinition(role)) ?? null;
-      const data = { taskId, role, definition, inProgress: roleInProgress(role), dryRun, ...version(meta) };
-      return run(projectId, { type: 'AssignRole', data }, dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta);
+      const decide = (inProgress: number) =>
+        run(projectId, { type: 'AssignRole', data: { taskId, role, definition, inProgress, dryRun, ...version(meta) } }, dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta);
+      return dryRun ? decide(workload.inProgress(role)) : workload.withSlot(role, decide);
     },
 
     claimTask: async (taskId: string, agent: string, leaseSeconds: number, role: string | undefined, meta: RequestMeta) => {
       const projectId = await projectOf(taskId);
       const definition = role === undefined ? undefined : await roleDefinition(role);
-      if (role !== undefined && !definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
-      const roleContext = role === undefined ? {} : { role, definition: definition ?? null, inProgress: roleInProgress(role) };
-      return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...roleContext } }, meta);
+      if (role === undefined) return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds } }, meta);
+      if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
+      return workload.withSlot(role, (inProgress) =>
+        run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, role, definition, inProgress } }, meta),
+      );
     },
 
     /** Tries the given project, or every project with ready work for the role, best first; undefined when none has any. */
@@ -133,9 +137,14 @@ export const projectCommands = ({
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       const candidates = projectId ? [projectId] : projectsWithReadyWork(role);
       for (const [i, candidate] of candidates.entries()) {
-        const data = { agent, leaseSeconds, role, definition, inProgress: roleInProgress(role) };
         try {
-          return await run(candidate, { type: 'ClaimNextTask', data }, { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` });
+          return await workload.withSlot(role, (inProgress) =>
+            run(
+              candidate,
+              { type: 'ClaimNextTask', data: { agent, leaseSeconds, role, definition, inProgress } },
+              { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` },
+            ),
+          );
         } catch (error) {
           if (!(error instanceof DomainError) || error.code !== 'NO_READY_TASK') throw error;
         }
@@ -146,8 +155,8 @@ export const projectCommands = ({
     heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta) =>
       run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds } }, meta),
 
-    releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta) =>
-      run(await projectOf(taskId), { type: 'ReleaseTask', data: { taskId, agent, ...(reason ? { reason } : {}) } }, meta),
+    releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
+      run(await projectOf(taskId), { type: 'ReleaseTask', data: { taskId, agent, ...(reason ? { reason } : {}), ...(force ? { force } : {}) } }, meta),
 
     expireLease: async (taskId: string, meta: RequestMeta) => run(await projectOf(taskId), { type: 'ExpireLease', data: { taskId } }, meta),
 
