@@ -46,7 +46,7 @@ import { projectLoader } from './queries/analytics/projectIndex.js';
 import { sqliteSource } from './queries/analytics/source.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
-import { inProgressOfRole } from './queries/roles.js';
+import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './jobs/background.js';
@@ -93,7 +93,7 @@ export type App = Readonly<{
 
 /** The composition root: every component is built here, once, and handed to whoever needs it. */
 export const createApp = async (config: Config, logger: Logger): Promise<App> => {
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
   const readDb = openReadModel(dataFiles(config.dataDir).readModel);
@@ -154,7 +154,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ensureAdminToken(bootstrap).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the admin token'));
   }, 15 * 60_000);
   adminTokenRenewal.unref();
-  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth);
+  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth, roleStatusOf(readDb));
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
   const background = await startBackground({ config, logger, store, readDb, sqlite: projector });

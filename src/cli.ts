@@ -149,6 +149,10 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
   process.stdout.write(`${issued.token}\n`);
 };
 
+// What this process creates is its owner's alone: the data directory (0700) and every file in it (0600), including
+// those created later or elsewhere (SQLite's -wal/-shm, the Kuzu files of the graph worker, the Chroma child).
+process.umask(0o077);
+
 const program = new Command()
   .name('vespera')
   .description('Event-sourced task orchestration for teams of AI coding agents')

@@ -7,7 +7,11 @@ export type PluginRegistered = Event<
 >;
 export type PluginCapabilitiesChanged = Event<'PluginCapabilitiesChanged', { pluginId: string; capabilities: string[]; changedAt: string }>;
 export type PluginRevoked = Event<'PluginRevoked', { pluginId: string; reason: string; revokedAt: string }>;
-export type TokenIssued = Event<'TokenIssued', { pluginId: string; jti: string; capabilities: string[]; expiresAt: string; issuedAt: string }>;
+/** `refreshedFrom`: the token this one replaced, revoked by the same command (absent before refreshes were atomic). */
+export type TokenIssued = Event<
+  'TokenIssued',
+  { pluginId: string; jti: string; capabilities: string[]; expiresAt: string; issuedAt: string; refreshedFrom?: string }
+>;
 export type TokenRevoked = Event<'TokenRevoked', { pluginId: string; jti: string; reason: string; revokedAt: string }>;
 
 export type PluginEvent = PluginRegistered | PluginCapabilitiesChanged | PluginRevoked | TokenIssued | TokenRevoked;

@@ -75,3 +75,15 @@ export const inProgressByRole = (db: Database.Database): Map<string, number> =>
       .all()
       .map((r) => [r.role, r.n]),
   );
+
+export type RoleStatus = 'live' | 'retired' | undefined;
+
+/** Whether a role exists and is live: the per-request check behind `X-Vespera-Role` (one primary-key read). */
+export const roleStatusOf = (db: Database.Database) => {
+  const role = prepared<[string], { retired: number }>(db, 'SELECT retired FROM roles WHERE name = ?');
+  return (name: string): RoleStatus => {
+    const row = role.get(name);
+    if (!row) return undefined;
+    return row.retired === 1 ? 'retired' : 'live';
+  };
+};

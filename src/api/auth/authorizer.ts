@@ -1,5 +1,6 @@
 import { DomainError } from '../../errors.js';
 import type { Grant } from '../../queries/plugins.js';
+import type { RoleStatus } from '../../queries/roles.js';
 import { CAPABILITIES, type Capability, type Requirement } from '../catalog/operation.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 
@@ -9,8 +10,9 @@ export type Caller = Readonly<{
   capabilities: readonly string[];
   pluginId?: string;
   jti?: string;
+  issuedAt?: string;
   expiresAt?: string;
-  /** The role the caller acts for (`X-Vespera-Role`), recorded in every event it causes. */
+  /** The role the caller acts for (`X-Vespera-Role`): an existing, live role, recorded in every event it causes. */
   role?: string;
 }>;
 
@@ -19,6 +21,8 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
 
 const unauthorized = (code: string, message: string) =>
   new DomainError(code, 401, message, {}, 'Send `Authorization: Bearer <token>` with a valid plugin token.');
+
+const ROLES_HINT = 'GET /api/v1/roles (MCP: list_roles) lists the roles you may act as; or send no X-Vespera-Role.';
 
 /**
  * The one place that decides who a caller is (token signature, expiry, revocation in the log) and
@@ -32,14 +36,28 @@ export class Authorizer {
     private readonly tokens: TokenService,
     private readonly grantOf: (pluginId: string, jti: string) => Grant,
     readonly enabled: boolean,
+    private readonly roleStatus: (name: string) => RoleStatus,
   ) {}
 
+  /**
+   * The caller behind an Authorization header, acting for `role` when one is named. Plugins carry no role
+   * list, so a caller may act as any role that exists and is live; an unknown or retired one is refused
+   * (422) rather than written into history.
+   */
   async authenticate(authorization: string | undefined, role?: string): Promise<Caller | undefined> {
     if (role !== undefined && !ROLE_NAME.test(role)) {
       throw new DomainError('INVALID_HEADER', 400, 'X-Vespera-Role must be a role name (lower-case letters, digits, _).');
     }
-    const withRole = role === undefined ? {} : { role };
-    if (!this.enabled) return { actor: 'anonymous', capabilities: CAPABILITIES, ...withRole };
+    const caller = await this.identify(authorization);
+    if (!caller || role === undefined) return caller;
+    const status = this.roleStatus(role);
+    if (status === undefined) throw new DomainError('UNKNOWN_ROLE', 422, `X-Vespera-Role names role \`${role}\`, which does not exist.`, { role }, ROLES_HINT);
+    if (status === 'retired') throw new DomainError('ROLE_RETIRED', 422, `X-Vespera-Role names role \`${role}\`, which is retired.`, { role }, ROLES_HINT);
+    return { ...caller, role };
+  }
+
+  private async identify(authorization: string | undefined): Promise<Caller | undefined> {
+    if (!this.enabled) return { actor: 'anonymous', capabilities: CAPABILITIES };
     if (authorization === undefined || authorization === '') return undefined;
     const match = BEARER.exec(authorization.trim());
     if (!match) throw unauthorized('TOKEN_MALFORMED', 'The Authorization header must read `Bearer <JWT>`.');
@@ -48,7 +66,8 @@ export class Authorizer {
     if (!grant.pluginActive) throw unauthorized('TOKEN_REVOKED', 'The plugin this token belongs to is revoked or unknown.');
     if (!grant.tokenKnown || grant.tokenRevoked) throw unauthorized('TOKEN_REVOKED', 'This token has been revoked or was never issued here.');
     const capabilities = claims.capabilities.filter((c) => grant.pluginCapabilities.includes(c));
-    return { actor: claims.pluginId, pluginId: claims.pluginId, jti: claims.jti, expiresAt: claims.expiresAt, capabilities, ...withRole };
+    const { pluginId, jti, issuedAt, expiresAt } = claims;
+    return { actor: pluginId, pluginId, jti, issuedAt, expiresAt, capabilities };
   }
 
   private async verifyCached(token: string): Promise<TokenClaims> {

@@ -11,6 +11,12 @@ import type { TokenService } from './tokens.js';
 export const ADMIN_PLUGIN_ID = 'admin';
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
 
+/** Replaces the admin token file atomically, mode 0600. */
+export const writeAdminToken = (file: string, token: string): void => {
+  fs.writeFileSync(`${file}.tmp`, `${token}\n`, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+};
+
 const SYSTEM = { actor: 'system', tool: 'bootstrap' } as const;
 
 /**
@@ -49,16 +55,13 @@ export const ensureAdminToken = async (deps: {
       // expired, revoked or signed with another secret: replaced below
     }
   }
-  const jti = randomUUID();
-  const ttl = tokens.ttl();
+  const issued = await tokens.issue(ADMIN_PLUGIN_ID, CAPABILITIES, tokens.ttl(), randomUUID());
   const recorded = await plugins.recordToken(
-    { pluginId: ADMIN_PLUGIN_ID, jti, capabilities: [...CAPABILITIES], expiresAt: new Date(Date.now() + ttl * 1000).toISOString() },
-    { ...SYSTEM, commandId: `bootstrap-token-${jti}` },
+    { pluginId: ADMIN_PLUGIN_ID, jti: issued.jti, capabilities: [...CAPABILITIES], expiresAt: issued.expiresAt },
+    { ...SYSTEM, commandId: `bootstrap-token-${issued.jti}` },
   );
   await waitForReadModel(recorded.position);
-  const issued = await tokens.issue(ADMIN_PLUGIN_ID, CAPABILITIES, ttl, jti);
-  fs.writeFileSync(`${file}.tmp`, `${issued.token}\n`, { mode: 0o600 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeAdminToken(file, issued.token);
   logger.info({ file, expiresAt: issued.expiresAt }, 'wrote a new admin token');
   return file;
 };

@@ -5,7 +5,7 @@ import { DomainError } from '../../errors.js';
 export const ISSUER = 'vespera';
 export const AUDIENCE = 'vespera-api';
 
-export type TokenClaims = Readonly<{ pluginId: string; jti: string; capabilities: string[]; expiresAt: string }>;
+export type TokenClaims = Readonly<{ pluginId: string; jti: string; capabilities: string[]; issuedAt: string; expiresAt: string }>;
 export type IssuedToken = TokenClaims & { token: string };
 
 const unauthorized = (code: string, message: string) =>
@@ -37,7 +37,7 @@ export class TokenService {
       .setIssuedAt(issuedAt)
       .setExpirationTime(exp)
       .sign(this.secret);
-    return { token, pluginId, jti, capabilities: [...capabilities], expiresAt: new Date(exp * 1000).toISOString() };
+    return { token, pluginId, jti, capabilities: [...capabilities], issuedAt: new Date(issuedAt * 1000).toISOString(), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
   async verify(token: string): Promise<TokenClaims> {
@@ -53,7 +53,13 @@ export class TokenService {
       if (!Array.isArray(capabilities) || !capabilities.every((c) => typeof c === 'string')) {
         throw unauthorized('TOKEN_INVALID', 'The token carries no capability list.');
       }
-      return { pluginId: payload.sub!, jti: payload.jti!, capabilities, expiresAt: new Date(payload.exp! * 1000).toISOString() };
+      return {
+        pluginId: payload.sub!,
+        jti: payload.jti!,
+        capabilities,
+        issuedAt: new Date(payload.iat! * 1000).toISOString(),
+        expiresAt: new Date(payload.exp! * 1000).toISOString(),
+      };
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw unauthorized('TOKEN_EXPIRED', 'The token has expired; refresh it or ask for a new one.');

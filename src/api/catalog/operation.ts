@@ -18,7 +18,7 @@ export type Requirement = Capability | 'authenticated';
 export type OperationContext = Readonly<{
   actor: string;
   /** The authenticated plugin token, when there is one. */
-  caller?: Readonly<{ pluginId?: string; jti?: string; capabilities: readonly string[]; expiresAt?: string }>;
+  caller?: Readonly<{ pluginId?: string; jti?: string; capabilities: readonly string[]; issuedAt?: string; expiresAt?: string }>;
   role?: string;
   tool: string;
   commandId: string;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { conflict } from '../../errors.js';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
 import { getPlugin, listPlugins } from '../../queries/plugins.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -50,6 +51,7 @@ const tokenView = {
     pluginId: { type: 'string' },
     jti: { type: 'string' },
     capabilities: { type: 'array', items: { type: 'string' } },
+    issuedAt: { type: 'string' },
     expiresAt: { type: 'string' },
   },
 } as const;
@@ -59,16 +61,33 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
     await waitForReadModel(position);
     return { body: getPlugin(readDb, id, now()), position };
   };
-  /** Signs a token and records its jti in the plugin's stream, so revocation can find it. */
+  /** Signs a token and records its jti (with the expiry it carries) in the plugin's stream, so revocation can find it. */
   const issue = async (id: string, caps: string[] | undefined, ttl: number | undefined, ctx: OperationContext) => {
     const plugin = getPlugin(readDb, id, now());
     const granted = caps ?? plugin.capabilities;
-    const jti = randomUUID();
-    const expiresAt = new Date(Date.parse(now()) + tokens.ttl(ttl) * 1000).toISOString();
-    const result = await plugins.recordToken({ pluginId: id, jti, capabilities: granted, expiresAt }, requestMeta(ctx));
+    const signed = await tokens.issue(id, granted, ttl, randomUUID());
+    const result = await plugins.recordToken({ pluginId: id, jti: signed.jti, capabilities: granted, expiresAt: signed.expiresAt }, requestMeta(ctx));
     await waitForReadModel(result.position);
-    const issued = await tokens.issue(id, granted, ttl, jti);
-    return { body: issued, position: result.position };
+    return { body: signed, position: result.position };
+  };
+
+  /**
+   * The new token lives as long as the old one did (exp − iat), or less when asked: a refresh never lengthens
+   * a token's life. It is signed first but handed out only once the log has revoked the old jti and recorded
+   * the new one in one append, so of concurrent refreshes exactly one gets a token (the others get 409).
+   */
+  const refresh = async (requested: number | undefined, ctx: OperationContext) => {
+    const { pluginId: id, jti, capabilities: caps, issuedAt, expiresAt } = ctx.caller ?? {};
+    if (!id || !jti || !issuedAt || !expiresAt) throw new Error('refreshToken needs an authenticated plugin token');
+    const lifetime = Math.round((Date.parse(expiresAt) - Date.parse(issuedAt)) / 1000);
+    const signed = await tokens.issue(id, [...(caps ?? [])], Math.min(requested ?? lifetime, lifetime), randomUUID());
+    const result = await plugins.refreshToken(
+      { pluginId: id, jti, newJti: signed.jti, capabilities: signed.capabilities, expiresAt: signed.expiresAt },
+      requestMeta(ctx),
+    );
+    if (result.replayed) throw conflict('TOKEN_ALREADY_REVOKED', `Token ${jti} was already refreshed by this request.`, { jti }, 'Use the token the first refresh answered.');
+    await waitForReadModel(result.position);
+    return { body: signed, position: result.position };
   };
 
   return [
@@ -147,7 +166,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
     defineOperation<{ ttlSeconds?: number }, unknown>({
       name: 'refreshToken',
       tool: 'refresh_token',
-      summary: 'Exchange this token for a fresh one with the same capabilities; the old one is revoked.',
+      summary: 'Exchange this token for a fresh one with the same capabilities and lifetime; the old one is revoked.',
       method: 'post',
       path: '/plugins/me/token',
       capability: 'authenticated',
@@ -155,14 +174,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       successStatus: 201,
       input: s.input({ ttlSeconds }),
       output: tokenView,
-      run: async (input, ctx) => {
-        const { pluginId: id, jti, capabilities: caps } = ctx.caller ?? {};
-        if (!id || !jti) throw new Error('refreshToken needs an authenticated plugin token');
-        const fresh = await issue(id, [...(caps ?? [])], input.ttlSeconds, ctx);
-        const revoked = await plugins.revokeToken(id, jti, 'refreshed', { ...requestMeta(ctx), commandId: `${ctx.commandId}:revoke` });
-        await waitForReadModel(revoked.position);
-        return { ...fresh, position: revoked.position };
-      },
+      run: async (input, ctx) => refresh(input.ttlSeconds, ctx),
     }),
 
     defineOperation<{ pluginId: string }, unknown>({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
@@ -50,6 +50,20 @@ const callOperation = async (deps: McpDeps, op: AnyOperation, args: Record<strin
   return { content: [{ type: 'text', text: renderLine(body) }], structuredContent: body };
 };
 
+const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
+
+/** The tool name and arguments of a `tools/call`, or -32602 with one line saying what is wrong. */
+const callParams = (params: JSONRPCRequest['params']): { name: string; args: Record<string, unknown> } => {
+  const { name, arguments: args } = (params ?? {}) as { name?: unknown; arguments?: unknown };
+  if (typeof name !== 'string' || name === '') {
+    throw new McpError(ErrorCode.InvalidParams, 'tools/call needs params.name, the name of a tool from tools/list.');
+  }
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+    throw new McpError(ErrorCode.InvalidParams, `tools/call params.arguments must be an object of named arguments, not ${kindOf(args)}.`);
+  }
+  return { name, args: { ...(args as Record<string, unknown> | undefined) } };
+};
+
 /**
  * An MCP server over the operation catalog, on the SDK's low-level `Server`: the catalog's JSON Schemas are
  * served as they are and checked by the same ajv validators as REST, and refusals keep their stable codes.
@@ -60,18 +74,21 @@ export const buildMcpServer = (deps: McpDeps): Server => {
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS, ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}) },
   );
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
-    const { name, arguments: args } = request.params;
+  // tools/call is served by the fallback handler, which sees the request unparsed: a handler registered for it
+  // is preceded by the SDK's own parse, which answers a malformed call with -32603 and the whole Zod report.
+  server.fallbackRequestHandler = async (request): Promise<CallToolResult> => {
+    if (request.method !== 'tools/call') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
+    const { name, args } = callParams(request.params);
     const op = deps.tools.byName.get(name);
-    if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}. tools/list names the tools this server offers.`);
+    if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100).replace(/\s+/g, ' ')}. tools/list names the tools this server offers.`);
     const correlationId = randomUUID();
     try {
-      return await callOperation(deps, op, { ...(args ?? {}) }, correlationId);
+      return await callOperation(deps, op, args, correlationId);
     } catch (error) {
       if (error instanceof DomainError) return errorResult(error);
       deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');
       return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId);
     }
-  });
+  };
   return server;
 };

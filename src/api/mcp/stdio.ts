@@ -2,9 +2,12 @@ import fs from 'node:fs';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { VERSION, type App } from '../../app.js';
+import { writeAdminToken } from '../auth/bootstrap.js';
 import type { Caller } from '../auth/authorizer.js';
+import type { AnyOperation } from '../catalog/operation.js';
 import { ConfigError } from '../../config.js';
 import { buildMcpServer } from './server.js';
+import { JsonRpcLines } from './stdioLines.js';
 import { servedTools } from './tools.js';
 
 /** `VESPERA_TOKEN`, or the administrator token the server keeps in its data directory. */
@@ -14,14 +17,17 @@ export const stdioToken = (app: App, env: NodeJS.ProcessEnv = process.env): stri
   return token;
 };
 
+export type RecheckedCaller = (() => Promise<Caller | undefined>) & { forget: () => void };
+
 /**
- * The caller behind one fixed token, checked again (signature, expiry, revocation in the log) at most every
+ * The caller behind the session's token, checked again (signature, expiry, revocation in the log) at most every
  * `ttlMs`: verifying the JWT is most of the cost of a call, and a revocation still bites within a second.
+ * `forget()` drops the cached answer, for when the session's token changes.
  */
-export const recheckedCaller = (authenticate: () => Promise<Caller | undefined>, ttlMs = 1000): (() => Promise<Caller | undefined>) => {
+export const recheckedCaller = (authenticate: () => Promise<Caller | undefined>, ttlMs = 1000): RecheckedCaller => {
   let checkedAt = -Infinity;
   let caller: Promise<Caller | undefined> = Promise.resolve(undefined);
-  return () => {
+  const current = () => {
     const now = performance.now();
     if (now - checkedAt >= ttlMs) {
       checkedAt = now;
@@ -30,21 +36,49 @@ export const recheckedCaller = (authenticate: () => Promise<Caller | undefined>,
     }
     return caller;
   };
+  return Object.assign(current, { forget: () => (checkedAt = -Infinity) });
 };
+
+/**
+ * refresh_token revokes the token it is called with, which over stdio is the session's own: the session goes
+ * on with the new token (and keeps the data directory's admin token file current when it came from there).
+ */
+const switchingOnRefresh = (op: AnyOperation, switchTo: (token: string) => void): AnyOperation =>
+  op.name !== 'refreshToken'
+    ? op
+    : {
+        ...op,
+        run: async (input, ctx) => {
+          const result = await op.run(input, ctx);
+          switchTo((result.body as { token: string }).token);
+          return result;
+        },
+      };
 
 /** Serves the app's catalog over stdin/stdout. stdout carries protocol only: the app logs to stderr. */
 export const serveStdio = async (app: App, env: NodeJS.ProcessEnv = process.env): Promise<Server> => {
-  const authorization = `Bearer ${stdioToken(app, env)}`;
+  const fromFile = !env.VESPERA_TOKEN?.trim();
+  let token = stdioToken(app, env);
   const role = env.VESPERA_ROLE || undefined;
-  await app.authorizer.authenticate(authorization, role);
+  const authenticate = () => app.authorizer.authenticate(`Bearer ${token}`, role);
+  await authenticate();
+  const caller = recheckedCaller(authenticate);
+  const switchTo = (fresh: string) => {
+    token = fresh;
+    caller.forget();
+    if (fromFile) writeAdminToken(app.adminTokenFile, fresh);
+  };
+  const operations = app.operations.map((op) => switchingOnRefresh(op, switchTo));
   const server = buildMcpServer({
-    tools: servedTools(app.operations, app.config.mcpTools, app.logger),
+    tools: servedTools(operations, app.config.mcpTools, app.logger),
     validators: app.validators,
     authorizer: app.authorizer,
-    caller: recheckedCaller(() => app.authorizer.authenticate(authorization, role)),
+    caller,
     logger: app.logger,
     version: VERSION,
   });
-  await server.connect(new StdioServerTransport());
+  const lines = new JsonRpcLines((answer) => process.stdout.write(`${JSON.stringify(answer)}\n`));
+  process.stdin.pipe(lines);
+  await server.connect(new StdioServerTransport(lines, process.stdout));
   return server;
 };

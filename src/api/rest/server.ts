@@ -81,13 +81,24 @@ export const httpApp = (deps: HttpDeps): Express => {
     res.json(openapi);
   });
 
-  // Who is calling: a bad token is refused here; a missing one only where an operation needs it.
+  // Who is calling. A request whose authentication fails counts against its address like an anonymous one, so
+  // guessing tokens meets the per-IP limit (429) before its refusal (401/422) is sent; a missing token is refused
+  // only where an operation needs one.
   app.use(async (req, res, next) => {
-    res.locals.caller = await authorizer.authenticate(req.get('authorization'), req.get('x-vespera-role'));
+    try {
+      res.locals.caller = await authorizer.authenticate(req.get('authorization'), req.get('x-vespera-role'));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      res.locals.authFailure = error;
+    }
     next();
   });
   app.use(limiter(settings.anonymousRateLimitPerMinute, settings.rateLimitWindowMs, (caller, ip) => (caller?.pluginId ? undefined : `ip:${ip}`)));
   app.use(limiter(settings.rateLimitPerMinute, settings.rateLimitWindowMs, (caller) => (caller?.jti ? `token:${caller.jti}` : undefined)));
+  app.use((_req, res, next) => {
+    if (res.locals.authFailure) throw res.locals.authFailure as DomainError;
+    next();
+  });
 
   if (settings.metrics !== 'off') {
     app.get('/metrics', async (_req, res) => {

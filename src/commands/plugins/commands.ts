@@ -22,6 +22,8 @@ export const pluginCommands = ({ handler, now }: PluginCommandsDeps) => {
       run(data.pluginId, { type: 'IssueToken', data }, meta),
     revokeToken: (pluginId: string, jti: string, reason: string, meta: RequestMeta) =>
       run(pluginId, { type: 'RevokeToken', data: { pluginId, jti, reason } }, meta),
+    refreshToken: (data: { pluginId: string; jti: string; newJti: string; capabilities: string[]; expiresAt: string }, meta: RequestMeta) =>
+      run(data.pluginId, { type: 'RefreshToken', data }, meta),
   };
 };
 

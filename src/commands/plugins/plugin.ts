@@ -39,7 +39,9 @@ export type ChangePluginCapabilities = Command<'ChangePluginCapabilities', { plu
 export type RevokePlugin = Command<'RevokePlugin', { pluginId: string; reason: string }>;
 export type IssueToken = Command<'IssueToken', { pluginId: string; jti: string; capabilities: string[]; expiresAt: string }>;
 export type RevokeToken = Command<'RevokeToken', { pluginId: string; jti: string; reason: string }>;
-export type PluginCommand = RegisterPlugin | ChangePluginCapabilities | RevokePlugin | IssueToken | RevokeToken;
+/** Revokes `jti` and records `newJti` in one append: of concurrent refreshes of one token, exactly one wins. */
+export type RefreshToken = Command<'RefreshToken', { pluginId: string; jti: string; newJti: string; capabilities: string[]; expiresAt: string }>;
+export type PluginCommand = RegisterPlugin | ChangePluginCapabilities | RevokePlugin | IssueToken | RevokeToken | RefreshToken;
 
 type Active = Extract<PluginState, { status: 'active' | 'revoked' }>;
 
@@ -50,6 +52,27 @@ const requireActive = (state: PluginState, pluginId: string): Active => {
 };
 
 const unique = (values: readonly string[]) => [...new Set(values)].sort();
+
+const requireGranted = (plugin: Active, capabilities: readonly string[]): void => {
+  const missing = capabilities.filter((c) => !plugin.capabilities.includes(c));
+  if (missing.length > 0) throw unprocessable('CAPABILITY_NOT_GRANTED', `Plugin ${plugin.pluginId} does not hold ${missing.join(', ')}.`, { missing });
+};
+
+const refreshToken = (command: RefreshToken, state: PluginState): PluginEvent[] => {
+  const { pluginId, jti, newJti, capabilities, expiresAt } = command.data;
+  const plugin = requireActive(state, pluginId);
+  const token = plugin.tokens.get(jti);
+  if (!token) throw notFound('TOKEN_NOT_FOUND', `Plugin ${pluginId} has no token ${jti}.`, { jti });
+  if (token.revoked) {
+    throw conflict('TOKEN_ALREADY_REVOKED', `Token ${jti} was already refreshed or revoked; only a live token can be refreshed, once.`, { jti }, 'Use the token the first refresh answered.');
+  }
+  requireGranted(plugin, capabilities);
+  const now = command.metadata.now;
+  return [
+    { type: 'TokenRevoked', data: { pluginId, jti, reason: 'refreshed', revokedAt: now } },
+    { type: 'TokenIssued', data: { pluginId, jti: newJti, capabilities: unique(capabilities), expiresAt, issuedAt: now, refreshedFrom: jti } },
+  ];
+};
 
 export const pluginDecider: Decider<PluginState, PluginCommand, PluginEvent> = {
   decide: (command, state): PluginEvent[] => {
@@ -71,11 +94,7 @@ export const pluginDecider: Decider<PluginState, PluginCommand, PluginEvent> = {
         requireActive(state, command.data.pluginId);
         return [{ type: 'PluginRevoked', data: { pluginId: command.data.pluginId, reason: command.data.reason, revokedAt: now } }];
       case 'IssueToken': {
-        const plugin = requireActive(state, command.data.pluginId);
-        const missing = command.data.capabilities.filter((c) => !plugin.capabilities.includes(c));
-        if (missing.length > 0) {
-          throw unprocessable('CAPABILITY_NOT_GRANTED', `Plugin ${plugin.pluginId} does not hold ${missing.join(', ')}.`, { missing });
-        }
+        requireGranted(requireActive(state, command.data.pluginId), command.data.capabilities);
         return [{ type: 'TokenIssued', data: { ...command.data, capabilities: unique(command.data.capabilities), issuedAt: now } }];
       }
       case 'RevokeToken': {
@@ -85,6 +104,8 @@ export const pluginDecider: Decider<PluginState, PluginCommand, PluginEvent> = {
         if (token.revoked) return [];
         return [{ type: 'TokenRevoked', data: { ...command.data, revokedAt: now } }];
       }
+      case 'RefreshToken':
+        return refreshToken(command, state);
       default: {
         const _exhaustive: never = command;
         throw new Error(`Unknown command ${String(_exhaustive)}`);
