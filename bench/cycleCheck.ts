@@ -3,7 +3,8 @@
  * The state is folded directly with `evolve` (no store). Graph: a random DAG whose edges point from a task to an
  * earlier-created one ("uniform": any earlier task; "local": one of the 1,000 created just before, like a tree).
  */
-import { projectDecider, type AddDependency } from '../src/commands/project/decider.js';
+import { projectDecider } from '../src/commands/project/decider.js';
+import type { AddDependency } from '../src/commands/project/dependencies.js';
 import { initialState, evolve, type ProjectState } from '../src/commands/project/project.js';
 import type { ProjectEvent } from '../src/events/project.js';
 import type { StoredEvent } from '../src/events/types.js';

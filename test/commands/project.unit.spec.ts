@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { projectDecider, type ProjectCommand, type TaskTreeNode } from '../../src/commands/project/decider.js';
+import { projectDecider, type ProjectCommand } from '../../src/commands/project/decider.js';
+import type { TaskTreeNode } from '../../src/commands/project/tree.js';
 import {
   STATUS_TRANSITIONS,
   TASK_STATUSES,

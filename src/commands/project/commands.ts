@@ -2,7 +2,8 @@ import { DEFAULT_PROJECT_ID, projectStreamId, type DependencyKind, type ProjectE
 import { commandMetadata, type RequestMeta } from '../metadata.js';
 import { DomainError, notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
-import type { ProjectCommand, TaskInput, TaskTreeNode } from './decider.js';
+import type { ProjectCommand } from './decider.js';
+import type { TaskInput, TaskTreeNode } from './tree.js';
 import type { ProjectState } from './project.js';
 import type { AssignableRole } from '../roles/assignment.js';
 import { RoleWorkload } from '../roles/workload.js';

@@ -1,5 +1,6 @@
 import type { DependencyKind, ProjectEvent, TaskFields, TaskStatus } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
+import { nextOrd, reorder } from './ordering.js';
 
 /** What the Project decider needs to know about one task; the read models hold the rest. */
 export type TaskNode = {
@@ -83,7 +84,7 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
         status: 'pending',
         deps: new Map(),
         dependents: new Set(),
-        ord: state.nextOrd++,
+        ord: nextOrd(state),
         version: event.revision,
         fields: {
           title: e.data.title,
@@ -169,7 +170,7 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       if (!task || !target) return state;
       task.deps.set(target.id, e.data.kind);
       target.dependents.add(task.id);
-      if (target.ord > task.ord) reorder(state, task, target);
+      reorder(state, task, target);
       task.version = event.revision;
       return state;
     }
@@ -202,95 +203,4 @@ const setDepth = (state: ProjectState, task: TaskNode, depth: number): void => {
     const node = state.tasks.get(child);
     if (node) setDepth(state, node, depth + 1);
   }
-};
-
-/**
- * Searches for a path from `from` to `to` following "is depended on by" edges, visiting only tasks whose
- * order is at most `to.ord` (Pearce–Kelly): anything later cannot lead back to `to`. Returns the tasks on
- * the path (from … to) or undefined, and the set of tasks it visited.
- */
-export const searchDependents = (
-  state: ProjectState,
-  from: TaskNode,
-  to: TaskNode,
-): { path?: string[]; visited: TaskNode[] } => {
-  const cameFrom = new Map<string, string | null>([[from.id, null]]);
-  const visited: TaskNode[] = [from];
-  const stack = [from];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    for (const next of node.dependents) {
-      if (cameFrom.has(next)) continue;
-      cameFrom.set(next, node.id);
-      if (next === to.id) {
-        const path: string[] = [];
-        for (let at: string | null = next; at !== null; at = cameFrom.get(at) ?? null) path.push(at);
-        return { path: path.reverse(), visited };
-      }
-      const nextNode = state.tasks.get(next);
-      if (nextNode && nextNode.ord <= to.ord) {
-        visited.push(nextNode);
-        stack.push(nextNode);
-      }
-    }
-  }
-  return { visited };
-};
-
-/**
- * A path from `from` to `to` along "is depended on by" edges, or undefined. Pearce–Kelly bounds the search
- * to tasks ordered between the two; searching from both ends (always the smaller frontier) stops as soon as
- * the two searches meet or either side runs dry, so the cost is that of the smaller side.
- */
-export const findDependentPath = (state: ProjectState, from: TaskNode, to: TaskNode): string[] | undefined => {
-  const forward = new Map<string, string | null>([[from.id, null]]);
-  const backward = new Map<string, string | null>([[to.id, null]]);
-  const meet = (m: string): string[] => {
-    const left: string[] = [];
-    for (let at: string | null = m; at !== null; at = forward.get(at) ?? null) left.push(at);
-    const right: string[] = [];
-    for (let at = backward.get(m) ?? null; at !== null; at = backward.get(at) ?? null) right.push(at);
-    return [...left.reverse(), ...right];
-  };
-  let fronts: [TaskNode[], TaskNode[]] = [[from], [to]];
-  while (fronts[0].length > 0 && fronts[1].length > 0) {
-    const goForward = fronts[0].length <= fronts[1].length;
-    const [mine, theirs] = goForward ? [forward, backward] : [backward, forward];
-    const next: TaskNode[] = [];
-    for (const node of goForward ? fronts[0] : fronts[1]) {
-      for (const id of goForward ? node.dependents : node.deps.keys()) {
-        if (mine.has(id)) continue;
-        const neighbour = state.tasks.get(id);
-        if (!neighbour || (goForward ? neighbour.ord > to.ord : neighbour.ord < from.ord)) continue;
-        mine.set(id, node.id);
-        if (theirs.has(id)) return meet(id);
-        next.push(neighbour);
-      }
-    }
-    fronts = goForward ? [next, fronts[1]] : [fronts[0], next];
-  }
-  return undefined;
-};
-
-/** Restores the topological order after `task` came to depend on `target`, which sat later in it. */
-const reorder = (state: ProjectState, task: TaskNode, target: TaskNode): void => {
-  const forward = searchDependents(state, task, target).visited;
-  const backward: TaskNode[] = [];
-  const seen = new Set<string>([target.id]);
-  const stack = [target];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    backward.push(node);
-    for (const dep of node.deps.keys()) {
-      const depNode = state.tasks.get(dep);
-      if (depNode && !seen.has(dep) && depNode.ord >= task.ord) {
-        seen.add(dep);
-        stack.push(depNode);
-      }
-    }
-  }
-  const byOrd = (a: TaskNode, b: TaskNode) => a.ord - b.ord;
-  const moved = [...backward.sort(byOrd), ...forward.sort(byOrd)];
-  const slots = moved.map((n) => n.ord).sort((a, b) => a - b);
-  moved.forEach((node, i) => (node.ord = slots[i]!));
 };

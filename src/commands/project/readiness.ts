@@ -1,4 +1,5 @@
 import { computeCpm } from '../../queries/analytics/cpm.js';
+import { openHardDependencies } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 
 const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
@@ -21,8 +22,7 @@ export const slackOf = (state: ProjectState, defaultEstimate: number): Map<strin
 export const isReady = (state: ProjectState, task: TaskNode, now: string): boolean => {
   const claimable = task.status === 'pending' || (task.status === 'in_progress' && task.lease !== null && task.lease.expiresAt <= now);
   if (!claimable) return false;
-  for (const [dep, kind] of task.deps) if (kind === 'hard' && state.tasks.get(dep)?.status !== 'completed') return false;
-  return true;
+  return openHardDependencies(state, task).length === 0;
 };
 
 /** Ready tasks that `fits` accepts, best first: priority, then least slack, then oldest. */

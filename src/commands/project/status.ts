@@ -1,0 +1,68 @@
+import { conflict } from '../../errors.js';
+import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, type TaskFields, type TaskStatus } from '../../events/project.js';
+import type { Command } from '../../events/types.js';
+import type { Rule } from './decider.js';
+import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
+
+export type UpdateTask = Command<'UpdateTask', { taskId: string; changes: Partial<TaskFields>; expectedVersion?: number }>;
+export type ChangeTaskStatus = Command<
+  'ChangeTaskStatus',
+  { taskId: string; status: TaskStatus; reason?: string; expectedVersion?: number }
+>;
+export type StatusCommand = UpdateTask | ChangeTaskStatus;
+
+const FIELD_NAMES: readonly (keyof TaskFields)[] = [
+  'title',
+  'description',
+  'priority',
+  'tags',
+  'estimate',
+  'files',
+  'requiredCapabilities',
+  'metadata',
+];
+
+/** Only the fields that really change are recorded; lists lose their duplicates first. */
+export const updateTask: Rule<UpdateTask> = ({ data, metadata }, state) => {
+  requireProject(state);
+  const task = requireTaskAt(state, data.taskId, data.expectedVersion);
+  const changes: Partial<TaskFields> = {};
+  for (const field of FIELD_NAMES) {
+    const value = data.changes[field];
+    if (value === undefined) continue;
+    const normalised = Array.isArray(value) ? [...new Set(value)] : value;
+    if (JSON.stringify(task.fields[field]) === JSON.stringify(normalised)) continue;
+    (changes as Record<string, unknown>)[field] = normalised;
+  }
+  if (Object.keys(changes).length === 0) return [];
+  return { type: 'TaskUpdated', data: { taskId: task.id, projectId: state.projectId, changes, updatedAt: metadata.now } };
+};
+
+export const changeTaskStatus: Rule<ChangeTaskStatus> = ({ data, metadata }, state) => {
+  requireProject(state);
+  const task = requireTaskAt(state, data.taskId, data.expectedVersion);
+  if (task.status === data.status) return [];
+  const allowed = STATUS_TRANSITIONS[task.status];
+  if (!allowed.includes(data.status)) {
+    throw conflict(
+      'INVALID_STATUS_TRANSITION',
+      `A ${task.status} task cannot become ${data.status}; allowed: ${allowed.join(', ') || 'none'}.`,
+      { taskId: task.id, from: task.status, to: data.status, allowed },
+      `Move it to one of: ${allowed.join(', ')}.`,
+    );
+  }
+  if (STATUSES_NEEDING_DEPENDENCIES.has(data.status)) {
+    requireDependenciesMet(state, task, 'Complete its hard dependencies first, or make them soft.');
+  }
+  return {
+    type: 'TaskStatusChanged',
+    data: {
+      taskId: task.id,
+      projectId: state.projectId,
+      from: task.status,
+      to: data.status,
+      ...(data.reason ? { reason: data.reason } : {}),
+      changedAt: metadata.now,
+    },
+  };
+};
