@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { createApp, dataFiles, openEventStore, VERSION } from './app.js';
@@ -7,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
+import { syncGeneratedDocs } from './api/docs.js';
 import { CAPABILITIES } from './api/catalog/operation.js';
 import { CommandHandler } from './commands/handler.js';
 import { pluginCommands } from './commands/plugins/commands.js';
@@ -30,6 +34,23 @@ const config = (defaults: NodeJS.ProcessEnv = {}): Config => {
       process.exit(2);
     }
     throw error;
+  }
+};
+
+/** `vespera docs [--check]`: the manual's catalog tables, from the catalog of a throwaway app. */
+const docs = async (opts: { check?: boolean }) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-docs-'));
+  const app = await createApp(loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir, port: 0 }), createLogger('silent'));
+  try {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const stale = syncGeneratedDocs(root, app.operations, opts.check ?? false);
+    if (opts.check && stale.length > 0) {
+      console.error(`Generated tables are stale in ${stale.join(', ')}: run \`npm run docs\`.`);
+      process.exitCode = 1;
+    } else console.error(stale.length > 0 ? `Rewrote ${stale.join(', ')}.` : 'The generated tables are up to date.');
+  } finally {
+    await app.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 };
 
@@ -174,6 +195,7 @@ program
   .action(async (action?: string, name?: string) => {
     process.exitCode = await servicesCommand(config(), action, name);
   });
+program.command('docs').description("Rewrite the manual's tables generated from the operation catalog").option('--check', 'only report stale tables (exit 1)').action(docs);
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 
