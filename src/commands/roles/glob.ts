@@ -92,8 +92,8 @@ const expandBraces = (pattern: string): string[] => {
       }
       if (j >= pattern.length) fail(`is not a valid glob: Missing closing \`}\` for the \`{\` at ${i}`);
       options.push(option);
-      if (options.length < 2) fail(`is not a valid glob: \`{${option}}\` has one alternative; write it without braces or add \`,\``);
       if (options.some((o) => o.includes('..'))) fail(`is not a valid glob: brace ranges like \`{1..9}\` are not supported; list the alternatives`);
+      if (options.length < 2) fail(`is not a valid glob: \`{${option}}\` has one alternative; write it without braces or add \`,\``);
       if (results.length * options.length > MAX_GLOB_ALTERNATIVES)
         fail(`expands to more than ${MAX_GLOB_ALTERNATIVES} alternatives; use fewer \`{,}\` choices`);
       results = results.flatMap((head) => options.map((o) => head + literal + o));
