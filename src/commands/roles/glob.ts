@@ -9,7 +9,7 @@
  * matches at its leftmost place, and between two `**` segments a run of segments does too. An earlier
  * placement leaves more room for what follows, so this is exact. Literal pieces are found with indexOf; pieces
  * with `?` or classes, and runs of segments, with Shift-And, whose time does not depend on how nearly the
- * text matches. Nothing moves backwards, so a path costs at most its length × the pattern's length / 32.
+ * text matches. Nothing moves backwards, so a path costs at most about its length × the pattern's length.
  *
  * The dialect: `*` is any characters within one segment (dotfiles too); `**` as a whole segment is zero or
  * more segments; `?` is one character; `[abc]`, `[a-z]`, `[!a]` / `[^a]` are classes; `{a,b}` are
