@@ -35,7 +35,42 @@ export const compileValidators = (operations: readonly AnyOperation[]): Map<stri
   return new Map(operations.map((op) => [op.name, { input: inputs.compile(op.input), output: outputs.compile(op.output) }]));
 };
 
+/** With the `u` flag a surrogate pair reads as one code point, so only a lone surrogate is in category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What is wrong with a string every field refuses, or undefined. */
+const stringProblem = (text: string): string | undefined => {
+  if (LONE_SURROGATE.test(text)) return 'is not well-formed UTF-16 (it has a lone surrogate)';
+  if (text.includes('\0')) return 'contains a NUL character';
+  return undefined;
+};
+
+/**
+ * Refuses lone surrogates (SQLite would store them as U+FFFD, so the text would not come back as sent) and NUL
+ * characters in every string and object key of the input, before ajv or any operation sees it.
+ */
+export const assertCleanStrings = (value: unknown): void => {
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length > 0) {
+    const [node, at] = stack.pop()!;
+    const problem = typeof node === 'string' ? stringProblem(node) : undefined;
+    if (problem) throw invalidString(at, `\`${at || 'body'}\` ${problem}`);
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, child] of Object.entries(node)) {
+      const field = at ? `${at}.${key}` : key;
+      const keyProblem = stringProblem(key);
+      if (keyProblem) throw invalidString(at || '(body)', `a field name in \`${at || 'body'}\` ${keyProblem}`);
+      stack.push([child, field]);
+    }
+  }
+};
+
+const invalidString = (field: string, message: string): DomainError =>
+  new DomainError('INVALID_STRING', 400, `Invalid input: ${message}.`, { field, errors: [{ field, message }] }, 'Send well-formed Unicode text without NUL characters.');
+
+/** Checks the strings, then the schema. */
 export const assertValid = (validate: ValidateFunction, value: unknown): void => {
+  assertCleanStrings(value);
   if (!validate(value)) throw validationError(validate.errors ?? []);
 };
 

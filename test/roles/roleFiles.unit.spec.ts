@@ -187,7 +187,18 @@ describe('Role files', () => {
       ['that leaves the project with ..', 'src/../../secrets/**', /no `\.\.` segment/],
       ['with an unclosed bracket', 'src/[abc', /not a valid glob: Missing closing/],
       ['with an unclosed brace', 'src/**/*.{ts,js', /not a valid glob: Missing closing/],
+      ['with nested quantifiers (a regular expression)', '(a+)+b', /regular-expression syntax/],
+      ['with an extglob', 'src/+(a|aa)/**', /extglob `\+\(` is not supported/],
+      ['with nested braces', 'src/{a,{b,c}}', /nested `\{`/],
+      ['with a backslash', 'src\\**', /`\\` is not supported/],
     ];
+    it('refuses file patterns that together expand past 8192 characters, pointing at the list', () =>
+      expectRefusal(
+        fileWith('glob-total.yaml', (r) => (r.file_patterns = Array.from({ length: 40 }, (_, i) => `d${i}/{${'a'.repeat(120)},${'b'.repeat(120)}}/**`))),
+        '/roles/coder/file_patterns',
+        /once braces are expanded, over the limit of 8192/,
+      ));
+
     for (const [what, pattern, problem] of badGlobs) {
       it(`refuses a file pattern ${what}`, () =>
         expectRefusal(

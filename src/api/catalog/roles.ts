@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
 import { rankSuitableRoles, type AssignableRole } from '../../commands/roles/assignment.js';
-import { globProblem, roleDefinitionSchema } from '../../commands/roles/roleSchema.js';
+import { filePatternProblems, roleDefinitionSchema } from '../../commands/roles/roleSchema.js';
 import { DomainError } from '../../errors.js';
 import type { RoleSpec } from '../../events/roles.js';
 import { getRole, inProgressByRole, listRoles, roleWorkload } from '../../queries/roles.js';
@@ -42,14 +42,19 @@ const reasonsView: s.JsonSchema = {
   items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
 };
 
-/** ajv checks the shape; picomatch decides whether a pattern is a usable glob. */
+/** ajv checks the shape; roleSchema decides whether the patterns are globs of the dialect the matcher runs. */
 const requireGlobs = (role: RoleSpec): void => {
-  const problems = role.filePatterns.map((p, i) => [i, p, globProblem(p)] as const).filter(([, , problem]) => problem);
-  if (problems.length > 0) {
-    throw new DomainError('INVALID_GLOB', 400, problems.map(([i, p, problem]) => `filePatterns[${i}] "${p}" ${problem}`).join('; '), {
-      patterns: problems.map(([, p]) => p),
-    });
-  }
+  const problems = filePatternProblems(role.filePatterns);
+  if (problems.length === 0) return;
+  const field = (index?: number) => (index === undefined ? 'filePatterns' : `filePatterns.${index}`);
+  const errors = problems.map(({ index, pattern, problem }) => ({
+    field: field(index),
+    message: index === undefined ? `\`filePatterns\` ${problem}` : `\`${field(index)}\` "${pattern}" ${problem}`,
+  }));
+  throw new DomainError('INVALID_GLOB', 400, `${errors.map((e) => e.message).join('; ')}.`, {
+    patterns: problems.flatMap(({ pattern }) => (pattern === undefined ? [] : [pattern])),
+    errors,
+  }, 'Patterns are globs: `*`, `**`, `?`, `[a-z]` and `{a,b}`, relative to the project root; no regular-expression syntax.');
 };
 
 export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: RoleCatalogDeps): AnyOperation[] => {

@@ -1,5 +1,5 @@
-import picomatch from 'picomatch';
 import { TOOL_GROUPS } from '../../api/schemas.js';
+import { compileGlobs } from './glob.js';
 import { escapesProject, type RoleDefinition } from './roleSchema.js';
 
 export type AssignableRole = RoleDefinition & { retired?: boolean };
@@ -36,7 +36,7 @@ const matcherFor = (patterns: readonly string[]): ((path: string) => boolean) =>
   let matcher = matchers.get(key);
   if (!matcher) {
     if (matchers.size >= MATCHER_CACHE_SIZE) matchers.clear();
-    matcher = patterns.length === 0 ? () => false : picomatch([...patterns], { dot: true });
+    matcher = compileGlobs(patterns);
     matchers.set(key, matcher);
   }
   return matcher;

@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { isPair, isScalar, isSeq, parseDocument, visit, type Document, type YAMLError } from 'yaml';
-import { globProblem, roleFileSchema, type RoleDefinition, type ToolGroup } from './roleSchema.js';
+import { filePatternProblems, roleFileSchema, type RoleDefinition, type ToolGroup } from './roleSchema.js';
 
 export const MAX_ROLE_FILE_BYTES = 256 * 1024;
 
@@ -127,10 +127,10 @@ const parseYaml = (file: string, text: string): unknown => {
 
 const checkGlobs = (file: string, roles: RoleFile['roles']): void => {
   const problems = Object.entries(roles).flatMap(([name, role]) =>
-    role.file_patterns.flatMap((pattern, i) => {
-      const message = globProblem(pattern);
-      return message ? [{ path: pointer(['roles', name, 'file_patterns', i]), message }] : [];
-    }),
+    filePatternProblems(role.file_patterns).map(({ index, problem }) => ({
+      path: pointer(['roles', name, 'file_patterns', ...(index === undefined ? [] : [index])]),
+      message: problem,
+    })),
   );
   const [first, ...rest] = problems;
   if (first) throw new RoleFileError(file, [first, ...rest]);

@@ -1,6 +1,6 @@
-import picomatch from 'picomatch';
 import { TOOL_GROUPS, type JsonSchema } from '../../api/schemas.js';
 import type { RoleSpec } from '../../events/roles.js';
+import { expandedLength, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_LIST_CHARACTERS, parseGlob } from './glob.js';
 
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
 
@@ -10,7 +10,7 @@ export type { RoleRestrictions } from '../../events/roles.js';
 export type RoleDefinition = RoleSpec & { capabilities: ToolGroup[] };
 
 export const ROLE_NAME_PATTERN = '^[a-z][a-z0-9_]{1,63}$';
-export const MAX_GLOB_LENGTH = 512;
+export { MAX_GLOB_LENGTH };
 
 const roleName = {
   type: 'string',
@@ -32,7 +32,7 @@ const roleFields = {
     minItems: 1,
     maxItems: 200,
     items: { type: 'string', minLength: 1, maxLength: MAX_GLOB_LENGTH },
-    description: 'Globs (picomatch, relative to the project root) of the files the role may change',
+    description: 'Globs (relative to the project root) of the files the role may change: `*`, `**`, `?`, `[a-z]`, `{a,b}`',
   },
   tools: {
     type: 'array',
@@ -92,16 +92,30 @@ export const roleFileSchema: JsonSchema = {
 export const escapesProject = (path: string): boolean =>
   path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path) || path.split(/[\\/]/).includes('..');
 
-/** What is wrong with a file pattern, or undefined when it is a usable glob. */
+/** What is wrong with a file pattern, or undefined when it is a glob of the dialect `glob.ts` matches. */
 export const globProblem = (pattern: string): string | undefined => {
   if (pattern.length === 0) return 'is an empty pattern';
-  if (pattern.includes('\0')) return 'contains a NUL character';
-  if (pattern.length > MAX_GLOB_LENGTH) return `is longer than ${MAX_GLOB_LENGTH} characters`;
   if (escapesProject(pattern)) return 'must be relative to the project root (no absolute path, no `..` segment)';
   try {
-    picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
+    parseGlob(pattern);
     return undefined;
   } catch (error) {
-    return `is not a valid glob: ${(error as Error).message}`;
+    if (error instanceof GlobError) return error.message;
+    throw error;
   }
+};
+
+export type FilePatternProblem = { index?: number; pattern?: string; problem: string };
+
+/** Every problem of a role's file patterns: each pattern's own, then (when each is fine) their total size. */
+export const filePatternProblems = (patterns: readonly string[]): FilePatternProblem[] => {
+  const problems = patterns.flatMap((pattern, index) => {
+    const problem = globProblem(pattern);
+    return problem ? [{ index, pattern, problem }] : [];
+  });
+  if (problems.length > 0) return problems;
+  const size = patterns.reduce((sum, pattern) => sum + expandedLength(pattern), 0);
+  return size > MAX_GLOB_LIST_CHARACTERS
+    ? [{ problem: `total ${size} characters once braces are expanded, over the limit of ${MAX_GLOB_LIST_CHARACTERS}; use fewer or broader patterns` }]
+    : [];
 };
