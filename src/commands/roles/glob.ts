@@ -1,8 +1,8 @@
 /**
  * File patterns: a small glob dialect, and a matcher that never builds a RegExp from it.
  *
- * picomatch, minimatch and micromatch (all in node_modules) compile globs to regular expressions, and I know
- * of no maintained npm matcher that does not. V8's engine backtracks, so `+(a+)+b` takes exponential time and
+ * picomatch, minimatch and micromatch compile globs to regular expressions, and no maintained npm matcher was
+ * found that does not. V8's engine backtracks, so `+(a+)+b` takes exponential time and
  * even plain `*a*a*a*a*b` polynomial time on a path that almost matches; hence this module.
  *
  * Matching is greedy, as in Russ Cox's "Glob Matching Can Be Simple And Fast Too": between two `*` a piece
