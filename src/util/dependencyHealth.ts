@@ -93,14 +93,15 @@ export class DependencyHealth {
     this.timer.unref();
   }
 
-  /** One probe now (never overlapping the previous one); its outcome is recorded like any call's. */
+  /** One probe now (never overlapping the previous one): any error of a probe means the dependency is unwell. */
   async probeOnce(): Promise<void> {
     if (!this.options.probe || this.probing) return;
     this.probing = true;
     try {
-      await this.call('probe', this.options.probe);
-    } catch {
-      // recorded by call()
+      await withTimeout(this.options.probe(), this.options.timeoutMs, `${this.name} probe`);
+      this.succeeded();
+    } catch (error) {
+      this.failed(error);
     } finally {
       this.probing = false;
     }
