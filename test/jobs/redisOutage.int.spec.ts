@@ -19,9 +19,12 @@ describe('When Redis dies during writes and comes back', function () {
     expect(app.background.queue.kind).to.equal('bullmq');
   });
   after(async () => {
-    await redis.start().catch(() => undefined);
-    await app?.close();
-    await redis.kill();
+    try {
+      await redis.start();
+      await app?.close();
+    } finally {
+      await redis.kill();
+    }
   });
 
   it('keeps accepting writes and reports the queue degraded while Redis is down', async () => {
