@@ -106,7 +106,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     eventStore: config.eventStore === 'sqlite' ? { kind: 'sqlite', path: dataFiles(config.dataDir).events } : { kind: 'eventstoredb', url: config.eventStoreUrl! },
     logLevel: config.logLevel,
     cycleCheckMs: config.cycleIntervalMs,
-  });
+  }, { timeoutMs: config.graphTimeoutMs });
   // Analytics read adjacency from SQLite: measured faster to load than the graph (bench/graph.ts).
   const analytics = {
     projectOf: (taskId: string) => projectOfTask(readDb, taskId),
@@ -164,7 +164,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     overdue: (at) => expiredLeases(readDb, at),
     logger: logger.child({ component: 'leases' }),
     scanIntervalMs: config.leaseScanIntervalMs,
-    ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry` } : {}),
+    ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
   const operations = buildCatalog({
     commands,
@@ -193,9 +193,24 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({ ...p, lag: Math.max(0, head - p.position) }));
       const cycles = graph.cycles();
       const graphHealth = { cycles: cycles?.cycles ?? 0, checkedAt: cycles?.checkedAt ?? null, ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}) };
-      const { degraded: backgroundDegraded, ...backgroundHealth } = await background.health();
-      const degraded = projectors.some((p) => !p.running || p.lastError) || graphHealth.cycles > 0 || backgroundDegraded;
-      return { status: degraded ? ('degraded' as const) : ('ok' as const), version: VERSION, eventStore: { kind: store.kind, headPosition: head }, projectors, graph: graphHealth, ...backgroundHealth };
+      const { degraded: _degraded, reasons: backgroundReasons, dependencies, ...backgroundHealth } = await background.health();
+      const graphWorker = graph.health();
+      const reasons = [
+        ...projectors.filter((p) => !p.running || p.lastError).map((p) => `the ${p.name} projector ${p.lastError ? `fails: ${p.lastError}` : 'is not running'}`),
+        ...(graphHealth.cycles > 0 ? [`the dependency graph holds ${graphHealth.cycles} cycle(s)`] : []),
+        ...(graphWorker.state === 'down' ? [`${graphWorker.name} is not answering: ${graphWorker.lastError ?? 'unknown'}`] : []),
+        ...backgroundReasons,
+      ];
+      return {
+        status: reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
+        reasons,
+        version: VERSION,
+        eventStore: { kind: store.kind, headPosition: head },
+        projectors,
+        graph: graphHealth,
+        dependencies: [graphWorker, ...dependencies],
+        ...backgroundHealth,
+      };
     } catch (error) {
       return { status: 'down' as const, version: VERSION, eventStore: { kind: store.kind, error: (error as Error).message }, projectors: [projector.status()] };
     }

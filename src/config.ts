@@ -41,6 +41,20 @@ export type Config = Readonly<{
   queuePrefix: string;
   syncIntervalMs: number;
   optimizeIntervalMs: number;
+  /** Longest one Chroma write or admin call may take (upserts of a whole batch, checkpoints, listings). */
+  chromaTimeoutMs: number;
+  /** Longest the vector side of a search (or one Chroma read, or a heartbeat) may take before search answers from keywords. */
+  chromaQueryTimeoutMs: number;
+  /** Longest one Redis/BullMQ command (add a job, count jobs, PING) may take before jobs run in-process. */
+  redisTimeoutMs: number;
+  /** Longest one request to the graph (Kuzu) worker thread may take, beyond any wait it was asked for. */
+  graphTimeoutMs: number;
+  /** Longest one batch may take in the embedding worker thread. */
+  embedTimeoutMs: number;
+  /** Longest the duplicate warning may delay a create; past it the task is acknowledged without the warning, marked so. */
+  duplicateCheckMs: number;
+  /** How often Chroma and Redis are probed, so /health sees a dependency that stopped answering (and its return). */
+  probeIntervalMs: number;
   cycleIntervalMs: number;
   /** Authentication on every route. Only code (tests, benchmarks) can turn it off; no variable does. */
   auth: boolean;
@@ -135,6 +149,13 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     syncIntervalMs: int('VESPERA_SYNC_INTERVAL_MS', 5000, 100, 3_600_000),
     optimizeIntervalMs: int('VESPERA_OPTIMIZE_INTERVAL_MS', 600_000, 1000, 86_400_000),
     cycleIntervalMs: int('VESPERA_CYCLE_INTERVAL_MS', 60_000, 1000, 86_400_000),
+    chromaTimeoutMs: int('VESPERA_CHROMA_TIMEOUT_MS', 30_000, 100, 600_000),
+    chromaQueryTimeoutMs: int('VESPERA_CHROMA_QUERY_TIMEOUT_MS', 2000, 50, 60_000),
+    redisTimeoutMs: int('VESPERA_REDIS_TIMEOUT_MS', 5000, 50, 60_000),
+    graphTimeoutMs: int('VESPERA_GRAPH_TIMEOUT_MS', 10_000, 100, 600_000),
+    embedTimeoutMs: int('VESPERA_EMBED_TIMEOUT_MS', 30_000, 100, 600_000),
+    duplicateCheckMs: int('VESPERA_DUPLICATE_CHECK_MS', 200, 10, 10_000),
+    probeIntervalMs: int('VESPERA_PROBE_INTERVAL_MS', 2000, 100, 600_000),
     auth: true,
     idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),
     mcpTools,

@@ -5,11 +5,16 @@ import type { EventStore } from '../eventstore/eventStore.js';
 import type { Projector, ProjectorStatus } from '../projections/projector.js';
 import { startVectors, type VectorRuntime } from '../projections/vectors/runtime.js';
 import { findDuplicates, type SemanticIndex } from '../queries/search/search.js';
+import type { DependencyStatus } from '../util/dependencyHealth.js';
+import { withTimeout } from '../util/timeout.js';
 import { BullQueue, pingRedis } from './bullmq.js';
 import { EMBED_QUEUE } from './embedJob.js';
 import { FallbackQueue } from './fallback.js';
 import { maintenanceServices } from './maintenance.js';
 import { ServiceRegistry, type Service } from './services.js';
+
+/** The duplicate warning on create: the close tasks, or why the check was skipped. */
+export type DuplicateWarning = { items: ReadonlyArray<{ id: string }>; skipped?: string };
 
 export type BackgroundDeps = Readonly<{ config: Config; logger: Logger; store: EventStore; readDb: Database.Database; sqlite: Projector }>;
 
@@ -18,7 +23,7 @@ export const openQueue = async (config: Config, logger: Logger): Promise<Fallbac
   if (!config.redisUrl) return new FallbackQueue(undefined);
   try {
     await pingRedis(config.redisUrl);
-    return new FallbackQueue(new BullQueue(config.redisUrl, config.queuePrefix));
+    return new FallbackQueue(new BullQueue(config.redisUrl, config.queuePrefix, { timeoutMs: config.redisTimeoutMs, probeIntervalMs: config.probeIntervalMs }));
   } catch (error) {
     logger.warn({ err: error }, 'Redis is not reachable; background jobs run in-process');
     return new FallbackQueue(undefined, `Redis at ${config.redisUrl} unreachable at start (${(error as Error).message}); jobs run in-process`);
@@ -63,6 +68,7 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
   await services.startAll();
 
   const index: SemanticIndex | undefined = vectors && {
+    timeoutMs: config.chromaQueryTimeoutMs,
     available: () => vectors.available(),
     embedQuery: (text) => vectors.embedQuery(text),
     query: (vector, opts) => vectors.store!.query(vector, opts),
@@ -74,19 +80,42 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
     vectors,
     services,
     index,
-    /** For `possibleDuplicates` on create: never throws, answers [] when vectors are off or down. */
-    duplicates: async (input: { title: string; description?: string; projectId?: string }) =>
-      index ? findDuplicates(readDb, index, { ...input, threshold: config.duplicateThreshold }).then((r) => r.items, () => []) : [],
+    /**
+     * For `possibleDuplicates` on create: never throws, and never takes longer than `duplicateCheckMs` (it runs beside the
+     * append, so it delays the acknowledgement by at most that); `skipped` says why there is no answer.
+     */
+    duplicates: async (input: { title: string; description?: string; projectId?: string }): Promise<DuplicateWarning> => {
+      if (!index) return { items: [], skipped: 'vectors are disabled (VESPERA_VECTORS=off)' };
+      try {
+        const found = await withTimeout(findDuplicates(readDb, index, { ...input, threshold: config.duplicateThreshold }), config.duplicateCheckMs, 'the duplicate check');
+        return found.reason ? { items: [], skipped: found.reason } : { items: found.items };
+      } catch (error) {
+        return { items: [], skipped: (error as Error).message };
+      }
+    },
     /** Lets the graph team hand cycle detection over as a scheduled job. */
     attachCycleDetection: maintenance.attachCycleDetection,
     projectorStatuses: (): ProjectorStatus[] =>
       config.vectors === 'on' ? [vectors?.projector?.status() ?? { name: 'vectors', version: 1, position: 0, lag: 0, running: false, lastError: 'starting' }] : [],
     health: async () => {
-      const vectorStatus = vectors ? await vectors.status() : undefined;
+      const vectorStatus = vectors?.status();
       const queueHealth = { ...queue.health(), embeddings: await queue.stats(EMBED_QUEUE) };
       const list = await services.list();
-      const degraded = queueHealth.degraded || (vectorStatus !== undefined && vectorStatus.chroma.state !== 'up');
-      return { degraded, vectors: vectorStatus ?? { enabled: false }, queue: queueHealth, services: list.map((s) => ({ name: s.name, state: s.state, lastError: s.lastError })) };
+      const dependencies: DependencyStatus[] = [...(vectors?.dependencies() ?? []), ...queue.dependencies()];
+      const down = dependencies.filter((d) => d.state === 'down');
+      const reasons = [
+        ...down.map((d) => `${d.name} is not answering: ${d.lastError ?? 'unknown'}`),
+        ...(vectorStatus && vectorStatus.chroma.state !== 'up' && !down.some((d) => d.name === 'chroma') ? [`chroma is ${vectorStatus.chroma.state}`] : []),
+        ...(queueHealth.degraded && !down.some((d) => d.name === 'redis') ? [`job queue: ${queueHealth.reason ?? 'degraded'}`] : []),
+      ];
+      return {
+        degraded: reasons.length > 0,
+        reasons,
+        dependencies,
+        vectors: vectorStatus ?? { enabled: false },
+        queue: queueHealth,
+        services: list.map((s) => ({ name: s.name, state: s.state, lastError: s.lastError })),
+      };
     },
     stop: async () => {
       await services.stopAll();

@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { withTimeout } from '../util/timeout.js';
 
 export type LeaseExpiryDeps = Readonly<{
   /** Appends LeaseExpired when the lease is really over (idempotent: a no-op after a heartbeat). */
@@ -12,6 +13,8 @@ export type LeaseExpiryDeps = Readonly<{
   /** BullMQ delayed jobs when set; in-process timers otherwise. */
   redisUrl?: string;
   queueName?: string;
+  /** Longest one Redis call may take (scheduling is retried by the scan, so a late one only logs). */
+  redisTimeoutMs?: number;
 }>;
 
 export interface LeaseExpiry {
@@ -55,6 +58,7 @@ export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
   if (deps.redisUrl) {
     const connection = redisConnection(deps.redisUrl);
     const name = deps.queueName ?? 'vespera-lease-expiry';
+    const timeoutMs = deps.redisTimeoutMs ?? 5000;
     const queue = new Queue(name, { connection });
     const worker = new Worker(name, async (job) => run((job.data as { taskId: string }).taskId), { connection, concurrency: 4 });
     worker.on('error', (error) => logger.warn({ err: error }, 'lease worker error'));
@@ -65,16 +69,17 @@ export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
         if (closed) return;
         const delay = Math.max(0, Date.parse(leaseExpiresAt) - Date.now() + 50);
         // One job per lease end: a heartbeat schedules a new one, and the old one finds nothing to expire.
-        void queue
-          .add('expire', { taskId }, { jobId: `${taskId}-${Date.parse(leaseExpiresAt)}`, delay, removeOnComplete: true, removeOnFail: 100 })
-          .catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not schedule lease expiry; the scan will catch it'));
+        void withTimeout(
+          queue.add('expire', { taskId }, { jobId: `${taskId}-${Date.parse(leaseExpiresAt)}`, delay, removeOnComplete: true, removeOnFail: 100 }),
+          timeoutMs,
+          'Redis (scheduling a lease expiry)',
+        ).catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not schedule lease expiry; the scan will catch it'));
       },
       sweep,
       close: async () => {
         closed = true;
         clearInterval(scan);
-        await worker.close();
-        await queue.close();
+        await withTimeout(Promise.allSettled([worker.close(), queue.close()]), timeoutMs, 'closing the lease queue').catch(() => undefined);
       },
     };
   }

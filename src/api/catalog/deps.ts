@@ -7,8 +7,8 @@ export type CatalogDeps = Readonly<{
   readDb: Database.Database;
   /** Resolves once the SQLite read model has applied `position` (bounded wait). */
   waitForReadModel: (position: number) => Promise<void>;
-  /** Existing tasks close in meaning to a new one, for `possibleDuplicates` on create (never throws). */
   /** Critical-path length, ready tasks per role and top bottlenecks of a project, for its dashboard. */
   dashboardExtras?: (projectId: string) => Record<string, unknown>;
-  duplicates?: (input: { title: string; description?: string; projectId?: string }) => Promise<ReadonlyArray<{ id: string }>>;
+  /** Existing tasks close in meaning to a new one, for `possibleDuplicates` on create (never throws, bounded); `skipped` says why it could not check. */
+  duplicates?: (input: { title: string; description?: string; projectId?: string }) => Promise<{ items: ReadonlyArray<{ id: string }>; skipped?: string }>;
 }>;

@@ -63,6 +63,21 @@ const writeResult = (extra: Record<string, s.JsonSchema>, required: string[]): s
   properties: { position: { type: 'integer' }, ...extra },
 });
 
+/** A created task, with the duplicate warning when vectors are on. */
+const createdTask: s.JsonSchema = {
+  ...s.taskView,
+  properties: {
+    ...s.taskView.properties,
+    possibleDuplicates: {
+      type: 'array',
+      description: 'Existing tasks of the project close in meaning (a warning; the task was created)',
+      items: { type: 'object', required: ['id', 'title', 'similarity'], properties: { id: { type: 'string' }, title: { type: 'string' }, similarity: { type: 'number' } } },
+    },
+    duplicateCheck: { type: 'string', enum: ['checked', 'skipped'], description: '`skipped`: the vector store did not answer in time; the task was created without the check' },
+    duplicateCheckReason: { type: 'string', description: 'Why the duplicate check was skipped' },
+  },
+};
+
 export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardExtras, duplicates }: CatalogDeps): AnyOperation[] => {
   /** Read-your-writes: a write answers only once the SQLite model shows it. */
   const settled = async (position: number) => {
@@ -86,14 +101,19 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'command',
       successStatus: 201,
       input: s.input({ ...s.taskFieldProperties, projectId: s.projectId, parentId: s.id }, ['title']),
-      output: s.taskView,
+      output: createdTask,
       run: async (input, ctx) => {
-        // The duplicate check warns, never refuses: it runs beside the create and its answer rides along.
+        // The duplicate check warns, never refuses: it runs beside the create, bounded, and its answer rides along.
         const [result, similar] = await Promise.all([commands.createTask(input, requestMeta(ctx)), duplicates?.(input)]);
         const created = result.events.find((e) => e.type === 'TaskCreated')!;
         const answer = await taskAnswer((created.data as { taskId: string }).taskId, result.position);
         if (!similar) return answer;
-        return { ...answer, body: { ...answer.body, possibleDuplicates: similar.filter((d) => d.id !== answer.body.id) } };
+        const warning = {
+          possibleDuplicates: similar.items.filter((d) => d.id !== answer.body.id),
+          duplicateCheck: similar.skipped === undefined ? 'checked' : 'skipped',
+          ...(similar.skipped === undefined ? {} : { duplicateCheckReason: similar.skipped }),
+        };
+        return { ...answer, body: { ...answer.body, ...warning } };
       },
     }),
 

@@ -1,5 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { DomainError } from '../../errors.js';
+import { DependencyHealth, type DependencyStatus } from '../../util/dependencyHealth.js';
+import { TimeoutError } from '../../util/timeout.js';
 import { spawnModuleWorker } from '../../util/worker.js';
 import type { ProjectorStatus } from '../projector.js';
 import type { CycleReport } from './cycleDetection.js';
@@ -15,12 +17,16 @@ export type GraphModelHandle = Readonly<{
   cycles: () => CycleReport | undefined;
   checkCycles: () => Promise<CycleReport>;
   dump: () => Promise<GraphSnapshot>;
+  /** The worker thread as a dependency: `down` once a request to it went unanswered past its timeout. */
+  health: () => DependencyStatus;
   stop: () => Promise<void>;
 }>;
 
-export const startGraphWorker = async (data: GraphWorkerData): Promise<GraphModelHandle> => {
+/** `timeoutMs`: longest one request may wait for the worker's answer, beyond any wait the request itself asks for. */
+export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<GraphModelHandle> => {
   const worker: Worker = spawnModuleWorker(import.meta.url, 'worker', data);
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  const health = new DependencyHealth('graph-worker', { timeoutMs });
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   let next = 0;
   let status: ProjectorStatus = { name: 'graph', version: 0, position: 0, lag: 0, running: false };
   let cycles: CycleReport | undefined;
@@ -39,30 +45,50 @@ export const startGraphWorker = async (data: GraphWorkerData): Promise<GraphMode
       const waiting = pending.get(reply.id);
       pending.delete(reply.id);
       if (!waiting) return;
+      clearTimeout(waiting.timer);
+      health.succeeded();
       if (reply.error) waiting.reject(new DomainError(reply.code ?? 'GRAPH_MODEL_ERROR', 503, reply.error));
       else waiting.resolve(reply);
     });
     worker.once('error', (error) => {
       failure = error;
-      for (const p of pending.values()) p.reject(error);
+      health.failed(error);
+      for (const p of pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(error);
+      }
       pending.clear();
       reject(error);
     });
   });
   await ready;
 
-  const ask = (request: Ask): Promise<Reply> => {
+  const ask = (request: Ask, waitMs = 0): Promise<Reply> => {
     if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       const id = ++next;
-      pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        const error = new TimeoutError(`the graph worker (${request.type})`, waitMs + timeoutMs);
+        health.failed(error);
+        reject(error);
+      }, waitMs + timeoutMs);
+      pending.set(id, { resolve, reject, timer });
       worker.postMessage({ ...request, id });
     });
   };
+  // One status request at a time: a stalled worker is reported once its request times out, not buried under more.
+  let refreshing = false;
   const refresh = async () => {
-    const reply = await ask({ type: 'status' });
-    if (reply.status) status = reply.status;
-    cycles = reply.cycles ?? undefined;
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const reply = await ask({ type: 'status' });
+      if (reply.status) status = reply.status;
+      cycles = reply.cycles ?? undefined;
+    } finally {
+      refreshing = false;
+    }
   };
   const timer = setInterval(() => void refresh().catch(() => undefined), 250);
   timer.unref();
@@ -70,8 +96,8 @@ export const startGraphWorker = async (data: GraphWorkerData): Promise<GraphMode
   return {
     projector: {
       status: () => (failure ? { ...status, running: false, lastError: failure.message } : status),
-      waitFor: async (position, timeoutMs = 5000) => {
-        await ask({ type: 'waitFor', position, timeoutMs });
+      waitFor: async (position, waitMs = 5000) => {
+        await ask({ type: 'waitFor', position, timeoutMs: waitMs }, waitMs);
       },
     },
     cycles: () => cycles,
@@ -81,6 +107,7 @@ export const startGraphWorker = async (data: GraphWorkerData): Promise<GraphMode
       return cycles!;
     },
     dump: async () => (await ask({ type: 'dump' })).dump!,
+    health: () => health.status(),
     stop: async () => {
       clearInterval(timer);
       if (!failure) await ask({ type: 'stop' }).catch(() => undefined);

@@ -1,9 +1,16 @@
-import { ChromaClient, type Collection, type Metadata, type Where } from 'chromadb';
+import { ChromaClient, ChromaConnectionError, ChromaServerError, type Collection, type Metadata, type Where } from 'chromadb';
+import type { DependencyHealth } from '../../util/dependencyHealth.js';
 
 export type VectorMetadata = { projectId: string; status: string; priority: string; role: string; tags: string; hash: string };
 export type VectorDoc = { id: string; vector: Float32Array; metadata: VectorMetadata };
 export type VectorFilter = { status?: readonly string[]; priority?: readonly string[]; role?: string };
 export type VectorHit = { id: string; projectId: string; similarity: number };
+
+/** A Chroma that cannot be reached, or answers 5xx, is unwell; a 4xx is an answer. */
+export const isChromaOutage = (error: unknown): boolean => error instanceof ChromaConnectionError || error instanceof ChromaServerError;
+
+/** Every call to Chroma goes through `health` with one of these budgets: queries are short; writes (and collection lookups) may carry a whole batch. */
+export type ChromaCalls = Readonly<{ health: DependencyHealth; writeTimeoutMs: number; readTimeoutMs: number }>;
 
 const groupBy = <T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> => {
   const groups = new Map<string, T[]>();
@@ -34,21 +41,36 @@ export class ChromaVectorStore {
   private readonly collections = new Map<string, Collection>();
   private known = false;
 
-  constructor(url: string, modelId: string, version: number) {
+  constructor(
+    url: string,
+    modelId: string,
+    version: number,
+    private readonly calls: ChromaCalls,
+  ) {
     const parsed = new URL(url);
     this.client = new ChromaClient({ host: parsed.hostname, port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 8000)), ssl: parsed.protocol === 'https:' });
     this.prefix = `vp_${tag(modelId)}_${version}_`;
   }
 
+  private write<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return this.calls.health.call(what, run, this.calls.writeTimeoutMs);
+  }
+
+  private read<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return this.calls.health.call(what, run, this.calls.readTimeoutMs);
+  }
+
   private async collection(projectId: string): Promise<Collection> {
     let collection = this.collections.get(projectId);
     if (!collection) {
-      collection = await this.client.getOrCreateCollection({
-        name: `${this.prefix}${projectId}_t`,
-        embeddingFunction: null,
-        configuration: { hnsw: { space: 'cosine' } },
-        metadata: { projectId },
-      });
+      collection = await this.write('getOrCreateCollection', () =>
+        this.client.getOrCreateCollection({
+          name: `${this.prefix}${projectId}_t`,
+          embeddingFunction: null,
+          configuration: { hnsw: { space: 'cosine' } },
+          metadata: { projectId },
+        }),
+      );
       this.collections.set(projectId, collection);
     }
     return collection;
@@ -57,7 +79,7 @@ export class ChromaVectorStore {
   /** Every project collection of this model and version. */
   async projects(): Promise<string[]> {
     if (!this.known) {
-      for (const c of await this.client.listCollections({ limit: 10_000 })) {
+      for (const c of await this.write('listCollections', () => this.client.listCollections({ limit: 10_000 }))) {
         if (c.name.startsWith(this.prefix) && c.name.endsWith('_t')) this.collections.set(c.name.slice(this.prefix.length, -2), c);
       }
       this.known = true;
@@ -66,7 +88,7 @@ export class ChromaVectorStore {
   }
 
   private meta() {
-    return this.client.getOrCreateCollection({ name: `${this.prefix}meta`, embeddingFunction: null, metadata: { checkpoint: 0 } });
+    return this.write('getOrCreateCollection', () => this.client.getOrCreateCollection({ name: `${this.prefix}meta`, embeddingFunction: null, metadata: { checkpoint: 0 } }));
   }
 
   async loadCheckpoint(): Promise<number> {
@@ -75,24 +97,28 @@ export class ChromaVectorStore {
   }
 
   async saveCheckpoint(position: number): Promise<void> {
-    await (await this.meta()).modify({ metadata: { checkpoint: position } });
+    const meta = await this.meta();
+    await this.write('saveCheckpoint', () => meta.modify({ metadata: { checkpoint: position } }));
   }
 
   async upsert(docs: readonly VectorDoc[]): Promise<void> {
     const byProject = groupBy(docs, (d) => d.metadata.projectId);
     for (const [projectId, group] of byProject) {
       const collection = await this.collection(projectId);
-      await collection.upsert({
-        ids: group.map((d) => d.id),
-        embeddings: group.map((d) => Array.from(d.vector)),
-        metadatas: group.map((d) => d.metadata as unknown as Metadata),
-      });
+      await this.write('upsert', () =>
+        collection.upsert({
+          ids: group.map((d) => d.id),
+          embeddings: group.map((d) => Array.from(d.vector)),
+          metadatas: group.map((d) => d.metadata as unknown as Metadata),
+        }),
+      );
     }
   }
 
   async delete(ids: ReadonlyArray<{ id: string; projectId: string }>): Promise<void> {
     for (const [projectId, group] of groupBy(ids, (d) => d.projectId)) {
-      await (await this.collection(projectId)).delete({ ids: group.map((d) => d.id) });
+      const collection = await this.collection(projectId);
+      await this.write('delete', () => collection.delete({ ids: group.map((d) => d.id) }));
     }
   }
 
@@ -103,12 +129,10 @@ export class ChromaVectorStore {
     const where = whereOf(opts.filter ?? {});
     const hits: VectorHit[] = [];
     for (const projectId of projects) {
-      const result = await (await this.collection(projectId)).query({
-        queryEmbeddings: [Array.from(vector)],
-        nResults: opts.k,
-        ...(where ? { where } : {}),
-        include: ['distances'],
-      });
+      const collection = await this.collection(projectId);
+      const result = await this.read('query', () =>
+        collection.query({ queryEmbeddings: [Array.from(vector)], nResults: opts.k, ...(where ? { where } : {}), include: ['distances'] }),
+      );
       result.ids[0]?.forEach((id, i) => hits.push({ id, projectId, similarity: 1 - (result.distances[0]?.[i] ?? 1) }));
     }
     return hits.sort((a, b) => b.similarity - a.similarity).slice(0, opts.k);
@@ -117,20 +141,26 @@ export class ChromaVectorStore {
   /** Stored vectors of some tasks of a project (missing ids are absent). */
   async vectors(projectId: string, ids?: readonly string[], limit = 5000): Promise<Map<string, Float32Array>> {
     if (!(await this.projects()).includes(projectId)) return new Map();
-    const result = await (await this.collection(projectId)).get({ ...(ids ? { ids: [...ids] } : { limit }), include: ['embeddings'] });
+    const collection = await this.collection(projectId);
+    // A whole project's vectors (clustering) is a bulk transfer: it gets the write budget.
+    const get = () => collection.get({ ...(ids ? { ids: [...ids] } : { limit }), include: ['embeddings'] });
+    const result = await (ids ? this.read('get', get) : this.write('get', get));
     return new Map(result.ids.map((id, i) => [id, Float32Array.from(result.embeddings[i] ?? [])]));
   }
 
   async count(): Promise<number> {
     let total = 0;
-    for (const projectId of await this.projects()) total += await (await this.collection(projectId)).count();
+    for (const projectId of await this.projects()) {
+      const collection = await this.collection(projectId);
+      total += await this.read('count', () => collection.count());
+    }
     return total;
   }
 
   /** Drops every collection of this model and version (the checkpoint included). */
   async reset(): Promise<void> {
-    for (const c of await this.client.listCollections({ limit: 10_000 })) {
-      if (c.name.startsWith(this.prefix)) await this.client.deleteCollection({ name: c.name });
+    for (const c of await this.write('listCollections', () => this.client.listCollections({ limit: 10_000 }))) {
+      if (c.name.startsWith(this.prefix)) await this.write('deleteCollection', () => this.client.deleteCollection({ name: c.name }));
     }
     this.collections.clear();
     this.known = false;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { DomainError, badRequest } from '../../errors.js';
 import { contentHash, taskText } from '../../embeddings/embedder.js';
+import { TimeoutError, withTimeout } from '../../util/timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { getTask, toTaskView, type TaskRow, type TaskView } from '../tasks.js';
 import { reciprocalRankFusion } from './fuse.js';
@@ -14,6 +15,8 @@ export type VectorHit = { id: string; projectId: string; similarity: number };
 export interface SemanticIndex {
   /** False when Chroma is known to be down or vectors are off: skip it instead of waiting. */
   available(): boolean;
+  /** Longest the vector side of one ranked search may take; past it the search answers without vectors, degraded. */
+  readonly timeoutMs?: number;
   embedQuery(text: string): Promise<Float32Array>;
   query(vector: Float32Array, opts: { projectId?: string; filter?: SearchFilter; k: number }): Promise<VectorHit[]>;
   vectors(projectId: string, ids?: readonly string[]): Promise<Map<string, Float32Array>>;
@@ -35,13 +38,14 @@ export const rowsById = (db: Database.Database, ids: readonly string[], filter: 
   return new Map(rows.map((r) => [r.id, r]));
 };
 
-/** Vector hits, or the reason there are none (vectors off, Chroma down, a failed call). */
-export const semanticHits = async (index: SemanticIndex | undefined, run: (index: SemanticIndex) => Promise<VectorHit[]>) => {
+/** Vector hits, or the reason there are none (vectors off, Chroma down, a failed call, no answer within `timeoutMs`). */
+export const semanticHits = async (index: SemanticIndex | undefined, run: (index: SemanticIndex) => Promise<VectorHit[]>, timeoutMs?: number) => {
   if (!index) return { hits: [] as VectorHit[], reason: 'vectors are disabled (VESPERA_VECTORS=off)' };
   if (!index.available()) return { hits: [] as VectorHit[], reason: 'the vector store is not reachable' };
   try {
-    return { hits: await run(index) };
+    return { hits: await (timeoutMs ? withTimeout(run(index), timeoutMs, 'the vector store') : run(index)) };
   } catch (error) {
+    if (error instanceof TimeoutError) return { hits: [] as VectorHit[], reason: `the vector store did not answer within ${error.ms} ms` };
     return { hits: [] as VectorHit[], reason: `the vector store failed: ${(error as Error).message}` };
   }
 };
@@ -66,7 +70,11 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
   const semantic =
     mode === 'keyword'
       ? { hits: [] as VectorHit[] }
-      : await semanticHits(index, async (i) => i.query(await i.embedQuery(q), { ...(filter.projectId ? { projectId: filter.projectId } : {}), filter, k: filter.tags?.length ? pool * 3 : pool }));
+      : await semanticHits(
+          index,
+          async (i) => i.query(await i.embedQuery(q), { ...(filter.projectId ? { projectId: filter.projectId } : {}), filter, k: filter.tags?.length ? pool * 3 : pool }),
+          index?.timeoutMs,
+        );
   if (mode === 'semantic' && semantic.reason) throw vectorsUnavailable(semantic.reason);
 
   const rows = rowsById(db, [...new Set([...keyword.map((h) => h.id), ...semantic.hits.map((h) => h.id)])], filter);
@@ -100,7 +108,7 @@ export type SimilarTask = { id: string; title: string; status: string; priority:
 /** Tasks nearest to one task, in its project. */
 export const similarTasks = async (db: Database.Database, index: SemanticIndex | undefined, taskId: string, limit = 10) => {
   const task = getTask(db, taskId);
-  const semantic = await semanticHits(index, async (i) => i.query(await taskVector(i, task), { projectId: task.projectId, k: limit + 1 }));
+  const semantic = await semanticHits(index, async (i) => i.query(await taskVector(i, task), { projectId: task.projectId, k: limit + 1 }), index?.timeoutMs);
   if (semantic.reason) throw vectorsUnavailable(semantic.reason);
   const rows = rowsById(db, semantic.hits.map((h) => h.id));
   const items: SimilarTask[] = semantic.hits
@@ -121,7 +129,7 @@ export const findDuplicates = async (
 ) => {
   const text = taskText({ title: input.title, description: input.description ?? '', tags: [] });
   const projectId = input.projectId ?? 'default';
-  const semantic = await semanticHits(index, async (i) => i.query(await i.embedQuery(text), { projectId, k: input.limit ?? 5 }));
+  const semantic = await semanticHits(index, async (i) => i.query(await i.embedQuery(text), { projectId, k: input.limit ?? 5 }), index?.timeoutMs);
   const close = semantic.hits.filter((h) => h.similarity >= input.threshold);
   const rows = rowsById(db, close.map((h) => h.id));
   const items: SimilarTask[] = close
