@@ -3,21 +3,10 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { v5 as uuidv5 } from 'uuid';
 import { DomainError } from '../errors.js';
+import { canonicalJson } from '../util/canonical.js';
 
 const COMMAND_ID_NAMESPACE = '0f4a8f52-3f0e-4b8e-9d55-2b7a1c9e6d31';
 const PURGE_EVERY_MS = 60_000;
-
-/** JSON with object keys sorted, so two equal requests hash alike whatever order their fields came in. */
-export const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-};
 
 /** What makes two requests "the same": the operation, every argument, and the version it was conditioned on. */
 export const requestHash = (operation: string, args: unknown, expectedVersion?: number): string =>

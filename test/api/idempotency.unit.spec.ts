@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { canonicalJson, IdempotencyKeys, requestHash } from '../../src/api/idempotency.js';
+import { IdempotencyKeys, requestHash } from '../../src/api/idempotency.js';
+import { canonicalJson } from '../../src/util/canonical.js';
 import { DomainError } from '../../src/errors.js';
 
 /** Idempotency keys: scoped per caller, bound to one request by its hash, remembered on disk for a while. */
