@@ -180,4 +180,3 @@ const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
 const provisional = (event: NewEvent, streamId: string, revision: number): StoredEvent =>
   ({ ...event, data: event.data as object, streamId, revision, position: 0, recordedAt: '' }) as StoredEvent;
 
-export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
