@@ -7,17 +7,19 @@
  *    (every reason computed), and real assignments (appended, SQLite sync=full).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { TreeInput } from '../src/commands/project/commands.js';
 import { DomainError } from '../src/errors.js';
-import { atLeast, info, medianOf, meta, nowMs, round, spread, startApp, type BenchApp, type BenchOptions, type Result } from './lib.js';
+import { atLeast, info, medianOf, meta, mintTokens, nowMs, round, setupOf, spread, startApp, type BenchApp, type BenchOptions, type Result, type Setup } from './lib.js';
 
 const CONNECTIONS = 32;
 const CHILD_FLAG = 'VESPERA_BENCH_AUTH_SERVER';
 
-type Ready = { type: 'ready'; port: number; ids: string[]; token: string };
+type Ready = { type: 'ready'; port: number; ids: string[]; tokens: string[]; config: Setup };
+
+/** More tokens than the authorizer's 10,000-entry signature cache: cycled in order, every request verifies a signature. */
+const ROTATING_TOKENS = 12_000;
 
 // ─── Child: one server, auth on or off, seeded with tasks ────────────────────────────────────────
 
@@ -37,27 +39,17 @@ const seed = async (app: BenchApp, trees: number, size: number): Promise<string[
   return ids;
 };
 
-/** A plugin token recorded in the log (so revocation checks find it), carrying task_reading. */
-const readerToken = async (app: BenchApp): Promise<string> => {
-  await app.plugins.register({ pluginId: 'bench-reader', name: 'bench reader', type: 'script', capabilities: ['task_reading'] }, meta());
-  const jti = randomUUID();
-  const recorded = await app.plugins.recordToken(
-    { pluginId: 'bench-reader', jti, capabilities: ['task_reading'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
-    meta(),
-  );
-  await app.projector.waitFor(recorded.position, 60_000);
-  return (await app.tokens.issue('bench-reader', ['task_reading'], 3600, jti)).token;
-};
-
 const serveChild = async (auth: boolean): Promise<void> => {
-  const app = await startApp({ auth, rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, sync: 'full' }, true);
+  // Rate limits off (the auth-off server has no token to count by); vectors off (seeding would start minutes of embedding).
+  const app = await startApp({ auth, rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, sync: 'full', vectors: 'off' }, true);
   const ids = await seed(app, Number(process.env.BENCH_AUTH_TREES ?? 10), 1000);
-  const token = await readerToken(app);
+  const tokens = auth ? await mintTokens(app, ROTATING_TOKENS, ['task_reading']) : [];
+  const { sync, rateLimitPerMinute, vectors } = app.config;
   process.on('message', (message: { type: string }) => {
     if (message.type !== 'stop') return;
     void app.close().then(() => process.exit(0));
   });
-  process.send?.({ type: 'ready', port: Number(new URL(app.baseUrl).port), ids, token } satisfies Ready);
+  process.send?.({ type: 'ready', port: Number(new URL(app.baseUrl).port), ids, tokens, config: { sync, rateLimitPerMinute, vectors, auth } } satisfies Ready);
 };
 
 if (process.env[CHILD_FLAG]) {
@@ -96,14 +88,25 @@ const startServer = (auth: boolean, trees: number): Promise<Server> =>
     });
   });
 
-const getTasks = async (server: Server, seconds: number, withToken: boolean) => {
+/** `tokens`: none (auth off), one (its signature cached after the first request) or many, cycled (never cached). */
+const getTasks = async (server: Server, seconds: number, tokens: readonly string[]) => {
   const { ids } = server;
+  let n = 0;
   const result = await autocannon({
     url: server.baseUrl,
     connections: CONNECTIONS,
     duration: seconds,
-    headers: withToken ? { authorization: `Bearer ${server.token}` } : {},
-    requests: [{ method: 'GET', path: '/api/v1/tasks/x', setupRequest: (request) => ({ ...request, path: `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]!}` }) }],
+    requests: [
+      {
+        method: 'GET',
+        path: '/api/v1/tasks/x',
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, ...(tokens.length ? { authorization: `Bearer ${tokens[n++ % tokens.length]!}` } : {}) },
+          path: `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]!}`,
+        }),
+      },
+    ],
   });
   return { reqPerSec: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
 };
@@ -125,7 +128,7 @@ const decisionsPerSecond = async (ids: readonly string[], decide: (id: string) =
 
 const assignRoles = async (opts: BenchOptions) => {
   const trees = opts.quick ? 1 : 3;
-  const app = await startApp({ rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, sync: 'full' });
+  const app = await startApp({ rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, sync: 'full', vectors: 'off' });
   const runs: Record<string, number>[] = [];
   let tasks = 0;
   try {
@@ -154,34 +157,38 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const trees = opts.quick ? 2 : 10;
   const [on, off] = await Promise.all([startServer(true, trees), startServer(false, trees)]);
   const withAuth: Record<string, number>[] = [];
+  const oneToken: Record<string, number>[] = [];
   const without: Record<string, number>[] = [];
   try {
-    await getTasks(on, 1, true); // warm-up (JIT)
-    await getTasks(off, 1, false);
+    await getTasks(on, 1, on.tokens.slice(0, 1)); // warm-up (JIT)
+    await getTasks(off, 1, []);
     for (let r = 0; r < opts.reps; r++) {
-      withAuth.push(await getTasks(on, seconds, true));
-      without.push(await getTasks(off, seconds, false));
+      withAuth.push(await getTasks(on, seconds, on.tokens));
+      oneToken.push(await getTasks(on, seconds, on.tokens.slice(0, 1)));
+      without.push(await getTasks(off, seconds, []));
     }
   } finally {
     await Promise.all([on.close(), off.close()]);
   }
   const a = medianOf(withAuth);
+  const one = medianOf(oneToken);
   const b = medianOf(without);
   const ratio = round(a.reqPerSec! / b.reqPerSec!, 3);
   const assign = await assignRoles(opts);
   const m = medianOf(assign.runs);
-  const non2xx = [...withAuth, ...without].reduce((sum, x) => sum + x.non2xx!, 0);
+  const non2xx = [...withAuth, ...oneToken, ...without].reduce((sum, x) => sum + x.non2xx!, 0);
   return {
     name: 'auth',
-    setup: `GET /api/v1/tasks/:id (random of ${(on.ids.length).toLocaleString('en-US')} tasks) with a valid HS256 token vs a server with auth: false, each in a child process, autocannon ${CONNECTIONS} connections × ${seconds}s, alternating; AssignRole in-process on ${assign.tasks.toLocaleString('en-US')} tasks (SQLite sync=full); rate limits off; median of ${opts.reps}`,
+    setup: `GET /api/v1/tasks/:id (random of ${(on.ids.length).toLocaleString('en-US')} tasks) with ${ROTATING_TOKENS.toLocaleString('en-US')} HS256 tokens cycled (each request verifies a signature) and with one token (cached), vs a server with auth: false; ${setupOf(on.config, 'HTTP to child processes')}; autocannon ${CONNECTIONS} connections × ${seconds}s, alternating; AssignRole in-process on ${assign.tasks.toLocaleString('en-US')} tasks; median of ${opts.reps}`,
     rows: [
-      info('GET with token: requests/s', round(a.reqPerSec!, 0), 'req/s'),
+      info('GET, tokens rotating (signature verified every request): requests/s', round(a.reqPerSec!, 0), 'req/s'),
       info('  spread over reps', spread(withAuth, 'reqPerSec')),
-      info('GET with token: p50 / p99', `${a.p50!} / ${a.p99!} ms`),
+      info('GET, tokens rotating: p50 / p99', `${a.p50!} / ${a.p99!} ms`),
+      info('GET, one token (signature cached): requests/s', round(one.reqPerSec!, 0), 'req/s'),
       info('GET, auth disabled: requests/s', round(b.reqPerSec!, 0), 'req/s'),
       info('  spread over reps', spread(without, 'reqPerSec')),
       info('GET, auth disabled: p50 / p99', `${b.p50!} / ${b.p99!} ms`),
-      atLeast('ratio with token / auth disabled', ratio, 0.8),
+      atLeast('ratio tokens rotating / auth disabled', ratio, 0.8),
       { ...info('non-2xx (sum)', non2xx), ok: non2xx === 0 },
       info('AssignRole dry run, accepted: decisions/s', round(m.dryOk!, 0), '/s'),
       info('AssignRole dry run, refused (all reasons): decisions/s', round(m.dryRefused!, 0), '/s'),
@@ -189,6 +196,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     ],
     figures: {
       getWithTokenReqPerSec: round(a.reqPerSec!, 0),
+      getOneTokenReqPerSec: round(one.reqPerSec!, 0),
       getAuthDisabledReqPerSec: round(b.reqPerSec!, 0),
       authRatio: ratio,
       withTokenP99Ms: a.p99!,

@@ -198,7 +198,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const sum = (key: string) => runs.reduce((a, r) => a + r[key]!, 0);
   return {
     name: 'claims',
-    setup: `POST /api/v1/tasks/claim-next, ${AGENTS} agents (own keep-alive client each) draining ${TASKS} ready tasks per rep, server in a child process, SQLite sync=${process.env.BENCH_SYNC ?? 'full'}, rate limit off; median of ${opts.reps}`,
+    setup: `POST /api/v1/tasks/claim-next, ${AGENTS} agents (own keep-alive client each) draining ${TASKS} ready tasks per rep, server in a child process, SQLite sync=${process.env.BENCH_SYNC ?? 'full'}, rate limit off (NOT the default: 16 agents share one token), vectors on; median of ${opts.reps}`,
     rows: [
       atLeast('claims/s', round(m.claimsPerSec!, 0), 1000, 'claims/s'),
       info('  spread over reps', spread(runs, 'claimsPerSec')),

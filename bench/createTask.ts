@@ -1,5 +1,5 @@
 /** 2. Single CreateTask commands, in-process, durable (sync=full): N in flight (group commit) and one at a time (fsync-bound). */
-import { atLeast, gc, info, meta, nowMs, percentile, round, rssMb, spread, medianOf, startApp, type BenchOptions, type Result } from './lib.js';
+import { atLeast, gc, info, meta, nowMs, percentile, round, rssMb, spread, medianOf, lastSetup, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
 
 const once = async (count: number, inFlight: number) => {
   const app = await startApp({ sync: 'full' });
@@ -39,7 +39,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const s = medianOf(seq);
   return {
     name: 'createTask',
-    setup: `commands.createTask in-process, SQLite event store sync=full (projection running); ${concurrent} commands at ${inFlight} in flight, ${sequential} one at a time; median of ${opts.reps}`,
+    setup: `commands.createTask (projection running), ${setupOf(lastSetup(), 'in-process commands (no HTTP, no auth, no duplicate check)')}; ${concurrent} commands at ${inFlight} in flight, ${sequential} one at a time; median of ${opts.reps}`,
     rows: [
       atLeast(`commands/s, ${inFlight} in flight (group commit)`, round(c.perSec!, 0), 3000, '/s'),
       info('  spread over reps', spread(conc, 'perSec')),

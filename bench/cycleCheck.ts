@@ -102,7 +102,7 @@ const measure = (state: ProjectState, ids: string[], random: () => number, count
     time(a, b);
   }
   gc();
-  return {
+  const measured = {
     forward: run(() => {
       const [a, b] = pair();
       return state.tasks.get(a)!.ord > state.tasks.get(b)!.ord ? [a, b] : [b, a];
@@ -110,6 +110,13 @@ const measure = (state: ProjectState, ids: string[], random: () => number, count
     cycles: run(cyclePair),
     random: run(pair),
   };
+  // The categories are what their rows say, or the figures mean nothing: (b) closes a cycle, so every sample
+  // must have been refused; (a) depends on an earlier task in the topological order, so none may be.
+  const wronglyAccepted = measured.cycles.filter((s) => !s.refused).length;
+  const wronglyRefused = measured.forward.filter((s) => s.refused).length;
+  if (measured.cycles.length === 0 || wronglyAccepted > 0) throw new Error(`cycleCheck: ${wronglyAccepted} of ${measured.cycles.length} cycle-closing dependencies were accepted`);
+  if (wronglyRefused > 0) throw new Error(`cycleCheck: ${wronglyRefused} of ${measured.forward.length} acyclic dependencies were refused as cycles`);
+  return measured;
 };
 
 const stats = (samples: readonly Sample[]) => {
@@ -159,7 +166,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   }
   return {
     name: 'cycleCheck',
-    setup: `decide(AddDependency) on a ProjectState folded with evolve (no store), ${tasks.toLocaleString('en-US')} tasks / ${edges.toLocaleString('en-US')} random DAG edges; ≤ ${count} decisions per category per pass (5 s budget); median of ${opts.reps} passes`,
+    setup: `decide(AddDependency) on a ProjectState folded with evolve (no store, no server, no HTTP), every (b) sample checked refused and every (a) sample checked accepted, ${tasks.toLocaleString('en-US')} tasks / ${edges.toLocaleString('en-US')} random DAG edges; ≤ ${count} decisions per category per pass (5 s budget); median of ${opts.reps} passes`,
     rows,
     figures,
   };

@@ -1,8 +1,12 @@
 /** 5. GET /api/v1/tasks/:id on random ids with 100,000 tasks stored (server in a child process), plus RSS at 100,000 tasks. */
 import autocannon from 'autocannon';
-import { below, info, medianOf, round, spread, startChildServer, type BenchOptions, type Result } from './lib.js';
+import { below, info, medianOf, round, setupOf, spread, startChildServer, type BenchOptions, type Result } from './lib.js';
 
-const getRandom = async (baseUrl: string, ids: readonly string[], seconds: number, connections: number, headers: Record<string, string> = {}) => {
+/** Enough tokens that the load stays inside the default per-token limit (12,000/min = 200/s each). */
+const TOKENS = 100;
+
+const getRandom = async (baseUrl: string, ids: readonly string[], seconds: number, connections: number, tokens: readonly string[]) => {
+  let n = 0;
   const result = await autocannon({
     url: baseUrl,
     connections,
@@ -11,8 +15,11 @@ const getRandom = async (baseUrl: string, ids: readonly string[], seconds: numbe
       {
         method: 'GET',
         path: '/api/v1/tasks/x',
-        headers,
-        setupRequest: (request) => ({ ...request, path: `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]!}` }),
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, authorization: `Bearer ${tokens[++n % tokens.length]!}` },
+          path: `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]!}`,
+        }),
       },
     ],
   });
@@ -28,7 +35,8 @@ const getRandom = async (baseUrl: string, ids: readonly string[], seconds: numbe
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const trees = opts.quick ? 10 : 100;
   const seconds = opts.quick ? 2 : 5;
-  const server = await startChildServer('full');
+  // Vectors off: with them on, seeding 100,000 tasks starts minutes of embedding that would run under the GETs.
+  const server = await startChildServer('full', 'off');
   const low: Record<string, number>[] = [];
   const high: Record<string, number>[] = [];
   let seed;
@@ -36,10 +44,11 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   try {
     const before = await server.request({ type: 'rss' }, 'rss');
     seed = await server.request({ type: 'seed', trees, size: 1000 }, 'seeded');
-    await getRandom(server.baseUrl, seed.ids, 1, 8, server.headers); // warm-up
+    const { tokens } = await server.request({ type: 'tokens', count: TOKENS }, 'tokens');
+    await getRandom(server.baseUrl, seed.ids, 1, 8, tokens); // warm-up
     for (let r = 0; r < opts.reps; r++) {
-      low.push(await getRandom(server.baseUrl, seed.ids, seconds, 8, server.headers));
-      high.push(await getRandom(server.baseUrl, seed.ids, seconds, 32, server.headers));
+      low.push(await getRandom(server.baseUrl, seed.ids, seconds, 8, tokens));
+      high.push(await getRandom(server.baseUrl, seed.ids, seconds, 32, tokens));
     }
     rssAfter = (await server.request({ type: 'rss' }, 'rss')).rssMb;
     seed = { ...seed, rssBefore: before.rssMb };
@@ -51,7 +60,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const tasks = seed.ids.length;
   return {
     name: 'getTask',
-    setup: `GET /api/v1/tasks/:id (random ids) with ${tasks.toLocaleString('en-US')} tasks seeded via createTaskTree ×1,000 (SQLite sync=full), server in a child process; autocannon ${seconds}s at 8 and 32 connections; median of ${opts.reps}`,
+    setup: `GET /api/v1/tasks/:id (random ids) with ${tasks.toLocaleString('en-US')} tasks seeded in-process via createTaskTree ×1,000, ${setupOf(server.config, `HTTP to a child process, ${TOKENS} tokens rotating`)}; autocannon ${seconds}s at 8 and 32 connections; median of ${opts.reps}`,
     rows: [
       info('seeding (create + projected)', round(tasks / seed.seconds, 0), 'tasks/s'),
       info(`server RSS before seeding`, seed.rssBefore, 'MB'),

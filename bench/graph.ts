@@ -139,13 +139,14 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     // ── Critical path at 10,000 tasks ──
     const project = new ProjectIndex(sources[0]!.loadProject('p0'));
     const cpmMs = median(time(() => computeCpm(project.tasks, project.graph.edges, { defaultEstimate: 8 }), 5 + opts.reps * 3).slice(5));
-    rows.push(below('critical path, 10,000 tasks: computeCpm', round(cpmMs, 2), 50, 'ms'));
+    rows.push(below('critical path, 10,000 tasks: computeCpm on a warm index (no write since the last query)', round(cpmMs, 2), 50, 'ms'));
+    // Any write invalidates the cached index, so the first query after it pays load + index + CPM: the cold figure.
     for (const source of sources) {
       const deps = { projectOf: () => 'p0', project: () => new ProjectIndex(source.loadProject('p0')), defaultEstimate: 8 };
       getCriticalPath(deps, { projectId: 'p0' });
       const ms = median(time(() => getCriticalPath(deps, { projectId: 'p0', limit: 20 }), opts.reps * 3));
-      rows.push(info(`critical path end-to-end (load from ${source.name} + index + CPM + top 20)`, round(ms, 2), 'ms'));
-      figures[`criticalPath${source.name}Ms`] = round(ms, 3);
+      rows.push(info(`critical path COLD, 10,000 tasks: first query after a write (load from ${source.name} + index + CPM + top 20)`, round(ms, 2), 'ms'));
+      figures[`criticalPathCold${source.name}Ms`] = round(ms, 3);
     }
     figures.cpmMs = round(cpmMs, 3);
 
@@ -159,11 +160,13 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     // ── Transitive dependents at 100,000 tasks / 300,000 edges ──
     const random = rng(7);
     const picks = Array.from({ length: 50 }, () => `t${Math.floor(random() * big)}`);
+    const indexStarted = nowMs();
     const index = new ProjectIndex({ projectId: 'all', tasks: snapshot.tasks.map((t) => ({ ...t, parentId: null })), edges: snapshot.edges });
+    const indexMs = nowMs() - indexStarted;
     const ways: Array<[string, (id: string) => number]> = [
       ['graph (kuzu recursive)', (id) => graph.reach(id, 'dependents', 10_000).length],
       ['SQLite (BFS, one indexed query per task)', (id) => sources[0]!.reach(id, 'dependents', 10_000).length],
-      ['in-memory index (cached per read-model position)', (id) => index.walk(index.index.get(id)!, 'dependents', 10_000).length],
+      ['in-memory index, WARM (cached per read-model position: no write since it was built)', (id) => index.walk(index.index.get(id)!, 'dependents', 10_000).length],
     ];
     let reached = 0;
     for (const [name, fn] of ways) {
@@ -177,6 +180,8 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       figures[`dependents${key}P50Ms`] = round(p50, 4);
     }
     rows.push(info('  largest answer (tasks)', reached));
+    rows.push(info(`  cold: building that index for ${big.toLocaleString('en-US')} tasks (paid by the first query after a write)`, round(indexMs, 1), 'ms'));
+    figures.dependentsIndexBuildMs = round(indexMs, 1);
 
     // ── Graph rebuild from the log ──
     const logSnapshot = makeGraph(opts.quick ? 10_000 : 50_000, 1_000_000, 3, 11);
@@ -197,7 +202,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     }
     return {
       name: 'graph',
-      setup: `Kuzu ${'0.11.3'} graph model and the SQLite read model loaded with the same random module-local DAG; median of ${opts.reps}`,
+      setup: `Kuzu ${'0.11.3'} graph model and the SQLite read model loaded directly with the same random module-local DAG (no server, no HTTP: query functions in-process; warm = caches built before timing, cold = rebuilt per query as after a write); median of ${opts.reps}`,
       rows,
       figures,
     };

@@ -1,11 +1,15 @@
-/** 3. POST /api/v1/tasks over HTTP: 32 connections with autocannon against a server in its own process. */
+/**
+ * 3. POST /api/v1/tasks over HTTP: 32 connections with autocannon against the default server (vectors on, so
+ * every create runs its duplicate check; the default per-token rate limit) in its own process. Requests rotate
+ * over one token per connection, as 32 agents would.
+ */
 import autocannon from 'autocannon';
-import { atLeast, below, info, medianOf, round, spread, startChildServer, type BenchOptions, type Result } from './lib.js';
+import { atLeast, below, info, medianOf, round, setupOf, spread, startChildServer, type BenchOptions, type Result } from './lib.js';
 
 const CONNECTIONS = 32;
 
 /** One autocannon run of `seconds` against POST /api/v1/tasks, every request with its own title. */
-export const postTasks = async (baseUrl: string, seconds: number, connections = CONNECTIONS, auth: Record<string, string> = {}) => {
+export const postTasks = async (baseUrl: string, seconds: number, connections = CONNECTIONS, tokens: readonly string[] = []) => {
   let counter = 0;
   const result = await autocannon({
     url: baseUrl,
@@ -15,8 +19,12 @@ export const postTasks = async (baseUrl: string, seconds: number, connections = 
       {
         method: 'POST',
         path: '/api/v1/tasks',
-        headers: { 'content-type': 'application/json', ...auth },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ title: `http task ${++counter}`, priority: 'normal', tags: ['bench'] }) }),
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => {
+          const n = ++counter;
+          const auth = tokens.length ? { authorization: `Bearer ${tokens[n % tokens.length]!}` } : {};
+          return { ...request, headers: { ...request.headers, ...auth }, body: JSON.stringify({ title: `http task ${n}`, priority: 'normal', tags: ['bench'] }) };
+        },
       },
     ],
   });
@@ -38,8 +46,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const runs: Record<string, number>[] = [];
   let rss = 0;
   try {
-    await postTasks(server.baseUrl, opts.quick ? 1 : 2, undefined, server.headers); // warm-up (JIT, first project)
-    for (let r = 0; r < opts.reps; r++) runs.push(await postTasks(server.baseUrl, seconds, undefined, server.headers));
+    const { tokens } = await server.request({ type: 'tokens', count: CONNECTIONS }, 'tokens');
+    await postTasks(server.baseUrl, opts.quick ? 1 : 2, undefined, tokens); // warm-up (JIT, first project)
+    for (let r = 0; r < opts.reps; r++) runs.push(await postTasks(server.baseUrl, seconds, undefined, tokens));
     rss = (await server.request({ type: 'rss' }, 'rss')).rssMb;
   } finally {
     await server.close();
@@ -47,7 +56,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const m = medianOf(runs);
   return {
     name: 'http',
-    setup: `POST /api/v1/tasks (answers after the read model shows the task), server in a child process, SQLite sync=full; autocannon ${CONNECTIONS} connections × ${seconds}s; median of ${opts.reps}; latency histogram has 1 ms resolution`,
+    setup: `POST /api/v1/tasks (answers after the read model shows the task, duplicate check included), ${setupOf(server.config, `HTTP to a child process, ${CONNECTIONS} tokens rotating`)}; autocannon ${CONNECTIONS} connections × ${seconds}s; median of ${opts.reps}; latency histogram has 1 ms resolution`,
     rows: [
       atLeast('requests/s', round(m.reqPerSec!, 0), 2000, 'req/s'),
       info('  spread over reps', spread(runs, 'reqPerSec')),

@@ -136,14 +136,17 @@ export const tempDir = (label: string): { dir: string; remove: () => void } => {
 
 export type BenchApp = App & { baseUrl: string; dataDir: string; close: () => Promise<void> };
 
-/** A real Vespera over a fresh temp dir, durable (`sync=full`) unless told otherwise; logs silenced. */
+/**
+ * A real Vespera over a fresh temp dir, configured as `vespera serve` runs by default (sync=full, the default
+ * rate limits, vectors on) unless `overrides` say otherwise, which the bench's setup line must then show
+ * (`setupOf`). Logs silenced.
+ */
 export const startApp = async (overrides: Partial<Config> = {}, listen = false): Promise<BenchApp> => {
   const { dir, remove } = tempDir('app');
-  const config = loadConfig(
-    { VESPERA_LOG_LEVEL: 'silent' },
-    { dataDir: dir, port: 0, host: '127.0.0.1', sync: 'full', rateLimitPerMinute: 0, anonymousRateLimitPerMinute: 0, ...overrides },
-  );
+  const config = loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir: dir, port: 0, host: '127.0.0.1', vectors: 'on', ...overrides });
   const app = await createApp(config, createLogger(config.logLevel));
+  await app.background.vectors?.booted;
+  lastConfig = config;
   const baseUrl = listen ? `http://127.0.0.1:${(await app.listen()).port}` : '';
   return {
     ...app,
@@ -154,6 +157,42 @@ export const startApp = async (overrides: Partial<Config> = {}, listen = false):
       remove();
     },
   };
+};
+
+/** What a bench ran against, from the configuration it really used: durability, rate limit, vectors, surface. */
+export type Setup = Pick<Config, 'sync' | 'rateLimitPerMinute' | 'vectors' | 'auth'>;
+let lastConfig: Setup | undefined;
+/** The configuration of the app this process started last (what an in-process bench really ran). */
+export const lastSetup = (): Setup => {
+  if (!lastConfig) throw new Error('no bench app started yet');
+  return lastConfig;
+};
+export const setupOf = (config: Setup, surface: string): string => {
+  const defaults = loadConfig({}, { vectors: 'on' });
+  const mark = (differs: boolean) => (differs ? ' (NOT the default)' : '');
+  const limit = config.rateLimitPerMinute > 0 ? `${config.rateLimitPerMinute.toLocaleString('en-US')}/min per token` : 'off';
+  return [
+    `SQLite sync=${config.sync}${mark(config.sync !== defaults.sync)}`,
+    `rate limit ${limit}${mark(config.rateLimitPerMinute !== defaults.rateLimitPerMinute)}`,
+    `vectors ${config.vectors}${mark(config.vectors !== defaults.vectors)}`,
+    ...(config.auth ? [] : ['auth OFF (NOT the default)']),
+    surface,
+  ].join(', ');
+};
+
+/** Plugin tokens recorded in the log (revocation checks find them), minted in-process so no limit is spent on them. */
+export const mintTokens = async (app: App, count: number, capabilities: string[] = ['task_reading', 'task_creation']): Promise<string[]> => {
+  const pluginId = `bench-${process.pid}-${Date.now()}`;
+  await app.plugins.register({ pluginId, name: pluginId, type: 'script', capabilities }, meta());
+  const out: string[] = [];
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    const jti = `${pluginId}-${i}`;
+    position = (await app.plugins.recordToken({ pluginId, jti, capabilities, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, meta())).position;
+    out.push((await app.tokens.issue(pluginId, capabilities, 3600, jti)).token);
+  }
+  await app.projector.waitFor(position, 120_000);
+  return out;
 };
 
 let commandSeq = 0;
@@ -179,7 +218,8 @@ export const makeTree = (size: number, label: string, fanout = 10): TreeInput =>
 // ─── A server in its own process (so the load generator does not share its event loop) ───────────
 
 export type ServerMessage =
-  | { type: 'ready'; port: number; rssMb: number; token: string }
+  | { type: 'ready'; port: number; rssMb: number; token: string; config: Setup }
+  | { type: 'tokens'; tokens: string[] }
   | { type: 'seeded'; ids: string[]; seconds: number; rssMb: number; heapMb: number }
   | { type: 'rss'; rssMb: number; heapMb: number };
 
@@ -187,6 +227,8 @@ export type ChildServer = {
   baseUrl: string;
   /** The server's admin token: HTTP benches authenticate like any client. */
   headers: Record<string, string>;
+  /** The configuration the server runs with, for the setup line. */
+  config: Setup;
   pid: number;
   request: <T extends ServerMessage['type']>(message: object, answer: T) => Promise<Extract<ServerMessage, { type: T }>>;
   close: () => Promise<void>;
@@ -195,15 +237,17 @@ export type ChildServer = {
 /**
  * Starts bench/server.ts in a child Node process (tsx loader) with a fresh data dir. The load generator
  * (autocannon) stays in this process: on a 2-core machine sharing one event loop would distort latency.
+ * The server is the default one (see startApp); `{ type: 'tokens', count }` mints plugin tokens so load spread
+ * over many tokens stays inside the default per-token rate limit, as many agents would.
  * Set BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to profile the server, and
  * BENCH_SYNC=normal to compare without fsync (diagnosis only: the reported figures are for sync=full).
  */
-export const startChildServer = async (sync: 'full' | 'normal' = 'full'): Promise<ChildServer> => {
+export const startChildServer = async (sync: 'full' | 'normal' = 'full', vectors: 'on' | 'off' = 'on'): Promise<ChildServer> => {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server.ts');
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child: ChildProcess = fork(script, [], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...extra],
-    env: { ...process.env, BENCH_SYNC: process.env.BENCH_SYNC ?? sync },
+    env: { ...process.env, BENCH_SYNC: process.env.BENCH_SYNC ?? sync, BENCH_VECTORS: vectors },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = <T extends ServerMessage['type']>(answer: T) =>
@@ -222,6 +266,7 @@ export const startChildServer = async (sync: 'full' | 'normal' = 'full'): Promis
   return {
     baseUrl: `http://127.0.0.1:${ready.port}`,
     headers: { authorization: `Bearer ${ready.token}` },
+    config: ready.config,
     pid: child.pid!,
     request: (message, answer) => {
       const answered = next(answer);

@@ -9,17 +9,20 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { servedTools, mcpTools } from '../src/api/mcp/tools.js';
 import { selectTools, TOOL_SET_NAMES, budgetOf } from '../src/api/mcp/toolSets.js';
-import { atLeast, below, info, medianOf, nowMs, percentile, round, spread, startApp, tempDir, type BenchOptions, type Result } from './lib.js';
+import { atLeast, below, info, makeTree, medianOf, nowMs, percentile, round, spread, startApp, tempDir, type BenchOptions, type Result } from './lib.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
 const env = (dataDir: string) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'warn' });
 
-/** Sequential get_task calls: one in flight at a time, as an agent makes them. */
-const measure = async (client: Client, id: string, calls: number) => {
+const TASKS = 1000;
+
+/** Sequential get_task calls on random ids: one in flight at a time, as an agent makes them. */
+const measure = async (client: Client, ids: readonly string[], calls: number) => {
   const latencies: number[] = [];
   const started = nowMs();
   for (let i = 0; i < calls; i++) {
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
     const t0 = nowMs();
     const result = await client.callTool({ name: 'get_task', arguments: { id } });
     latencies.push(nowMs() - t0);
@@ -32,11 +35,13 @@ const session = async (transport: Transport, calls: number, reps: number) => {
   const client = new Client({ name: 'vespera-bench', version: '1.0.0' });
   await client.connect(transport);
   try {
-    const created = await client.callTool({ name: 'create_task', arguments: { title: 'Benchmark target' } });
-    const id = (created.structuredContent as { id: string }).id;
-    await measure(client, id, Math.min(500, calls)); // warm-up (JIT, statement cache)
+    const root = makeTree(TASKS, 'mcp bench');
+    const created = await client.callTool({ name: 'create_task_tree', arguments: { root } });
+    const ids = (created.structuredContent as { taskIds: string[] }).taskIds;
+    if (ids?.length !== TASKS) throw new Error(`create_task_tree made ${ids?.length} tasks: ${JSON.stringify(created.content).slice(0, 300)}`);
+    await measure(client, ids, Math.min(500, calls)); // warm-up (JIT, statement cache)
     const runs: Record<string, number>[] = [];
-    for (let r = 0; r < reps; r++) runs.push(await measure(client, id, calls));
+    for (let r = 0; r < reps; r++) runs.push(await measure(client, ids, calls));
     return runs;
   } finally {
     await client.close();
@@ -99,7 +104,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const h = medianOf(http);
   return {
     name: 'mcp',
-    setup: `get_task on one task, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp (stateless, bearer token); median of ${opts.reps}`,
+    setup: `get_task on random ids of ${TASKS.toLocaleString('en-US')} tasks, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp (stateless, bearer token); each with its command's defaults (both sync=full; vespera mcp: vectors off, no HTTP rate limit; vespera serve: vectors on, 12,000/min per token); median of ${opts.reps}`,
     rows: [
       atLeast('stdio get_task calls/s', s.callsPerSec!, 2_000, 'calls/s'),
       info('stdio p50', s.p50!, 'ms'),

@@ -1,13 +1,13 @@
 /** A Vespera server for the HTTP benches, run in a child process by lib.startChildServer (IPC protocol in lib.ts). */
 import fs from 'node:fs';
-import { gc, heapMb, makeTree, meta, rssMb, startApp } from './lib.js';
+import { gc, heapMb, makeTree, meta, mintTokens, rssMb, startApp } from './lib.js';
 
 const send = (message: object) => process.send?.(message);
 
 const main = async () => {
   const sync = process.env.BENCH_SYNC === 'normal' ? 'normal' : 'full';
-  const app = await startApp({ sync }, true);
-  process.on('message', (message: { type: string; trees?: number; size?: number }) => {
+  const app = await startApp({ sync, vectors: process.env.BENCH_VECTORS === 'off' ? 'off' : 'on' }, true);
+  process.on('message', (message: { type: string; trees?: number; size?: number; count?: number }) => {
     void (async () => {
       if (message.type === 'seed') {
         const started = performance.now();
@@ -20,6 +20,8 @@ const main = async () => {
         const seconds = (performance.now() - started) / 1000;
         gc();
         send({ type: 'seeded', ids, seconds, rssMb: rssMb(), heapMb: heapMb() });
+      } else if (message.type === 'tokens') {
+        send({ type: 'tokens', tokens: await mintTokens(app, message.count ?? 1) });
       } else if (message.type === 'rss') {
         send({ type: 'rss', rssMb: rssMb(), heapMb: heapMb() });
       } else if (message.type === 'stop') {
@@ -32,7 +34,8 @@ const main = async () => {
     });
   });
   const port = Number(new URL(app.baseUrl).port);
-  send({ type: 'ready', port, rssMb: rssMb(), token: fs.readFileSync(app.adminTokenFile, 'utf8').trim() });
+  const { sync: used, rateLimitPerMinute, vectors, auth } = app.config;
+  send({ type: 'ready', port, rssMb: rssMb(), token: fs.readFileSync(app.adminTokenFile, 'utf8').trim(), config: { sync: used, rateLimitPerMinute, vectors, auth } });
 };
 
 main().catch((error: unknown) => {

@@ -1,5 +1,5 @@
 /** 1. Batched task-tree creation: createTaskTree with 1,000-node trees, in-process, until the SQLite read model shows them. */
-import { atLeast, gc, info, makeTree, mean, median, medianOf, meta, nowMs, percentile, round, rssMb, spread, startApp, type BenchOptions, type Result } from './lib.js';
+import { atLeast, gc, info, makeTree, mean, median, medianOf, meta, nowMs, percentile, round, rssMb, spread, lastSetup, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
 
 const TREE_SIZE = 1000;
 
@@ -52,7 +52,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const p = medianOf(par);
   return {
     name: 'tree',
-    setup: `SQLite event store sync=full + SQLite projection, in-process; ${trees} trees × ${TREE_SIZE} tasks per rep (fan-out 10); median of ${opts.reps}`,
+    setup: `createTaskTree until the SQLite projection shows it, ${setupOf(lastSetup(), 'in-process commands (no HTTP, no auth)')}; ${trees} trees × ${TREE_SIZE} tasks per rep (fan-out 10); median of ${opts.reps}`,
     rows: [
       atLeast('tasks/s, 1 tree at a time (create + projected)', round(s.tasksPerSec!, 0), 20_000, 'tasks/s'),
       info('  spread over reps', spread(seq, 'tasksPerSec')),

@@ -1,5 +1,5 @@
 /** 4. Append → visible in the SQLite read model: from before commands.createTask to the projector having applied its position. */
-import { below, info, mean, medianOf, nowMs, percentile, round, rssMb, spread, startApp, meta, type BenchOptions, type Result } from './lib.js';
+import { below, info, mean, medianOf, nowMs, percentile, round, rssMb, spread, lastSetup, setupOf, startApp, meta, type BenchOptions, type Result } from './lib.js';
 
 const once = async (samples: number, concurrency: number) => {
   const app = await startApp({ sync: 'full' });
@@ -46,7 +46,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const m = medianOf(runs);
   return {
     name: 'visibility',
-    setup: `createTask → projector.waitFor(position), in-process, SQLite sync=full; ${samples} samples, ${concurrency} workers with 1 ms think time; median of ${opts.reps}`,
+    setup: `createTask → projector.waitFor(position), ${setupOf(lastSetup(), 'in-process commands (no HTTP, no auth)')}; ${samples} samples, ${concurrency} workers with 1 ms think time; median of ${opts.reps}`,
     rows: [
       info('append → visible p50', round(m.p50!, 2), 'ms'),
       below('append → visible p99', round(m.p99!, 2), 10, 'ms'),

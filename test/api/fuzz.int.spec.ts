@@ -1,201 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
-import { api, startTestApp, type TestApp } from '../support/testApp.js';
+import { CAPABILITIES, pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
+import { connect, type Connected, type ToolError } from '../mcp/support.js';
+import { startVectorApp, vectorsCaughtUp } from '../search/support.js';
+import { closingTable, count, emptyKnown, GARBAGE_BODIES, generator, prng, tally, wellFormed, type Known, type Tally } from '../support/fuzz.js';
+import { api, type TestApp } from '../support/testApp.js';
 
-type Schema = Record<string, unknown>;
-type Parameter = { name: string; in: 'path' | 'query'; required: boolean; schema: Schema };
-type Operation = { method: string; path: string; parameters: Parameter[]; body?: Schema };
-type Violation = { request: string; status: number; body: string };
+/**
+ * Every catalog operation, over REST and over MCP, with seeded random input: clean requests built from what
+ * exists (so handlers run and must answer 2xx) mixed with hostile ones (wrong types, garbage bodies, bad
+ * headers, no token). Tokens are spent freely: a refresh or a revoke retires the token it hit, and the pool
+ * mints a new one, so one lost token never silences the rest of the run.
+ */
 
 const SEED = Number(process.env.VESPERA_FUZZ_SEED ?? 20260101);
 const REQUESTS = 1500;
+const CALLS = 1200;
+/** Share of requests built clean (valid, naming existing things, a good token). */
+const CLEAN = 0.55;
+/** Each operation must be answered 2xx at least this often per surface, or the fuzzer stopped reaching it. */
+const MIN_OK = 3;
+const POOL_SIZE = 4;
 
-/** mulberry32: a small seeded PRNG, so every run sends the same requests. */
-const prng = (seed: number) => {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)]!;
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
+type Violation = { request: string; status: number | string; body: string };
+
+/** Plugin tokens the fuzzer may lose: minted in-process, replaced as soon as one stops working. */
+class TokenPool {
+  private generation = 0;
+  private tokens: Array<{ token: string; jti: string }> = [];
+  pluginId = '';
+  minted = 0;
+
+  constructor(private readonly app: TestApp, private readonly known: Known) {}
+
+  async renew(): Promise<void> {
+    this.pluginId = `fuzz-pool-${++this.generation}`;
+    const meta = { actor: 'fuzz', tool: 'test', commandId: randomUUID() };
+    await this.app.plugins.register({ pluginId: this.pluginId, name: this.pluginId, type: 'agent', capabilities: [...CAPABILITIES] }, meta);
+    this.known.plugins.push(this.pluginId);
+    // Leases are held by the plugin: the new one cannot heartbeat or complete what the old one claimed.
+    this.known.claimed.length = 0;
+    this.tokens = [];
+    for (let i = 0; i < POOL_SIZE; i++) this.tokens.push(await this.mint());
+  }
+
+  private async mint(): Promise<{ token: string; jti: string }> {
+    const jti = randomUUID();
+    const recorded = await this.app.plugins.recordToken(
+      { pluginId: this.pluginId, jti, capabilities: [...CAPABILITIES], expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+      { actor: 'fuzz', tool: 'test', commandId: randomUUID() },
+    );
+    await this.app.projector.waitFor(recorded.position, 5000);
+    this.minted += 1;
+    this.known.jtis.set(this.pluginId, [...(this.known.jtis.get(this.pluginId) ?? []), jti]);
+    return { token: (await this.app.tokens.issue(this.pluginId, [...CAPABILITIES], 3600, jti)).token, jti };
+  }
+
+  pick(index: number): string {
+    return this.tokens[index % this.tokens.length]!.token;
+  }
+
+  /** After an answer: replace what it spent. */
+  async settle(op: AnyOperation, token: string | undefined, status: number, input: Record<string, unknown>, body: Record<string, unknown> | undefined): Promise<void> {
+    const ok = status >= 200 && status < 300;
+    const slot = this.tokens.findIndex((t) => t.token === token);
+    const ours = input.pluginId === this.pluginId;
+    if (ok && (op.name === 'revokePlugin' || op.name === 'changePluginCapabilities') && ours) return this.renew();
+    if (slot < 0) return;
+    if (ok && op.name === 'refreshToken' && typeof body?.token === 'string') {
+      const old = this.tokens[slot]!.jti;
+      this.tokens[slot] = { token: body.token, jti: String(body.jti) };
+      this.known.jtis.set(this.pluginId, [...(this.known.jtis.get(this.pluginId) ?? []).filter((j) => j !== old), String(body.jti)]);
+      return;
+    }
+    if (status === 401) this.tokens[slot] = await this.mint();
+  }
+
+  /** A revokeToken that hit one of ours. */
+  async revoked(jti: unknown): Promise<void> {
+    const slot = this.tokens.findIndex((t) => t.jti === jti);
+    if (slot >= 0) this.tokens[slot] = await this.mint();
+  }
+
+  holds(token: string): boolean {
+    return this.tokens.some((t) => t.token === token);
+  }
+}
+
+/** Learns from a 2xx answer what now exists, so later clean requests can name it. */
+const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, body: Record<string, unknown>): void => {
+  const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
+  switch (op.name) {
+    case 'createTask':
+      known.tasks.push(String(body.id));
+      known.projectOf.set(String(body.id), String(body.projectId));
+      break;
+    case 'createTaskTree': {
+      const ids = (body.taskIds ?? []) as string[];
+      known.tasks.push(...ids);
+      const project = (typeof input.parentId === 'string' && known.projectOf.get(input.parentId)) || String(input.projectId ?? 'default');
+      for (const id of ids) known.projectOf.set(id, project);
+      break;
+    }
+    case 'deleteTask': {
+      const deleted = new Set((body.deleted ?? []) as string[]);
+      drop(known.tasks, (t) => deleted.has(t));
+      drop(known.claimed, (t) => deleted.has(t));
+      drop(known.dependencies, ([a, b]) => deleted.has(a) || deleted.has(b));
+      drop(known.assigned, ([, t]) => deleted.has(t));
+      break;
+    }
+    case 'revokePlugin':
+      known.jtis.delete(String(input.pluginId));
+      break;
+    case 'claimTask':
+    case 'claimNextTask': {
+      const task = body.task as { id?: string } | null | undefined;
+      if (task?.id && body.claimed !== false) known.claimed.push(task.id);
+      break;
+    }
+    case 'completeTask':
+    case 'releaseTask':
+      drop(known.claimed, (t) => t === input.id);
+      break;
+    case 'addDependency':
+      known.dependencies.push([String(input.id), String(input.dependsOn)]);
+      break;
+    case 'removeDependency':
+      drop(known.dependencies, ([a, b]) => a === input.id && b === input.dependsOn);
+      break;
+    case 'assignRole':
+      known.assigned.push([String(input.name), String(input.taskId)]);
+      break;
+    case 'unassignRole':
+      drop(known.assigned, ([r, t]) => r === input.name && t === input.taskId);
+      break;
+    case 'createProject':
+      known.projects.push(String(body.id));
+      break;
+    case 'defineRole':
+      known.roles.push(String(body.name));
+      known.ownRoles.push(String(body.name));
+      break;
+    case 'retireRole':
+      drop(known.roles, (r) => r === input.name);
+      drop(known.ownRoles, (r) => r === input.name);
+      break;
+    case 'registerPlugin':
+      known.plugins.push(String(body.id));
+      break;
+    case 'issueToken':
+      known.jtis.set(String(body.pluginId), [...(known.jtis.get(String(body.pluginId)) ?? []), String(body.jti)]);
+      break;
+    default:
+  }
 };
 
-const UNICODE = ['ñandú', '漢字テスト', '🙂🚀', '\u0000', '\ud800', 'ǅ', 'ＡＢＣ', '\u202eevil', 'a\nb\tc', 'Ω≈ç√', '"quoted"', "'; DROP TABLE tasks; --", '<script>'];
-const WRONG_TYPES: unknown[] = [123, -1, 1.5, true, false, 'text', [], [1, 'a'], {}, { a: 1 }, null, 1e308];
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const wellFormed = (text: string) => text.replace(LONE_SURROGATE, '\ufffd');
-const GARBAGE_BODIES = ['{', '{"title":', 'null', '"string"', '42', '[]', '[{"title":"x"}]', '{"title":"x",}', '\u0000\u0001', '{{}}', 'title=x', '{"a":1}{"b":2}'];
+/** Forgets what a refusal says no longer exists (expired leases, links removed by a recursive delete, …). */
+const forget = (known: Known, op: AnyOperation, input: Record<string, unknown>, code: unknown): void => {
+  const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
+  if (code === 'TASK_NOT_FOUND') drop(known.tasks, (t) => t === input.id || t === input.taskId);
+  if (code === 'TASK_NOT_FOUND') drop(known.assigned, ([, t]) => t === input.taskId);
+  if (code === 'NOT_CLAIMED' || code === 'LEASE_NOT_HELD' || code === 'LEASE_EXPIRED' || code === 'TASK_NOT_FOUND') drop(known.claimed, (t) => t === input.id);
+  if (code === 'DEPENDENCY_NOT_FOUND') drop(known.dependencies, ([a, b]) => a === input.id && b === input.dependsOn);
+  if (code === 'ROLE_NOT_ASSIGNED') drop(known.assigned, ([r, t]) => r === input.name && t === input.taskId);
+  if (code === 'ROLE_NOT_FOUND' || code === 'ROLE_RETIRED') drop(known.ownRoles, (r) => r === input.name);
+  if (code === 'PLUGIN_REVOKED' || code === 'PLUGIN_NOT_FOUND') drop(known.plugins, (p) => p === input.pluginId);
+  if (code === 'TOKEN_NOT_FOUND' && typeof input.pluginId === 'string') known.jtis.set(input.pluginId, (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti));
+  if (op.name === 'revokeToken' && code === undefined && typeof input.pluginId === 'string') known.jtis.set(input.pluginId, (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti));
+};
 
-describe('Tasks API under random input', function () {
-  this.timeout(120_000);
+describe('The operation catalog under seeded random input (REST and MCP)', function () {
+  this.timeout(240_000);
   let app: TestApp;
+  let known: Known;
+  let pool: TokenPool;
+  const rest = new Map<string, Tally>();
+  const mcp = new Map<string, Tally>();
+  const restViolations: Violation[] = [];
+  const mcpViolations: Violation[] = [];
 
   before(async () => {
-    app = await startTestApp();
+    app = await startVectorApp();
+    known = emptyKnown();
+    pool = new TokenPool(app, known);
+    await pool.renew();
+    const admin = { authorization: `Bearer ${app.adminToken}` };
+    known.roles.push(...((await api(app.baseUrl, 'GET', '/api/v1/roles', undefined, admin)).body.items as Array<{ name: string }>).map((r) => r.name));
+    known.services.push(...((await api(app.baseUrl, 'GET', '/api/v1/services', undefined, admin)).body.items as Array<{ name: string }>).map((s) => s.name));
+    const topics = ['Parse the configuration file', 'Write the lexer', 'Deploy the staging cluster', 'Fix the flaky login test', 'Cache search results'];
+    for (let i = 0; i < 30; i++) {
+      const created = (await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: `${topics[i % topics.length]} ${i}` }, admin)).body;
+      known.tasks.push(created.id);
+      known.projectOf.set(created.id, created.projectId);
+    }
+    for (let i = 0; i < 3; i++) {
+      const role = { name: `fuzz_seed_${i}`, description: 'A role the fuzzer may change and retire.', capabilities: ['code_writing'], filePatterns: ['**'], tools: [], maxConcurrentTasks: 50,
+        restrictions: { maxFileChanges: 100, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 } };
+      expect((await api(app.baseUrl, 'POST', '/api/v1/roles', role, admin)).status).to.equal(201);
+      known.roles.push(role.name);
+      known.ownRoles.push(role.name);
+    }
+    await vectorsCaughtUp(app);
+    for (const op of app.operations) {
+      rest.set(op.name, tally());
+      mcp.set(op.name, tally());
+    }
   });
 
-  after(() => app?.close());
+  after(async () => {
+    if (app) process.stderr.write(`\n${closingTable(SEED, app.operations.map((o) => o.name), rest, mcp)}\n  tokens minted for the pool: ${pool?.minted ?? 0}\n\n`);
+    await app?.close();
+  });
 
-  it(`never answers 5xx, always problem+json with a code for 4xx, over ${REQUESTS} seeded requests (seed ${SEED})`, async () => {
+  const summary = (violations: Violation[]) => {
+    const kinds = new Map<string, Violation>();
+    for (const v of violations) kinds.set(`${v.request.split(' ').slice(0, 2).join(' ').replace(/\?.*/, '').slice(0, 60)} → ${v.status}`, v);
+    return [...kinds.values()].slice(0, 25).map((v) => `${v.status} ← ${v.request}\n      ${v.body}`).join('\n    ');
+  };
+  const starved = (tallies: Map<string, Tally>) =>
+    [...tallies].filter(([, t]) => t.ok < MIN_OK).map(([name, t]) => `${name}: ${t.ok} of ${t.sent}`);
+
+  it(`REST: never 5xx, problem+json with a code for every 4xx, and at least ${MIN_OK} × 2xx per operation, over ${REQUESTS} requests (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
-    const doc = (await api(app.baseUrl, 'GET', '/api/v1/openapi.json')).body;
-    const components = doc.components.schemas as Record<string, Schema>;
-    const operations: Operation[] = Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, op]) => ({
-        method: method.toUpperCase(),
-        path,
-        parameters: (op.parameters ?? []) as Parameter[],
-        body: (op.requestBody as { content: Record<string, { schema: Schema }> } | undefined)?.content['application/json']?.schema,
-      })),
-    );
-    expect(operations.length).to.be.greaterThan(10);
-
-    const taskIds: string[] = [];
-    const projectIds: string[] = ['default'];
-    const resolve = (schema: Schema): Schema =>
-      typeof schema.$ref === 'string' ? resolve(components[schema.$ref.replace('#/components/schemas/', '')] ?? {}) : schema;
-
-    const randomText = (min: number, max: number) => {
-      const length = rnd.int(min, Math.max(min, Math.min(max, 24)));
-      let text = '';
-      while (text.length < length) text += rnd.chance(0.1) ? rnd.pick(UNICODE) : rnd.pick(['a', 'b', 'x', 'task', ' ', '-', '_', '7', 'Z']);
-      return text.slice(0, Math.max(length, min));
-    };
-    const randomId = (): string =>
-      rnd.pick([
-        () => (taskIds.length ? rnd.pick(taskIds) : 'none-yet'),
-        () => (taskIds.length ? rnd.pick(taskIds) : 'none-yet'),
-        () => `id-${rnd.int(0, 1e9)}`,
-        () => rnd.pick(UNICODE),
-        () => 'x'.repeat(rnd.pick([65, 500, 3000])),
-        () => rnd.pick(['dashboard', 'ready', 'tree', '..', '.', '%zz', '%E0%A4%A', '-', '_']),
-      ])();
-
-    /** A value the schema accepts, most of the time. */
-    const valid = (raw: Schema, name: string, depth: number): unknown => {
-      const schema = resolve(raw);
-      if (Array.isArray(schema.enum)) return rnd.pick(schema.enum);
-      const types = Array.isArray(schema.type) ? schema.type : [schema.type ?? 'object'];
-      const type = rnd.pick(types as string[]);
-      const min = typeof schema.minimum === 'number' ? schema.minimum : 0;
-      const max = typeof schema.maximum === 'number' ? schema.maximum : min + 50;
-      switch (type) {
-        case 'null':
-          return null;
-        case 'boolean':
-          return rnd.chance(0.5);
-        // A position past the log head waits for the read model and then answers 503 by design.
-        case 'integer':
-          return name === 'minPosition' ? 0 : rnd.int(min, Math.min(max, min + 50));
-        case 'number':
-          return Math.round(rnd.next() * Math.min(max, 1000) * 100) / 100;
-        case 'string':
-          if (name === 'projectId' || name === 'id' && schema.pattern === '^[a-z0-9][a-z0-9_-]*$') return rnd.chance(0.7) ? rnd.pick(projectIds) : `proj-${rnd.int(0, 99)}`;
-          if (schema.pattern === '^[A-Za-z0-9_-]+$') return randomId();
-          if (name === 'cursor') return rnd.chance(0.5) ? randomText(1, 20) : Buffer.from(JSON.stringify(rnd.pick([[1, 2], ['a'], [null, 3], ['x', 'y']]))).toString('base64url');
-          return randomText(Number(schema.minLength ?? 0), Number(schema.maxLength ?? 40));
-        case 'array': {
-          const items = (schema.items ?? {}) as Schema;
-          return Array.from({ length: rnd.int(Number(schema.minItems ?? 0), 3) }, () => valid(items, name, depth + 1));
-        }
-        default: {
-          const properties = (schema.properties ?? {}) as Record<string, Schema>;
-          if (Object.keys(properties).length === 0) return rnd.chance(0.5) ? {} : { note: randomText(0, 10), n: rnd.int(0, 9) };
-          const required = new Set((schema.required ?? []) as string[]);
-          const out: Record<string, unknown> = {};
-          for (const [key, sub] of Object.entries(properties)) {
-            if (key === 'children' && depth > 2) continue;
-            if (required.has(key) || rnd.chance(0.35)) out[key] = valid(sub, key, depth + 1);
-          }
-          return out;
-        }
-      }
-    };
-
-    /** Something the schema probably refuses. */
-    const mutant = (): unknown =>
-      rnd.pick([
-        () => rnd.pick(WRONG_TYPES),
-        () => 'x'.repeat(rnd.pick([201, 5000, 70_000])),
-        () => rnd.pick(UNICODE),
-        () => ({ a: { b: { c: [1, { d: [null, { e: 'deep' }] }] } } }),
-        () => Array.from({ length: rnd.int(50, 1200) }, (_, i) => i),
-        () => null,
-      ])();
-
-    const mutateObject = (value: Record<string, unknown>, schema: Schema | undefined): Record<string, unknown> => {
-      const out = { ...value };
-      const keys = Object.keys(out);
-      switch (rnd.int(0, 3)) {
-        case 0:
-          if (keys.length) out[rnd.pick(keys)] = mutant();
-          break;
-        case 1:
-          out[rnd.pick(['extra', '__proto__', 'constructor', 'id', 'status', 'version', randomText(1, 8)])] = mutant();
-          break;
-        case 2:
-          if (keys.length) delete out[rnd.pick(keys)];
-          break;
-        default: {
-          const names = Object.keys((schema?.properties ?? {}) as object);
-          if (names.length) out[rnd.pick(names)] = mutant();
-        }
-      }
-      return out;
-    };
-
-    /** URLs stay under Node's 16 KB header limit (beyond it Node answers a bare 431 before any route runs). */
-    const inUrl = (name: string, value: unknown): string => {
-      // A position past the log head makes the read wait, then answer 503 by design.
-      if (name === 'minPosition' && typeof value === 'number') return 'not-a-position';
-      const text = Array.isArray(value) ? value.join(',') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-      return text.slice(0, 3000);
-    };
-
-    const buildRequest = () => {
-      const op = rnd.pick(operations);
-      let method = op.method;
-      if (rnd.chance(0.03)) method = rnd.pick(['PUT', 'PATCH', 'DELETE', 'POST', 'GET']);
-      let path = op.path;
-      const query = new URLSearchParams();
-      for (const param of op.parameters) {
-        if (param.in === 'path') {
-          const value = inUrl(param.name, rnd.chance(0.1) ? mutant() : valid(param.schema, param.name, 0));
-          const raw = /^%|^\.+$/.test(value);
-          path = path.replace(`{${param.name}}`, raw ? value : encodeURIComponent(wellFormed(value)));
-        } else if (param.required || rnd.chance(0.3)) {
-          query.append(param.name, inUrl(param.name, rnd.chance(0.15) ? mutant() : valid(param.schema, param.name, 0)));
-        }
-      }
-      if (rnd.chance(0.08)) query.append(rnd.pick(['foo', 'limit', 'cursor', 'sort', 'status', 'fields', 'q', '__proto__', 'a[b]']), inUrl('extra', mutant()));
-      const url = `${path}${query.size ? `?${query}` : ''}`;
-      const token = (app as TestApp & { adminToken?: string }).adminToken;
-      const headers: Record<string, string> = token && rnd.chance(0.97) ? { authorization: rnd.chance(0.98) ? `Bearer ${token}` : rnd.pick(['Bearer x.y.z', 'Basic abc', 'Bearer']) } : {};
-      let body: string | undefined;
-      if (op.body || (method !== 'GET' && rnd.chance(0.05))) {
-        const value = op.body ? (valid(op.body, 'body', 0) as Record<string, unknown>) : {};
-        body = rnd.chance(0.08) ? rnd.pick(GARBAGE_BODIES) : JSON.stringify(rnd.chance(0.4) ? mutateObject(value, op.body ? resolve(op.body) : undefined) : value);
-        headers['content-type'] = rnd.chance(0.95) ? 'application/json' : rnd.pick(['text/plain', 'application/xml', 'application/merge-patch+json']);
-      }
-      if (rnd.chance(0.1)) headers['if-match'] = rnd.pick(['W/"1"', '"2"', 'W/"999999"', '*', 'garbage', 'W/"-1"', 'W/"1", W/"2"']);
-      if (rnd.chance(0.05)) headers['idempotency-key'] = rnd.pick([`fuzz-key-${rnd.int(0, 1e9)}`, 'short', 'key with spaces and !!']);
-      return { method, url, headers, body };
-    };
-
-    const violations: Violation[] = [];
+    const gen = generator(rnd, known);
     const started = Date.now();
     for (let i = 0; i < REQUESTS; i++) {
-      const request = buildRequest();
-      const response = await fetch(`${app.baseUrl}${request.url}`, {
-        method: request.method,
-        headers: request.headers,
-        ...(request.body === undefined || request.method === 'GET' ? {} : { body: request.body }),
-      });
+      const op = rnd.pick(app.operations);
+      const clean = rnd.chance(CLEAN);
+      const input = gen.input(op, clean);
+      const method = !clean && rnd.chance(0.03) ? rnd.pick(['PUT', 'PATCH', 'DELETE', 'POST', 'GET']) : op.method.toUpperCase();
+      let path = `/api/v1${op.path}`;
+      const query = new URLSearchParams();
+      const body: Record<string, unknown> = {};
+      const inPath = new Set(pathParams(op.path));
+      for (const [name, raw] of Object.entries(input)) {
+        const value = !clean && rnd.chance(0.1) ? gen.mutant() : raw;
+        const text = (Array.isArray(value) ? value.join(',') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)).slice(0, 3000);
+        if (inPath.has(name)) {
+          const verbatim = /^%|^\.+$/.test(text);
+          path = path.replace(`:${name}`, verbatim ? text : encodeURIComponent(wellFormed(text)) || '-');
+        } else if (op.method === 'get' || op.method === 'delete') {
+          // A position past the log head makes the read wait, then answer 503 by design.
+          query.append(name, name === 'minPosition' && typeof value === 'number' && value > 0 ? 'not-a-position' : text);
+        } else body[name] = raw;
+      }
+      if (!clean && rnd.chance(0.08)) query.append(rnd.pick(['foo', 'limit', 'cursor', 'sort', 'status', 'fields', 'q', '__proto__', 'a[b]']), String(gen.mutant()).slice(0, 3000));
+      const url = `${path}${query.size ? `?${query}` : ''}`;
+      const token = pool.pick(rnd.int(0, POOL_SIZE - 1));
+      const headers: Record<string, string> = clean || rnd.chance(0.95) ? { authorization: `Bearer ${token}` } : rnd.chance(0.5) ? {} : { authorization: rnd.pick(['Bearer x.y.z', 'Basic abc', 'Bearer']) };
+      let sent: string | undefined;
+      if (method !== 'GET' && (Object.keys(body).length || (op.method !== 'get' && op.method !== 'delete'))) {
+        sent = !clean && rnd.chance(0.08) ? rnd.pick(GARBAGE_BODIES) : JSON.stringify(!clean && rnd.chance(0.4) ? gen.mutateObject(body, op.input) : body);
+        headers['content-type'] = clean || rnd.chance(0.95) ? 'application/json' : rnd.pick(['text/plain', 'application/xml', 'application/merge-patch+json']);
+      }
+      if (!clean && rnd.chance(0.1)) headers['if-match'] = rnd.pick(['W/"1"', '"2"', 'W/"999999"', '*', 'garbage', 'W/"-1"', 'W/"1", W/"2"']);
+      if (rnd.chance(0.05)) headers['idempotency-key'] = clean ? `fuzz-key-${rnd.int(0, 1e9)}` : rnd.pick([`fuzz-key-${rnd.int(0, 1e9)}`, 'short', 'key with spaces and !!']);
+
+      const response = await fetch(`${app.baseUrl}${url}`, { method, headers, ...(sent === undefined || method === 'GET' ? {} : { body: sent }) });
       const text = await response.text();
       let parsed: Record<string, unknown> | undefined;
       try {
@@ -203,24 +266,84 @@ describe('Tasks API under random input', function () {
       } catch {
         parsed = undefined;
       }
+      // A request that left its operation's route (another method, a mangled path) is counted under it all the same.
+      count(rest.get(op.name)!, response.status);
+      if (process.env.FUZZ_DEBUG && clean && response.status >= 400) process.stderr.write(`clean ${op.name} ${response.status} ${String(parsed?.code)} ${String(parsed?.detail ?? parsed?.message ?? '').slice(0, 160)} :: ${url.slice(0, 100)} ${(sent ?? '').slice(0, 200)}\n`);
       const problemOk = /^application\/problem\+json/.test(response.headers.get('content-type') ?? '') && typeof parsed?.code === 'string';
       if (response.status >= 500 || (response.status >= 400 && !problemOk)) {
-        violations.push({ request: `${request.method} ${request.url.slice(0, 160)} ${(request.body ?? '').slice(0, 160)}`, status: response.status, body: text.slice(0, 200) });
+        restViolations.push({ request: `${method} ${url.slice(0, 160)} ${(sent ?? '').slice(0, 160)}`, status: response.status, body: text.slice(0, 300) });
       }
-      if (response.status === 201 && parsed) {
-        if (typeof parsed.id === 'string' && typeof parsed.projectId === 'string') taskIds.push(parsed.id);
-        else if (typeof parsed.id === 'string') projectIds.push(parsed.id);
-        if (Array.isArray(parsed.taskIds)) taskIds.push(...(parsed.taskIds as string[]));
+      const used = headers.authorization?.slice('Bearer '.length);
+      const ok = response.status >= 200 && response.status < 300 && method === op.method.toUpperCase();
+      if (ok && parsed) {
+        learn(known, op, input, parsed);
+        if (op.name === 'revokeToken') await pool.revoked(input.jti);
       }
+      if (clean) forget(known, op, input, ok ? undefined : parsed?.code);
+      await pool.settle(op, used, ok || response.status >= 300 ? response.status : 400, input, parsed);
     }
-
-    const health = await api(app.baseUrl, 'GET', '/health');
+    const health = await api(app.baseUrl, 'GET', '/health', undefined, { authorization: `Bearer ${app.adminToken}` });
     expect(health.status).to.equal(200);
-    expect(health.body.status).to.equal('ok');
-    expect(Date.now() - started, 'fuzz run took too long').to.be.below(60_000);
-    const kinds = new Map<string, Violation>();
-    for (const v of violations) kinds.set(`${v.request.split(' ')[0]} ${v.request.split(' ')[1]!.replace(/\?.*/, '').slice(0, 60)} → ${v.status}`, v);
-    const report = [...kinds.values()].slice(0, 25).map((v) => `${v.status} ← ${v.request}\n      ${v.body}`).join('\n    ');
-    expect(violations, `${violations.length} bad answers, e.g.:\n    ${report}`).to.deep.equal([]);
+    expect(health.body.status, JSON.stringify(health.body)).to.equal('ok');
+    expect(Date.now() - started, 'REST fuzz run took too long').to.be.below(120_000);
+    expect(restViolations, `${restViolations.length} bad answers, e.g.:\n    ${summary(restViolations)}`).to.deep.equal([]);
+    expect(starved(rest), 'operations the fuzzer hardly reached (2xx answers of requests sent)').to.deep.equal([]);
+  });
+
+  it(`MCP: never a 5xx refusal or a protocol error, a code on every refusal, and at least ${MIN_OK} successes per tool, over ${CALLS} calls (seed ${SEED})`, async () => {
+    const rnd = prng(SEED + 1);
+    const gen = generator(rnd, known);
+    const clients = new Map<string, Connected>();
+    const clientFor = async (token: string) => {
+      if (!clients.has(token)) clients.set(token, await connect(app, { token }));
+      return clients.get(token)!;
+    };
+    const started = Date.now();
+    try {
+      for (let i = 0; i < CALLS; i++) {
+        const op = rnd.pick(app.operations);
+        const clean = rnd.chance(CLEAN);
+        const input = gen.input(op, clean);
+        // As a real transport would: the SDK's in-memory pair passes objects by reference, not JSON.
+        const args = JSON.parse(JSON.stringify(clean || rnd.chance(0.6) ? input : gen.mutateObject(input, op.input))) as Record<string, unknown>;
+        const token = pool.pick(rnd.int(0, POOL_SIZE - 1));
+        const { client } = await clientFor(token);
+        let status: number;
+        let result: CallToolResult | undefined;
+        const request = `${op.tool} ${JSON.stringify(args).slice(0, 240)}`;
+        try {
+          result = (await client.callTool({ name: op.tool, arguments: args })) as CallToolResult;
+          const error = (result._meta as Record<string, ToolError> | undefined)?.['vespera/error'];
+          status = result.isError ? (error?.status ?? 0) : 200;
+          if (result.isError && (typeof error?.code !== 'string' || !(status >= 400 && status < 500))) {
+            mcpViolations.push({ request, status: status || 'isError without a code', body: JSON.stringify(result.content).slice(0, 300) });
+          }
+        } catch (error) {
+          status = 599;
+          mcpViolations.push({ request, status: 'protocol error', body: String((error as Error).message).slice(0, 300) });
+        }
+        count(mcp.get(op.name)!, status === 0 ? 500 : status);
+        const body = result?.structuredContent as Record<string, unknown> | undefined;
+        if (status === 200 && body) {
+          learn(known, op, args, body);
+          if (op.name === 'revokeToken') await pool.revoked(args.jti);
+        }
+        const code = (result?._meta as Record<string, ToolError> | undefined)?.['vespera/error']?.code;
+        if (clean) forget(known, op, args, code);
+        if (process.env.FUZZ_DEBUG && clean && code) process.stderr.write(`mcp ${op.name} ${status} ${code} ${request.slice(0, 200)}\n`);
+        await pool.settle(op, token, status, args, body);
+        for (const [held, connected] of clients) {
+          if (pool.holds(held)) continue;
+          clients.delete(held);
+          await connected.close();
+        }
+      }
+    } finally {
+      for (const connected of clients.values()) await connected.close();
+    }
+    expect(Date.now() - started, 'MCP fuzz run took too long').to.be.below(120_000);
+    expect(mcpViolations, `${mcpViolations.length} bad answers, e.g.:\n    ${summary(mcpViolations)}`).to.deep.equal([]);
+    expect(starved(mcp), 'tools the fuzzer hardly reached (successes of calls made)').to.deep.equal([]);
   });
 });
+

@@ -6,9 +6,9 @@ import { openQueue } from '../../src/jobs/background.js';
 import { FallbackQueue } from '../../src/jobs/fallback.js';
 import { InlineQueue, type JobQueue } from '../../src/jobs/queue.js';
 import { loadConfig } from '../../src/config.js';
+import { REDIS_URL, requireRedis } from '../support/redis.js';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const CLOSED_PORT_URL = 'redis://127.0.0.1:1';
 
 /** The same contract, whichever queue runs it. */
@@ -56,7 +56,10 @@ describe('Job queue', () => {
   const prefix = `vespera-test-${randomUUID().slice(0, 8)}`;
   queueContract(
     'BullMQ on the real Redis at 127.0.0.1:6379',
-    async () => new BullQueue(REDIS_URL, prefix),
+    async () => {
+      await requireRedis();
+      return new BullQueue(REDIS_URL, prefix);
+    },
     async (q) => (q as BullQueue).obliterate(),
   );
 

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/testApp.js';
+import { startVectorApp, vectorsCaughtUp } from '../search/support.js';
+import type { TestApp } from '../support/testApp.js';
 import { call, connect, ok, refused, type Connected } from './support.js';
 
 /** What every builder may use: the admin client, a client whose token carries no useful capability, fresh fixtures. */
@@ -17,11 +18,9 @@ type Fixture = {
   plugin: (id: string) => Promise<string>;
   /** A client of its own (a fresh plugin token), for calls that spend their token. */
   client: () => Promise<Client>;
-  /** False when the vector store is down: semantic tools then answer VECTORS_UNAVAILABLE. */
-  vectors: boolean;
 };
 type Call = { args: Record<string, unknown>; client?: Client };
-type Builder = { ok: (fx: Fixture) => Promise<Call>; refused: (fx: Fixture) => Promise<Call & { code: string }>; semantic?: true };
+type Builder = { ok: (fx: Fixture) => Promise<Call>; refused: (fx: Fixture) => Promise<Call & { code: string }> };
 
 const MISSING = 'no-such-task';
 const FAR_POSITION = 10 ** 12;
@@ -259,12 +258,10 @@ const BUILDERS: Record<string, Builder> = {
     refused: (fx) => lacking(fx, { q: 'parser' }),
   },
   find_similar_tasks: {
-    semantic: true,
     ok: async (fx) => ({ args: { taskId: fx.base } }),
     refused: async () => ({ args: { taskId: MISSING }, code: 'TASK_NOT_FOUND' }),
   },
   cluster_tasks: {
-    semantic: true,
     ok: async (fx) => ({ args: { projectId: fx.projectId } }),
     refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
   },
@@ -282,7 +279,8 @@ const BUILDERS: Record<string, Builder> = {
   },
 };
 
-describe('MCP tools (SDK Client over InMemoryTransport)', () => {
+describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function () {
+  this.timeout(60_000);
   let app: TestApp;
   let admin: Connected;
   let powerless: Connected;
@@ -291,7 +289,8 @@ describe('MCP tools (SDK Client over InMemoryTransport)', () => {
   const clients: Connected[] = [];
 
   before(async () => {
-    app = await startTestApp();
+    // Vectors on, as `vespera serve` runs: the semantic tools are part of the catalog like any other.
+    app = await startVectorApp();
     admin = await connect(app);
     const c = admin.client;
     ok(await call(c, 'register_plugin', { id: 'spec-powerless', name: 'Powerless', type: 'agent', capabilities: ['file_context'] }));
@@ -303,6 +302,7 @@ describe('MCP tools (SDK Client over InMemoryTransport)', () => {
     const base = await task('Parse the configuration file');
     const blocked = await task('Write parser tests');
     ok(await call(c, 'add_task_dependency', { id: blocked, dependsOn: base }));
+    await vectorsCaughtUp(app);
     fx = {
       admin: c,
       powerless: powerless.client,
@@ -323,7 +323,6 @@ describe('MCP tools (SDK Client over InMemoryTransport)', () => {
         clients.push(connected);
         return connected.client;
       },
-      vectors: !(await call(c, 'find_similar_tasks', { taskId: base })).isError,
     };
     listed = (await c.listTools()).tools.map((t) => t.name);
   });
@@ -341,9 +340,8 @@ describe('MCP tools (SDK Client over InMemoryTransport)', () => {
 
   for (const [tool, builder] of Object.entries(BUILDERS)) {
     describe(tool, () => {
-      it('answers with structuredContent matching the operation’s output schema', async function () {
-        if (!listed.includes(tool)) this.skip();
-        if (builder.semantic && !fx.vectors) this.skip(); // needs the vector store (VESPERA_VECTORS=on and Chroma)
+      it('answers with structuredContent matching the operation’s output schema', async () => {
+        expect(listed, 'tools/list').to.include(tool);
         const { args, client = fx.admin } = await builder.ok(fx);
         const body = ok(await call(client, tool, args));
         const op = app.operations.find((o) => o.tool === tool)!;
@@ -351,8 +349,8 @@ describe('MCP tools (SDK Client over InMemoryTransport)', () => {
         expect(validate(op.output.type === 'object' ? body : body.result), JSON.stringify(validate.errors)).to.equal(true);
       });
 
-      it('refuses with a stable code and a hint', async function () {
-        if (!listed.includes(tool)) this.skip();
+      it('refuses with a stable code and a hint', async () => {
+        expect(listed, 'tools/list').to.include(tool);
         const { args, client = fx.admin, code } = await builder.refused(fx);
         refused(await call(client, tool, args), code);
       });
