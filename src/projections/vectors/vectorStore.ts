@@ -102,6 +102,10 @@ export class ChromaVectorStore {
   }
 
   async upsert(docs: readonly VectorDoc[]): Promise<void> {
+    // Chroma's JSON parser refuses lone surrogates, and one bad document would stall the projector for good. The
+    // API refuses them now (INVALID_STRING), but an older log may still hold one: store U+FFFD in its place.
+    const wellFormed = (metadata: VectorMetadata) =>
+      Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, value.replace(/\p{Cs}/gu, '\uFFFD')])) as Metadata;
     const byProject = groupBy(docs, (d) => d.metadata.projectId);
     for (const [projectId, group] of byProject) {
       const collection = await this.collection(projectId);
@@ -109,7 +113,7 @@ export class ChromaVectorStore {
         collection.upsert({
           ids: group.map((d) => d.id),
           embeddings: group.map((d) => Array.from(d.vector)),
-          metadatas: group.map((d) => d.metadata as unknown as Metadata),
+          metadatas: group.map((d) => wellFormed(d.metadata)),
         }),
       );
     }
