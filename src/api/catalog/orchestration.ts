@@ -5,6 +5,7 @@ import { DomainError, badRequest } from '../../errors.js';
 import { getTask, getDependencies, type TaskView } from '../../queries/tasks.js';
 import * as s from '../schemas.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
+import { taskAnswerer } from './taskAnswer.js';
 
 export type OrchestrationDeps = Readonly<{
   commands: ProjectCommands;
@@ -36,12 +37,7 @@ const requireAdmin = (ctx: OperationContext, what: string): void => {
 
 /** Claims, leases and completion: how agents take work, keep it and hand it back. */
 export const orchestrationOperations = ({ commands, roles, readDb, waitForReadModel, leases }: OrchestrationDeps): AnyOperation[] => {
-  const settledTask = async (taskId: string, position: number) => {
-    await waitForReadModel(position);
-    const task = getTask(readDb, taskId);
-    if (task.leaseExpiresAt) leases.schedule(task.id, task.leaseExpiresAt);
-    return task;
-  };
+  const taskAnswer = taskAnswerer({ readDb, waitForReadModel, leases });
   const hardDependents = (taskId: string) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard');
 
   return [
@@ -58,8 +54,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       run: async (input, ctx) => {
         const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, requestMeta(ctx));
         if (!result) return { body: { claimed: false, task: null } };
-        const claimed = result.events.find((e) => e.type === 'TaskClaimed')!.data as { taskId: string };
-        const task = await settledTask(claimed.taskId, result.position);
+        const { body: task } = await taskAnswer(result.taskId, result.position);
         return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
       },
     }),
@@ -76,7 +71,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       output: claimOutput,
       run: async (input, ctx) => {
         const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, requestMeta(ctx));
-        const task = await settledTask(input.id, result.position);
+        const { body: task } = await taskAnswer(input.id, result.position);
         return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
       },
     }),
@@ -93,7 +88,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       output: { type: 'object', required: ['taskId', 'leaseExpiresAt', 'position'], properties: { taskId: { type: 'string' }, leaseExpiresAt: { type: 'string' }, position: { type: 'integer' } } },
       run: async (input, ctx) => {
         const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx));
-        const task = await settledTask(input.id, result.position);
+        const { body: task } = await taskAnswer(input.id, result.position);
         return { body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position }, position: result.position, version: task.version };
       },
     }),
@@ -119,8 +114,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       run: async (input, ctx) => {
         if (input.force) requireAdmin(ctx, 'Breaking another agent’s lease');
         const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, requestMeta(ctx), input.force ?? false);
-        const task = await settledTask(input.id, result.position);
-        return { body: task, position: result.position, version: task.version };
+        return taskAnswer(input.id, result.position);
       },
     }),
 
@@ -146,7 +140,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const dependents = hardDependents(input.id);
         const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
-        const task = await settledTask(input.id, result.position);
+        const { body: task } = await taskAnswer(input.id, result.position);
         const unblocked = dependents.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
         return { body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position }, position: result.position, version: task.version };
       },
@@ -183,7 +177,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
           if (!task.ready && task.claimedBy !== agentId) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
           const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, requestMeta(ctx));
           position = result.position;
-          task = await settledTask(task.id, result.position);
+          task = (await taskAnswer(task.id, result.position)).body;
           claimed = true;
         }
         const role = task.role ? ((await roles.definition(task.role)) ?? null) : null;

@@ -6,9 +6,9 @@ import { filePatternProblems, roleDefinitionSchema } from '../../commands/roles/
 import { DomainError } from '../../errors.js';
 import type { RoleSpec } from '../../events/roles.js';
 import { getRole, inProgressByRole, listRoles, roleWorkload } from '../../queries/roles.js';
-import { getTask } from '../../queries/tasks.js';
 import * as s from '../schemas.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
+import { taskAnswerer } from './taskAnswer.js';
 
 export type RoleCatalogDeps = Readonly<{
   roles: RoleCommands;
@@ -62,6 +62,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
     await waitForReadModel(position);
     return { body: getRole(readDb, name), position };
   };
+  const taskAnswer = taskAnswerer({ readDb, waitForReadModel });
   const assignable = (): AssignableRole[] => listRoles(readDb).map((r) => r as unknown as AssignableRole);
 
   return [
@@ -214,9 +215,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       output: s.taskView,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.assignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
-        await waitForReadModel(result.position);
-        const task = getTask(readDb, taskId);
-        return { body: task, position: result.position, version: task.version };
+        return taskAnswer(taskId, result.position);
       },
     }),
 
@@ -232,9 +231,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       output: s.taskView,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.unassignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
-        await waitForReadModel(result.position);
-        const task = getTask(readDb, taskId);
-        return { body: task, position: result.position, version: task.version };
+        return taskAnswer(taskId, result.position);
       },
     }),
   ];

@@ -5,6 +5,7 @@ import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import * as s from '../schemas.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
+import { taskAnswerer } from './taskAnswer.js';
 
 const treeNodeSchema: s.JsonSchema = {
   type: 'object',
@@ -84,11 +85,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
     await waitForReadModel(position);
     return position;
   };
-  const taskAnswer = async (taskId: string, position: number) => {
-    await settled(position);
-    const task = getTask(readDb, taskId);
-    return { body: task, position, version: task.version };
-  };
+  const taskAnswer = taskAnswerer({ readDb, waitForReadModel });
 
   return [
     defineOperation<TaskFields & { projectId?: string; parentId?: string }, unknown>({
@@ -105,8 +102,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       run: async (input, ctx) => {
         // The duplicate check warns, never refuses: it runs beside the create, bounded, and its answer rides along.
         const [result, similar] = await Promise.all([commands.createTask(input, requestMeta(ctx)), duplicates?.(input)]);
-        const created = result.events.find((e) => e.type === 'TaskCreated')!;
-        const answer = await taskAnswer((created.data as { taskId: string }).taskId, result.position);
+        const answer = await taskAnswer(result.taskId, result.position);
         if (!similar) return answer;
         const warning = {
           possibleDuplicates: similar.items.filter((d) => d.id !== answer.body.id),
@@ -137,10 +133,10 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       },
       run: async (input, ctx) => {
         const result = await commands.createTaskTree(input, requestMeta(ctx));
-        const taskIds = result.events.filter((e) => e.type === 'TaskCreated').map((e) => (e.data as { taskId: string }).taskId);
+        const { rootId, taskIds } = result;
         const position = await settled(result.position);
-        const tree = getTaskTree(readDb, { taskId: taskIds[0]!, maxDepth: 2 });
-        return { body: { rootId: taskIds[0]!, taskIds, tree, position }, position };
+        const tree = getTaskTree(readDb, { taskId: rootId, maxDepth: 2 });
+        return { body: { rootId, taskIds, tree, position }, position };
       },
     }),
 
@@ -350,9 +346,8 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       output: writeResult({ taskId: { type: 'string' }, dependsOn: { type: 'string' }, kind: s.kind, ready: { type: 'boolean' } }, ['taskId', 'dependsOn', 'kind']),
       run: async ({ id, dependsOn, kind, expectedVersion }, ctx) => {
         const result = await commands.addDependency(id, dependsOn, kind ?? 'hard', requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
-        const position = await settled(result.position);
-        const task = getTask(readDb, id);
-        return { body: { taskId: id, dependsOn, kind: kind ?? 'hard', ready: task.ready, position }, position, version: task.version };
+        const { body: task, position, version } = await taskAnswer(id, result.position);
+        return { body: { taskId: id, dependsOn, kind: kind ?? 'hard', ready: task.ready, position }, position, version };
       },
     }),
 
@@ -368,9 +363,8 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       output: writeResult({ taskId: { type: 'string' }, dependsOn: { type: 'string' }, ready: { type: 'boolean' } }, ['taskId', 'dependsOn']),
       run: async ({ id, dependsOn, expectedVersion }, ctx) => {
         const result = await commands.removeDependency(id, dependsOn, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
-        const position = await settled(result.position);
-        const task = getTask(readDb, id);
-        return { body: { taskId: id, dependsOn, ready: task.ready, position }, position, version: task.version };
+        const { body: task, position, version } = await taskAnswer(id, result.position);
+        return { body: { taskId: id, dependsOn, ready: task.ready, position }, position, version };
       },
     }),
 

@@ -5,8 +5,9 @@ import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/t
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
-import type { AnyOperation, OperationContext } from '../catalog/operation.js';
-import { assertShallow, assertValid, type Validators } from '../validation.js';
+import type { AnyOperation } from '../catalog/operation.js';
+import { invoker } from '../invoke.js';
+import type { Validators } from '../validation.js';
 import { errorResult, renderLine } from './results.js';
 import { answersObject } from './schemas.js';
 import type { McpTools } from './tools.js';
@@ -27,26 +28,9 @@ const INSTRUCTIONS =
   'Vespera: tasks for teams of agents. Find work with claim_next_task or list_tasks, keep it with heartbeat_task, finish with complete_task. ' +
   'Refusals are isError results starting with a CODE and a Hint.';
 
-/** Parse, authorise, validate, run, check the answer: the REST adapter's steps, over the same operation. */
-const callOperation = async (deps: McpDeps, op: AnyOperation, args: Record<string, unknown>, correlationId: string): Promise<CallToolResult> => {
-  const { input, output } = deps.validators.get(op.name)!;
-  const caller = deps.authorizer.authorize(await deps.caller(), op.capability);
-  assertShallow(args);
-  assertValid(input, args);
-  const ctx: OperationContext = {
-    actor: caller.actor,
-    caller,
-    ...(caller.role ? { role: caller.role } : {}),
-    tool: `mcp:${op.tool}`,
-    commandId: randomUUID(),
-    correlationId,
-  };
-  const result = await op.run(args, ctx);
-  if (!output(result.body)) {
-    deps.logger.error({ operation: op.name, errors: output.errors, correlationId }, 'response does not match its schema');
-    throw new Error(`Response of ${op.name} does not match its schema`);
-  }
-  const body = (answersObject(op) ? result.body : { result: result.body }) as Record<string, unknown>;
+/** The structured answer of a tool: the operation's object as it is, anything else under `result`. */
+const toolResult = (op: AnyOperation, answer: unknown): CallToolResult => {
+  const body = (answersObject(op) ? answer : { result: answer }) as Record<string, unknown>;
   return { content: [{ type: 'text', text: renderLine(body) }], structuredContent: body };
 };
 
@@ -69,6 +53,7 @@ const callParams = (params: JSONRPCRequest['params']): { name: string; args: Rec
  * served as they are and checked by the same ajv validators as REST, and refusals keep their stable codes.
  */
 export const buildMcpServer = (deps: McpDeps): Server => {
+  const invoke = invoker(deps);
   const server = new Server(
     { name: 'vespera', version: deps.version },
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS, ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}) },
@@ -83,7 +68,8 @@ export const buildMcpServer = (deps: McpDeps): Server => {
     if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100).replace(/\s+/g, ' ')}. tools/list names the tools this server offers.`);
     const correlationId = randomUUID();
     try {
-      return await callOperation(deps, op, args, correlationId);
+      const result = await invoke(op, { caller: await deps.caller(), tool: `mcp:${op.tool}`, correlationId, args: () => args });
+      return toolResult(op, result.body);
     } catch (error) {
       if (error instanceof DomainError) return errorResult(error);
       deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError, badRequest } from '../../errors.js';
-import { pathParams, type AnyOperation, type OperationContext } from '../catalog/operation.js';
+import { pathParams, type AnyOperation } from '../catalog/operation.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
-import { requestHash, type IdempotencyKeys } from '../idempotency.js';
+import type { IdempotencyKeys } from '../idempotency.js';
+import { invoker, type RequestFacts } from '../invoke.js';
 import type { JsonSchema } from '../schemas.js';
-import { assertShallow, assertValid, type Validators } from '../validation.js';
+import type { Validators } from '../validation.js';
 
 export type RestDeps = Readonly<{
   operations: readonly AnyOperation[];
@@ -65,51 +65,47 @@ const bySpecificity = (a: AnyOperation, b: AnyOperation): number => {
 
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
-/** One express route per catalog operation: parse, validate, authorise, run, validate the answer, send. */
+/** The arguments of a request: query, body and path parameters in one object, as the operation's schema has them. */
+const argsOf = (operation: AnyOperation, req: Request): Record<string, unknown> => {
+  if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
+    throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
+  }
+  if (hasBody(operation.method) && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the request body as application/json.');
+  }
+  const params: Record<string, unknown> = {};
+  for (const name of pathParams(operation.path)) params[name] = req.params[name];
+  return { ...coerceQuery(operation.input, req.query as Record<string, unknown>), ...((req.body as object | undefined) ?? {}), ...params };
+};
+
+/** Idempotency-Key, If-Match and X-Vespera-Min-Position, each checked. */
+const factsOf = (req: Request): RequestFacts => {
+  const key = req.get('idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8–128 characters of letters, digits, _ . : -.');
+  }
+  const expectedVersion = parseIfMatch(req.get('if-match'));
+  const minPosition = integerHeader(req, 'x-vespera-min-position');
+  return {
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+    ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    ...(minPosition === undefined ? {} : { minPosition }),
+  };
+};
+
+/** One express route per catalog operation: read the request, invoke the operation, send its answer with its headers. */
 export const restRouter = ({ operations, validators, logger, authorizer, idempotency }: RestDeps): Router => {
   const router = Router();
+  const invoke = invoker({ validators, logger, authorizer, ...(idempotency ? { idempotency } : {}) });
   for (const operation of [...operations].sort(bySpecificity)) {
-    const { input, output } = validators.get(operation.name)!;
     const handler: RequestHandler = async (req: Request, res: Response) => {
-      const correlationId = String(res.getHeader('x-correlation-id'));
-      const caller = authorizer.authorize(res.locals.caller as Caller | undefined, operation.capability);
-      if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
-        throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
-      }
-      if (hasBody(operation.method) && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
-        throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the request body as application/json.');
-      }
-      const params: Record<string, unknown> = {};
-      for (const name of pathParams(operation.path)) params[name] = req.params[name];
-      const args = { ...coerceQuery(operation.input, req.query as Record<string, unknown>), ...((req.body as object | undefined) ?? {}), ...params };
-      assertShallow(args);
-      assertValid(input, args);
-      const key = req.get('idempotency-key');
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-        throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8–128 characters of letters, digits, _ . : -.');
-      }
-      const expectedVersion = parseIfMatch(req.get('if-match'));
-      const minPosition = integerHeader(req, 'x-vespera-min-position');
-      // A key names one request of one caller: the hash of the request travels with the command into its events.
-      const hash = key !== undefined && operation.kind === 'command' ? requestHash(operation.name, args, expectedVersion) : undefined;
-      const commandId =
-        key === undefined ? randomUUID() : hash && idempotency ? idempotency.commandIdFor(caller.pluginId ?? caller.actor, key, operation.name, hash) : key;
-      const ctx: OperationContext = {
-        actor: caller.actor,
-        caller,
-        ...(caller.role ? { role: caller.role } : {}),
+      const result = await invoke(operation, {
+        caller: res.locals.caller as Caller | undefined,
         tool: 'rest',
-        commandId,
-        ...(hash ? { requestHash: hash } : {}),
-        correlationId,
-        ...(expectedVersion === undefined ? {} : { expectedVersion }),
-        ...(minPosition === undefined ? {} : { minPosition }),
-      };
-      const result = await operation.run(args, ctx);
-      if (!output(result.body)) {
-        logger.error({ operation: operation.name, errors: output.errors, correlationId }, 'response does not match its schema');
-        throw new Error(`Response of ${operation.name} does not match its schema`);
-      }
+        correlationId: String(res.getHeader('x-correlation-id')),
+        args: () => argsOf(operation, req),
+        facts: () => factsOf(req),
+      });
       if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
       if (result.version !== undefined) res.setHeader('ETag', `W/"${result.version}"`);
       res.status(operation.successStatus ?? 200).json(result.body);

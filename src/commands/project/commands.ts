@@ -28,6 +28,20 @@ export type CompletionReport = { output: string; artifacts: string[]; changedFil
 
 export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
 
+/** A command's outcome with the ids of the tasks it created (root first, parents before children). */
+export type TaskCreatedResult = CommandResult & Readonly<{ taskId: string }>;
+export type TaskTreeCreatedResult = CommandResult & Readonly<{ rootId: string; taskIds: readonly string[] }>;
+/** A claim of the best ready task, with the task it picked. */
+export type TaskClaimedResult = CommandResult & Readonly<{ taskId: string }>;
+
+const idsIn = (result: CommandResult, type: 'TaskCreated' | 'TaskClaimed'): string[] =>
+  result.events.filter((e) => e.type === type).map((e) => (e.data as { taskId: string }).taskId);
+
+/** The ids a create minted; a replayed command answers with those its first run recorded, not the fresh ones. */
+const createdIds = (result: CommandResult, minted: readonly string[]): string[] => (result.replayed ? idsIn(result, 'TaskCreated') : [...minted]);
+
+const preOrder = (node: TaskTreeNode): string[] => [node.id, ...(node.children ?? []).flatMap(preOrder)];
+
 /** The write side as functions: each builds one command, picks its stream and hands it to the handler. */
 export const projectCommands = ({
   handler,
@@ -69,16 +83,20 @@ export const projectCommands = ({
     createProject: (data: { projectId: string; name: string; description?: string }, meta: RequestMeta) =>
       run(data.projectId, { type: 'CreateProject', data }, meta),
 
-    createTask: async (data: TaskInput & { projectId?: string; parentId?: string | null }, meta: RequestMeta) => {
+    createTask: async (data: TaskInput & { projectId?: string; parentId?: string | null }, meta: RequestMeta): Promise<TaskCreatedResult> => {
       const { projectId, parentId, ...task } = data;
       const target = await targetProject(projectId, parentId);
-      return run(target, { type: 'CreateTask', data: { projectId: target, taskId: newId(), parentId: parentId ?? null, task } }, meta);
+      const taskId = newId();
+      const result = await run(target, { type: 'CreateTask', data: { projectId: target, taskId, parentId: parentId ?? null, task } }, meta);
+      return { ...result, taskId: createdIds(result, [taskId])[0]! };
     },
 
-    createTaskTree: async (data: { projectId?: string; parentId?: string | null; root: TreeInput }, meta: RequestMeta) => {
+    createTaskTree: async (data: { projectId?: string; parentId?: string | null; root: TreeInput }, meta: RequestMeta): Promise<TaskTreeCreatedResult> => {
       const target = await targetProject(data.projectId, data.parentId);
       const root = withIds(data.root);
-      return run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
+      const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
+      const taskIds = createdIds(result, preOrder(root));
+      return { ...result, rootId: taskIds[0]!, taskIds };
     },
 
     updateTask: async (taskId: string, changes: Partial<TaskFields>, meta: RequestMeta) =>
@@ -133,19 +151,20 @@ export const projectCommands = ({
     },
 
     /** Tries the given project, or every project with ready work for the role, best first; undefined when none has any. */
-    claimNextTask: async (role: string, agent: string, leaseSeconds: number, projectId: string | undefined, meta: RequestMeta) => {
+    claimNextTask: async (role: string, agent: string, leaseSeconds: number, projectId: string | undefined, meta: RequestMeta): Promise<TaskClaimedResult | undefined> => {
       const definition = (await roleDefinition(role)) ?? null;
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       const candidates = projectId ? [projectId] : projectsWithReadyWork(role);
       for (const [i, candidate] of candidates.entries()) {
         try {
-          return await workload.withSlot(role, (inProgress) =>
+          const result = await workload.withSlot(role, (inProgress) =>
             run(
               candidate,
               { type: 'ClaimNextTask', data: { agent, leaseSeconds, role, definition, inProgress } },
               { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` },
             ),
           );
+          return { ...result, taskId: idsIn(result, 'TaskClaimed')[0]! };
         } catch (error) {
           if (!(error instanceof DomainError) || error.code !== 'NO_READY_TASK') throw error;
         }
