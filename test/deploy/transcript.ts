@@ -176,6 +176,7 @@ export class Shell {
   private settle() {
     const end = new RegExp(`\\n${this.sentinel} (\\d+) ([\\d,]*)\\n`).exec(this.buffer);
     if (!end || !this.waiting) return;
+    this.jobs.clear();
     for (const pgid of end[2]!.split(',').filter(Boolean)) this.jobs.add(Number(pgid));
     const output = this.buffer.slice(0, end.index);
     this.buffer = this.buffer.slice(end.index + end[0].length);
@@ -192,14 +193,20 @@ export class Shell {
         reject(new Error(`no answer within ${timeoutMs} ms; so far: ${this.buffer}`));
       }, timeoutMs);
       this.waiting = {
-        resolve: (run) => (clearTimeout(timer), resolve(run)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
+        resolve: (run) => {
+          clearTimeout(timer);
+          resolve(run);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       (this.child.stdio[3] as NodeJS.WritableStream).write(`${command}\0`);
     });
   }
 
-  /** Ends the session and every background job it started (SIGTERM to each job's process group, then SIGKILL). */
+  /** Ends the session and the background jobs it still had (SIGTERM to each job's process group, then SIGKILL). */
   async close(): Promise<void> {
     const signal = (sig: NodeJS.Signals) => {
       for (const pgid of this.jobs) {
