@@ -35,7 +35,7 @@ const localLinks = (text: string): string[] =>
 
 describe('The README and the manual', () => {
   it('finds the manual pages DESIGN.md names', () => {
-    for (const page of ['api', 'mcp', 'audit', 'security', 'operations', 'deploy', 'architecture', 'performance', 'README']) {
+    for (const page of ['api', 'walkthrough', 'mcp', 'audit', 'security', 'operations', 'deploy', 'architecture', 'performance', 'README']) {
       expect(pages, page).to.include(`docs/${page}.md`);
     }
   });
