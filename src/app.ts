@@ -154,7 +154,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ensureAdminToken(bootstrap).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the admin token'));
   }, 15 * 60_000);
   adminTokenRenewal.unref();
-  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth, roleStatusOf(readDb));
+  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth, roleStatusOf(readDb), async () => waitForReadModel(await store.headPosition()));
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
   const background = await startBackground({ config, logger, store, readDb, sqlite: projector });

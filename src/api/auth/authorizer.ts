@@ -37,6 +37,12 @@ export class Authorizer {
     private readonly grantOf: (pluginId: string, jti: string) => Grant,
     readonly enabled: boolean,
     private readonly roleStatus: (name: string) => RoleStatus,
+    /**
+     * Brings the read model up to the log's head. A token another process (the CLI) has just issued may be
+     * in the log before this process has projected it; a signed token the model does not know yet is
+     * looked up once more after this instead of being refused.
+     */
+    private readonly settle: () => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -62,7 +68,11 @@ export class Authorizer {
     const match = BEARER.exec(authorization.trim());
     if (!match) throw unauthorized('TOKEN_MALFORMED', 'The Authorization header must read `Bearer <JWT>`.');
     const claims = await this.verifyCached(match[1]!);
-    const grant = this.grantOf(claims.pluginId, claims.jti);
+    let grant = this.grantOf(claims.pluginId, claims.jti);
+    if (!grant.tokenKnown || (!grant.pluginActive && !grant.tokenRevoked)) {
+      await this.settle();
+      grant = this.grantOf(claims.pluginId, claims.jti);
+    }
     if (!grant.pluginActive) throw unauthorized('TOKEN_REVOKED', 'The plugin this token belongs to is revoked or unknown.');
     if (!grant.tokenKnown || grant.tokenRevoked) throw unauthorized('TOKEN_REVOKED', 'This token has been revoked or was never issued here.');
     const capabilities = claims.capabilities.filter((c) => grant.pluginCapabilities.includes(c));

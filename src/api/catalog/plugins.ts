@@ -213,10 +213,9 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       kind: 'command',
       input: s.input({ pluginId, reason: { type: 'string', maxLength: 500 } }, ['pluginId']),
       output: pluginView,
-      run: async (input, ctx) => {
-        getPlugin(readDb, input.pluginId, now());
-        return answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position);
-      },
+      // The log decides (PLUGIN_NOT_FOUND from the decider), not the read model: a plugin the CLI registered a moment
+      // ago may not be projected here yet.
+      run: async (input, ctx) => answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position),
     }),
 
     defineOperation<{ pluginId: string; capabilities?: string[]; ttlSeconds?: number }, unknown>({
