@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
 import { syncGeneratedDocs } from './api/docs.js';
-import { CAPABILITIES } from './api/catalog/operation.js';
 import { CommandHandler } from './commands/handler.js';
 import { pluginCommands } from './commands/plugins/commands.js';
 import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
@@ -23,6 +22,7 @@ import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
 import { rebuildReadModel } from './projections/sqlite/rebuild.js';
 import { servicesCommand } from './jobs/servicesCli.js';
+import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
 const config = (defaults: NodeJS.ProcessEnv = {}): Config => {

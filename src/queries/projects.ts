@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
-import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../events/project.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { PRIORITIES, type Priority, TASK_STATUSES, type TaskStatus } from '../events/vocabulary.js';
 
 export type ProjectView = {
   id: string;

@@ -11,7 +11,7 @@ import { projectCommands, type ProjectCommands, type RequestMeta, type TreeInput
 import { projectDecider, type ProjectCommand } from '../../src/commands/project/decider.js';
 import type { ProjectState } from '../../src/commands/project/project.js';
 import { DomainError } from '../../src/errors.js';
-import { PRIORITIES, TASK_STATUSES, type ProjectEvent } from '../../src/events/project.js';
+import { type ProjectEvent } from '../../src/events/project.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createLogger } from '../../src/logger.js';
 import { Projector } from '../../src/projections/projector.js';
@@ -19,6 +19,7 @@ import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';
 import { rebuildReadModel } from '../../src/projections/sqlite/rebuild.js';
 import { projectOfTask } from '../../src/queries/tasks.js';
+import { PRIORITIES, TASK_STATUSES } from '../../src/events/vocabulary.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const COMMANDS = 600;

@@ -1,7 +1,8 @@
 import { DomainError } from '../../errors.js';
 import type { Grant } from '../../queries/plugins.js';
 import type { RoleStatus } from '../../queries/roles.js';
-import { CAPABILITIES, type Capability, type Requirement } from '../catalog/operation.js';
+import { CAPABILITIES, type Capability } from '../../events/vocabulary.js';
+import type { Requirement } from '../catalog/operation.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 
 /** The authenticated caller of one request. */

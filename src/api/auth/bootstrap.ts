@@ -5,8 +5,8 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
 import { grantOf } from '../../queries/plugins.js';
-import { CAPABILITIES } from '../catalog/operation.js';
 import type { TokenService } from './tokens.js';
+import { CAPABILITIES } from '../../events/vocabulary.js';
 
 export const ADMIN_PLUGIN_ID = 'admin';
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');

@@ -1,16 +1,6 @@
 import type { JsonSchema } from '../schemas.js';
+import type { Capability } from '../../events/vocabulary.js';
 
-export const CAPABILITIES = [
-  'task_creation',
-  'task_reading',
-  'task_modification',
-  'task_deletion',
-  'search',
-  'role_management',
-  'file_context',
-  'admin',
-] as const;
-export type Capability = (typeof CAPABILITIES)[number];
 /** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
 export type Requirement = Capability | 'authenticated';
 
