@@ -1,8 +1,5 @@
 import type { JsonSchema } from '../schemas.js';
-import type { Capability } from '../../events/vocabulary.js';
-
-/** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
-export type Requirement = Capability | 'authenticated';
+import type { Requirement } from '../auth/authorizer.js';
 
 /** Who calls, through which surface; filled by the REST or MCP adapter. */
 export type OperationContext = Readonly<{
