@@ -43,6 +43,13 @@ export const listProjects = (db: Database.Database, opts: { limit?: number; curs
   return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
 };
 
+/** Row counts of the read model, for `vespera stats`. */
+export const readModelCounts = (db: Database.Database): { tasks: number; dependencies: number; projects: number } =>
+  prepared<[], { tasks: number; dependencies: number; projects: number }>(
+    db,
+    'SELECT (SELECT COUNT(*) FROM tasks) AS tasks, (SELECT COUNT(*) FROM dependencies) AS dependencies, (SELECT COUNT(*) FROM projects) AS projects',
+  ).get()!;
+
 export type Dashboard = {
   projectId: string | null;
   total: number;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { dataFiles } from '../../src/app.js';
+import { dataFiles } from '../../src/wiring/dataFiles.js';
 import { CommandHandler, type CommandResult } from '../../src/commands/handler.js';
 import { projectCommands, type ProjectCommands, type RequestMeta, type TreeInput } from '../../src/commands/project/commands.js';
 import { projectDecider, type ProjectCommand } from '../../src/commands/project/decider.js';
