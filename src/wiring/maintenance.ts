@@ -18,7 +18,7 @@ export type MaintenanceDeps = Readonly<{
 }>;
 
 /** Compares each read model's checkpoint with the log head and re-drives the ones that lag without moving. */
-export const syncCoordinator = (store: EventStore, projectors: () => readonly Projector[]) => {
+const syncCoordinator = (store: EventStore, projectors: () => readonly Projector[]) => {
   const seen = new Map<string, number>();
   return async () => {
     const head = await store.headPosition();

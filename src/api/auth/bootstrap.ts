@@ -7,7 +7,7 @@ import { CAPABILITIES } from '../../events/vocabulary.js';
 import { grantOf, pluginStatus } from '../../queries/plugins.js';
 import type { TokenService } from './tokens.js';
 
-export const ADMIN_PLUGIN_ID = 'admin';
+const ADMIN_PLUGIN_ID = 'admin';
 
 /** Replaces the admin token file atomically, mode 0600. */
 export const writeAdminToken = (file: string, token: string): void => {

@@ -4,7 +4,7 @@ import { contentHash, taskText } from '../../embeddings/embedder.js';
 import type { Projection } from '../projector.js';
 import type { ChromaVectorStore, VectorDoc } from './vectorStore.js';
 
-export const VECTOR_PROJECTOR = 'vectors';
+const VECTOR_PROJECTOR = 'vectors';
 export const VECTOR_PROJECTION_VERSION = 1;
 
 type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
