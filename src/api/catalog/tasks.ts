@@ -1,4 +1,5 @@
 import type { TaskFields } from '../../events/project.js';
+import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 import type { TreeInput } from '../../commands/project/commands.js';
 import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields, type TaskFilter } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
@@ -6,7 +7,6 @@ import * as s from '../schemas.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
 import { taskAnswerer } from './taskAnswer.js';
-import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 
 const treeNodeSchema: s.JsonSchema = {
   type: 'object',
