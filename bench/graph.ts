@@ -13,7 +13,7 @@ import { rebuildGraph } from '../src/projections/graph/projection.js';
 import { openReadModel } from '../src/projections/sqlite/readModel.js';
 import { READ_MODEL_DDL } from '../src/projections/sqlite/schema.js';
 import { getCriticalPath } from '../src/queries/analytics/analytics.js';
-import { computeCpm } from '../src/queries/analytics/cpm.js';
+import { computeCpm } from '../src/algorithms/cpm.js';
 import { ProjectIndex } from '../src/queries/analytics/projectIndex.js';
 import { graphSource, sqliteSource, type AdjacencySource } from '../src/queries/analytics/source.js';
 import { listReadyTasks } from '../src/queries/tasks.js';

@@ -49,15 +49,9 @@ import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
-import { startBackground, type Background } from './jobs/background.js';
-
-export const VERSION = '0.1.0';
-
-export const dataFiles = (dataDir: string) => ({
-  events: path.join(dataDir, 'events.db'),
-  readModel: path.join(dataDir, 'read.db'),
-  idempotencyKeys: path.join(dataDir, 'keys.db'),
-});
+import { VERSION } from './version.js';
+import { startBackground, type Background } from './wiring/background.js';
+import { dataFiles } from './wiring/dataFiles.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -147,7 +141,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await waitForReadModel(synced.position);
 
   const tokens = new TokenService(loadJwtSecret(config.dataDir, config.jwtSecret), config.tokenTtlSeconds, config.tokenMaxTtlSeconds);
-  const bootstrap = { dataDir: config.dataDir, readDb, plugins, tokens, waitForReadModel, logger };
+  const bootstrap = { file: dataFiles(config.dataDir).adminToken, readDb, plugins, tokens, waitForReadModel, logger };
   const adminTokenFile = await ensureAdminToken(bootstrap);
   // A long-running server keeps the admin token file valid: it is renewed once less than an hour remains.
   const adminTokenRenewal = setInterval(() => {

@@ -5,13 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { createApp, dataFiles, openEventStore, VERSION } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { createApp, openEventStore } from './app.js';
+import { loadConfig, type Config } from './config.js';
+import { ConfigError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
 import { syncGeneratedDocs } from './api/docs.js';
-import { CAPABILITIES } from './api/catalog/operation.js';
 import { CommandHandler } from './commands/handler.js';
 import { pluginCommands } from './commands/plugins/commands.js';
 import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
@@ -22,7 +22,11 @@ import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
 import { rebuildReadModel } from './projections/sqlite/rebuild.js';
-import { servicesCommand } from './jobs/servicesCli.js';
+import { readModelCounts } from './queries/projects.js';
+import { VERSION } from './version.js';
+import { dataFiles } from './wiring/dataFiles.js';
+import { servicesCommand } from './wiring/servicesCli.js';
+import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
 const config = (defaults: NodeJS.ProcessEnv = {}): Config => {
@@ -85,7 +89,7 @@ const mcp = async () => {
   const cfg = config();
   const logger = createLogger(cfg.logLevel);
   const app = await createApp(cfg, logger);
-  await serveStdio(app);
+  await serveStdio({ ...app, mcpTools: cfg.mcpTools, version: VERSION });
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;
@@ -124,8 +128,8 @@ const stats = async () => {
   if (fs.existsSync(file)) {
     const db = openReadModel(file);
     const projection = new SqliteProjection(db);
-    const counts = db.prepare('SELECT (SELECT COUNT(*) FROM tasks) AS tasks, (SELECT COUNT(*) FROM dependencies) AS dependencies, (SELECT COUNT(*) FROM projects) AS projects').get();
-    projectors = [{ name: projection.name, version: projection.version, position: projection.checkpoint(), lag: storeStats.headPosition - projection.checkpoint(), ...(counts as object) }];
+    const counts = readModelCounts(db);
+    projectors = [{ name: projection.name, version: projection.version, position: projection.checkpoint(), lag: storeStats.headPosition - projection.checkpoint(), ...counts }];
     db.close();
   }
   await store.close();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ConfigError } from './errors.js';
 
 export type Config = Readonly<{
   dataDir: string;
@@ -63,13 +64,6 @@ export type Config = Readonly<{
   /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
   mcpTools: string;
 }>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

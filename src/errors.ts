@@ -27,6 +27,14 @@ export const unprocessable = (code: string, message: string, details: Record<str
 export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) =>
   new DomainError(code, 400, message, details);
 
+/** The operator's configuration is wrong (environment, tool selection, missing token): the process refuses to start. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
 /** The stream moved on since the caller (or our cache) read it. */
 export class ConcurrencyError extends DomainError {
   constructor(

@@ -1,18 +1,7 @@
-import { DEPENDENCY_KINDS, PRIORITIES, TASK_STATUSES } from '../events/project.js';
+import { DEPENDENCY_KINDS, PRIORITIES, TASK_STATUSES, TOOL_GROUPS } from '../events/vocabulary.js';
 
 /** JSON Schema fragments shared by every operation (and so by ajv, OpenAPI and the MCP tools). */
 export type JsonSchema = Record<string, unknown>;
-
-export const TOOL_GROUPS = [
-  'code_writing',
-  'code_analysis',
-  'testing',
-  'deployment',
-  'documentation',
-  'project_management',
-  'data_analysis',
-  'design',
-] as const;
 
 export const id = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Task id' } as const;
 export const projectId = {

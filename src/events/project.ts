@@ -1,15 +1,7 @@
 import type { Event } from './types.js';
+import type { DependencyKind, Priority, TaskStatus } from './vocabulary.js';
 
 /** Events of the Project aggregate (stream `project-<projectId>`): its tasks, their tree and dependencies. */
-
-export const TASK_STATUSES = ['pending', 'in_progress', 'blocked', 'review', 'completed', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
-export type Priority = (typeof PRIORITIES)[number];
-
-export const DEPENDENCY_KINDS = ['hard', 'soft'] as const;
-export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
 
 /** The fields a caller may set on a task (on create, and later through UpdateTask). */
 export type TaskFields = {

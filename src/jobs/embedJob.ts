@@ -10,7 +10,7 @@ export const embedJobId = (taskId: string, hash: string): string => `${taskId}-$
 export type EmbedJobData = { taskId: string; hash: string; text: string };
 
 /** Job results travel through Redis as JSON: the vector as base64 of its float32 bytes. */
-export const encodeVector = (vector: Float32Array): string => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+const encodeVector = (vector: Float32Array): string => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
 export const decodeVector = (encoded: string): Float32Array => {
   const bytes = Buffer.from(encoded, 'base64');
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

@@ -57,6 +57,10 @@ export const listPlugins = (db: Database.Database, now: string, opts: { limit?: 
   return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
 };
 
+/** A plugin's status, or `undefined` when it was never registered. */
+export const pluginStatus = (db: Database.Database, id: string): PluginView['status'] | undefined =>
+  prepared<[string], { status: PluginView['status'] }>(db, 'SELECT status FROM plugins WHERE id = ?').get(id)?.status;
+
 export type Grant = Readonly<{ pluginActive: boolean; pluginCapabilities: string[]; tokenKnown: boolean; tokenRevoked: boolean }>;
 
 /** What the log says about a token right now: the plugin's state and whether this jti was revoked. */

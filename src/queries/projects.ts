@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
-import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../events/project.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
+import { PRIORITIES, type Priority, TASK_STATUSES, type TaskStatus } from '../events/vocabulary.js';
 
 export type ProjectView = {
   id: string;
@@ -42,6 +42,13 @@ export const listProjects = (db: Database.Database, opts: { limit?: number; curs
   const page = rows.slice(0, limit);
   return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
 };
+
+/** Row counts of the read model, for `vespera stats`. */
+export const readModelCounts = (db: Database.Database): { tasks: number; dependencies: number; projects: number } =>
+  prepared<[], { tasks: number; dependencies: number; projects: number }>(
+    db,
+    'SELECT (SELECT COUNT(*) FROM tasks) AS tasks, (SELECT COUNT(*) FROM dependencies) AS dependencies, (SELECT COUNT(*) FROM projects) AS projects',
+  ).get()!;
 
 export type Dashboard = {
   projectId: string | null;

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
-import type { Priority, TaskStatus } from '../events/project.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { ftsQuery } from './fts.js';
+import type { Priority, TaskStatus } from '../events/vocabulary.js';
 
 export type TaskRow = {
   id: string;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { computeCpm, type CpmEdge, type CpmTask } from '../../src/queries/analytics/cpm.js';
+import { computeCpm, type CpmEdge, type CpmTask } from '../../src/algorithms/cpm.js';
 
 const task = (id: string, estimate: number | null, status = 'pending'): CpmTask => ({ id, estimate, status });
 const hard = (taskId: string, dependsOn: string): CpmEdge => ({ taskId, dependsOn, kind: 'hard' });

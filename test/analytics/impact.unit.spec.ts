@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { CpmEdge, CpmTask } from '../../src/queries/analytics/cpm.js';
-import { slipImpact } from '../../src/queries/analytics/impact.js';
+import type { CpmEdge, CpmTask } from '../../src/algorithms/cpm.js';
+import { slipImpact } from '../../src/algorithms/slipImpact.js';
 
 const task = (id: string, estimate: number | null): CpmTask => ({ id, estimate, status: 'pending' });
 const hard = (taskId: string, dependsOn: string): CpmEdge => ({ taskId, dependsOn, kind: 'hard' });

@@ -3,9 +3,11 @@ import { expect } from 'chai';
 import { loadJwtSecret } from '../../src/api/auth/secret.js';
 import { AUDIENCE, ISSUER, TokenService } from '../../src/api/auth/tokens.js';
 import { buildCatalog, type FullCatalogDeps } from '../../src/api/catalog/index.js';
-import { CAPABILITIES, pathParams, type AnyOperation, type Requirement } from '../../src/api/catalog/operation.js';
+import type { Requirement } from '../../src/api/auth/authorizer.js';
+import { pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
 import type { JsonSchema } from '../../src/api/schemas.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
+import { CAPABILITIES } from '../../src/events/vocabulary.js';
 
 /**
  * The authorization matrix: every operation of the catalog, every way a caller can fail to prove who it is

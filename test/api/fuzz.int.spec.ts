@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
-import { CAPABILITIES, pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
+import { pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
 import { connect, type Connected, type ToolError } from '../mcp/support.js';
 import { startVectorApp, vectorsCaughtUp } from '../search/support.js';
 import { closingTable, count, emptyKnown, GARBAGE_BODIES, generator, prng, tally, wellFormed, type Known, type Tally } from '../support/fuzz.js';
 import { api, type TestApp } from '../support/testApp.js';
+import { CAPABILITIES } from '../../src/events/vocabulary.js';
 
 /**
  * Every catalog operation, over REST and over MCP, with seeded random input: clean requests built from what

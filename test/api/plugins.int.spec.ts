@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createApp, type App } from '../../src/app.js';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { expect } from 'chai';
-import { CAPABILITIES } from '../../src/api/catalog/operation.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
+import { CAPABILITIES } from '../../src/events/vocabulary.js';
 
 const expectRateLimited = (response: JsonResponse): void => {
   expect(response.status, JSON.stringify(response.body)).to.equal(429);

@@ -3,7 +3,6 @@ import { projectDecider, type ProjectCommand } from '../../src/commands/project/
 import type { AssignableRole } from '../../src/commands/roles/assignment.js';
 import type {
   DependencyAdded,
-  DependencyKind,
   LeaseExpired,
   LeaseExtended,
   ProjectCreated,
@@ -14,10 +13,10 @@ import type {
   TaskCreated,
   TaskFields,
   TaskReleased,
-  TaskStatus,
   TaskStatusChanged,
 } from '../../src/events/project.js';
 import { by, deciderSpec } from '../support/deciderSpec.js';
+import type { DependencyKind, TaskStatus } from '../../src/events/vocabulary.js';
 
 /**
  * Orchestration in the Project decider: claims with leases, heartbeats, releases, the sweeper's

@@ -3,9 +3,7 @@ import { projectDecider, type ProjectCommand } from '../../src/commands/project/
 import type { TaskTreeNode } from '../../src/commands/project/tree.js';
 import {
   STATUS_TRANSITIONS,
-  TASK_STATUSES,
   type DependencyAdded,
-  type DependencyKind,
   type DependencyRemoved,
   type ProjectCreated,
   type ProjectEvent,
@@ -13,13 +11,13 @@ import {
   type TaskDeleted,
   type TaskFields,
   type TaskMoved,
-  type TaskStatus,
   type TaskStatusChanged,
   type TaskUpdated,
 } from '../../src/events/project.js';
 import type { CommandMetadata } from '../../src/events/types.js';
 import { DomainError } from '../../src/errors.js';
 import { deciderSpec, storedEvents } from '../support/deciderSpec.js';
+import { type DependencyKind, TASK_STATUSES, type TaskStatus } from '../../src/events/vocabulary.js';
 
 const P = 'p1';
 const NOW = '2026-01-01T00:00:00.000Z';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { dataFiles } from '../../src/app.js';
+import { dataFiles } from '../../src/wiring/dataFiles.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';

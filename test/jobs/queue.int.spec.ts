@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import pino from 'pino';
 import { BullQueue } from '../../src/jobs/bullmq.js';
-import { openQueue } from '../../src/jobs/background.js';
+import { openQueue } from '../../src/wiring/background.js';
 import { FallbackQueue } from '../../src/jobs/fallback.js';
 import { InlineQueue, type JobQueue } from '../../src/jobs/queue.js';
 import { loadConfig } from '../../src/config.js';

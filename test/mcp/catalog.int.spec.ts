@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mcpInputSchema, validatingKeywords } from '../../src/api/mcp/schemas.js';
 import { CORE_TOOLS, selectTools, STANDARD_TOOLS } from '../../src/api/mcp/toolSets.js';
 import { servedTools, tokensOf } from '../../src/api/mcp/tools.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 import { connect } from './support.js';
 

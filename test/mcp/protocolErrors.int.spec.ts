@@ -1,7 +1,7 @@
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
-import { VERSION } from '../../src/app.js';
+import { VERSION } from '../../src/version.js';
 import { buildMcpServer } from '../../src/api/mcp/server.js';
 import { servedTools } from '../../src/api/mcp/tools.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
-import { VERSION } from '../../src/app.js';
+import { VERSION } from '../../src/version.js';
 import { buildMcpServer } from '../../src/api/mcp/server.js';
 import { servedTools } from '../../src/api/mcp/tools.js';
 import type { TestApp } from '../support/testApp.js';

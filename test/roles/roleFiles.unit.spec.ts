@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
-import { TOOL_GROUPS } from '../../src/api/schemas.js';
 import { DEFAULT_ROLE_FILES, loadRoleFiles, roleDefaultsDir, RoleFileError } from '../../src/commands/roles/roleFiles.js';
+import { TOOL_GROUPS } from '../../src/events/vocabulary.js';
 
 const ENHANCED = [
   'architect',

@@ -1,8 +1,11 @@
 import { DomainError } from '../../errors.js';
 import type { Grant } from '../../queries/plugins.js';
 import type { RoleStatus } from '../../queries/roles.js';
-import { CAPABILITIES, type Capability, type Requirement } from '../catalog/operation.js';
+import { CAPABILITIES, type Capability } from '../../events/vocabulary.js';
 import type { TokenClaims, TokenService } from './tokens.js';
+
+/** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
+export type Requirement = Capability | 'authenticated';
 
 /** The authenticated caller of one request. */
 export type Caller = Readonly<{

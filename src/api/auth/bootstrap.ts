@@ -1,15 +1,13 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
-import { grantOf } from '../../queries/plugins.js';
-import { CAPABILITIES } from '../catalog/operation.js';
+import { CAPABILITIES } from '../../events/vocabulary.js';
+import { grantOf, pluginStatus } from '../../queries/plugins.js';
 import type { TokenService } from './tokens.js';
 
-export const ADMIN_PLUGIN_ID = 'admin';
-export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin.token');
+const ADMIN_PLUGIN_ID = 'admin';
 
 /** Replaces the admin token file atomically, mode 0600. */
 export const writeAdminToken = (file: string, token: string): void => {
@@ -21,21 +19,20 @@ const SYSTEM = { actor: 'system', tool: 'bootstrap' } as const;
 
 /**
  * First start: registers the `admin` plugin with every capability. Every start: makes sure
- * `<dataDir>/admin.token` (mode 0600) holds a valid token for more than an hour, issuing a new one if not.
+ * the admin token `file` (mode 0600) holds a valid token for more than an hour, issuing a new one if not.
  */
 export const ensureAdminToken = async (deps: {
-  dataDir: string;
+  file: string;
   readDb: Database.Database;
   plugins: PluginCommands;
   tokens: TokenService;
   waitForReadModel: (position: number) => Promise<void>;
   logger: Logger;
 }): Promise<string> => {
-  const { dataDir, readDb, plugins, tokens, waitForReadModel, logger } = deps;
-  const file = adminTokenFile(dataDir);
+  const { file, readDb, plugins, tokens, waitForReadModel, logger } = deps;
   const grant = grantOf(readDb);
-  const admin = readDb.prepare<[string], { status: string }>('SELECT status FROM plugins WHERE id = ?').get(ADMIN_PLUGIN_ID);
-  if (admin?.status === 'revoked') {
+  const admin = pluginStatus(readDb, ADMIN_PLUGIN_ID);
+  if (admin === 'revoked') {
     logger.warn({ pluginId: ADMIN_PLUGIN_ID }, 'the admin plugin is revoked; no admin token is written');
     return file;
   }

@@ -23,4 +23,4 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...serviceOperations(deps),
 ];
 
-export type { AnyOperation, Operation, OperationContext, Capability, Requirement } from './operation.js';
+export type { AnyOperation } from './operation.js';

@@ -1,18 +1,5 @@
 import type { JsonSchema } from '../schemas.js';
-
-export const CAPABILITIES = [
-  'task_creation',
-  'task_reading',
-  'task_modification',
-  'task_deletion',
-  'search',
-  'role_management',
-  'file_context',
-  'admin',
-] as const;
-export type Capability = (typeof CAPABILITIES)[number];
-/** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
-export type Requirement = Capability | 'authenticated';
+import type { Requirement } from '../auth/authorizer.js';
 
 /** Who calls, through which surface; filled by the REST or MCP adapter. */
 export type OperationContext = Readonly<{

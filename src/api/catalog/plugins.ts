@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { conflict } from '../../errors.js';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
+import { CAPABILITIES } from '../../events/vocabulary.js';
 import { getPlugin, listPlugins } from '../../queries/plugins.js';
 import type { TokenService } from '../auth/tokens.js';
 import * as s from '../schemas.js';
-import { CAPABILITIES, defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
+import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 
 export type PluginCatalogDeps = Readonly<{
   plugins: PluginCommands;

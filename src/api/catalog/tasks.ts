@@ -1,4 +1,5 @@
-import type { TaskFields, TaskStatus, DependencyKind } from '../../events/project.js';
+import type { TaskFields } from '../../events/project.js';
+import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 import type { TreeInput } from '../../commands/project/commands.js';
 import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields, type TaskFilter } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';

@@ -1,30 +1,44 @@
 import fs from 'node:fs';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { VERSION, type App } from '../../app.js';
+import type { Logger } from 'pino';
+import { ConfigError } from '../../errors.js';
 import { writeAdminToken } from '../auth/bootstrap.js';
-import type { Caller } from '../auth/authorizer.js';
+import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
-import { ConfigError } from '../../config.js';
+import type { Validators } from '../validation.js';
 import { buildMcpServer } from './server.js';
 import { JsonRpcLines } from './stdioLines.js';
 import { servedTools } from './tools.js';
 
+/** What the stdio server needs from the composition root. */
+export type StdioDeps = Readonly<{
+  operations: readonly AnyOperation[];
+  validators: ReadonlyMap<string, Validators>;
+  authorizer: Authorizer;
+  logger: Logger;
+  /** The administrator token the server keeps in its data directory, used when VESPERA_TOKEN is unset. */
+  adminTokenFile: string;
+  /** The tool selection (VESPERA_MCP_TOOLS). */
+  mcpTools: string;
+  version: string;
+}>;
+
 /** `VESPERA_TOKEN`, or the administrator token the server keeps in its data directory. */
-export const stdioToken = (app: App, env: NodeJS.ProcessEnv = process.env): string => {
-  const token = env.VESPERA_TOKEN?.trim() || (fs.existsSync(app.adminTokenFile) ? fs.readFileSync(app.adminTokenFile, 'utf8').trim() : '');
-  if (!token) throw new ConfigError([`VESPERA_TOKEN is not set and ${app.adminTokenFile} holds no token`]);
+const stdioToken = (adminTokenFile: string, env: NodeJS.ProcessEnv): string => {
+  const token = env.VESPERA_TOKEN?.trim() || (fs.existsSync(adminTokenFile) ? fs.readFileSync(adminTokenFile, 'utf8').trim() : '');
+  if (!token) throw new ConfigError([`VESPERA_TOKEN is not set and ${adminTokenFile} holds no token`]);
   return token;
 };
 
-export type RecheckedCaller = (() => Promise<Caller | undefined>) & { forget: () => void };
+type RecheckedCaller = (() => Promise<Caller | undefined>) & { forget: () => void };
 
 /**
  * The caller behind the session's token, checked again (signature, expiry, revocation in the log) at most every
  * `ttlMs`: verifying the JWT is most of the cost of a call, and a revocation still bites within a second.
  * `forget()` drops the cached answer, for when the session's token changes.
  */
-export const recheckedCaller = (authenticate: () => Promise<Caller | undefined>, ttlMs = 1000): RecheckedCaller => {
+const recheckedCaller = (authenticate: () => Promise<Caller | undefined>, ttlMs = 1000): RecheckedCaller => {
   let checkedAt = -Infinity;
   let caller: Promise<Caller | undefined> = Promise.resolve(undefined);
   const current = () => {
@@ -56,9 +70,9 @@ const switchingOnRefresh = (op: AnyOperation, switchTo: (token: string) => void)
       };
 
 /** Serves the app's catalog over stdin/stdout. stdout carries protocol only: the app logs to stderr. */
-export const serveStdio = async (app: App, env: NodeJS.ProcessEnv = process.env): Promise<Server> => {
+export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = process.env): Promise<Server> => {
   const fromFile = !env.VESPERA_TOKEN?.trim();
-  let token = stdioToken(app, env);
+  let token = stdioToken(app.adminTokenFile, env);
   const role = env.VESPERA_ROLE || undefined;
   const authenticate = () => app.authorizer.authenticate(`Bearer ${token}`, role);
   await authenticate();
@@ -70,12 +84,12 @@ export const serveStdio = async (app: App, env: NodeJS.ProcessEnv = process.env)
   };
   const operations = app.operations.map((op) => switchingOnRefresh(op, switchTo));
   const server = buildMcpServer({
-    tools: servedTools(operations, app.config.mcpTools, app.logger),
+    tools: servedTools(operations, app.mcpTools, app.logger),
     validators: app.validators,
     authorizer: app.authorizer,
     caller,
     logger: app.logger,
-    version: VERSION,
+    version: app.version,
   });
   const lines = new JsonRpcLines((answer) => process.stdout.write(`${JSON.stringify(answer)}\n`));
   process.stdin.pipe(lines);

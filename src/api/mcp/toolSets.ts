@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../../config.js';
+import { ConfigError } from '../../errors.js';
 import type { AnyOperation } from '../catalog/operation.js';
 
 /** What an agent doing work needs: find, claim, keep, finish and file work. */

@@ -1,4 +1,4 @@
-import { DEFAULT_PROJECT_ID, projectStreamId, type DependencyKind, type ProjectEvent, type TaskFields, type TaskStatus } from '../../events/project.js';
+import { DEFAULT_PROJECT_ID, projectStreamId, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import { commandMetadata, type RequestMeta } from '../metadata.js';
 import { DomainError, notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
@@ -7,6 +7,7 @@ import type { TaskInput, TaskTreeNode } from './tree.js';
 import type { ProjectState } from './project.js';
 import type { AssignableRole } from '../roles/assignment.js';
 import { RoleWorkload } from '../roles/workload.js';
+import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 
 export type { RequestMeta } from '../metadata.js';
 

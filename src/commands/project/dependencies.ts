@@ -1,9 +1,9 @@
 import { conflict, notFound, unprocessable } from '../../errors.js';
-import type { DependencyKind } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import type { Rule } from './decider.js';
 import { requireProject, requireTaskAt } from './guards.js';
 import { findDependentPath } from './ordering.js';
+import type { DependencyKind } from '../../events/vocabulary.js';
 
 export type AddDependency = Command<
   'AddDependency',

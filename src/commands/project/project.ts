@@ -1,6 +1,7 @@
-import type { DependencyKind, ProjectEvent, TaskFields, TaskStatus } from '../../events/project.js';
+import type { ProjectEvent, TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import { nextOrd, reorder } from './ordering.js';
+import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 
 /** What the Project decider needs to know about one task; the read models hold the rest. */
 export type TaskNode = {

@@ -1,4 +1,4 @@
-import { computeCpm } from '../../queries/analytics/cpm.js';
+import { computeCpm } from '../../algorithms/cpm.js';
 import { openHardDependencies } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 

@@ -1,8 +1,9 @@
 import { conflict } from '../../errors.js';
-import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, type TaskFields, type TaskStatus } from '../../events/project.js';
+import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, type TaskFields } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import type { Rule } from './decider.js';
 import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
+import type { TaskStatus } from '../../events/vocabulary.js';
 
 export type UpdateTask = Command<'UpdateTask', { taskId: string; changes: Partial<TaskFields>; expectedVersion?: number }>;
 export type ChangeTaskStatus = Command<

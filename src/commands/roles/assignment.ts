@@ -1,6 +1,6 @@
-import { TOOL_GROUPS } from '../../api/schemas.js';
 import { compileGlobs } from './glob.js';
 import { escapesProject, type RoleDefinition } from './roleSchema.js';
+import { TOOL_GROUPS } from '../../events/vocabulary.js';
 
 export type AssignableRole = RoleDefinition & { retired?: boolean };
 

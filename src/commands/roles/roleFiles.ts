@@ -3,7 +3,8 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { isPair, isScalar, isSeq, parseDocument, visit, type Document, type YAMLError } from 'yaml';
-import { filePatternProblems, roleFileSchema, type RoleDefinition, type ToolGroup } from './roleSchema.js';
+import type { ToolGroup } from '../../events/vocabulary.js';
+import { filePatternProblems, roleFileSchema, type RoleDefinition } from './roleSchema.js';
 
 export const MAX_ROLE_FILE_BYTES = 256 * 1024;
 

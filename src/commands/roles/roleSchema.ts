@@ -1,8 +1,8 @@
-import { TOOL_GROUPS, type JsonSchema } from '../../api/schemas.js';
 import type { RoleSpec } from '../../events/roles.js';
+import { TOOL_GROUPS, type ToolGroup } from '../../events/vocabulary.js';
 import { expandedLength, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_LIST_CHARACTERS, parseGlob } from './glob.js';
 
-export type ToolGroup = (typeof TOOL_GROUPS)[number];
+type JsonSchema = Record<string, unknown>;
 
 export type { RoleRestrictions } from '../../events/roles.js';
 

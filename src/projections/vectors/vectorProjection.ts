@@ -1,12 +1,20 @@
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../../events/types.js';
 import { contentHash, taskText } from '../../embeddings/embedder.js';
-import { findTaskRow } from '../../queries/tasks.js';
 import type { Projection } from '../projector.js';
 import type { ChromaVectorStore, VectorDoc } from './vectorStore.js';
 
-export const VECTOR_PROJECTOR = 'vectors';
+const VECTOR_PROJECTOR = 'vectors';
 export const VECTOR_PROJECTION_VERSION = 1;
+
+type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
+
+/** The vector model's own lookup of what it indexes, in the SQLite read model it follows (never ahead of it). */
+const taskSource = (db: Database.Database) => {
+  let statement: Database.Statement<[string], TaskSource> | undefined;
+  return (id: string): TaskSource | undefined =>
+    (statement ??= db.prepare<[string], TaskSource>('SELECT title, description, tags, status, priority, role FROM tasks WHERE id = ?')).get(id);
+};
 
 /** Events that change a task's text or its filterable metadata. */
 const TOUCHING = new Set(['TaskCreated', 'TaskUpdated', 'TaskStatusChanged', 'RoleAssigned', 'RoleUnassigned']);
@@ -29,8 +37,11 @@ export class VectorProjection implements Projection {
   readonly name = VECTOR_PROJECTOR;
   readonly version = VECTOR_PROJECTION_VERSION;
   private position = 0;
+  private readonly source: (id: string) => TaskSource | undefined;
 
-  constructor(private readonly deps: VectorProjectionDeps) {}
+  constructor(private readonly deps: VectorProjectionDeps) {
+    this.source = taskSource(deps.readDb);
+  }
 
   /** Reads the checkpoint kept in Chroma (call before the projector starts, and after Chroma restarts). */
   async load(): Promise<void> {
@@ -60,7 +71,7 @@ export class VectorProjection implements Projection {
     }
     const docs: Array<Omit<VectorDoc, 'vector'> & { text: string }> = [];
     for (const [taskId, projectId] of touched) {
-      const row = findTaskRow(this.deps.readDb, taskId);
+      const row = this.source(taskId);
       if (!row) {
         deleted.set(taskId, projectId);
         continue;

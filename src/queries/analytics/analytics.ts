@@ -1,7 +1,7 @@
 import { badRequest, notFound } from '../../errors.js';
 import { rankBottlenecks, type Bottleneck } from './bottlenecks.js';
-import { computeCpm, isDone, type CpmEdge } from './cpm.js';
-import { slipImpact, type SlipImpact } from './impact.js';
+import { computeCpm, isDone, type CpmEdge } from '../../algorithms/cpm.js';
+import { slipImpact, type SlipImpact } from '../../algorithms/slipImpact.js';
 import type { ProjectIndex } from './projectIndex.js';
 
 /** What the analytics need, built once in app.ts. */

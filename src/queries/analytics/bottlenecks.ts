@@ -1,4 +1,4 @@
-import { isDone } from './cpm.js';
+import { isDone } from '../../algorithms/cpm.js';
 import type { ProjectIndex } from './projectIndex.js';
 
 export const PRIORITY_WEIGHT: Readonly<Record<string, number>> = { critical: 4, high: 3, normal: 2, low: 1 };

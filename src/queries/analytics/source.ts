@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { GraphDirection, GraphStore, Reached } from '../../projections/graph/graphStore.js';
-import type { CpmEdge, CpmTask } from './cpm.js';
+import type { CpmEdge, CpmTask } from '../../algorithms/cpm.js';
 
 export type AnalyticsTask = CpmTask & { createdSeq: number; priority: string; role: string | null; parentId: string | null };
 export type ProjectGraph = Readonly<{ projectId: string; tasks: readonly AnalyticsTask[]; edges: readonly CpmEdge[] }>;

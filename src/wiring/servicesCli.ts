@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { adminTokenFile } from '../api/auth/bootstrap.js';
 import type { Config } from '../config.js';
+import { dataFiles } from './dataFiles.js';
 
 const ACTIONS = ['list', 'start', 'stop', 'restart'] as const;
 
@@ -14,7 +14,7 @@ export const servicesCommand = async (cfg: Config, action = 'list', name?: strin
     return 2;
   }
   const base = process.env.VESPERA_URL ?? `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${cfg.port}`;
-  const tokenFile = adminTokenFile(cfg.dataDir);
+  const tokenFile = dataFiles(cfg.dataDir).adminToken;
   const token = process.env.VESPERA_TOKEN ?? (fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined);
   const url = action === 'list' ? `${base}/api/v1/services` : `${base}/api/v1/services/${encodeURIComponent(name!)}/${action}`;
   const response = await fetch(url, { method: action === 'list' ? 'GET' : 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });

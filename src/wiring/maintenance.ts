@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { EventStore } from '../eventstore/eventStore.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { ScheduledService, type Service } from '../jobs/services.js';
 import type { Projector } from '../projections/projector.js';
-import type { JobQueue } from './queue.js';
-import { ScheduledService, type Service } from './services.js';
+import { optimizeReadModel } from '../projections/sqlite/readModel.js';
 
 const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -16,16 +17,8 @@ export type MaintenanceDeps = Readonly<{
   queue: JobQueue;
 }>;
 
-/** SQLite's planner statistics and FTS5 segment merging: keeps keyword search fast as the index grows. */
-export const optimizeIndexes = (db: Database.Database) => {
-  const started = performance.now();
-  db.pragma('optimize');
-  db.prepare("INSERT INTO tasks_fts (tasks_fts, rank) VALUES ('merge', 500)").run();
-  return { ms: Math.round(performance.now() - started) };
-};
-
 /** Compares each read model's checkpoint with the log head and re-drives the ones that lag without moving. */
-export const syncCoordinator = (store: EventStore, projectors: () => readonly Projector[]) => {
+const syncCoordinator = (store: EventStore, projectors: () => readonly Projector[]) => {
   const seen = new Map<string, number>();
   return async () => {
     const head = await store.headPosition();
@@ -44,7 +37,7 @@ export const syncCoordinator = (store: EventStore, projectors: () => readonly Pr
 
 export const maintenanceServices = ({ config, readDb, store, projectors, queue }: MaintenanceDeps) => {
   const jobs = new Map<string, () => Promise<Record<string, unknown> | void>>([
-    ['index_optimization', async () => optimizeIndexes(readDb)],
+    ['index_optimization', async () => optimizeReadModel(readDb)],
     ['sync_coordinator', syncCoordinator(store, projectors)],
   ]);
   void queue.process(MAINTENANCE_QUEUE, async (data) => jobs.get(String(data.job))?.(), 1);

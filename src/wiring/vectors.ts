@@ -1,19 +1,19 @@
-import path from 'node:path';
 import type Database from 'better-sqlite3';
+import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../../config.js';
-import { EmbeddingCache } from '../../embeddings/cache.js';
-import { withQueryCache } from '../../embeddings/queryEmbedder.js';
-import { loadUseLite } from '../../embeddings/useLite.js';
-import { startWorkerEmbedder } from '../../embeddings/workerEmbedder.js';
-import type { EventStore } from '../../eventstore/eventStore.js';
-import { decodeVector, EMBED_QUEUE, embedJobHandler, embedJobId } from '../../jobs/embedJob.js';
-import type { JobQueue } from '../../jobs/queue.js';
-import { DependencyHealth } from '../../util/dependencyHealth.js';
-import { Projector } from '../projector.js';
-import { ChromaServer, heartbeat, type ChromaStatus } from './chromaServer.js';
-import { VECTOR_PROJECTION_VERSION, VectorProjection } from './vectorProjection.js';
-import { ChromaVectorStore, isChromaOutage } from './vectorStore.js';
+import type { Config } from '../config.js';
+import { EmbeddingCache } from '../embeddings/cache.js';
+import { withQueryCache } from '../embeddings/queryEmbedder.js';
+import { loadUseLite } from '../embeddings/useLite.js';
+import { startWorkerEmbedder } from '../embeddings/workerEmbedder.js';
+import type { EventStore } from '../eventstore/eventStore.js';
+import { decodeVector, EMBED_QUEUE, embedJobHandler, embedJobId } from '../jobs/embedJob.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { Projector } from '../projections/projector.js';
+import { ChromaServer, heartbeat, type ChromaStatus } from '../projections/vectors/chromaServer.js';
+import { VECTOR_PROJECTION_VERSION, VectorProjection } from '../projections/vectors/vectorProjection.js';
+import { ChromaVectorStore, isChromaOutage } from '../projections/vectors/vectorStore.js';
+import { DependencyHealth } from '../util/dependencyHealth.js';
 
 export type VectorRuntimeDeps = Readonly<{
   config: Config;

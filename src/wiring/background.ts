@@ -2,16 +2,16 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { EventStore } from '../eventstore/eventStore.js';
+import { BullQueue, pingRedis } from '../jobs/bullmq.js';
+import { EMBED_QUEUE } from '../jobs/embedJob.js';
+import { FallbackQueue } from '../jobs/fallback.js';
+import { ServiceRegistry, type Service } from '../jobs/services.js';
 import type { Projector, ProjectorStatus } from '../projections/projector.js';
-import { startVectors, type VectorRuntime } from '../projections/vectors/runtime.js';
 import { findDuplicates, type SemanticIndex } from '../queries/search/search.js';
 import type { DependencyStatus } from '../util/dependencyHealth.js';
 import { withTimeout } from '../util/timeout.js';
-import { BullQueue, pingRedis } from './bullmq.js';
-import { EMBED_QUEUE } from './embedJob.js';
-import { FallbackQueue } from './fallback.js';
 import { maintenanceServices } from './maintenance.js';
-import { ServiceRegistry, type Service } from './services.js';
+import { startVectors, type VectorRuntime } from './vectors.js';
 
 /** The duplicate warning on create: the close tasks, or why the check was skipped. */
 export type DuplicateWarning = { items: ReadonlyArray<{ id: string }>; skipped?: string };

@@ -1,0 +1,39 @@
+/**
+ * The domain's closed vocabularies, in one place: events carry them, deciders check them, the API's JSON Schemas
+ * enumerate them. Adding a value here is a domain change (and usually a new event schema version).
+ */
+
+export const TASK_STATUSES = ['pending', 'in_progress', 'blocked', 'review', 'completed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const DEPENDENCY_KINDS = ['hard', 'soft'] as const;
+export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
+
+/** What a role can do (its capabilities) and what a task needs (its required capabilities). */
+export const TOOL_GROUPS = [
+  'code_writing',
+  'code_analysis',
+  'testing',
+  'deployment',
+  'documentation',
+  'project_management',
+  'data_analysis',
+  'design',
+] as const;
+export type ToolGroup = (typeof TOOL_GROUPS)[number];
+
+/** What a plugin's token may do; every operation names the one it needs. */
+export const CAPABILITIES = [
+  'task_creation',
+  'task_reading',
+  'task_modification',
+  'task_deletion',
+  'search',
+  'role_management',
+  'file_context',
+  'admin',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
