@@ -2,7 +2,8 @@
  * The layers of src/ as lint (`npm run lint`). Each folder lists the folders it may import; anything else in src/ is
  * refused, and a file outside every listed folder is refused whatever it imports, so a new folder needs a rule here
  * first. The arrows form a DAG, and `no-circular-folders` also refuses circles between the subfolders of one folder
- * (api/auth ⇄ api/catalog); module cycles inside one folder (a decider and its rule files sharing types) are allowed.
+ * (api/auth ⇄ api/catalog), and `no-circular` refuses module cycles anywhere (a decider and its rule files share
+ * their types through rule.ts, not through each other).
  * Type-only imports count: a type is a dependency too. The table is in docs/architecture.md#layers.
  */
 
@@ -82,6 +83,13 @@ module.exports = {
       severity: 'error',
       comment: 'Folders must not depend on each other in a circle (e.g. jobs/ → projections/ → jobs/): one of them is in the wrong layer.',
       scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Modules must not import each other in a circle: move what both need into a module below them.',
       from: { path: '^src/' },
       to: { circular: true },
     },

@@ -2,7 +2,7 @@ import { conflict, DomainError, notFound, unprocessable } from '../../errors.js'
 import type { ProjectEvent } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import { filesOutsidePatterns, type AssignableRole } from '../roles/assignment.js';
-import type { Rule } from './decider.js';
+import type { Rule } from './rule.js';
 import { requireDependenciesMet, requireHolder, requireLease, requireProject, requireRoleFits, requireTask, roleRefusal } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 import { rankReadyTasks } from './readiness.js';

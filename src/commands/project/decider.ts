@@ -3,24 +3,12 @@ import type { Command, Decider } from '../../events/types.js';
 import { claimNextTask, claimTask, completeTask, expireLease, heartbeat, releaseTask, type ClaimCommand } from './claims.js';
 import { addDependency, removeDependency, type DependencyCommand } from './dependencies.js';
 import { evolve, initialState, type ProjectState } from './project.js';
+import { DEFAULT_RULES, type Decision, type ProjectRules } from './rule.js';
 import { assignRole, unassignRole, type RoleCommand } from './roles.js';
 import { changeTaskStatus, updateTask, type StatusCommand } from './status.js';
 import { createProject, createTask, createTaskTree, deleteTask, moveTask, type TreeCommand } from './tree.js';
 
 export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand;
-
-/** `defaultEstimate`: hours assumed for a task without an estimate when claims are ranked by CPM slack. */
-export type ProjectRules = Readonly<{ maxDepth: number; maxTreeNodes: number; defaultEstimate?: number }>;
-export const DEFAULT_RULES: ProjectRules = { maxDepth: 10, maxTreeNodes: 1000, defaultEstimate: 8 };
-
-export type Decision = ProjectEvent | readonly ProjectEvent[];
-
-/**
- * One rule per command, all called the same way. A rule starts with the guards it needs (guards.ts):
- * `requireProject` in every rule but the three that may meet an empty stream (CreateProject, CreateTask(Tree)
- * for the implicit default project, and the sweeper's ExpireLease).
- */
-export type Rule<C extends Command> = (command: C, state: ProjectState, rules: ProjectRules) => Decision;
 
 export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<ProjectState, ProjectCommand, ProjectEvent> => {
   const decide = (command: ProjectCommand, state: ProjectState): Decision => {

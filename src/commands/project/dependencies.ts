@@ -1,6 +1,6 @@
 import { conflict, notFound, unprocessable } from '../../errors.js';
 import type { Command } from '../../events/types.js';
-import type { Rule } from './decider.js';
+import type { Rule } from './rule.js';
 import { requireProject, requireTaskAt } from './guards.js';
 import { findDependentPath } from './ordering.js';
 import type { DependencyKind } from '../../events/vocabulary.js';

@@ -1,7 +1,7 @@
 import { conflict } from '../../errors.js';
 import type { Command } from '../../events/types.js';
 import type { AssignableRole } from '../roles/assignment.js';
-import type { Rule } from './decider.js';
+import type { Rule } from './rule.js';
 import { requireProject, requireRoleFits, requireTaskAt } from './guards.js';
 
 /** The role's definition (or null when unknown) and its workload come from the caller: the roles stream and the read model. */

@@ -1,7 +1,7 @@
 import { conflict } from '../../errors.js';
 import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, type TaskFields } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
-import type { Rule } from './decider.js';
+import type { Rule } from './rule.js';
 import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
 import type { TaskStatus } from '../../events/vocabulary.js';
 

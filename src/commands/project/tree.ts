@@ -1,7 +1,7 @@
 import { conflict, unprocessable } from '../../errors.js';
 import { DEFAULT_PROJECT_ID, type ProjectEvent, type TaskCreated, type TaskFields } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
-import type { ProjectRules, Rule } from './decider.js';
+import type { ProjectRules, Rule } from './rule.js';
 import { requireProject, requireTask, requireTaskAt } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 
