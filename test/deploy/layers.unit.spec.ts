@@ -110,6 +110,10 @@ describe('The layer rules', function () {
       expect(violations).to.include('no-circular-folders: src/api/auth → src/api/rest');
     });
 
+    it('refuse modules that import each other in a circle, inside one folder too', () => {
+      expect(violations).to.include('no-circular: src/api/auth/bootstrap.ts → src/api/rest/server.ts');
+    });
+
     it('accept every allowed arrow: nothing else is reported', () => {
       expect(violations).to.have.members([
         'layer-commands: src/commands/roles/assignment.ts → src/api/catalog/tasks.ts',
@@ -120,6 +124,7 @@ describe('The layer rules', function () {
         'layer-unknown-target: src/queries/report.ts → src/reports/weekly.ts',
         'no-circular-folders: src/api/auth → src/api/rest',
         'no-circular-folders: src/api/rest → src/api/auth',
+        'no-circular: src/api/auth/bootstrap.ts → src/api/rest/server.ts',
       ]);
     });
   });
