@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { expect } from 'chai';
 import { redisConnection } from '../../src/jobs/leaseExpiry.js';
-import { requireRedis } from '../support/redis.js';
+import { REDIS_URL, requireRedis } from '../support/redis.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
 
 /**
@@ -22,7 +22,6 @@ type Task = {
   result: { output: string; artifacts: string[]; changedFiles: string[]; warnings: string[] } | null;
 };
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 /** The lease queue name app.ts uses (it passes no queueName to createLeaseExpiry). */
 const LEASE_QUEUE = 'vespera-lease-expiry';
 const SHORTEST_LEASE = 10;

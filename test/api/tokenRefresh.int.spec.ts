@@ -95,6 +95,17 @@ describe('Token refresh', () => {
     });
   });
 
+  describe('when a plugin holds several tokens and one is refreshed', () => {
+    it('revokes only the refreshed one: its other tokens keep working', async () => {
+      const id = await plugin();
+      const [refreshed, other, third] = [await issue(id), await issue(id), await issue(id)];
+      const fresh = ok(await refresh(refreshed.token), 201).body;
+      expect((await call('GET', '/tasks', undefined, bearer(refreshed.token))).status).to.equal(401);
+      for (const live of [other, third, fresh]) ok(await call('GET', '/tasks', undefined, bearer(live.token)), 200);
+      expect(ok(await call('GET', `/plugins/${id}`), 200).body.activeTokens).to.equal(3);
+    });
+  });
+
   describe('when a refreshed token is refreshed again', () => {
     it('refuses with 401 TOKEN_REVOKED', async () => {
       const old = await issue(await plugin());

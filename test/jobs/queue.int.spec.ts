@@ -26,6 +26,7 @@ const queueContract = (name: string, open: () => Promise<JobQueue>, cleanup: (q:
       }, 4);
     });
     after(async () => {
+      if (!queue) return; // the before hook failed (and said why): nothing was opened
       await cleanup(queue);
       await queue.close();
     });

@@ -41,6 +41,9 @@ export class PrivateRedis {
     this.port ||= await freePort();
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     this.child = child;
+    // A missing redis-server fails the hook that starts it, instead of crashing mocha with an unhandled 'error'.
+    const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
+    failed.catch(() => {});
     // Never outlive the test run, even when a hook times out before kill().
     const reap = () => child.kill('SIGKILL');
     process.once('exit', reap);
@@ -48,8 +51,8 @@ export class PrivateRedis {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) on port ${this.port}`);
-      if (await answers(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
+      if (await Promise.race([answers(this.port), failed])) return;
+      await Promise.race([new Promise((r) => setTimeout(r, 50)), failed]);
     }
     throw new Error(`redis-server did not answer on port ${this.port}`);
   }

@@ -18,8 +18,11 @@ type Fixture = {
   plugin: (id: string) => Promise<string>;
   /** A client of its own (a fresh plugin token), for calls that spend their token. */
   client: () => Promise<Client>;
+  /** Resolves once the vector read model has every task created so far. */
+  vectorsCaughtUp: () => Promise<void>;
 };
-type Call = { args: Record<string, unknown>; client?: Client };
+/** `check`: what the happy path's answer must say beyond matching the output schema (content, not only shape). */
+type Call = { args: Record<string, unknown>; client?: Client; check?: (body: any) => void | Promise<void> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Builder = { ok: (fx: Fixture) => Promise<Call>; refused: (fx: Fixture) => Promise<Call & { code: string }> };
 
 const MISSING = 'no-such-task';
@@ -258,11 +261,30 @@ const BUILDERS: Record<string, Builder> = {
     refused: (fx) => lacking(fx, { q: 'parser' }),
   },
   find_similar_tasks: {
-    ok: async (fx) => ({ args: { taskId: fx.base } }),
+    ok: async (fx) => {
+      const twin = await fx.task('Parse the configuration files');
+      await fx.vectorsCaughtUp();
+      return {
+        args: { taskId: fx.base },
+        check: (body: { items: { id: string }[] }) => {
+          const ids = body.items.map((item) => item.id);
+          expect(ids, 'similar tasks').to.include(twin);
+          expect(ids, 'a task is not similar to itself').not.to.include(fx.base);
+        },
+      };
+    },
     refused: async () => ({ args: { taskId: MISSING }, code: 'TASK_NOT_FOUND' }),
   },
   cluster_tasks: {
-    ok: async (fx) => ({ args: { projectId: fx.projectId } }),
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId },
+      check: (body: { tasks: number; k: number; clusters: { size: number; taskIds: string[] }[] }) => {
+        expect(body.tasks, 'tasks clustered').to.be.greaterThan(2);
+        expect(body.k).to.equal(body.clusters.length).and.to.be.greaterThan(0);
+        expect(body.clusters.reduce((sum, c) => sum + c.size, 0), 'every task in exactly one cluster').to.equal(body.tasks);
+        expect(body.clusters.flatMap((c) => c.taskIds), 'the base task is in a cluster').to.include(fx.base);
+      },
+    }),
     refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
   },
   check_duplicates: {
@@ -317,6 +339,7 @@ describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function (
       },
       role: async (name) => ok<{ name: string }>(await call(c, 'define_role', roleSpec(name))).name,
       plugin: async (id) => ok<{ id: string }>(await call(c, 'register_plugin', { id, name: id, type: 'agent', capabilities: ['task_reading'] })).id,
+      vectorsCaughtUp: () => vectorsCaughtUp(app),
       client: async () => {
         const pluginId = await fx.plugin(`spec-client-${clients.length}-${Date.now()}`);
         const connected = await connect(app, { token: ok<{ token: string }>(await call(c, 'issue_token', { pluginId })).token });
@@ -342,8 +365,9 @@ describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function (
     describe(tool, () => {
       it('answers with structuredContent matching the operation’s output schema', async () => {
         expect(listed, 'tools/list').to.include(tool);
-        const { args, client = fx.admin } = await builder.ok(fx);
+        const { args, client = fx.admin, check } = await builder.ok(fx);
         const body = ok(await call(client, tool, args));
+        await check?.(body);
         const op = app.operations.find((o) => o.tool === tool)!;
         const validate = app.validators.get(op.name)!.output;
         expect(validate(op.output.type === 'object' ? body : body.result), JSON.stringify(validate.errors)).to.equal(true);

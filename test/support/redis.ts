@@ -21,5 +21,5 @@ export const redisAnswers = (url: string, timeoutMs = 1000): Promise<boolean> =>
 
 /** Redis is required, not optional: without it a BullMQ spec fails at once and says what to start. */
 export const requireRedis = async (url = REDIS_URL): Promise<void> => {
-  expect(await redisAnswers(url), `Redis answers PING at ${url} (start it: redis-server --port 6379)`).to.equal(true);
+  expect(await redisAnswers(url), `Redis answers PING at ${url} (start it: redis-server --port ${new URL(url).port || 6379})`).to.equal(true);
 };
