@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { compileGlobs, GlobError, MAX_GLOB_LIST_CHARACTERS, parseGlob } from '../../src/commands/roles/glob.js';
+import { compileGlobs } from '../../src/commands/roles/glob.js';
+import { GlobError, MAX_GLOB_LIST_CHARACTERS, parseGlob } from '../../src/commands/roles/globSyntax.js';
 import { filePatternProblems, globProblem } from '../../src/commands/roles/roleSchema.js';
 
 describe('File pattern globs', () => {

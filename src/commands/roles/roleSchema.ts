@@ -1,6 +1,7 @@
 import type { RoleSpec } from '../../events/roles.js';
 import { TOOL_GROUPS, type ToolGroup } from '../../events/vocabulary.js';
-import { expandedLength, GlobError, MAX_GLOB_LENGTH, MAX_GLOB_LIST_CHARACTERS, parseGlob } from './glob.js';
+import { expandedLength } from './glob.js';
+import { GlobError, MAX_GLOB_LENGTH, MAX_GLOB_LIST_CHARACTERS, parseGlob } from './globSyntax.js';
 
 type JsonSchema = Record<string, unknown>;
 
