@@ -78,11 +78,11 @@ export type AnyOperation = Operation<any, any>;
  * An operation as the catalog writes it: its input and output are zod schemas (`./schemas/`), which type the
  * input `run` gets (after validation filled in defaults) and the answer it must give.
  */
-export type OperationSpec<In extends z.ZodType, Out extends z.ZodType> = Omit<Operation<z.output<In>, z.input<Out>>, 'input' | 'output'> &
+export type OperationSpec<In extends z.core.$ZodType, Out extends z.core.$ZodType> = Omit<Operation<z.output<In>, z.input<Out>>, 'input' | 'output'> &
   Readonly<{ input: In; output: Out }>;
 
 /** One catalog entry, with the JSON Schemas ajv, OpenAPI and MCP serve written from its zod schemas. */
-export const defineOperation = <In extends z.ZodType, Out extends z.ZodType>(spec: OperationSpec<In, Out>): AnyOperation => ({
+export const defineOperation = <In extends z.core.$ZodType, Out extends z.core.$ZodType>(spec: OperationSpec<In, Out>): AnyOperation => ({
   ...spec,
   input: toJsonSchema(spec.input),
   output: toJsonSchema(spec.output),

@@ -63,17 +63,17 @@ const nameDefs = (schema: JsonSchema): JsonSchema => {
 };
 
 /** JSON Schemas owned elsewhere (the role file format), typed by hand where the catalog uses them. */
-const external = new WeakMap<z.ZodType, JsonSchema>();
+const external = new WeakMap<object, JsonSchema>();
 
 /** A schema another module keeps as JSON Schema, with the type its validated values have. */
-export const fromJsonSchema = <T>(json: JsonSchema): z.ZodType<T> => {
+export const fromJsonSchema = <T>(json: JsonSchema): z.ZodCustom<T, T> => {
   const schema = z.custom<T>();
   external.set(schema, json);
   return schema;
 };
 
 /** The JSON Schema of a catalog schema, as ajv, OpenAPI and MCP serve it. */
-export const toJsonSchema = (schema: z.ZodType): JsonSchema => {
+export const toJsonSchema = (schema: z.core.$ZodType): JsonSchema => {
   const json = external.get(schema);
   if (json) return json;
   const { $schema: _, ...generated } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw', cycles: 'ref', reused: 'inline' });
