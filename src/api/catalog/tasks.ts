@@ -1,9 +1,12 @@
 import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
+import type { z } from 'zod';
 import * as schemas from './schemas/tasks.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
 import { taskAnswerer } from './taskAnswer.js';
+
+type DuplicateWarning = Pick<z.input<typeof schemas.createTask.output>, 'possibleDuplicates' | 'duplicateCheck' | 'duplicateCheckReason'>;
 
 export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardExtras, duplicates }: CatalogDeps): AnyOperation[] => {
   /** Read-your-writes: a write answers only once the SQLite model shows it. */
@@ -29,7 +32,8 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
         const [result, similar] = await Promise.all([commands.createTask(input, requestMeta(ctx)), duplicates?.(input)]);
         const answer = await taskAnswer(result.taskId, result.position);
         if (!similar) return answer;
-        const warning = {
+        // Typed here: beside `return answer`, TypeScript would reduce this answer to that one's type and check nothing.
+        const warning: DuplicateWarning = {
           possibleDuplicates: similar.items.filter((d) => d.id !== answer.body.id),
           duplicateCheck: similar.skipped === undefined ? 'checked' : 'skipped',
           ...(similar.skipped === undefined ? {} : { duplicateCheckReason: similar.skipped }),
