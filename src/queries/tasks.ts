@@ -90,11 +90,11 @@ export const toTaskView = (row: TaskRow): TaskView => ({
 
 
 /** Keeps only the requested fields (always with `id`). */
-export const pickFields = <T extends { id: string }>(item: T, fields?: readonly string[]): Partial<T> => {
+export const pickFields = <T extends { id: string }>(item: T, fields?: readonly string[]): Partial<T> & Pick<T, 'id'> => {
   if (!fields || fields.length === 0) return item;
   const out: Record<string, unknown> = { id: item.id };
   for (const field of fields) if (field in item) out[field] = (item as Record<string, unknown>)[field];
-  return out as Partial<T>;
+  return out as Partial<T> & Pick<T, 'id'>;
 };
 
 export const findTaskRow = (db: Database.Database, id: string): TaskRow | undefined =>

@@ -14,7 +14,7 @@ import { maintenanceServices } from './maintenance.js';
 import { startVectors, type VectorRuntime } from './vectors.js';
 
 /** The duplicate warning on create: the close tasks, or why the check was skipped. */
-export type DuplicateWarning = { items: ReadonlyArray<{ id: string }>; skipped?: string };
+export type DuplicateWarning = { items: ReadonlyArray<{ id: string; title: string; similarity: number }>; skipped?: string };
 
 export type BackgroundDeps = Readonly<{ config: Config; logger: Logger; store: EventStore; readDb: Database.Database; sqlite: Projector }>;
 

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { z } from 'zod';
 import { Authorizer, type Caller } from '../../src/api/auth/authorizer.js';
 import type { TokenService } from '../../src/api/auth/tokens.js';
 import { defineOperation, type AnyOperation, type OperationContext } from '../../src/api/catalog/operation.js';
@@ -12,7 +13,7 @@ import { DomainError } from '../../src/errors.js';
 export const fakeCatalog = () => {
   const calls: Array<{ args: Record<string, unknown>; ctx: OperationContext }> = [];
   const operations: AnyOperation[] = [
-    defineOperation<{ id: string; count?: number; nested?: unknown }, unknown>({
+    defineOperation({
       name: 'renameThing',
       tool: 'rename_thing',
       summary: 'Rename a thing.',
@@ -20,21 +21,17 @@ export const fakeCatalog = () => {
       path: '/things/:id/rename',
       capability: 'task_modification',
       kind: 'command',
-      input: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id'],
-        properties: { id: { type: 'string', pattern: '^[a-z0-9]+$' }, count: { type: 'integer', default: 1 }, nested: {} },
-      },
-      output: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      input: z.strictObject({ id: z.string().regex(/^[a-z0-9]+$/), count: z.int().default(1), nested: z.unknown().optional() }),
+      output: z.object({ id: z.string() }),
       run: async (args, ctx) => {
         calls.push({ args, ctx });
         if (args.id === 'missing') throw new DomainError('THING_NOT_FOUND', 404, `Thing ${args.id} does not exist.`, { id: args.id });
-        if (args.id === 'broken') return { body: { id: 42 } };
+        // An answer that breaks its schema on purpose, past the type that would refuse it.
+        if (args.id === 'broken') return { body: { id: 42 as unknown as string } };
         return { body: { id: args.id }, position: 7, version: 3 };
       },
     }),
-    defineOperation<{ id: string }, unknown>({
+    defineOperation({
       name: 'getThing',
       tool: 'get_thing',
       summary: 'Get a thing.',
@@ -42,8 +39,8 @@ export const fakeCatalog = () => {
       path: '/things/:id',
       capability: 'task_reading',
       kind: 'query',
-      input: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string' } } },
-      output: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      input: z.strictObject({ id: z.string() }),
+      output: z.object({ id: z.string() }),
       run: async (args, ctx) => {
         calls.push({ args, ctx });
         return { body: { id: args.id } };

@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import type { JsonSchema } from '../schemas.js';
 import type { Requirement } from '../auth/authorizer.js';
+import { toJsonSchema } from './schemas/jsonSchema.js';
 
 /** Who calls, through which surface; filled by the REST or MCP adapter. */
 export type OperationContext = Readonly<{
@@ -59,7 +61,19 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOperation = Operation<any, any>;
 
-export const defineOperation = <I, O>(operation: Operation<I, O>): AnyOperation => operation as AnyOperation;
+/**
+ * An operation as the catalog writes it: its input and output are zod schemas (`./schemas/`), which type the
+ * input `run` gets (after validation filled in defaults) and the answer it must give.
+ */
+export type OperationSpec<In extends z.core.$ZodType, Out extends z.core.$ZodType> = Omit<Operation<z.output<In>, z.input<Out>>, 'input' | 'output'> &
+  Readonly<{ input: In; output: Out }>;
+
+/** One catalog entry, with the JSON Schemas ajv, OpenAPI and MCP serve written from its zod schemas. */
+export const defineOperation = <In extends z.core.$ZodType, Out extends z.core.$ZodType>(spec: OperationSpec<In, Out>): AnyOperation => ({
+  ...spec,
+  input: toJsonSchema(spec.input),
+  output: toJsonSchema(spec.output),
+});
 
 /** Names of the path parameters of an express-style path (`/tasks/:id` → ['id']). */
 export const pathParams = (path: string): string[] => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);

@@ -3,7 +3,7 @@ import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
 import { DomainError, badRequest } from '../../errors.js';
 import { getTask, getDependencies, type TaskView } from '../../queries/tasks.js';
-import * as s from '../schemas.js';
+import * as schemas from './schemas/orchestration.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 import { taskAnswerer } from './taskAnswer.js';
 
@@ -15,17 +15,6 @@ export type OrchestrationDeps = Readonly<{
   /** Told of every lease so it can be expired on time (a timer or a BullMQ delayed job). */
   leases: { schedule: (taskId: string, leaseExpiresAt: string) => void };
 }>;
-
-const agent = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$', description: 'Agent id (default: the token’s plugin id)' } as const;
-const leaseSeconds = { type: 'integer', minimum: 10, maximum: 86_400, default: 900, description: 'Lease length in seconds (10 s – 24 h)' } as const;
-const roleName = { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$', description: 'Role the agent acts as' } as const;
-const paths = { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 1024 } } as const;
-
-const claimOutput: s.JsonSchema = {
-  type: 'object',
-  required: ['claimed', 'task'],
-  properties: { claimed: { type: 'boolean' }, task: { oneOf: [s.taskView, { type: 'null' }] }, position: { type: 'integer' } },
-};
 
 const requireAdmin = (ctx: OperationContext, what: string): void => {
   if (ctx.caller?.capabilities.includes('admin')) return;
@@ -41,7 +30,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
   const hardDependents = (taskId: string) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard');
 
   return [
-    defineOperation<{ role: string; agent?: string; leaseSeconds?: number; projectId?: string }, unknown>({
+    defineOperation({
       name: 'claimNextTask',
       tool: 'claim_next_task',
       summary: 'Claim the best ready task for a role (priority, then least slack, then oldest) with a lease.',
@@ -49,8 +38,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/claim-next',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ role: roleName, agent, leaseSeconds, projectId: s.projectId }, ['role']),
-      output: claimOutput,
+      ...schemas.claimNextTask,
       run: async (input, ctx) => {
         const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, requestMeta(ctx));
         if (!result) return { body: { claimed: false, task: null } };
@@ -59,7 +47,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; agent?: string; leaseSeconds?: number; role?: string }, unknown>({
+    defineOperation({
       name: 'claimTask',
       tool: 'claim_task',
       summary: 'Claim one ready task with a lease; refused while another agent holds it.',
@@ -67,8 +55,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/claim',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ id: s.id, agent, leaseSeconds, role: roleName }, ['id']),
-      output: claimOutput,
+      ...schemas.claimTask,
       run: async (input, ctx) => {
         const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
@@ -76,7 +63,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; agent?: string; leaseSeconds?: number }, unknown>({
+    defineOperation({
       name: 'heartbeatTask',
       tool: 'heartbeat_task',
       summary: 'Extend your lease on a claimed task.',
@@ -84,8 +71,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/heartbeat',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ id: s.id, agent, leaseSeconds }, ['id']),
-      output: { type: 'object', required: ['taskId', 'leaseExpiresAt', 'position'], properties: { taskId: { type: 'string' }, leaseExpiresAt: { type: 'string' }, position: { type: 'integer' } } },
+      ...schemas.heartbeatTask,
       run: async (input, ctx) => {
         const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
@@ -93,7 +79,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; agent?: string; reason?: string; force?: boolean }, unknown>({
+    defineOperation({
       name: 'releaseTask',
       tool: 'release_task',
       summary: 'Give a claimed task back to the ready queue; an administrator may break another agent’s lease with force.',
@@ -101,16 +87,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/release',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input(
-        {
-          id: s.id,
-          agent,
-          reason: { type: 'string', maxLength: 2000 },
-          force: { type: 'boolean', default: false, description: 'Break the lease whoever holds it (needs `admin`; recorded in the event)' },
-        },
-        ['id'],
-      ),
-      output: s.taskView,
+      ...schemas.releaseTask,
       run: async (input, ctx) => {
         if (input.force) requireAdmin(ctx, 'Breaking another agent’s lease');
         const result = await commands.releaseTask(input.id, input.agent ?? ctx.actor, input.reason, requestMeta(ctx), input.force ?? false);
@@ -118,7 +95,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; agent?: string; output?: string; artifacts?: string[]; changedFiles?: string[] }, unknown>({
+    defineOperation({
       name: 'completeTask',
       tool: 'complete_task',
       summary: "Complete your claimed task with its output; changed files are checked against the role's patterns.",
@@ -126,15 +103,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/complete',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input(
-        { id: s.id, agent, output: { type: 'string', maxLength: 100_000, description: 'What was done (Markdown)' }, artifacts: paths, changedFiles: paths },
-        ['id'],
-      ),
-      output: {
-        type: 'object',
-        required: ['task', 'unblocked', 'warnings', 'position'],
-        properties: { task: s.taskView, unblocked: { type: 'array', items: { type: 'string' } }, warnings: { type: 'array', items: { type: 'string' } }, position: { type: 'integer' } },
-      },
+      ...schemas.completeTask,
       run: async (input, ctx) => {
         const before = getTask(readDb, input.id);
         const dependents = hardDependents(input.id);
@@ -146,7 +115,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       },
     }),
 
-    defineOperation<{ id: string; dryRun?: boolean; agent?: string; leaseSeconds?: number }, unknown>({
+    defineOperation({
       name: 'executeTask',
       tool: 'execute_task',
       summary: 'The brief an agent needs to do a task: the task, its role and limits, dependency outputs, parent context. Without dryRun it also claims the task.',
@@ -154,19 +123,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/execute',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ id: s.id, dryRun: { type: 'boolean', default: true, description: 'Only read (default); false also claims the task' }, agent, leaseSeconds }, ['id']),
-      output: {
-        type: 'object',
-        required: ['task', 'role', 'dependencies', 'parent', 'claimed'],
-        properties: {
-          task: s.taskView,
-          role: { type: ['object', 'null'] },
-          dependencies: { type: 'array' },
-          parent: { type: ['object', 'null'] },
-          claimed: { type: 'boolean' },
-          instructions: { type: 'string' },
-        },
-      },
+      ...schemas.executeTask,
       run: async (input, ctx) => {
         let task: TaskView = getTask(readDb, input.id);
         let claimed = false;

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { conflict } from '../../errors.js';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
-import { CAPABILITIES } from '../../events/vocabulary.js';
 import { getPlugin, listPlugins } from '../../queries/plugins.js';
 import type { TokenService } from '../auth/tokens.js';
-import * as s from '../schemas.js';
+import * as schemas from './schemas/plugins.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 
 export type PluginCatalogDeps = Readonly<{
@@ -16,46 +15,6 @@ export type PluginCatalogDeps = Readonly<{
   newId: () => string;
   now: () => string;
 }>;
-
-const pluginId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Plugin id' } as const;
-const capabilities = {
-  type: 'array',
-  minItems: 1,
-  maxItems: CAPABILITIES.length,
-  uniqueItems: true,
-  items: { type: 'string', enum: CAPABILITIES },
-  description: 'Capabilities granted',
-} as const;
-const ttlSeconds = { type: 'integer', minimum: 60, maximum: 31_536_000, description: 'Token lifetime in seconds (capped by the server)' } as const;
-
-const pluginView = {
-  type: 'object',
-  required: ['id', 'name', 'type', 'capabilities', 'status', 'activeTokens', 'registeredAt'],
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    type: { type: 'string' },
-    capabilities: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', enum: ['active', 'revoked'] },
-    revokedReason: { type: ['string', 'null'] },
-    activeTokens: { type: 'integer' },
-    registeredAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-  },
-} as const;
-
-const tokenView = {
-  type: 'object',
-  required: ['token', 'pluginId', 'jti', 'capabilities', 'expiresAt'],
-  properties: {
-    token: { type: 'string' },
-    pluginId: { type: 'string' },
-    jti: { type: 'string' },
-    capabilities: { type: 'array', items: { type: 'string' } },
-    issuedAt: { type: 'string' },
-    expiresAt: { type: 'string' },
-  },
-} as const;
 
 export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, newId, now }: PluginCatalogDeps): AnyOperation[] => {
   const answer = async (id: string, position: number) => {
@@ -92,7 +51,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
   };
 
   return [
-    defineOperation<{ id?: string; name: string; type: string; capabilities: string[] }, unknown>({
+    defineOperation({
       name: 'registerPlugin',
       tool: 'register_plugin',
       summary: 'Register a plugin (an agent, an editor extension, a script) with the capabilities it may use.',
@@ -101,16 +60,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       capability: 'admin',
       kind: 'command',
       successStatus: 201,
-      input: s.input(
-        {
-          id: pluginId,
-          name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' },
-          type: { type: 'string', minLength: 1, maxLength: 50, pattern: '^[a-z0-9_-]+$', description: 'e.g. agent, vscode, cli, script' },
-          capabilities,
-        },
-        ['name', 'type', 'capabilities'],
-      ),
-      output: pluginView,
+      ...schemas.registerPlugin,
       run: async (input, ctx) => {
         const id = input.id ?? newId();
         const result = await plugins.register({ pluginId: id, name: input.name, type: input.type, capabilities: input.capabilities }, requestMeta(ctx));
@@ -118,7 +68,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       },
     }),
 
-    defineOperation<{ limit?: number; cursor?: string }, unknown>({
+    defineOperation({
       name: 'listPlugins',
       tool: 'list_plugins',
       summary: 'List registered plugins.',
@@ -126,12 +76,11 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins',
       capability: 'admin',
       kind: 'query',
-      input: s.input({ limit: s.limit, cursor: s.cursor }),
-      output: s.page(pluginView),
+      ...schemas.listPlugins,
       run: async (input) => ({ body: listPlugins(readDb, now(), input) }),
     }),
 
-    defineOperation<Record<string, never>, unknown>({
+    defineOperation({
       name: 'whoAmI',
       tool: 'who_am_i',
       summary: 'The plugin behind this token and the capabilities it may use.',
@@ -139,19 +88,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins/me',
       capability: 'authenticated',
       kind: 'query',
-      input: s.input({}),
-      output: {
-        type: 'object',
-        required: ['actor', 'capabilities'],
-        properties: {
-          actor: { type: 'string' },
-          pluginId: { type: ['string', 'null'] },
-          jti: { type: ['string', 'null'] },
-          capabilities: { type: 'array', items: { type: 'string' } },
-          expiresAt: { type: ['string', 'null'] },
-          role: { type: ['string', 'null'] },
-        },
-      },
+      ...schemas.whoAmI,
       run: async (_input, ctx) => ({
         body: {
           actor: ctx.actor,
@@ -164,7 +101,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       }),
     }),
 
-    defineOperation<{ ttlSeconds?: number }, unknown>({
+    defineOperation({
       name: 'refreshToken',
       tool: 'refresh_token',
       summary: 'Exchange this token for a fresh one with the same capabilities and lifetime; the old one is revoked.',
@@ -173,12 +110,11 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       capability: 'authenticated',
       kind: 'command',
       successStatus: 201,
-      input: s.input({ ttlSeconds }),
-      output: tokenView,
+      ...schemas.refreshToken,
       run: async (input, ctx) => refresh(input.ttlSeconds, ctx),
     }),
 
-    defineOperation<{ pluginId: string }, unknown>({
+    defineOperation({
       name: 'getPlugin',
       tool: 'get_plugin',
       summary: 'Get one plugin.',
@@ -186,12 +122,11 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins/:pluginId',
       capability: 'admin',
       kind: 'query',
-      input: s.input({ pluginId }, ['pluginId']),
-      output: pluginView,
+      ...schemas.getPlugin,
       run: async (input) => ({ body: getPlugin(readDb, input.pluginId, now()) }),
     }),
 
-    defineOperation<{ pluginId: string; capabilities: string[] }, unknown>({
+    defineOperation({
       name: 'changePluginCapabilities',
       tool: 'change_plugin_capabilities',
       summary: "Replace a plugin's capabilities; tokens lose any capability taken away, at once.",
@@ -199,12 +134,11 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins/:pluginId/capabilities',
       capability: 'admin',
       kind: 'command',
-      input: s.input({ pluginId, capabilities }, ['pluginId', 'capabilities']),
-      output: pluginView,
+      ...schemas.changePluginCapabilities,
       run: async (input, ctx) => answer(input.pluginId, (await plugins.changeCapabilities(input.pluginId, input.capabilities, requestMeta(ctx))).position),
     }),
 
-    defineOperation<{ pluginId: string; reason?: string }, unknown>({
+    defineOperation({
       name: 'revokePlugin',
       tool: 'revoke_plugin',
       summary: 'Revoke a plugin: every token it holds stops working at once.',
@@ -212,14 +146,13 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins/:pluginId/revoke',
       capability: 'admin',
       kind: 'command',
-      input: s.input({ pluginId, reason: { type: 'string', maxLength: 500 } }, ['pluginId']),
-      output: pluginView,
+      ...schemas.revokePlugin,
       // The log decides (PLUGIN_NOT_FOUND from the decider), not the read model: a plugin the CLI registered a moment
       // ago may not be projected here yet.
       run: async (input, ctx) => answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position),
     }),
 
-    defineOperation<{ pluginId: string; capabilities?: string[]; ttlSeconds?: number }, unknown>({
+    defineOperation({
       name: 'issueToken',
       tool: 'issue_token',
       summary: 'Issue a token for a plugin (all of its capabilities, or a subset), 24 h by default.',
@@ -228,12 +161,11 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       capability: 'admin',
       kind: 'command',
       successStatus: 201,
-      input: s.input({ pluginId, capabilities, ttlSeconds }, ['pluginId']),
-      output: tokenView,
+      ...schemas.issueToken,
       run: async (input, ctx) => issue(input.pluginId, input.capabilities, input.ttlSeconds, ctx),
     }),
 
-    defineOperation<{ pluginId: string; jti: string; reason?: string }, unknown>({
+    defineOperation({
       name: 'revokeToken',
       tool: 'revoke_token',
       summary: 'Revoke one token of a plugin by its id (jti).',
@@ -241,11 +173,7 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       path: '/plugins/:pluginId/tokens/:jti/revoke',
       capability: 'admin',
       kind: 'command',
-      input: s.input({ pluginId, jti: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }, reason: { type: 'string', maxLength: 500 } }, [
-        'pluginId',
-        'jti',
-      ]),
-      output: { type: 'object', required: ['pluginId', 'jti', 'revoked', 'position'], properties: { pluginId: {}, jti: {}, revoked: { type: 'boolean' }, position: { type: 'integer' } } },
+      ...schemas.revokeToken,
       run: async (input, ctx) => {
         const result = await plugins.revokeToken(input.pluginId, input.jti, input.reason ?? 'revoked by an administrator', requestMeta(ctx));
         await waitForReadModel(result.position);

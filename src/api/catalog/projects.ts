@@ -1,7 +1,7 @@
 import { getProject, listProjects } from '../../queries/projects.js';
 import { getTaskTree } from '../../queries/tasks.js';
 import { badRequest } from '../../errors.js';
-import * as s from '../schemas.js';
+import * as schemas from './schemas/projects.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
 
@@ -15,7 +15,7 @@ export const slugify = (name: string): string =>
     .slice(0, 64);
 
 export const projectOperations = ({ commands, readDb, waitForReadModel }: CatalogDeps): AnyOperation[] => [
-  defineOperation<{ id?: string; name: string; description?: string }, unknown>({
+  defineOperation({
     name: 'createProject',
     tool: 'create_project',
     summary: 'Create a project; its id defaults to a slug of the name.',
@@ -24,8 +24,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     capability: 'task_creation',
     kind: 'command',
     successStatus: 201,
-    input: s.input({ id: s.projectId, name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' }, description: s.description }, ['name']),
-    output: s.projectView,
+    ...schemas.createProject,
     run: async ({ id, name, description }, ctx) => {
       const projectId = id ?? slugify(name);
       if (!/^[a-z0-9]/.test(projectId)) {
@@ -40,7 +39,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     },
   }),
 
-  defineOperation<{ limit?: number; cursor?: string; minPosition?: number }, unknown>({
+  defineOperation({
     name: 'listProjects',
     tool: 'list_projects',
     summary: 'List projects with their task counts.',
@@ -48,14 +47,13 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     path: '/projects',
     capability: 'task_reading',
     kind: 'query',
-    input: s.input({ limit: s.limit, cursor: s.cursor, minPosition: s.minPosition }),
-    output: s.page(s.projectView),
+    ...schemas.listProjects,
     run: async ({ minPosition: _minPosition, ...input }) => {
       return { body: listProjects(readDb, input) };
     },
   }),
 
-  defineOperation<{ projectId: string; minPosition?: number }, unknown>({
+  defineOperation({
     name: 'getProject',
     tool: 'get_project',
     summary: 'Get one project.',
@@ -63,14 +61,13 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     path: '/projects/:projectId',
     capability: 'task_reading',
     kind: 'query',
-    input: s.input({ projectId: s.projectId, minPosition: s.minPosition }, ['projectId']),
-    output: s.projectView,
+    ...schemas.getProject,
     run: async (input) => {
       return { body: getProject(readDb, input.projectId) };
     },
   }),
 
-  defineOperation<{ projectId: string; depth?: number; minPosition?: number }, unknown>({
+  defineOperation({
     name: 'getProjectTree',
     tool: 'get_project_tree',
     summary: "A project's task tree from its top-level tasks, `depth` levels deep.",
@@ -78,10 +75,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     path: '/projects/:projectId/tree',
     capability: 'task_reading',
     kind: 'query',
-    input: s.input({ projectId: s.projectId, depth: { type: 'integer', minimum: 0, maximum: 10, default: 3 }, minPosition: s.minPosition }, [
-      'projectId',
-    ]),
-    output: { type: 'object', required: ['roots', 'nodes', 'truncated', 'maxDepth'] },
+    ...schemas.getProjectTree,
     run: async (input) => {
       getProject(readDb, input.projectId);
       return { body: getTaskTree(readDb, { projectId: input.projectId, maxDepth: input.depth ?? 3 }) };

@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
-import { rankSuitableRoles, type AssignableRole } from '../../commands/roles/assignment.js';
-import { filePatternProblems, roleDefinitionSchema } from '../../commands/roles/roleSchema.js';
+import { rankSuitableRoles, type AssignableRole, type AssignmentReason } from '../../commands/roles/assignment.js';
+import { filePatternProblems } from '../../commands/roles/roleSchema.js';
 import { DomainError } from '../../errors.js';
 import type { RoleSpec } from '../../events/roles.js';
 import { getRole, inProgressByRole, listRoles, roleWorkload } from '../../queries/roles.js';
-import * as s from '../schemas.js';
+import * as schemas from './schemas/roles.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import { taskAnswerer } from './taskAnswer.js';
 
@@ -16,31 +16,6 @@ export type RoleCatalogDeps = Readonly<{
   readDb: Database.Database;
   waitForReadModel: (position: number) => Promise<void>;
 }>;
-
-const roleName = { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$', description: 'Role name' } as const;
-
-const roleView: s.JsonSchema = {
-  type: 'object',
-  required: ['name', 'description', 'capabilities', 'filePatterns', 'tools', 'maxConcurrentTasks', 'restrictions', 'source', 'retired'],
-  properties: {
-    name: { type: 'string' },
-    description: { type: 'string' },
-    capabilities: { type: 'array', items: { type: 'string' } },
-    filePatterns: { type: 'array', items: { type: 'string' } },
-    tools: { type: 'array', items: { type: 'string' } },
-    maxConcurrentTasks: { type: 'integer' },
-    restrictions: { type: 'object' },
-    source: { type: 'object' },
-    retired: { type: 'boolean' },
-    version: { type: 'integer' },
-    updatedAt: { type: 'string' },
-  },
-};
-
-const reasonsView: s.JsonSchema = {
-  type: 'array',
-  items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-};
 
 /** ajv checks the shape; roleSchema decides whether the patterns are globs of the dialect the matcher runs. */
 const requireGlobs = (role: RoleSpec): void => {
@@ -66,7 +41,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
   const assignable = (): AssignableRole[] => listRoles(readDb).map((r) => r as unknown as AssignableRole);
 
   return [
-    defineOperation<{ includeRetired?: boolean }, unknown>({
+    defineOperation({
       name: 'listRoles',
       tool: 'list_roles',
       summary: 'Roles agents can act as: capabilities, file patterns, limits and restrictions.',
@@ -74,12 +49,11 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles',
       capability: 'task_reading',
       kind: 'query',
-      input: s.input({ includeRetired: { type: 'boolean', default: false } }),
-      output: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: roleView } } },
+      ...schemas.listRoles,
       run: async (input) => ({ body: { items: listRoles(readDb, { includeRetired: input.includeRetired ?? false }) } }),
     }),
 
-    defineOperation<{ capabilities?: string[]; files?: string[]; limit?: number }, unknown>({
+    defineOperation({
       name: 'findSuitableRoles',
       tool: 'find_suitable_roles',
       summary: 'Roles ranked by how well they fit required capabilities and files, and by free capacity.',
@@ -87,24 +61,14 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/suitable',
       capability: 'task_reading',
       kind: 'query',
-      input: s.input({ capabilities: s.requiredCapabilities, files: s.files, limit: { ...s.limit, default: 5 } }),
-      output: {
-        type: 'object',
-        required: ['items'],
-        properties: {
-          items: {
-            type: 'array',
-            items: { type: 'object', required: ['role', 'suitable', 'missingCapabilities', 'filesOutside', 'freeCapacity'] },
-          },
-        },
-      },
+      ...schemas.findSuitableRoles,
       run: async (input) => {
         const ranked = rankSuitableRoles(assignable(), input.capabilities ?? [], input.files ?? [], inProgressByRole(readDb));
         return { body: { items: ranked.slice(0, input.limit ?? 5) } };
       },
     }),
 
-    defineOperation<{ role?: string }, unknown>({
+    defineOperation({
       name: 'getRoleWorkload',
       tool: 'get_role_workload',
       summary: 'Per role: open tasks assigned, tasks in progress, the concurrency limit and utilisation.',
@@ -112,16 +76,11 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/workload',
       capability: 'task_reading',
       kind: 'query',
-      input: s.input({ role: roleName }),
-      output: {
-        type: 'object',
-        required: ['items'],
-        properties: { items: { type: 'array', items: { type: 'object', required: ['role', 'assigned', 'inProgress', 'limit', 'utilisation'] } } },
-      },
+      ...schemas.getRoleWorkload,
       run: async (input) => ({ body: { items: roleWorkload(readDb, input.role) } }),
     }),
 
-    defineOperation<{ name: string }, unknown>({
+    defineOperation({
       name: 'getRole',
       tool: 'get_role',
       summary: 'Get one role.',
@@ -129,12 +88,11 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name',
       capability: 'task_reading',
       kind: 'query',
-      input: s.input({ name: roleName }, ['name']),
-      output: roleView,
+      ...schemas.getRole,
       run: async (input) => ({ body: getRole(readDb, input.name) }),
     }),
 
-    defineOperation<RoleSpec, unknown>({
+    defineOperation({
       name: 'defineRole',
       tool: 'define_role',
       summary: 'Define a custom role (roles from the YAML files are changed in their files).',
@@ -143,15 +101,14 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       capability: 'role_management',
       kind: 'command',
       successStatus: 201,
-      input: roleDefinitionSchema,
-      output: roleView,
+      ...schemas.defineRole,
       run: async (input, ctx) => {
         requireGlobs(input);
         return roleAnswer(input.name, (await roles.define(input, requestMeta(ctx))).position);
       },
     }),
 
-    defineOperation<RoleSpec, unknown>({
+    defineOperation({
       name: 'changeRole',
       tool: 'change_role',
       summary: 'Replace the definition of a custom role.',
@@ -159,15 +116,14 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name',
       capability: 'role_management',
       kind: 'command',
-      input: roleDefinitionSchema,
-      output: roleView,
+      ...schemas.changeRole,
       run: async (input, ctx) => {
         requireGlobs(input);
         return roleAnswer(input.name, (await roles.change(input, requestMeta(ctx))).position);
       },
     }),
 
-    defineOperation<{ name: string }, unknown>({
+    defineOperation({
       name: 'retireRole',
       tool: 'retire_role',
       summary: 'Retire a custom role: it can no longer be assigned; past assignments stay in history.',
@@ -175,12 +131,11 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name',
       capability: 'role_management',
       kind: 'command',
-      input: s.input({ name: roleName }, ['name']),
-      output: roleView,
+      ...schemas.retireRole,
       run: async (input, ctx) => roleAnswer(input.name, (await roles.retire(input.name, requestMeta(ctx))).position),
     }),
 
-    defineOperation<{ name: string; taskId: string }, unknown>({
+    defineOperation({
       name: 'validateRoleAssignment',
       tool: 'validate_role_assignment',
       summary: 'Dry run of assign_role_to_task: every reason the role may not take the task, without changing anything.',
@@ -188,22 +143,21 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name/validate',
       capability: 'task_reading',
       kind: 'query',
-      input: s.input({ name: roleName, taskId: s.id }, ['name', 'taskId']),
-      output: { type: 'object', required: ['valid', 'role', 'taskId', 'reasons'], properties: { valid: { type: 'boolean' }, role: {}, taskId: {}, reasons: reasonsView } },
+      ...schemas.validateRoleAssignment,
       run: async (input, ctx) => {
         try {
           await commands.assignRole(input.taskId, input.name, requestMeta(ctx), true);
           return { body: { valid: true, role: input.name, taskId: input.taskId, reasons: [] } };
         } catch (error) {
           if (error instanceof DomainError && error.code === 'ROLE_VALIDATION_ERROR') {
-            return { body: { valid: false, role: input.name, taskId: input.taskId, reasons: error.details.reasons } };
+            return { body: { valid: false, role: input.name, taskId: input.taskId, reasons: error.details.reasons as AssignmentReason[] } };
           }
           throw error;
         }
       },
     }),
 
-    defineOperation<{ name: string; taskId: string; expectedVersion?: number }, unknown>({
+    defineOperation({
       name: 'assignRole',
       tool: 'assign_role_to_task',
       summary: 'Assign a role to a task; refused with every reason when the role does not fit.',
@@ -211,15 +165,14 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name/assign',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
-      output: s.taskView,
+      ...schemas.assignRole,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.assignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         return taskAnswer(taskId, result.position);
       },
     }),
 
-    defineOperation<{ name: string; taskId: string; expectedVersion?: number }, unknown>({
+    defineOperation({
       name: 'unassignRole',
       tool: 'unassign_role',
       summary: 'Take a role off a task.',
@@ -227,8 +180,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name/unassign',
       capability: 'task_modification',
       kind: 'command',
-      input: s.input({ name: roleName, taskId: s.id, expectedVersion: s.expectedVersion }, ['name', 'taskId']),
-      output: s.taskView,
+      ...schemas.unassignRole,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.unassignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
         return taskAnswer(taskId, result.position);

@@ -103,7 +103,7 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
 export const taskVector = async (index: SemanticIndex, task: TaskView): Promise<Float32Array> =>
   (await index.vectors(task.projectId, [task.id])).get(task.id) ?? index.embedQuery(taskText(task));
 
-export type SimilarTask = { id: string; title: string; status: string; priority: string; projectId: string; similarity: number };
+export type SimilarTask = { id: string; title: string; status: TaskView['status']; priority: TaskView['priority']; projectId: string; similarity: number };
 
 /** Tasks nearest to one task, in its project. */
 export const similarTasks = async (db: Database.Database, index: SemanticIndex | undefined, taskId: string, limit = 10) => {

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import * as c from './common.js';
+
+/** Input and output schemas of claims, leases and completion (`../orchestration.ts`). */
+
+const agent = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:@-]+$/)
+  .describe('Agent id (default: the token’s plugin id)');
+const leaseSeconds = z.int().min(10).max(86_400).default(900).describe('Lease length in seconds (10 s – 24 h)');
+const roleName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,63}$/)
+  .describe('Role the agent acts as');
+const paths = z.array(z.string().min(1).max(1024)).max(1000);
+
+const claimed = z.object({ claimed: z.boolean(), task: z.xor([c.taskView, z.null()]), position: z.int().optional() });
+
+export const claimNextTask = {
+  input: z.strictObject({ role: roleName, agent: agent.optional(), leaseSeconds, projectId: c.projectId.optional() }),
+  output: claimed,
+};
+
+export const claimTask = {
+  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds, role: roleName.optional() }),
+  output: claimed,
+};
+
+export const heartbeatTask = {
+  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds }),
+  output: z.object({ taskId: z.string(), leaseExpiresAt: z.string(), position: z.int() }),
+};
+
+export const releaseTask = {
+  input: z.strictObject({
+    id: c.id,
+    agent: agent.optional(),
+    reason: z.string().max(2000).optional(),
+    force: z.boolean().default(false).describe('Break the lease whoever holds it (needs `admin`; recorded in the event)'),
+  }),
+  output: c.taskView,
+};
+
+export const completeTask = {
+  input: z.strictObject({
+    id: c.id,
+    agent: agent.optional(),
+    output: z.string().max(100_000).describe('What was done (Markdown)').optional(),
+    artifacts: paths.optional(),
+    changedFiles: paths.optional(),
+  }),
+  output: z.object({ task: c.taskView, unblocked: z.array(z.string()), warnings: z.array(z.string()), position: z.int() }),
+};
+
+export const executeTask = {
+  input: z.strictObject({
+    id: c.id,
+    dryRun: z.boolean().default(true).describe('Only read (default); false also claims the task'),
+    agent: agent.optional(),
+    leaseSeconds,
+  }),
+  output: z.object({
+    task: c.taskView,
+    role: c.anyObject.nullable(),
+    dependencies: z.array(z.unknown()),
+    parent: c.anyObject.nullable(),
+    claimed: z.boolean(),
+    instructions: z.string().optional(),
+  }),
+};
