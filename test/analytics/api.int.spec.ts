@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { getDependencies } from '../../src/queries/tasks.js';
+import { getDependencies } from '../../src/queries/taskGraph.js';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 
 describe('Analytics API', () => {

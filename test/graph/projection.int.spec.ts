@@ -8,7 +8,7 @@ import { KuzuGraphStore } from '../../src/projections/graph/kuzu.js';
 import { applyGraphEvent, GraphProjection, rebuildGraph } from '../../src/projections/graph/projection.js';
 import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { openReadModel } from '../../src/projections/sqlite/readModel.js';
-import { getDependencies } from '../../src/queries/tasks.js';
+import { getDependencies } from '../../src/queries/taskGraph.js';
 import { idsOf, meta, openFixture, randomDag, rng, type Fixture } from './support.js';
 
 const readLog = async (fixture: Fixture): Promise<StoredEvent[]> => fixture.store.readAll({ fromPosition: 0, maxCount: 1_000_000 });

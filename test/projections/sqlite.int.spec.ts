@@ -14,7 +14,8 @@ import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';
 import { SQLITE_PROJECTION_VERSION } from '../../src/projections/sqlite/schema.js';
 import { getDashboard, getProject, getTaskHistory } from '../../src/queries/projects.js';
-import { getDependencies, getTask, getTaskTree, listTasks, projectOfTask } from '../../src/queries/tasks.js';
+import { getDependencies, getTaskTree } from '../../src/queries/taskGraph.js';
+import { getTask, listTasks, projectOfTask } from '../../src/queries/tasks.js';
 
 // ─── Harness ─────────────────────────────────────────────────────────────────────────────────────
 

@@ -1,5 +1,5 @@
 import { getProject, listProjects } from '../../queries/projects.js';
-import { getTaskTree } from '../../queries/tasks.js';
+import { getTaskTree } from '../../queries/taskGraph.js';
 import { badRequest } from '../../errors.js';
 import * as schemas from './schemas/projects.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';

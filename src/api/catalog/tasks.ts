@@ -1,4 +1,5 @@
-import { getDependencies, getTask, getTaskTree, listReadyTasks, listTasks, pickFields } from '../../queries/tasks.js';
+import { getDependencies, getTaskTree } from '../../queries/taskGraph.js';
+import { getTask, listReadyTasks, listTasks, pickFields } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import type { z } from 'zod';
 import * as schemas from './schemas/tasks.js';
