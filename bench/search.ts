@@ -1,5 +1,5 @@
 /** Search: embedding throughput in the worker (with API latency alongside), time to searchable, hybrid p95, rebuild from cache. */
-import { CORPUS, SEMANTIC_QUERIES } from '../test/search/fixtures/corpus.js';
+import { CORPUS, SEMANTIC_QUERIES } from '../test/queries/search/fixtures/corpus.js';
 import { atLeast, below, info, makeTree, meta, mintTokens, nowMs, percentile, round, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
 
 const WORDS = ['urgent', 'follow-up', 'phase two', 'for the EU', 'on mobile', 'in staging', 'for enterprise', 'v2', 'cleanup', 'regression'];

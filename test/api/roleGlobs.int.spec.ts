@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { call as callTool, connect, refused as toolRefused } from '../mcp/support.js';
+import { call as callTool, connect, refused as toolRefused } from './mcp/support.js';
 import { api, type JsonResponse, startTestApp, type TestApp } from '../support/testApp.js';
 
 /** Issue 10: a `role_management` plugin must not be able to store a pattern that freezes the event loop. */

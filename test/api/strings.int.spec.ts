@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { call as callTool, connect, ok as toolOk, refused as toolRefused, type Connected } from '../mcp/support.js';
+import { call as callTool, connect, ok as toolOk, refused as toolRefused, type Connected } from './mcp/support.js';
 import { api, type JsonResponse, startTestApp, type TestApp } from '../support/testApp.js';
 
 /** Issue 10, item 9: text comes back as it was sent, or is refused; NUL is refused everywhere. */

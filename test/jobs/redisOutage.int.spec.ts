@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { api, type TestApp } from '../support/testApp.js';
-import { CORPUS } from '../search/fixtures/corpus.js';
-import { eventually, meta, startVectorApp, vectorsCaughtUp } from '../search/support.js';
+import { CORPUS } from '../queries/search/fixtures/corpus.js';
+import { eventually, meta, startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
 import { PrivateRedis } from './redisServer.js';
 
 const health = async (app: TestApp) => (await api(app.baseUrl, 'GET', '/health')).body;

@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { api, type TestApp } from '../../support/testApp.js';
+import { CORPUS } from './fixtures/corpus.js';
+import { eventually, seed, startVectorApp, vectorsCaughtUp } from './support.js';
+
+const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+  const started = Date.now();
+  const result = await run();
+  return [result, Date.now() - started];
+};
+
+describe('When Chroma stops answering (SIGSTOP) and then resumes', function () {
+  this.timeout(60_000);
+  let app: TestApp;
+  let pid: number;
+  const health = async () => (await api(app.baseUrl, 'GET', '/health')).body;
+  before(async () => {
+    app = await startVectorApp();
+    await seed(app, CORPUS.slice(0, 10));
+    await vectorsCaughtUp(app);
+    pid = app.background.vectors!.chromaServer!.pid!;
+    process.kill(pid, 'SIGSTOP');
+  });
+  after(async () => {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+    await app?.close();
+  });
+
+  it('acknowledges a create within a second, saying the duplicate check was skipped', async () => {
+    const [created, ms] = await timed(() => api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Fix the flaky login test in CI again' }));
+    expect(created.status).to.equal(201);
+    expect(ms).to.be.below(1000);
+    expect(created.body).to.include({ duplicateCheck: 'skipped' });
+    expect(created.body.duplicateCheckReason).to.be.a('string');
+    expect(created.body.possibleDuplicates).to.deep.equal([]);
+  });
+
+  it('answers hybrid search from keywords within a few seconds, marked degraded', async () => {
+    const [search, ms] = await timed(() => api(app.baseUrl, 'GET', '/api/v1/search?q=login'));
+    expect(search.status).to.equal(200);
+    expect(ms).to.be.below(4000);
+    expect(search.body).to.include({ degraded: true });
+    expect(search.body.items.map((i: { title: string }) => i.title)).to.include('Fix the flaky login test in CI again');
+  });
+
+  it('reports /health degraded, naming Chroma as the dependency that stopped answering', async () => {
+    await eventually(async () => (await health()).status === 'degraded', 10_000);
+    const body = await health();
+    const chroma = body.dependencies.find((d: { name: string }) => d.name === 'chroma');
+    expect(chroma).to.include({ state: 'down' });
+    expect(chroma.lastError).to.match(/did not answer/);
+    expect(body.reasons.join(' ')).to.match(/chroma/);
+  });
+
+  it('says ok again once Chroma resumes (SIGCONT), and the vectors catch up', async () => {
+    process.kill(pid, 'SIGCONT');
+    await eventually(async () => (await health()).status === 'ok', 15_000);
+    await vectorsCaughtUp(app, 15_000);
+    const created = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Fix the flaky login test in CI once more' });
+    expect(created.body).to.include({ duplicateCheck: 'checked' });
+    expect(created.body.possibleDuplicates.length).to.be.above(0);
+  });
+});

@@ -1,0 +1,41 @@
+import { startTestApp, type TestApp } from '../../support/testApp.js';
+import type { Config } from '../../../src/config.js';
+import type { CorpusTask } from './fixtures/corpus.js';
+
+/** A test app with the vector model on (embedded Chroma, USE-lite), booted. */
+export const startVectorApp = async (overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> => {
+  const app = await startTestApp({ vectors: 'on', ...overrides }, env);
+  await app.background.vectors!.booted;
+  return app;
+};
+
+/** Resolves once the vector read model has applied the log head (bounded). */
+export const vectorsCaughtUp = async (app: TestApp, timeoutMs = 60_000): Promise<void> => {
+  await app.background.vectors!.projector!.waitFor(await app.store.headPosition(), timeoutMs);
+};
+
+/** Polls `check` every 100 ms until it holds or `timeoutMs` passes. */
+export const eventually = async (check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+};
+
+let seq = 0;
+export const meta = () => ({ actor: 'test', tool: 'test', commandId: `search-test-${process.pid}-${++seq}` });
+
+/** Creates the tasks through the command side; answers key → task id. */
+export const seed = async (app: TestApp, tasks: readonly CorpusTask[], projectId?: string): Promise<Map<string, string>> => {
+  const ids = new Map<string, string>();
+  for (const t of tasks) {
+    const result = await app.commands.createTask(
+      { title: t.title, description: t.description ?? '', tags: t.tags ?? [], ...(projectId ? { projectId } : {}) },
+      meta(),
+    );
+    ids.set(t.key, (result.events.find((e) => e.type === 'TaskCreated')!.data as { taskId: string }).taskId);
+  }
+  return ids;
+};
