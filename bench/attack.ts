@@ -48,12 +48,22 @@ const main = async () => {
   const server = await startServer(dataDir, port);
   const admin = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
 
-  const call = async (token: string | undefined, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+  const call = async (
+    token: string | undefined,
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> => {
     const started = performance.now();
     try {
       const response = await fetch(`${base}${url}`, {
         method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
         signal: AbortSignal.timeout(30_000),
       });
@@ -69,7 +79,8 @@ const main = async () => {
       return { status: 0, body: undefined, ms: performance.now() - started };
     }
   };
-  const v1 = (token: string | undefined, method: string, url: string, body?: unknown, headers?: Record<string, string>) => call(token, method, `/api/v1${url}`, body, headers);
+  const v1 = (token: string | undefined, method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    call(token, method, `/api/v1${url}`, body, headers);
   const tally = (attack: string, answers: Answer[], breaches: number, note: string, hangMs = HANG_MS) =>
     rows.push({
       attack,
@@ -99,7 +110,12 @@ const main = async () => {
         if (answer.status < 300) stolen += 1;
       }
     }
-    tally('lease takeover (B acts on A’s claim)', takeovers, stolen, `${stolen} of ${takeovers.length} foreign heartbeats/releases/completes accepted`);
+    tally(
+      'lease takeover (B acts on A’s claim)',
+      takeovers,
+      stolen,
+      `${stolen} of ${takeovers.length} foreign heartbeats/releases/completes accepted`,
+    );
 
     // 3. Idempotency keys across callers and bodies.
     const keyed: Answer[] = [];
@@ -114,7 +130,12 @@ const main = async () => {
       if (b.body?.id === a.body?.id) leaked += 1;
       if (reuse.status !== 422) dropped += 1;
     }
-    tally('idempotency keys (leak, silent drop)', keyed, leaked + dropped, `${leaked} answers leaked to another plugin, ${dropped} reused keys not refused with 422`);
+    tally(
+      'idempotency keys (leak, silent drop)',
+      keyed,
+      leaked + dropped,
+      `${leaked} answers leaked to another plugin, ${dropped} reused keys not refused with 422`,
+    );
 
     // 4. Workload limit under concurrency.
     await v1(admin, 'POST', '/roles', {
@@ -133,7 +154,13 @@ const main = async () => {
     // Open 16 connections first, so the claims arrive together rather than one connection at a time.
     await Promise.all(Array.from({ length: 16 }, () => v1(tokenA, 'GET', '/roles/workload?role=pair_coder')));
     const claims = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => v1(i % 2 ? tokenA : tokenB, 'POST', '/tasks/claim-next', { role: 'pair_coder', agent: `agent-${i}`, projectId: i % 4 < 2 ? 'attack-p1' : 'attack-p2' })),
+      Array.from({ length: 16 }, (_, i) =>
+        v1(i % 2 ? tokenA : tokenB, 'POST', '/tasks/claim-next', {
+          role: 'pair_coder',
+          agent: `agent-${i}`,
+          projectId: i % 4 < 2 ? 'attack-p1' : 'attack-p2',
+        }),
+      ),
     );
     const granted = claims.filter((c) => c.status === 200 && c.body.claimed).length;
     tally('16 concurrent claim-next, limit 2', claims, Math.max(0, granted - 2), `${granted} claims granted`);
@@ -145,8 +172,15 @@ const main = async () => {
     const lifetime = refreshed.body?.token ? exp(refreshed.body.token).exp - exp(refreshed.body.token).iat : 0;
     const forked = await plugin('forked', ['task_reading'], 600);
     const racing = await Promise.all(Array.from({ length: 5 }, () => v1(forked, 'POST', '/plugins/me/token', {})));
-    const live = (await Promise.all(racing.filter((r) => r.body?.token).map((r) => v1(r.body.token, 'GET', '/plugins/me')))).filter((r) => r.status === 200).length;
-    tally('token refresh (lifetime, forks)', [refreshed, ...racing], (lifetime > 60 ? 1 : 0) + Math.max(0, live - 1), `refreshed 60 s token lives ${lifetime} s; ${live} of 5 concurrent refreshes live`);
+    const live = (await Promise.all(racing.filter((r) => r.body?.token).map((r) => v1(r.body.token, 'GET', '/plugins/me')))).filter(
+      (r) => r.status === 200,
+    ).length;
+    tally(
+      'token refresh (lifetime, forks)',
+      [refreshed, ...racing],
+      (lifetime > 60 ? 1 : 0) + Math.max(0, live - 1),
+      `refreshed 60 s token lives ${lifetime} s; ${live} of 5 concurrent refreshes live`,
+    );
 
     // 6. Invalid tokens against the anonymous rate limit.
     const junk = await Promise.all(Array.from({ length: 400 }, () => v1('a.b.c', 'GET', '/tasks')));
@@ -163,9 +197,20 @@ const main = async () => {
       await v1(admin, 'POST', '/tasks', { title: 'nul in files', files: ['src/\u0000x.ts'] }),
     ];
     const accepted = small.filter((a) => a.status < 400).length;
-    const mcp = await call(admin, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_task', arguments: 'not an object' } }, { accept: 'application/json, text/event-stream' });
+    const mcp = await call(
+      admin,
+      'POST',
+      '/mcp',
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_task', arguments: 'not an object' } },
+      { accept: 'application/json, text/event-stream' },
+    );
     const mcpCode = typeof mcp.body === 'string' ? Number(/"code":(-?\d+)/.exec(mcp.body)?.[1]) : mcp.body?.error?.code;
-    tally('role header, strings, MCP arguments', [...small, mcp], accepted + (mcpCode === -32602 ? 0 : 1), `${accepted} of ${small.length} bad inputs accepted; MCP bad arguments → ${mcpCode}`);
+    tally(
+      'role header, strings, MCP arguments',
+      [...small, mcp],
+      accepted + (mcpCode === -32602 ? 0 : 1),
+      `${accepted} of ${small.length} bad inputs accepted; MCP bad arguments → ${mcpCode}`,
+    );
     // 8. (last: on a vulnerable server it freezes the event loop for good) ReDoS through a role's file patterns.
     const roleAdmin = await plugin('role-admin', ['role_management', 'task_reading']);
     const evil = ['(a+)+b', '+(a|aa)+b', '*a*a*a*a*a*a*a*a*a*a*a*a*b', '**/**/**/**/**/**/**/**/**/**/*b', '{a,{b,{c,{d,e}}}}/**'];
@@ -197,7 +242,6 @@ const main = async () => {
       storedBad + probes.filter((p) => p.ms > 1000).length,
       `${storedBad}/${mustRefuse.length} regex/extglob/nested patterns stored, ${stored.filter((a) => a.status < 400).length - storedBad} star chains stored; slowest probe ${Math.round(slowest)} ms`,
     );
-
   } finally {
     server.kill('SIGTERM');
     const killer = setTimeout(() => server.kill('SIGKILL'), 10_000);
@@ -213,7 +257,12 @@ const main = async () => {
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const t of table) console.log(line(t));
-  const totals = { requests: rows.reduce((n, r) => n + r.requests, 0), fiveXx: rows.reduce((n, r) => n + r.fiveXx, 0), hangs: rows.reduce((n, r) => n + r.hangs, 0), breaches: rows.reduce((n, r) => n + r.breaches, 0) };
+  const totals = {
+    requests: rows.reduce((n, r) => n + r.requests, 0),
+    fiveXx: rows.reduce((n, r) => n + r.fiveXx, 0),
+    hangs: rows.reduce((n, r) => n + r.hangs, 0),
+    breaches: rows.reduce((n, r) => n + r.breaches, 0),
+  };
   console.log(`total: ${totals.requests} requests, ${totals.fiveXx} 5xx, ${totals.hangs} hangs, ${totals.breaches} breaches`);
   if (json) console.log(JSON.stringify({ attack: rows, totals }));
   process.exitCode = totals.fiveXx + totals.hangs + totals.breaches === 0 ? 0 : 1;

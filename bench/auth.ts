@@ -11,7 +11,22 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { TreeInput } from '../src/commands/project/commands.js';
 import { DomainError } from '../src/errors.js';
-import { atLeast, info, medianOf, meta, mintTokens, nowMs, round, setupOf, spread, startApp, type BenchApp, type BenchOptions, type Result, type Setup } from './lib.js';
+import {
+  atLeast,
+  info,
+  medianOf,
+  meta,
+  mintTokens,
+  nowMs,
+  round,
+  setupOf,
+  spread,
+  startApp,
+  type BenchApp,
+  type BenchOptions,
+  type Result,
+  type Setup,
+} from './lib.js';
 
 const CONNECTIONS = 32;
 const CHILD_FLAG = 'VESPERA_BENCH_AUTH_SERVER';
@@ -26,7 +41,11 @@ const ROTATING_TOKENS = 12_000;
 /** A tree of `size` nodes: a root and its direct children, each needing code_writing on one file. */
 const flatTree = (size: number, label: string): TreeInput => ({
   title: `${label} root`,
-  children: Array.from({ length: size - 1 }, (_, i) => ({ title: `${label} ${i}`, files: [`src/${label.replace(/\W/g, '_')}/${i}.ts`], requiredCapabilities: ['code_writing'] })),
+  children: Array.from({ length: size - 1 }, (_, i) => ({
+    title: `${label} ${i}`,
+    files: [`src/${label.replace(/\W/g, '_')}/${i}.ts`],
+    requiredCapabilities: ['code_writing'],
+  })),
 });
 
 const seed = async (app: BenchApp, trees: number, size: number): Promise<string[]> => {
@@ -49,7 +68,13 @@ const serveChild = async (auth: boolean): Promise<void> => {
     if (message.type !== 'stop') return;
     void app.close().then(() => process.exit(0));
   });
-  process.send?.({ type: 'ready', port: Number(new URL(app.baseUrl).port), ids, tokens, config: { sync, rateLimitPerMinute, vectors, auth } } satisfies Ready);
+  process.send?.({
+    type: 'ready',
+    port: Number(new URL(app.baseUrl).port),
+    ids,
+    tokens,
+    config: { sync, rateLimitPerMinute, vectors, auth },
+  } satisfies Ready);
 };
 
 if (process.env[CHILD_FLAG]) {
@@ -179,7 +204,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const non2xx = [...withAuth, ...oneToken, ...without].reduce((sum, x) => sum + x.non2xx!, 0);
   return {
     name: 'auth',
-    setup: `GET /api/v1/tasks/:id (random of ${(on.ids.length).toLocaleString('en-US')} tasks) with ${ROTATING_TOKENS.toLocaleString('en-US')} HS256 tokens cycled (each request verifies a signature) and with one token (cached), vs a server with auth: false; ${setupOf(on.config, 'HTTP to child processes')}; autocannon ${CONNECTIONS} connections × ${seconds}s, alternating; AssignRole in-process on ${assign.tasks.toLocaleString('en-US')} tasks; median of ${opts.reps}`,
+    setup: `GET /api/v1/tasks/:id (random of ${on.ids.length.toLocaleString('en-US')} tasks) with ${ROTATING_TOKENS.toLocaleString('en-US')} HS256 tokens cycled (each request verifies a signature) and with one token (cached), vs a server with auth: false; ${setupOf(on.config, 'HTTP to child processes')}; autocannon ${CONNECTIONS} connections × ${seconds}s, alternating; AssignRole in-process on ${assign.tasks.toLocaleString('en-US')} tasks; median of ${opts.reps}`,
     rows: [
       info('GET, tokens rotating (signature verified every request): requests/s', round(a.reqPerSec!, 0), 'req/s'),
       info('  spread over reps', spread(withAuth, 'reqPerSec')),

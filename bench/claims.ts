@@ -76,7 +76,10 @@ const httpClient = (baseUrl: string, token: string) => {
           port: Number(port),
           method,
           path: path === '/health' ? path : `/api/v1${path}`,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
         },
         (response) => {
           const chunks: Buffer[] = [];

@@ -1,5 +1,21 @@
 /** 2. Single CreateTask commands, in-process, durable (sync=full): N in flight (group commit) and one at a time (fsync-bound). */
-import { atLeast, gc, info, meta, nowMs, percentile, round, rssMb, spread, medianOf, lastSetup, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
+import {
+  atLeast,
+  gc,
+  info,
+  meta,
+  nowMs,
+  percentile,
+  round,
+  rssMb,
+  spread,
+  medianOf,
+  lastSetup,
+  setupOf,
+  startApp,
+  type BenchOptions,
+  type Result,
+} from './lib.js';
 
 const once = async (count: number, inFlight: number) => {
   const app = await startApp({ sync: 'full' });

@@ -25,13 +25,35 @@ const build = (tasks: number, edges: number, shape: 'uniform' | 'local', random:
   const state = initialState();
   let revision = -1;
   const apply = (event: ProjectEvent) =>
-    evolve(state, { ...event, id: '', metadata: META, streamId: 'project-bench', revision: ++revision, position: revision + 1, recordedAt: NOW } as StoredEvent<ProjectEvent>);
+    evolve(state, {
+      ...event,
+      id: '',
+      metadata: META,
+      streamId: 'project-bench',
+      revision: ++revision,
+      position: revision + 1,
+      recordedAt: NOW,
+    } as StoredEvent<ProjectEvent>);
   apply({ type: 'ProjectCreated', data: { projectId: 'bench', name: 'bench', description: '', createdAt: NOW } });
   const ids = Array.from({ length: tasks }, (_, i) => `t${i}`);
   for (const id of ids) {
     apply({
       type: 'TaskCreated',
-      data: { taskId: id, projectId: 'bench', parentId: null, title: id, description: '', status: 'pending', priority: 'normal', tags: [], estimate: null, files: [], requiredCapabilities: [], metadata: {}, createdAt: NOW },
+      data: {
+        taskId: id,
+        projectId: 'bench',
+        parentId: null,
+        title: id,
+        description: '',
+        status: 'pending',
+        priority: 'normal',
+        tags: [],
+        estimate: null,
+        files: [],
+        requiredCapabilities: [],
+        metadata: {},
+        createdAt: NOW,
+      },
     });
   }
   let added = 0;
@@ -114,7 +136,8 @@ const measure = (state: ProjectState, ids: string[], random: () => number, count
   // must have been refused; (a) depends on an earlier task in the topological order, so none may be.
   const wronglyAccepted = measured.cycles.filter((s) => !s.refused).length;
   const wronglyRefused = measured.forward.filter((s) => s.refused).length;
-  if (measured.cycles.length === 0 || wronglyAccepted > 0) throw new Error(`cycleCheck: ${wronglyAccepted} of ${measured.cycles.length} cycle-closing dependencies were accepted`);
+  if (measured.cycles.length === 0 || wronglyAccepted > 0)
+    throw new Error(`cycleCheck: ${wronglyAccepted} of ${measured.cycles.length} cycle-closing dependencies were accepted`);
   if (wronglyRefused > 0) throw new Error(`cycleCheck: ${wronglyRefused} of ${measured.forward.length} acyclic dependencies were refused as cycles`);
   return measured;
 };
@@ -133,7 +156,13 @@ const categoryRows = (label: string, runs: ReadonlyArray<ReturnType<typeof stats
   rows.push(info(`${label} (n=${n}) p50`, round(p50, 4), 'ms'));
   rows.push(below(`${label} p99`, round(p99, 4), 1, 'ms'));
   rows.push(info(`${label} mean / max`, `${round(avg, 4)} / ${round(max, 3)} ms`));
-  Object.assign(figures, { [`${key}P50Ms`]: round(p50, 5), [`${key}P99Ms`]: round(p99, 5), [`${key}MeanMs`]: round(avg, 5), [`${key}MaxMs`]: round(max, 4), [`${key}N`]: n });
+  Object.assign(figures, {
+    [`${key}P50Ms`]: round(p50, 5),
+    [`${key}P99Ms`]: round(p99, 5),
+    [`${key}MeanMs`]: round(avg, 5),
+    [`${key}MaxMs`]: round(max, 4),
+    [`${key}N`]: n,
+  });
 };
 
 export const run = async (opts: BenchOptions): Promise<Result> => {
@@ -153,15 +182,37 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     const prefix = `[${shape}]`;
     rows.push(info(`${prefix} fold ${tasks.toLocaleString('en-US')} tasks + ${edges.toLocaleString('en-US')} edges`, round(buildMs, 0), 'ms'));
     rows.push(info(`${prefix} RSS with the folded state`, rss, 'MB'));
-    categoryRows(`${prefix} (a) acyclic, dependsOn earlier in order`, passes.map((p) => stats(p.forward)), rows, figures, `${shape}Acyclic`);
-    categoryRows(`${prefix} (b) closes a cycle (1–5 hops, refused)`, passes.map((p) => stats(p.cycles)), rows, figures, `${shape}Cycle`);
+    categoryRows(
+      `${prefix} (a) acyclic, dependsOn earlier in order`,
+      passes.map((p) => stats(p.forward)),
+      rows,
+      figures,
+      `${shape}Acyclic`,
+    );
+    categoryRows(
+      `${prefix} (b) closes a cycle (1–5 hops, refused)`,
+      passes.map((p) => stats(p.cycles)),
+      rows,
+      figures,
+      `${shape}Cycle`,
+    );
     categoryRows(`${prefix} (c) random pair, either direction`, all, rows, figures, `${shape}Random`);
     const refusedShare = median(passes.map((p) => p.random.filter((s) => s.refused).length / Math.max(1, p.random.length)));
     const accepted = passes.map((p) => stats(p.random.filter((s) => !s.refused && s.backward)));
     const refused = passes.map((p) => stats(p.random.filter((s) => s.refused)));
     rows.push(info(`${prefix} (c) share refused as cycles`, `${round(refusedShare * 100, 1)} %`));
-    rows.push(info(`${prefix} (c) accepted after a search: p50 / p99`, `${round(median(accepted.map((a) => a.p50)), 4)} / ${round(median(accepted.map((a) => a.p99)), 4)} ms (n=${accepted[0]?.n ?? 0})`));
-    rows.push(info(`${prefix} (c) refused: p50 / p99`, `${round(median(refused.map((a) => a.p50)), 4)} / ${round(median(refused.map((a) => a.p99)), 4)} ms (n=${refused[0]?.n ?? 0})`));
+    rows.push(
+      info(
+        `${prefix} (c) accepted after a search: p50 / p99`,
+        `${round(median(accepted.map((a) => a.p50)), 4)} / ${round(median(accepted.map((a) => a.p99)), 4)} ms (n=${accepted[0]?.n ?? 0})`,
+      ),
+    );
+    rows.push(
+      info(
+        `${prefix} (c) refused: p50 / p99`,
+        `${round(median(refused.map((a) => a.p50)), 4)} / ${round(median(refused.map((a) => a.p99)), 4)} ms (n=${refused[0]?.n ?? 0})`,
+      ),
+    );
     Object.assign(figures, { [`${shape}BuildMs`]: round(buildMs, 0), [`${shape}RssMb`]: rss, [`${shape}RefusedShare`]: round(refusedShare, 4) });
   }
   return {

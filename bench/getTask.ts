@@ -72,7 +72,13 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       info('  p99 spread over reps', spread(low, 'p99')),
       info('32 connections (saturated): requests/s', round(h.reqPerSec!, 0), 'req/s'),
       info('32 connections: p50 / p99', `${h.p50!} / ${h.p99!} ms`),
-      { ...info('non-2xx (sum)', [...low, ...high].reduce((a, r) => a + r.non2xx!, 0)), ok: [...low, ...high].every((r) => r.non2xx === 0) },
+      {
+        ...info(
+          'non-2xx (sum)',
+          [...low, ...high].reduce((a, r) => a + r.non2xx!, 0),
+        ),
+        ok: [...low, ...high].every((r) => r.non2xx === 0),
+      },
       info('server RSS after GETs', rssAfter, 'MB'),
     ],
     figures: {

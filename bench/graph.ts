@@ -99,7 +99,21 @@ const buildLog = async (store: SqliteEventStore, snapshot: GraphSnapshot) => {
     events.push({
       id: `c-${t.id}`,
       type: 'TaskCreated',
-      data: { taskId: t.id, projectId: 'bench', parentId: null, title: t.id, description: '', status: 'pending', priority: t.priority, tags: [], estimate: t.estimate, files: [], requiredCapabilities: [], metadata: {}, createdAt: at },
+      data: {
+        taskId: t.id,
+        projectId: 'bench',
+        parentId: null,
+        title: t.id,
+        description: '',
+        status: 'pending',
+        priority: t.priority,
+        tags: [],
+        estimate: t.estimate,
+        files: [],
+        requiredCapabilities: [],
+        metadata: {},
+        createdAt: at,
+      },
       metadata,
     });
   }
@@ -145,7 +159,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       const deps = { projectOf: () => 'p0', project: () => new ProjectIndex(source.loadProject('p0')), defaultEstimate: 8 };
       getCriticalPath(deps, { projectId: 'p0' });
       const ms = median(time(() => getCriticalPath(deps, { projectId: 'p0', limit: 20 }), opts.reps * 3));
-      rows.push(info(`critical path COLD, 10,000 tasks: first query after a write (load from ${source.name} + index + CPM + top 20)`, round(ms, 2), 'ms'));
+      rows.push(
+        info(`critical path COLD, 10,000 tasks: first query after a write (load from ${source.name} + index + CPM + top 20)`, round(ms, 2), 'ms'),
+      );
       figures[`criticalPathCold${source.name}Ms`] = round(ms, 3);
     }
     figures.cpmMs = round(cpmMs, 3);
@@ -153,7 +169,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     // ── Ready queue for a role at 100,000 tasks ──
     listReadyTasks(db, { role: 'tester', limit: 20 });
     const ready = time(() => listReadyTasks(db, { role: ROLES[Math.floor(Math.random() * ROLES.length)]!, limit: 20 }), 200);
-    rows.push(below(`ready queue for a role at ${big.toLocaleString('en-US')} tasks (SQLite listReadyTasks) p50`, round(percentile(ready, 50), 3), 10, 'ms'));
+    rows.push(
+      below(`ready queue for a role at ${big.toLocaleString('en-US')} tasks (SQLite listReadyTasks) p50`, round(percentile(ready, 50), 3), 10, 'ms'),
+    );
     rows.push(info('  p99', round(percentile(ready, 99), 3), 'ms'));
     figures.readyP50Ms = round(percentile(ready, 50), 4);
 
@@ -166,7 +184,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     const ways: Array<[string, (id: string) => number]> = [
       ['graph (kuzu recursive)', (id) => graph.reach(id, 'dependents', 10_000).length],
       ['SQLite (BFS, one indexed query per task)', (id) => sources[0]!.reach(id, 'dependents', 10_000).length],
-      ['in-memory index, WARM (cached per read-model position: no write since it was built)', (id) => index.walk(index.index.get(id)!, 'dependents', 10_000).length],
+      [
+        'in-memory index, WARM (cached per read-model position: no write since it was built)',
+        (id) => index.walk(index.index.get(id)!, 'dependents', 10_000).length,
+      ],
     ];
     let reached = 0;
     for (const [name, fn] of ways) {
@@ -175,12 +196,18 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       const samples = time(() => (reached = Math.max(reached, fn(picks[i++ % picks.length]!))), picks.length);
       const p50 = percentile(samples, 50);
       const key = name.split(' ')[0]!.replace(/[^a-z]/gi, '');
-      rows.push(name.startsWith('in-memory') ? below(`transitive dependents: ${name} p50`, round(p50, 3), 20, 'ms') : info(`transitive dependents: ${name} p50`, round(p50, 3), 'ms'));
+      rows.push(
+        name.startsWith('in-memory')
+          ? below(`transitive dependents: ${name} p50`, round(p50, 3), 20, 'ms')
+          : info(`transitive dependents: ${name} p50`, round(p50, 3), 'ms'),
+      );
       rows.push(info('  p99', round(percentile(samples, 99), 3), 'ms'));
       figures[`dependents${key}P50Ms`] = round(p50, 4);
     }
     rows.push(info('  largest answer (tasks)', reached));
-    rows.push(info(`  cold: building that index for ${big.toLocaleString('en-US')} tasks (paid by the first query after a write)`, round(indexMs, 1), 'ms'));
+    rows.push(
+      info(`  cold: building that index for ${big.toLocaleString('en-US')} tasks (paid by the first query after a write)`, round(indexMs, 1), 'ms'),
+    );
     figures.dependentsIndexBuildMs = round(indexMs, 1);
 
     // ── Graph rebuild from the log ──

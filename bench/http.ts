@@ -23,7 +23,11 @@ export const postTasks = async (baseUrl: string, seconds: number, connections = 
         setupRequest: (request) => {
           const n = ++counter;
           const auth = tokens.length ? { authorization: `Bearer ${tokens[n % tokens.length]!}` } : {};
-          return { ...request, headers: { ...request.headers, ...auth }, body: JSON.stringify({ title: `http task ${n}`, priority: 'normal', tags: ['bench'] }) };
+          return {
+            ...request,
+            headers: { ...request.headers, ...auth },
+            body: JSON.stringify({ title: `http task ${n}`, priority: 'normal', tags: ['bench'] }),
+          };
         },
       },
     ],
@@ -65,10 +69,30 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       below('latency p99', m.p99!, 25, 'ms'),
       info('  p99 spread over reps', spread(runs, 'p99')),
       info('latency max', m.max!, 'ms'),
-      { ...info('non-2xx responses (sum over reps)', runs.reduce((a, r) => a + r.non2xx!, 0)), ok: runs.every((r) => r.non2xx === 0) },
-      { ...info('socket errors/timeouts (sum)', runs.reduce((a, r) => a + r.errors!, 0)), ok: runs.every((r) => r.errors === 0) },
+      {
+        ...info(
+          'non-2xx responses (sum over reps)',
+          runs.reduce((a, r) => a + r.non2xx!, 0),
+        ),
+        ok: runs.every((r) => r.non2xx === 0),
+      },
+      {
+        ...info(
+          'socket errors/timeouts (sum)',
+          runs.reduce((a, r) => a + r.errors!, 0),
+        ),
+        ok: runs.every((r) => r.errors === 0),
+      },
       info('server RSS after runs', rss, 'MB'),
     ],
-    figures: { reqPerSec: round(m.reqPerSec!, 0), p50Ms: m.p50!, p90Ms: m.p90!, p99Ms: m.p99!, maxMs: m.max!, non2xx: runs.reduce((a, r) => a + r.non2xx!, 0), serverRssMb: rss },
+    figures: {
+      reqPerSec: round(m.reqPerSec!, 0),
+      p50Ms: m.p50!,
+      p90Ms: m.p90!,
+      p99Ms: m.p99!,
+      maxMs: m.max!,
+      non2xx: runs.reduce((a, r) => a + r.non2xx!, 0),
+      serverRssMb: rss,
+    },
   };
 };

@@ -123,7 +123,12 @@ export const printResult = (result: Result): void => {
   printTable(
     `## ${result.name} — ${result.setup}`,
     ['measure', 'value', 'target', 'ok'],
-    result.rows.map((r) => [r.measure, `${fmt(r.value)}${r.unit ? ` ${r.unit}` : ''}`, r.target ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'NO']),
+    result.rows.map((r) => [
+      r.measure,
+      `${fmt(r.value)}${r.unit ? ` ${r.unit}` : ''}`,
+      r.target ?? '',
+      r.ok === undefined ? '' : r.ok ? 'yes' : 'NO',
+    ]),
   );
 };
 
@@ -188,7 +193,8 @@ export const mintTokens = async (app: App, count: number, capabilities: string[]
   let position = 0;
   for (let i = 0; i < count; i++) {
     const jti = `${pluginId}-${i}`;
-    position = (await app.plugins.recordToken({ pluginId, jti, capabilities, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, meta())).position;
+    position = (await app.plugins.recordToken({ pluginId, jti, capabilities, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, meta()))
+      .position;
     out.push((await app.tokens.issue(pluginId, capabilities, 3600, jti)).token);
   }
   await app.projector.waitFor(position, 120_000);

@@ -9,11 +9,30 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { servedTools, mcpTools } from '../src/api/mcp/tools.js';
 import { selectTools, TOOL_SET_NAMES, budgetOf } from '../src/api/mcp/toolSets.js';
-import { atLeast, below, info, makeTree, medianOf, nowMs, percentile, round, spread, startApp, tempDir, type BenchOptions, type Result } from './lib.js';
+import {
+  atLeast,
+  below,
+  info,
+  makeTree,
+  medianOf,
+  nowMs,
+  percentile,
+  round,
+  spread,
+  startApp,
+  tempDir,
+  type BenchOptions,
+  type Result,
+} from './lib.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
-const env = (dataDir: string) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'warn' });
+const env = (dataDir: string) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  VESPERA_DATA_DIR: dataDir,
+  VESPERA_LOG_LEVEL: 'warn',
+});
 
 const TASKS = 1000;
 
@@ -28,7 +47,11 @@ const measure = async (client: Client, ids: readonly string[], calls: number) =>
     latencies.push(nowMs() - t0);
     if (result.isError) throw new Error(`get_task refused: ${JSON.stringify(result.content)}`);
   }
-  return { callsPerSec: round(calls / ((nowMs() - started) / 1000), 0), p50: round(percentile(latencies, 50), 3), p99: round(percentile(latencies, 99), 3) };
+  return {
+    callsPerSec: round(calls / ((nowMs() - started) / 1000), 0),
+    p50: round(percentile(latencies, 50), 3),
+    p99: round(percentile(latencies, 99), 3),
+  };
 };
 
 const session = async (transport: Transport, calls: number, reps: number) => {
@@ -61,7 +84,11 @@ const overStdio = async (calls: number, reps: number) => {
 /** `vespera serve` in a child process on a free port; its address is read from the startup log line. */
 const overHttp = async (calls: number, reps: number) => {
   const { dir, remove } = tempDir('mcp-http');
-  const child = spawn(process.execPath, [...CLI, 'serve'], { cwd: ROOT, env: { ...env(dir), VESPERA_LOG_LEVEL: 'info', VESPERA_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'serve'], {
+    cwd: ROOT,
+    env: { ...env(dir), VESPERA_LOG_LEVEL: 'info', VESPERA_PORT: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let log = '';
@@ -125,7 +152,12 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       httpCallsPerSec: h.callsPerSec!,
       httpP50Ms: h.p50!,
       httpP99Ms: h.p99!,
-      ...Object.fromEntries(sets.flatMap((t) => [[`${t.set}Tokens`, t.tokens], [`${t.set}Tools`, t.tools]])),
+      ...Object.fromEntries(
+        sets.flatMap((t) => [
+          [`${t.set}Tokens`, t.tokens],
+          [`${t.set}Tools`, t.tools],
+        ]),
+      ),
     },
   };
 };

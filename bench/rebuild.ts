@@ -25,7 +25,11 @@ const buildLog = async (store: SqliteEventStore, trees: number, deps: number, up
       const batch: Promise<unknown>[] = [];
       for (let i = start; i < Math.min(count, start + 2000); i++) {
         const { commandId, actor, tool } = meta();
-        batch.push(handler.handle(stream, { ...make(i), metadata: { now: new Date().toISOString(), commandId, actor, tool } } as ProjectCommand).catch(() => undefined));
+        batch.push(
+          handler
+            .handle(stream, { ...make(i), metadata: { now: new Date().toISOString(), commandId, actor, tool } } as ProjectCommand)
+            .catch(() => undefined),
+        );
       }
       await Promise.all(batch);
     }
@@ -36,7 +40,10 @@ const buildLog = async (store: SqliteEventStore, trees: number, deps: number, up
     const k = Math.max(0, j - 1 - ((i * 104729) % 1000));
     return { type: 'AddDependency', data: { taskId: ids[j]!, dependsOn: ids[k]!, kind: i % 4 === 0 ? 'soft' : 'hard' } };
   }, deps);
-  await send((i) => ({ type: 'UpdateTask', data: { taskId: ids[(i * 31) % ids.length]!, changes: { title: `renamed ${i}`, tags: ['x', `t${i % 50}`] } } }), updates);
+  await send(
+    (i) => ({ type: 'UpdateTask', data: { taskId: ids[(i * 31) % ids.length]!, changes: { title: `renamed ${i}`, tags: ['x', `t${i % 50}`] } } }),
+    updates,
+  );
   return ids.length;
 };
 
@@ -66,11 +73,23 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         info('events in the log', events),
         info('building the log through decider + store', round(buildSeconds, 1), 's'),
         atLeast('rebuild throughput', round(eps, 0), 50_000, 'events/s'),
-        info('  spread over reps', spread(runs.map((r) => ({ v: r.eventsPerSecond })), 'v')),
+        info(
+          '  spread over reps',
+          spread(
+            runs.map((r) => ({ v: r.eventsPerSecond })),
+            'v',
+          ),
+        ),
         info('rebuild time', round(median(runs.map((r) => r.seconds)), 2), 's'),
         info('RSS after rebuild', median(runs.map((r) => r.rss)), 'MB'),
       ],
-      figures: { events, eventsPerSec: round(eps, 0), seconds: round(median(runs.map((r) => r.seconds)), 3), buildSeconds: round(buildSeconds, 1), rssMb: median(runs.map((r) => r.rss)) },
+      figures: {
+        events,
+        eventsPerSec: round(eps, 0),
+        seconds: round(median(runs.map((r) => r.seconds)), 3),
+        buildSeconds: round(buildSeconds, 1),
+        rssMb: median(runs.map((r) => r.rss)),
+      },
     };
   } finally {
     await store.close();

@@ -35,7 +35,9 @@ const main = async () => {
   const selected = names.length > 0 ? names : Object.keys(BENCHES);
   const opts: BenchOptions = { quick, reps };
 
-  console.log(`Vespera benchmarks — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${round(os.totalmem() / 2 ** 30, 1)} GB${quick ? ', QUICK sizes' : ''}, median of ${reps}`);
+  console.log(
+    `Vespera benchmarks — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${round(os.totalmem() / 2 ** 30, 1)} GB${quick ? ', QUICK sizes' : ''}, median of ${reps}`,
+  );
   const results: Array<Result & { seconds: number }> = [];
   for (const name of selected) {
     const started = nowMs();
@@ -55,7 +57,16 @@ const main = async () => {
   }
   printTable('## Summary', ['bench', 'measure', 'median', 'target', 'ok'], summary);
   const allOk = results.every(passed);
-  console.log(`\n${allOk ? 'All targets met.' : `Targets missed in: ${results.filter((r) => !passed(r)).map((r) => r.name).join(', ')}`}`);
+  console.log(
+    `\n${
+      allOk
+        ? 'All targets met.'
+        : `Targets missed in: ${results
+            .filter((r) => !passed(r))
+            .map((r) => r.name)
+            .join(', ')}`
+    }`,
+  );
   if (json) {
     const out = {
       node: process.version,

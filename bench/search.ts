@@ -1,6 +1,20 @@
 /** Search: embedding throughput in the worker (with API latency alongside), time to searchable, hybrid p95, rebuild from cache. */
 import { CORPUS, SEMANTIC_QUERIES } from '../test/queries/search/fixtures/corpus.js';
-import { atLeast, below, info, makeTree, meta, mintTokens, nowMs, percentile, round, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
+import {
+  atLeast,
+  below,
+  info,
+  makeTree,
+  meta,
+  mintTokens,
+  nowMs,
+  percentile,
+  round,
+  setupOf,
+  startApp,
+  type BenchOptions,
+  type Result,
+} from './lib.js';
 
 const WORDS = ['urgent', 'follow-up', 'phase two', 'for the EU', 'on mobile', 'in staging', 'for enterprise', 'v2', 'cleanup', 'regression'];
 
@@ -96,7 +110,12 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         atLeast('embedding throughput in the worker (bulk seed → vectors caught up)', round(computed / bulkSeconds, 0), 300, 'titles/s'),
         info('GET /tasks/:id p99 idle', round(p99Idle, 2), 'ms'),
         below('GET /tasks/:id p99 during the bulk embed ÷ idle', round(p99Busy / p99Idle, 2), 2, '×'),
-        below(`hybrid search p95 at ${total.toLocaleString('en-US')} tasks (GET /api/v1/search with a token; query embedding included)`, round(percentile(latencies, 95), 1), 25, 'ms'),
+        below(
+          `hybrid search p95 at ${total.toLocaleString('en-US')} tasks (GET /api/v1/search with a token; query embedding included)`,
+          round(percentile(latencies, 95), 1),
+          25,
+          'ms',
+        ),
         info('  hybrid p50', round(percentile(latencies, 50), 1), 'ms'),
         info('  query embedding alone p50 / p95 (main thread)', `${round(percentile(embedOnly, 50), 1)} / ${round(percentile(embedOnly, 95), 1)} ms`),
         below('1,000 new tasks until semantically searchable', round(searchableSeconds, 2), 5, 's'),
@@ -119,4 +138,3 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     await app.close();
   }
 };
-

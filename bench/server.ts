@@ -35,7 +35,13 @@ const main = async () => {
   });
   const port = Number(new URL(app.baseUrl).port);
   const { sync: used, rateLimitPerMinute, vectors, auth } = app.config;
-  send({ type: 'ready', port, rssMb: rssMb(), token: fs.readFileSync(app.adminTokenFile, 'utf8').trim(), config: { sync: used, rateLimitPerMinute, vectors, auth } });
+  send({
+    type: 'ready',
+    port,
+    rssMb: rssMb(),
+    token: fs.readFileSync(app.adminTokenFile, 'utf8').trim(),
+    config: { sync: used, rateLimitPerMinute, vectors, auth },
+  });
 };
 
 main().catch((error: unknown) => {

@@ -1,5 +1,24 @@
 /** 1. Batched task-tree creation: createTaskTree with 1,000-node trees, in-process, until the SQLite read model shows them. */
-import { atLeast, gc, info, makeTree, mean, median, medianOf, meta, nowMs, percentile, round, rssMb, spread, lastSetup, setupOf, startApp, type BenchOptions, type Result } from './lib.js';
+import {
+  atLeast,
+  gc,
+  info,
+  makeTree,
+  mean,
+  median,
+  medianOf,
+  meta,
+  nowMs,
+  percentile,
+  round,
+  rssMb,
+  spread,
+  lastSetup,
+  setupOf,
+  startApp,
+  type BenchOptions,
+  type Result,
+} from './lib.js';
 
 const TREE_SIZE = 1000;
 

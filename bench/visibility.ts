@@ -1,5 +1,21 @@
 /** 4. Append → visible in the SQLite read model: from before commands.createTask to the projector having applied its position. */
-import { below, info, mean, medianOf, nowMs, percentile, round, rssMb, spread, lastSetup, setupOf, startApp, meta, type BenchOptions, type Result } from './lib.js';
+import {
+  below,
+  info,
+  mean,
+  medianOf,
+  nowMs,
+  percentile,
+  round,
+  rssMb,
+  spread,
+  lastSetup,
+  setupOf,
+  startApp,
+  meta,
+  type BenchOptions,
+  type Result,
+} from './lib.js';
 
 const once = async (samples: number, concurrency: number) => {
   const app = await startApp({ sync: 'full' });
@@ -30,7 +46,10 @@ const once = async (samples: number, concurrency: number) => {
       mean: mean(total),
       appendP50: percentile(append, 50),
       appendP99: percentile(append, 99),
-      projectP99: percentile(total.map((t, i) => t - append[i]!), 99),
+      projectP99: percentile(
+        total.map((t, i) => t - append[i]!),
+        99,
+      ),
       rss: rssMb(),
     };
   } finally {

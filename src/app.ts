@@ -95,12 +95,18 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   await projector.start();
 
   const now = () => new Date().toISOString();
-  const graph = await startGraphWorker({
-    file: path.join(config.dataDir, 'graph.kuzu'),
-    eventStore: config.eventStore === 'sqlite' ? { kind: 'sqlite', path: dataFiles(config.dataDir).events } : { kind: 'eventstoredb', url: config.eventStoreUrl! },
-    logLevel: config.logLevel,
-    cycleCheckMs: config.cycleIntervalMs,
-  }, { timeoutMs: config.graphTimeoutMs });
+  const graph = await startGraphWorker(
+    {
+      file: path.join(config.dataDir, 'graph.kuzu'),
+      eventStore:
+        config.eventStore === 'sqlite'
+          ? { kind: 'sqlite', path: dataFiles(config.dataDir).events }
+          : { kind: 'eventstoredb', url: config.eventStoreUrl! },
+      logLevel: config.logLevel,
+      cycleCheckMs: config.cycleIntervalMs,
+    },
+    { timeoutMs: config.graphTimeoutMs },
+  );
   // Analytics read adjacency from SQLite: measured faster to load than the graph (bench/graph.ts).
   const analytics = {
     projectOf: (taskId: string) => projectOfTask(readDb, taskId),
@@ -131,7 +137,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     now,
     roleDefinition: roles.definition,
     // A claim is counted by the read model once projected; until then it holds a slot in the ledger.
-    workload: new RoleWorkload((role) => inProgressOfRole(readDb, role), (position) => projector.waitFor(position, 10 * 60_000)),
+    workload: new RoleWorkload(
+      (role) => inProgressOfRole(readDb, role),
+      (position) => projector.waitFor(position, 10 * 60_000),
+    ),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
   });
 
@@ -148,11 +157,16 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ensureAdminToken(bootstrap).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the admin token'));
   }, 15 * 60_000);
   adminTokenRenewal.unref();
-  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth, roleStatusOf(readDb), async () => waitForReadModel(await store.headPosition()));
+  const authorizer = new Authorizer(tokens, grantOf(readDb), config.auth, roleStatusOf(readDb), async () =>
+    waitForReadModel(await store.headPosition()),
+  );
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
   const background = await startBackground({ config, logger, store, readDb, sqlite: projector });
-  const metrics = createMetrics(() => [projector.status(), graph.projector.status(), ...background.projectorStatuses()], () => store.headPosition());
+  const metrics = createMetrics(
+    () => [projector.status(), graph.projector.status(), ...background.projectorStatuses()],
+    () => store.headPosition(),
+  );
   const leases = createLeaseExpiry({
     expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
     overdue: (at) => expiredLeases(readDb, at),
@@ -179,18 +193,30 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     dashboardExtras: (projectId: string) => dashboardExtras(analytics, projectId),
   }).map((op) => instrument(readYourWrites(op, waitForReadModel), metrics));
   const validators = compileValidators(operations);
-  const idempotency = new IdempotencyKeys(dataFiles(config.dataDir).idempotencyKeys, { retentionHours: config.idempotencyRetentionHours, synchronous: config.sync });
+  const idempotency = new IdempotencyKeys(dataFiles(config.dataDir).idempotencyKeys, {
+    retentionHours: config.idempotencyRetentionHours,
+    synchronous: config.sync,
+  });
 
   const health = async () => {
     try {
       const head = await store.headPosition();
-      const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({ ...p, lag: Math.max(0, head - p.position) }));
+      const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({
+        ...p,
+        lag: Math.max(0, head - p.position),
+      }));
       const cycles = graph.cycles();
-      const graphHealth = { cycles: cycles?.cycles ?? 0, checkedAt: cycles?.checkedAt ?? null, ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}) };
+      const graphHealth = {
+        cycles: cycles?.cycles ?? 0,
+        checkedAt: cycles?.checkedAt ?? null,
+        ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}),
+      };
       const { degraded: _degraded, reasons: backgroundReasons, dependencies, ...backgroundHealth } = await background.health();
       const graphWorker = graph.health();
       const reasons = [
-        ...projectors.filter((p) => !p.running || p.lastError).map((p) => `the ${p.name} projector ${p.lastError ? `fails: ${p.lastError}` : 'is not running'}`),
+        ...projectors
+          .filter((p) => !p.running || p.lastError)
+          .map((p) => `the ${p.name} projector ${p.lastError ? `fails: ${p.lastError}` : 'is not running'}`),
         ...(graphHealth.cycles > 0 ? [`the dependency graph holds ${graphHealth.cycles} cycle(s)`] : []),
         ...(graphWorker.state === 'down' ? [`${graphWorker.name} is not answering: ${graphWorker.lastError ?? 'unknown'}`] : []),
         ...backgroundReasons,
@@ -206,7 +232,12 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
         ...backgroundHealth,
       };
     } catch (error) {
-      return { status: 'down' as const, version: VERSION, eventStore: { kind: store.kind, error: (error as Error).message }, projectors: [projector.status()] };
+      return {
+        status: 'down' as const,
+        version: VERSION,
+        eventStore: { kind: store.kind, error: (error as Error).message },
+        projectors: [projector.status()],
+      };
     }
   };
   const express = httpApp({

@@ -116,7 +116,9 @@ const rebuild = async () => {
   const result = await rebuildReadModel(store, dataFiles(cfg.dataDir).readModel, ({ position, events }) => bar.update(position, { events }));
   bar.stop();
   await store.close();
-  process.stderr.write(`Rebuilt the SQLite read model from ${result.events} events in ${result.seconds.toFixed(2)} s (${result.eventsPerSecond} events/s).\n`);
+  process.stderr.write(
+    `Rebuilt the SQLite read model from ${result.events} events in ${result.seconds.toFixed(2)} s (${result.eventsPerSecond} events/s).\n`,
+  );
 };
 
 const stats = async () => {
@@ -129,7 +131,15 @@ const stats = async () => {
     const db = openReadModel(file);
     const projection = new SqliteProjection(db);
     const counts = readModelCounts(db);
-    projectors = [{ name: projection.name, version: projection.version, position: projection.checkpoint(), lag: storeStats.headPosition - projection.checkpoint(), ...counts }];
+    projectors = [
+      {
+        name: projection.name,
+        version: projection.version,
+        position: projection.checkpoint(),
+        lag: storeStats.headPosition - projection.checkpoint(),
+        ...counts,
+      },
+    ];
     db.close();
   }
   await store.close();
@@ -139,7 +149,10 @@ const stats = async () => {
 /** Registers the plugin when it is new (with these capabilities), records a token for it and prints the token. */
 const createToken = async (options: { capabilities: string; plugin?: string; ttl?: string }) => {
   const cfg = config();
-  const capabilities = options.capabilities.split(',').map((c) => c.trim()).filter(Boolean);
+  const capabilities = options.capabilities
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   const unknown = capabilities.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
   if (capabilities.length === 0 || unknown.length > 0) {
     console.error(`--capabilities takes a comma list of: ${CAPABILITIES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
@@ -178,10 +191,7 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
 // those created later or elsewhere (SQLite's -wal/-shm, the Kuzu files of the graph worker, the Chroma child).
 process.umask(0o077);
 
-const program = new Command()
-  .name('vespera')
-  .description('Event-sourced task orchestration for teams of AI coding agents')
-  .version(VERSION);
+const program = new Command().name('vespera').description('Event-sourced task orchestration for teams of AI coding agents').version(VERSION);
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
 program.command('rebuild').description('Drop the SQLite read model and rebuild it from the event log').action(rebuild);
 program
@@ -199,7 +209,11 @@ program
   .action(async (action?: string, name?: string) => {
     process.exitCode = await servicesCommand(config(), action, name);
   });
-program.command('docs').description("Rewrite the manual's tables generated from the operation catalog").option('--check', 'only report stale tables (exit 1)').action(docs);
+program
+  .command('docs')
+  .description("Rewrite the manual's tables generated from the operation catalog")
+  .option('--check', 'only report stale tables (exit 1)')
+  .action(docs);
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 

@@ -99,17 +99,24 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const jwtSecret = env.VESPERA_JWT_SECRET || undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push('VESPERA_JWT_SECRET must be at least 32 characters long');
-  const corsOrigins = (env.VESPERA_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  for (const origin of corsOrigins) if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`VESPERA_CORS_ORIGINS holds "${origin}", not an origin like https://app.example.com`);
+  const corsOrigins = (env.VESPERA_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins)
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`VESPERA_CORS_ORIGINS holds "${origin}", not an origin like https://app.example.com`);
   const roleFiles = env.VESPERA_ROLE_FILES ? env.VESPERA_ROLE_FILES.split(',').map((f) => path.resolve(f.trim())) : undefined;
   const mcpTools = (env.VESPERA_MCP_TOOLS || 'standard').trim();
   if (!/^(core|standard|all|[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*)$/.test(mcpTools)) {
     problems.push(`VESPERA_MCP_TOOLS must be core, standard, all or a comma list of tool names (got "${mcpTools}")`);
   }
-  if (env.CHROMA_URL && !/^https?:\/\/[^\s/]+\/?$/.test(env.CHROMA_URL)) problems.push(`CHROMA_URL must look like http://host:8000 (got "${env.CHROMA_URL}")`);
+  if (env.CHROMA_URL && !/^https?:\/\/[^\s/]+\/?$/.test(env.CHROMA_URL))
+    problems.push(`CHROMA_URL must look like http://host:8000 (got "${env.CHROMA_URL}")`);
   const duplicateThreshold = Number(env.VESPERA_DUPLICATE_THRESHOLD || 0.8);
-  if (!(duplicateThreshold > 0 && duplicateThreshold <= 1)) problems.push(`VESPERA_DUPLICATE_THRESHOLD must be a number above 0 and at most 1 (got "${env.VESPERA_DUPLICATE_THRESHOLD}")`);
-  if (env.REDIS_URL && !/^rediss?:\/\/[^\s]+$/.test(env.REDIS_URL)) problems.push(`REDIS_URL must look like redis://host:6379 (got "${env.REDIS_URL}")`);
+  if (!(duplicateThreshold > 0 && duplicateThreshold <= 1))
+    problems.push(`VESPERA_DUPLICATE_THRESHOLD must be a number above 0 and at most 1 (got "${env.VESPERA_DUPLICATE_THRESHOLD}")`);
+  if (env.REDIS_URL && !/^rediss?:\/\/[^\s]+$/.test(env.REDIS_URL))
+    problems.push(`REDIS_URL must look like redis://host:6379 (got "${env.REDIS_URL}")`);
   const host = env.VESPERA_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) problems.push(`VESPERA_HOST is not a host name or address (got "${host}")`);
   const config: Config = {

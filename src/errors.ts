@@ -15,8 +15,7 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new DomainError(code, 404, message, details);
+export const notFound = (code: string, message: string, details: Record<string, unknown> = {}) => new DomainError(code, 404, message, details);
 
 export const conflict = (code: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
   new DomainError(code, 409, message, details, hint);
@@ -24,8 +23,7 @@ export const conflict = (code: string, message: string, details: Record<string, 
 export const unprocessable = (code: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
   new DomainError(code, 422, message, details, hint);
 
-export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new DomainError(code, 400, message, details);
+export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) => new DomainError(code, 400, message, details);
 
 /** The operator's configuration is wrong (environment, tool selection, missing token): the process refuses to start. */
 export class ConfigError extends Error {
@@ -42,10 +40,16 @@ export class ConcurrencyError extends DomainError {
     readonly expected: string,
     readonly actual: number,
   ) {
-    super('CONCURRENCY_CONFLICT', 412, `Stream ${streamId} is at revision ${actual}, expected ${expected}.`, {
-      streamId,
-      expected,
-      actual,
-    }, 'Read the resource again and retry with its current ETag.');
+    super(
+      'CONCURRENCY_CONFLICT',
+      412,
+      `Stream ${streamId} is at revision ${actual}, expected ${expected}.`,
+      {
+        streamId,
+        expected,
+        actual,
+      },
+      'Read the resource again and retry with its current ETag.',
+    );
   }
 }

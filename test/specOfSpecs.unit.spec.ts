@@ -48,11 +48,16 @@ describe('The specs themselves', () => {
       expect(rulesOf("it('s', function () { if (!ready) this.skip(); expect(1).to.equal(1); });")).to.deep.equal(['bare-skip']);
     });
     it('accepts this.skip() after a printed reason in the same block', () => {
-      const source = "it('s', function () { if (!url) { console.error('      (pending: EVENTSTORE_URL is not set)'); this.skip(); } expect(1).to.equal(1); });";
+      const source =
+        "it('s', function () { if (!url) { console.error('      (pending: EVENTSTORE_URL is not set)'); this.skip(); } expect(1).to.equal(1); });";
       expect(rulesOf(source)).to.deep.equal([]);
     });
     it('flags it.skip, xit and an it without a body', () => {
-      expect(rulesOf("it.skip('a', () => expect(1).to.equal(1)); xit('b', () => expect(1).to.equal(1)); it('c');")).to.deep.equal(['bare-skip', 'bare-skip', 'bare-skip']);
+      expect(rulesOf("it.skip('a', () => expect(1).to.equal(1)); xit('b', () => expect(1).to.equal(1)); it('c');")).to.deep.equal([
+        'bare-skip',
+        'bare-skip',
+        'bare-skip',
+      ]);
     });
   });
 });

@@ -56,7 +56,10 @@ const topologicalOrder = (n: number, csr: Csr, tasks: readonly CpmTask[]): Int32
     }
   }
   if (tail < n) {
-    const stuck = tasks.filter((_, i) => inDegree[i]! > 0).slice(0, 10).map((t) => t.id);
+    const stuck = tasks
+      .filter((_, i) => inDegree[i]! > 0)
+      .slice(0, 10)
+      .map((t) => t.id);
     throw new Error(`computeCpm: the hard dependencies form a cycle through ${stuck.join(', ')}`);
   }
   return order;
@@ -153,7 +156,8 @@ const criticalChains = (
   const tight = (u: number, v: number) => onChain(u) && onChain(v) && Math.abs(t.es[v]! - t.ef[u]!) <= EPSILON;
   // A zero-hour milestone before a start would otherwise begin a second, longer copy of the same chain.
   const continues = new Uint8Array(order.length);
-  for (let u = 0; u < order.length; u++) for (let e = csr.offsets[u]!; e < csr.offsets[u + 1]!; e++) if (tight(u, csr.targets[e]!)) continues[csr.targets[e]!] = 1;
+  for (let u = 0; u < order.length; u++)
+    for (let e = csr.offsets[u]!; e < csr.offsets[u + 1]!; e++) if (tight(u, csr.targets[e]!)) continues[csr.targets[e]!] = 1;
   const chains: string[][] = [];
   let steps = 0;
   for (let k = 0; k < order.length && chains.length < MAX_CHAINS; k++) {

@@ -55,7 +55,11 @@ export const invoker =
     // A key names one request of one caller: the hash of the request travels with the command into its events.
     const hash = key !== undefined && operation.kind === 'command' ? requestHash(operation.name, args, expectedVersion) : undefined;
     const commandId =
-      key === undefined ? randomUUID() : hash && idempotency ? idempotency.commandIdFor(caller.pluginId ?? caller.actor, key, operation.name, hash) : key;
+      key === undefined
+        ? randomUUID()
+        : hash && idempotency
+          ? idempotency.commandIdFor(caller.pluginId ?? caller.actor, key, operation.name, hash)
+          : key;
     const ctx: OperationContext = {
       actor: caller.actor,
       caller,

@@ -54,7 +54,13 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
     for (const [name, schema] of Object.entries(props)) {
       if (inPath.has(name)) continue;
       if (op.method === 'get' || op.method === 'delete') {
-        parameters.push({ name, in: 'query', required: required.has(name), schema, ...(schema.type === 'array' ? { style: 'form', explode: false } : {}) } as never);
+        parameters.push({
+          name,
+          in: 'query',
+          required: required.has(name),
+          schema,
+          ...(schema.type === 'array' ? { style: 'form', explode: false } : {}),
+        } as never);
       } else bodyProps[name] = schema;
     }
     const bodyRequired = [...required].filter((name) => !inPath.has(name));

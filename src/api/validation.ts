@@ -66,7 +66,13 @@ export const assertCleanStrings = (value: unknown): void => {
 };
 
 const invalidString = (field: string, message: string): DomainError =>
-  new DomainError('INVALID_STRING', 400, `Invalid input: ${message}.`, { field, errors: [{ field, message }] }, 'Send well-formed Unicode text without NUL characters.');
+  new DomainError(
+    'INVALID_STRING',
+    400,
+    `Invalid input: ${message}.`,
+    { field, errors: [{ field, message }] },
+    'Send well-formed Unicode text without NUL characters.',
+  );
 
 /** Checks the strings, then the schema. */
 export const assertValid = (validate: ValidateFunction, value: unknown): void => {

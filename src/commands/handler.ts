@@ -82,9 +82,15 @@ export class CommandHandler<S, C extends Command, E extends Event> {
       const otherRequest = seen?.[3] !== undefined && command.metadata.requestHash !== undefined && seen[3] !== command.metadata.requestHash;
       if (seen && (otherType || otherRequest)) {
         outcomes.push(
-          new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Command id ${command.metadata.commandId} was already used for another request (${seen[2] ?? 'unknown'}).`, {
-            commandId: command.metadata.commandId,
-          }, 'Use a new Idempotency-Key for every distinct request.'),
+          new DomainError(
+            'IDEMPOTENCY_KEY_REUSED',
+            422,
+            `Command id ${command.metadata.commandId} was already used for another request (${seen[2] ?? 'unknown'}).`,
+            {
+              commandId: command.metadata.commandId,
+            },
+            'Use a new Idempotency-Key for every distinct request.',
+          ),
         );
         continue;
       }
@@ -109,9 +115,11 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
       });
       outcomes.push({ from: revision - decided.length + 1, count: decided.length });
-      if (decided.length > 0) entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type, command.metadata.requestHash]);
+      if (decided.length > 0)
+        entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type, command.metadata.requestHash]);
     }
-    const appended = pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
+    const appended =
+      pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
     if (appended) {
       entry.revision = appended.nextRevision;
       entry.position = appended.position;
@@ -140,7 +148,12 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.revision = event.revision;
         entry.position = event.position;
         const range = entry.commands.get(event.metadata.commandId);
-        entry.commands.set(event.metadata.commandId, [range?.[0] ?? event.revision, event.revision, event.metadata.commandType, event.metadata.requestHash]);
+        entry.commands.set(event.metadata.commandId, [
+          range?.[0] ?? event.revision,
+          event.revision,
+          event.metadata.commandType,
+          event.metadata.requestHash,
+        ]);
       }
       if (events.length < 5000) break;
     }
@@ -179,4 +192,3 @@ const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
 
 const provisional = (event: NewEvent, streamId: string, revision: number): StoredEvent =>
   ({ ...event, data: event.data as object, streamId, revision, position: 0, recordedAt: '' }) as StoredEvent;
-

@@ -10,7 +10,10 @@ port.on('message', (message: { id: number; texts: string[] }) => {
   chain = chain.then(async () => {
     try {
       const vectors = await (await ready).embed(message.texts);
-      port.postMessage({ id: message.id, vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
+      port.postMessage(
+        { id: message.id, vectors },
+        vectors.map((v) => v.buffer as ArrayBuffer),
+      );
     } catch (error) {
       port.postMessage({ id: message.id, error: (error as Error).message });
     }

@@ -41,10 +41,7 @@ export type DependencyAdded = Event<
   { taskId: string; projectId: string; dependsOn: string; kind: DependencyKind; addedAt: string }
 >;
 
-export type DependencyRemoved = Event<
-  'DependencyRemoved',
-  { taskId: string; projectId: string; dependsOn: string; removedAt: string }
->;
+export type DependencyRemoved = Event<'DependencyRemoved', { taskId: string; projectId: string; dependsOn: string; removedAt: string }>;
 
 export type RoleAssigned = Event<
   'RoleAssigned',

@@ -41,5 +41,4 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-export const describeExpected = (expected: ExpectedRevision): string =>
-  typeof expected === 'number' ? String(expected) : expected;
+export const describeExpected = (expected: ExpectedRevision): string => (typeof expected === 'number' ? String(expected) : expected);

@@ -45,8 +45,7 @@ const toStreamState = (expected: ExpectedRevision): AppendStreamState => {
   return BigInt(expected);
 };
 
-const parseJson = (value: unknown): unknown =>
-  value instanceof Uint8Array ? JSON.parse(Buffer.from(value).toString('utf8')) : value;
+const parseJson = (value: unknown): unknown => (value instanceof Uint8Array ? JSON.parse(Buffer.from(value).toString('utf8')) : value);
 
 const toStored = (event: Recorded, commitPosition?: bigint): StoredEvent => ({
   id: event.id,
@@ -126,8 +125,7 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   async readAll({ fromPosition = 0, maxCount = 1000 }: ReadAllOptions = {}): Promise<StoredEvent[]> {
-    const from: Position | typeof START =
-      fromPosition > 0 ? { commit: BigInt(fromPosition), prepare: BigInt(fromPosition) } : START;
+    const from: Position | typeof START = fromPosition > 0 ? { commit: BigInt(fromPosition), prepare: BigInt(fromPosition) } : START;
     // The read starts at `from` inclusively, so one extra event covers the one we drop.
     const read = this.client.readAll({ direction: FORWARDS, fromPosition: from, maxCount: maxCount + 1, filter: excludeSystemEvents() });
     const stored: StoredEvent[] = [];
@@ -178,10 +176,7 @@ export class EventStoreDbEventStore implements EventStore {
   private async appendNothing(streamId: string, expected: ExpectedRevision): Promise<AppendResult> {
     const current = await this.streamRevision(streamId);
     const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && current === -1) ||
-      (expected === 'stream_exists' && current >= 0) ||
-      expected === current;
+      expected === 'any' || (expected === 'no_stream' && current === -1) || (expected === 'stream_exists' && current >= 0) || expected === current;
     if (!ok) throw new ConcurrencyError(streamId, describeExpected(expected), current);
     return { nextRevision: current, position: await this.headPosition(), events: [] };
   }

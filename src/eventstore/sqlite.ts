@@ -221,10 +221,7 @@ export class SqliteEventStore implements EventStore {
     if (replay) return replay;
     const current = this.stmts.revision.get(streamId)?.revision ?? -1;
     const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && current === -1) ||
-      (expected === 'stream_exists' && current >= 0) ||
-      expected === current;
+      expected === 'any' || (expected === 'no_stream' && current === -1) || (expected === 'stream_exists' && current >= 0) || expected === current;
     if (!ok) throw new ConcurrencyError(streamId, describeExpected(expected), current);
     const recordedAt = this.now();
     const stored: StoredEvent[] = [];
@@ -255,9 +252,14 @@ export class SqliteEventStore implements EventStore {
     const first = events[0] && this.stmts.byId.get(events[0].id);
     if (!first) return undefined;
     if (first.stream_id !== streamId) {
-      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 422, `Event ${first.id} already belongs to stream ${first.stream_id}: its command id was used before.`, {
-        eventId: first.id,
-      });
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        422,
+        `Event ${first.id} already belongs to stream ${first.stream_id}: its command id was used before.`,
+        {
+          eventId: first.id,
+        },
+      );
     }
     const stored = this.stmts.readStream.all(streamId, first.revision, events.length).map(toStored);
     return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)!.position, events: stored };

@@ -19,10 +19,21 @@ export const redisConnection = (url: string): { host: string; port: number; pass
 
 /** One PING with a short timeout and no retries: is Redis there at all? */
 export const pingRedis = async (url: string, timeoutMs = 1000): Promise<void> => {
-  const redis = new Redis({ ...redisConnection(url), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis({
+    ...redisConnection(url),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined);
   try {
-    await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'Redis');
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+      'Redis',
+    );
   } finally {
     redis.disconnect();
   }
@@ -87,7 +98,11 @@ export class BullQueue implements JobQueue {
 
   async process(queue: string, handler: JobHandler, concurrency: number): Promise<void> {
     await this.health.call('QueueEvents ready', () => this.lane(queue).events.waitUntilReady());
-    const worker = new Worker(queue, (job) => handler(job.data as Record<string, unknown>), { connection: this.connection, prefix: this.prefix, concurrency });
+    const worker = new Worker(queue, (job) => handler(job.data as Record<string, unknown>), {
+      connection: this.connection,
+      prefix: this.prefix,
+      concurrency,
+    });
     worker.on('error', () => undefined);
     this.workers.set(queue, worker);
     await this.health.call('Worker ready', () => worker.waitUntilReady());

@@ -32,7 +32,10 @@ export const embedJobHandler = (cache: EmbeddingCache, embedder: Embedder, maxBa
     if (waiting.length > 0) timer = setTimeout(flush, 0);
     running = running.then(async () => {
       try {
-        const vectors = await cache.embed(embedder, batch.map((w) => w.text));
+        const vectors = await cache.embed(
+          embedder,
+          batch.map((w) => w.text),
+        );
         batch.forEach((w, i) => w.resolve(encodeVector(vectors[i]!)));
       } catch (error) {
         for (const w of batch) w.reject(error);

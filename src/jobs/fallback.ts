@@ -9,7 +9,9 @@ export type QueueHealth = { kind: 'bullmq' | 'inline'; degraded: boolean; reason
 export type PrimaryQueue = JobQueue & { readonly health?: DependencyHealth };
 
 const unavailable = (error: unknown) =>
-  error instanceof QueueUnavailableError || error instanceof TimeoutError || /connect|ECONNREFUSED|Connection is closed|timed out/i.test((error as Error).message);
+  error instanceof QueueUnavailableError ||
+  error instanceof TimeoutError ||
+  /connect|ECONNREFUSED|Connection is closed|timed out/i.test((error as Error).message);
 
 /**
  * BullMQ when Redis answers, the in-process queue when it does not: a job whose add times out or is

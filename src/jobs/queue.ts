@@ -81,19 +81,21 @@ export class InlineQueue implements JobQueue {
     while (lane.handler && !lane.paused && !this.closed && lane.active < lane.concurrency && lane.waiting.length > 0) {
       const job = lane.waiting.shift()!;
       lane.active += 1;
-      void this.attempt(lane.handler, job).then(
-        (value) => {
-          lane.completed += 1;
-          job.resolve(value);
-        },
-        (error: unknown) => {
-          lane.failed += 1;
-          job.reject(error);
-        },
-      ).finally(() => {
-        lane.active -= 1;
-        this.pump(queue);
-      });
+      void this.attempt(lane.handler, job)
+        .then(
+          (value) => {
+            lane.completed += 1;
+            job.resolve(value);
+          },
+          (error: unknown) => {
+            lane.failed += 1;
+            job.reject(error);
+          },
+        )
+        .finally(() => {
+          lane.active -= 1;
+          this.pump(queue);
+        });
     }
   }
 

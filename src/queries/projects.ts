@@ -73,10 +73,10 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
   let total = 0;
   let ready = 0;
   let dependencyBlocked = 0;
-  const rows = prepared<unknown[], { status: TaskStatus; priority: Priority; waiting: number; n: number }>(db, 
-      `SELECT status, priority, open_hard_deps > 0 AS waiting, COUNT(*) AS n FROM tasks ${scope} GROUP BY status, priority, waiting`,
-    )
-    .all(...args);
+  const rows = prepared<unknown[], { status: TaskStatus; priority: Priority; waiting: number; n: number }>(
+    db,
+    `SELECT status, priority, open_hard_deps > 0 AS waiting, COUNT(*) AS n FROM tasks ${scope} GROUP BY status, priority, waiting`,
+  ).all(...args);
   for (const row of rows) {
     total += row.n;
     byStatus[row.status] += row.n;
@@ -87,10 +87,11 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
     }
   }
   const dependencies = prepared<unknown[], { n: number }>(db, `SELECT COUNT(*) AS n FROM dependencies ${scope}`).get(...args)!.n;
-  const topReady = prepared<unknown[], { id: string; title: string; priority: Priority }>(db, 
-      `SELECT id, title, priority FROM tasks WHERE ${projectId === undefined ? '' : 'project_id = ? AND '}status = 'pending' AND open_hard_deps = 0
+  const topReady = prepared<unknown[], { id: string; title: string; priority: Priority }>(
+    db,
+    `SELECT id, title, priority FROM tasks WHERE ${projectId === undefined ? '' : 'project_id = ? AND '}status = 'pending' AND open_hard_deps = 0
        ORDER BY priority_rank DESC, seq LIMIT 5`,
-    )
+  )
     .all(...args)
     .map((t) => ({ ...t, title: t.title.length > 80 ? `${t.title.slice(0, 77)}...` : t.title }));
   const done = byStatus.completed + byStatus.cancelled;
@@ -126,10 +127,10 @@ export const getTaskHistory = (
 ): Page<HistoryEntry> & { taskId: string } => {
   const limit = opts.limit ?? 20;
   const after = opts.cursor ? Number(decodeCursor(opts.cursor, 1)[0]) : 0;
-  const rows = prepared<[string, number, number], Omit<HistoryEntry, 'changes' | 'type'> & { changes: string; event_type: string }>(db, 
-      'SELECT position, revision, event_type, at, actor, role, tool, changes FROM task_history WHERE task_id = ? AND position > ? ORDER BY position LIMIT ?',
-    )
-    .all(taskId, after, limit + 1);
+  const rows = prepared<[string, number, number], Omit<HistoryEntry, 'changes' | 'type'> & { changes: string; event_type: string }>(
+    db,
+    'SELECT position, revision, event_type, at, actor, role, tool, changes FROM task_history WHERE task_id = ? AND position > ? ORDER BY position LIMIT ?',
+  ).all(taskId, after, limit + 1);
   if (rows.length === 0 && after === 0) throw notFound('TASK_NOT_FOUND', `Task ${taskId} has no history.`, { taskId });
   const page = rows.slice(0, limit);
   return {

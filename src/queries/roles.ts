@@ -48,13 +48,13 @@ export type RoleWorkload = { role: string; assigned: number; inProgress: number;
 
 /** Per role: open tasks assigned to it, those in progress, its limit and how full it is. */
 export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload[] => {
-  const rows = prepared<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(db, 
-      `SELECT r.name, r.max_concurrent_tasks,
+  const rows = prepared<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(
+    db,
+    `SELECT r.name, r.max_concurrent_tasks,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status NOT IN ('completed', 'cancelled')) AS assigned,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status = 'in_progress') AS in_progress
        FROM roles r WHERE r.retired = 0 ${role === undefined ? '' : 'AND r.name = ?'} ORDER BY r.name`,
-    )
-    .all(...(role === undefined ? [] : [role]));
+  ).all(...(role === undefined ? [] : [role]));
   return rows.map((r) => ({
     role: r.name,
     assigned: r.assigned,
@@ -71,7 +71,10 @@ export const inProgressOfRole = (db: Database.Database, role: string): number =>
 /** In-progress tasks per role. */
 export const inProgressByRole = (db: Database.Database): Map<string, number> =>
   new Map(
-    prepared<[], { role: string; n: number }>(db, "SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role")
+    prepared<[], { role: string; n: number }>(
+      db,
+      "SELECT role, COUNT(*) AS n FROM tasks WHERE role IS NOT NULL AND status = 'in_progress' GROUP BY role",
+    )
       .all()
       .map((r) => [r.role, r.n]),
   );

@@ -32,14 +32,17 @@ export const getTaskTree = (db: Database.Database, opts: { taskId?: string; proj
     const root = findTaskRow(db, opts.taskId);
     if (!root) throw notFound('TASK_NOT_FOUND', `Task ${opts.taskId} does not exist.`, { taskId: opts.taskId });
     rootDepth = root.depth;
-    rows = prepared<[string, string, number, number], TaskRow>(db, 
-        `SELECT * FROM tasks WHERE path >= ? AND path < ? || x'ff' AND depth <= ? ORDER BY depth, seq LIMIT ?`,
-      )
-      .all(root.path, root.path, root.depth + maxDepth + 1, MAX_TREE_NODES * 4);
+    rows = prepared<[string, string, number, number], TaskRow>(
+      db,
+      `SELECT * FROM tasks WHERE path >= ? AND path < ? || x'ff' AND depth <= ? ORDER BY depth, seq LIMIT ?`,
+    ).all(root.path, root.path, root.depth + maxDepth + 1, MAX_TREE_NODES * 4);
   } else {
     rootDepth = 0;
-    rows = prepared<[string, number, number], TaskRow>(db, 'SELECT * FROM tasks WHERE project_id = ? AND depth <= ? ORDER BY depth, seq LIMIT ?')
-      .all(opts.projectId ?? 'default', maxDepth + 1, MAX_TREE_NODES * 4);
+    rows = prepared<[string, number, number], TaskRow>(db, 'SELECT * FROM tasks WHERE project_id = ? AND depth <= ? ORDER BY depth, seq LIMIT ?').all(
+      opts.projectId ?? 'default',
+      maxDepth + 1,
+      MAX_TREE_NODES * 4,
+    );
   }
   const byId = new Map<string, TreeNode>();
   const roots: TreeNode[] = [];
@@ -94,12 +97,14 @@ export const getDependencies = (
   const direction = opts.direction ?? 'dependencies';
   const maxDepth = opts.maxDepth ?? 1;
   const limit = opts.limit ?? 500;
-  const step = prepared<[string], { id: string; kind: 'hard' | 'soft' }>(db, 
+  const step = prepared<[string], { id: string; kind: 'hard' | 'soft' }>(
+    db,
     direction === 'dependencies'
       ? 'SELECT depends_on AS id, kind FROM dependencies WHERE task_id = ?'
       : 'SELECT task_id AS id, kind FROM dependencies WHERE depends_on = ?',
   );
-  const info = prepared<[string], { title: string; status: TaskStatus; priority: Priority }>(db, 
+  const info = prepared<[string], { title: string; status: TaskStatus; priority: Priority }>(
+    db,
     'SELECT title, status, priority FROM tasks WHERE id = ?',
   );
   const seen = new Set([taskId]);

@@ -88,7 +88,6 @@ export const toTaskView = (row: TaskRow): TaskView => ({
   updatedAt: row.updated_at,
 });
 
-
 /** Keeps only the requested fields (always with `id`). */
 export const pickFields = <T extends { id: string }>(item: T, fields?: readonly string[]): Partial<T> & Pick<T, 'id'> => {
   if (!fields || fields.length === 0) return item;
@@ -180,21 +179,20 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
 
 /** Projects holding a ready task this role could take, best priority first (where claim_next_task looks). */
 export const projectsWithReadyWork = (db: Database.Database, role: string): string[] =>
-  prepared<[string], { project_id: string }>(db, 
-      `SELECT project_id FROM tasks WHERE status = 'pending' AND open_hard_deps = 0 AND (role = ? OR role IS NULL)
+  prepared<[string], { project_id: string }>(
+    db,
+    `SELECT project_id FROM tasks WHERE status = 'pending' AND open_hard_deps = 0 AND (role = ? OR role IS NULL)
        GROUP BY project_id ORDER BY MAX(priority_rank) DESC, MIN(seq) LIMIT 20`,
-    )
+  )
     .all(role)
     .map((r) => r.project_id);
 
 /** Tasks whose lease ran out, for the sweeper. */
 export const expiredLeases = (db: Database.Database, now: string, limit = 500): { id: string; leaseExpiresAt: string }[] =>
-  prepared<[string, number], { id: string; leaseExpiresAt: string }>(db, 
-      'SELECT id, lease_expires_at AS leaseExpiresAt FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?',
-    )
-    .all(now, limit);
+  prepared<[string, number], { id: string; leaseExpiresAt: string }>(
+    db,
+    'SELECT id, lease_expires_at AS leaseExpiresAt FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?',
+  ).all(now, limit);
 
-export const listReadyTasks = (
-  db: Database.Database,
-  opts: { projectId?: string; role?: string; limit?: number; cursor?: string },
-): Page<TaskView> => listTasks(db, { ...opts, ready: true, sort: 'priority' });
+export const listReadyTasks = (db: Database.Database, opts: { projectId?: string; role?: string; limit?: number; cursor?: string }): Page<TaskView> =>
+  listTasks(db, { ...opts, ready: true, sort: 'priority' });

@@ -6,7 +6,13 @@ export class TimeoutError extends DomainError {
     readonly what: string,
     readonly ms: number,
   ) {
-    super('DEPENDENCY_TIMEOUT', 503, `${what} did not answer within ${ms} ms.`, { what, ms }, 'Retry shortly; GET /health names the dependency that stopped answering.');
+    super(
+      'DEPENDENCY_TIMEOUT',
+      503,
+      `${what} did not answer within ${ms} ms.`,
+      { what, ms },
+      'Retry shortly; GET /health names the dependency that stopped answering.',
+    );
   }
 }
 

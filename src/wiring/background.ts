@@ -23,7 +23,9 @@ export const openQueue = async (config: Config, logger: Logger): Promise<Fallbac
   if (!config.redisUrl) return new FallbackQueue(undefined);
   try {
     await pingRedis(config.redisUrl);
-    return new FallbackQueue(new BullQueue(config.redisUrl, config.queuePrefix, { timeoutMs: config.redisTimeoutMs, probeIntervalMs: config.probeIntervalMs }));
+    return new FallbackQueue(
+      new BullQueue(config.redisUrl, config.queuePrefix, { timeoutMs: config.redisTimeoutMs, probeIntervalMs: config.probeIntervalMs }),
+    );
   } catch (error) {
     logger.warn({ err: error }, 'Redis is not reachable; background jobs run in-process');
     return new FallbackQueue(undefined, `Redis at ${config.redisUrl} unreachable at start (${(error as Error).message}); jobs run in-process`);
@@ -87,7 +89,11 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
     duplicates: async (input: { title: string; description?: string; projectId?: string }): Promise<DuplicateWarning> => {
       if (!index) return { items: [], skipped: 'vectors are disabled (VESPERA_VECTORS=off)' };
       try {
-        const found = await withTimeout(findDuplicates(readDb, index, { ...input, threshold: config.duplicateThreshold }), config.duplicateCheckMs, 'the duplicate check');
+        const found = await withTimeout(
+          findDuplicates(readDb, index, { ...input, threshold: config.duplicateThreshold }),
+          config.duplicateCheckMs,
+          'the duplicate check',
+        );
         return found.reason ? { items: [], skipped: found.reason } : { items: found.items };
       } catch (error) {
         return { items: [], skipped: (error as Error).message };
@@ -96,7 +102,9 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
     /** Lets the graph team hand cycle detection over as a scheduled job. */
     attachCycleDetection: maintenance.attachCycleDetection,
     projectorStatuses: (): ProjectorStatus[] =>
-      config.vectors === 'on' ? [vectors?.projector?.status() ?? { name: 'vectors', version: 1, position: 0, lag: 0, running: false, lastError: 'starting' }] : [],
+      config.vectors === 'on'
+        ? [vectors?.projector?.status() ?? { name: 'vectors', version: 1, position: 0, lag: 0, running: false, lastError: 'starting' }]
+        : [],
     health: async () => {
       const vectorStatus = vectors?.status();
       const queueHealth = { ...queue.health(), embeddings: await queue.stats(EMBED_QUEUE) };
@@ -105,7 +113,9 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
       const down = dependencies.filter((d) => d.state === 'down');
       const reasons = [
         ...down.map((d) => `${d.name} is not answering: ${d.lastError ?? 'unknown'}`),
-        ...(vectorStatus && vectorStatus.chroma.state !== 'up' && !down.some((d) => d.name === 'chroma') ? [`chroma is ${vectorStatus.chroma.state}`] : []),
+        ...(vectorStatus && vectorStatus.chroma.state !== 'up' && !down.some((d) => d.name === 'chroma')
+          ? [`chroma is ${vectorStatus.chroma.state}`]
+          : []),
         ...(queueHealth.degraded && !down.some((d) => d.name === 'redis') ? [`job queue: ${queueHealth.reason ?? 'degraded'}`] : []),
       ];
       return {

@@ -54,8 +54,18 @@ export const maintenanceServices = ({ config, readDb, store, projectors, queue }
   );
 
   const services: Service[] = [
-    new ScheduledService('sync_coordinator', 'Re-drives any read model whose checkpoint lags the log head.', config.syncIntervalMs, viaQueue('sync_coordinator')),
-    new ScheduledService('index_optimization', 'PRAGMA optimize and FTS5 merge on the SQLite read model.', config.optimizeIntervalMs, viaQueue('index_optimization')),
+    new ScheduledService(
+      'sync_coordinator',
+      'Re-drives any read model whose checkpoint lags the log head.',
+      config.syncIntervalMs,
+      viaQueue('sync_coordinator'),
+    ),
+    new ScheduledService(
+      'index_optimization',
+      'PRAGMA optimize and FTS5 merge on the SQLite read model.',
+      config.optimizeIntervalMs,
+      viaQueue('index_optimization'),
+    ),
     cycleDetection,
   ];
   return {

@@ -24,6 +24,9 @@ export const servicesCommand = async (cfg: Config, action = 'list', name?: strin
     return 1;
   }
   const rows: Array<Record<string, unknown>> = body.items ?? [body as Record<string, unknown>];
-  for (const s of rows) process.stdout.write(`${String(s.name).padEnd(20)} ${String(s.state).padEnd(9)} runs=${String(s.runs)} ${s.lastError ? `error: ${String(s.lastError)}` : ''}\n`);
+  for (const s of rows)
+    process.stdout.write(
+      `${String(s.name).padEnd(20)} ${String(s.state).padEnd(9)} runs=${String(s.runs)} ${s.lastError ? `error: ${String(s.lastError)}` : ''}\n`,
+    );
   return 0;
 };

@@ -24,7 +24,11 @@ export type VectorRuntimeDeps = Readonly<{
   queue: JobQueue;
 }>;
 
-export type VectorsStatus = { chroma: ChromaStatus | { mode: 'external'; url: string; state: 'up' | 'down' }; model: string; cache: ReturnType<EmbeddingCache['stats']> };
+export type VectorsStatus = {
+  chroma: ChromaStatus | { mode: 'external'; url: string; state: 'up' | 'down' };
+  model: string;
+  cache: ReturnType<EmbeddingCache['stats']>;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
@@ -57,12 +61,25 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   let vectors: ChromaVectorStore | undefined;
 
   const vectorsFor = async (items: ReadonlyArray<{ taskId: string; hash: string; text: string }>) => {
-    const found = cache.getMany(bulk.modelId, items.map((i) => i.hash));
+    const found = cache.getMany(
+      bulk.modelId,
+      items.map((i) => i.hash),
+    );
     const missing = [...new Map(items.filter((i) => !found.has(i.hash)).map((i) => [i.hash, i])).values()];
     const results = await Promise.all(missing.map((i) => queue.run(EMBED_QUEUE, embedJobId(i.taskId, i.hash), { ...i }, JOB_WAIT_MS)));
     const fresh = missing.map((i, n) => [i.hash, decodeVector(String(results[n]))] as const);
-    const stored = new Set(cache.getMany(bulk.modelId, fresh.map(([h]) => h)).keys());
-    cache.putMany(bulk.modelId, fresh.filter(([h]) => !stored.has(h)));
+    const stored = new Set(
+      cache
+        .getMany(
+          bulk.modelId,
+          fresh.map(([h]) => h),
+        )
+        .keys(),
+    );
+    cache.putMany(
+      bulk.modelId,
+      fresh.filter(([h]) => !stored.has(h)),
+    );
     for (const [h, v] of fresh) found.set(h, v);
     return items.map((i) => found.get(i.hash)!);
   };
@@ -93,7 +110,10 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     chroma.succeeded();
     if (!projector || !projection || !vectors) return;
     vectors.forget();
-    void projection.load().then(() => projector?.catchUp(), (error: unknown) => log.warn({ err: error }, 'reloading the vector checkpoint failed'));
+    void projection.load().then(
+      () => projector?.catchUp(),
+      (error: unknown) => log.warn({ err: error }, 'reloading the vector checkpoint failed'),
+    );
   });
   const booted = boot();
 

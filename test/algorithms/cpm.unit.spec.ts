@@ -9,7 +9,11 @@ const opts = { defaultEstimate: 8 };
 describe('computeCpm', () => {
   describe('on a diamond A → {B, C} → D', () => {
     // B (5 h) is longer than C (2 h): the critical chain is A, B, D and C has 3 h of slack.
-    const result = computeCpm([task('A', 1), task('B', 5), task('C', 2), task('D', 3)], [hard('B', 'A'), hard('C', 'A'), hard('D', 'B'), hard('D', 'C')], opts);
+    const result = computeCpm(
+      [task('A', 1), task('B', 5), task('C', 2), task('D', 3)],
+      [hard('B', 'A'), hard('C', 'A'), hard('D', 'B'), hard('D', 'C')],
+      opts,
+    );
 
     it('computes the expected duration', () => expect(result.duration).to.equal(9));
     it('schedules every task at its earliest and latest times', () => {
@@ -45,7 +49,10 @@ describe('computeCpm', () => {
     it('reports both critical chains', () => {
       const result = computeCpm([task('a', 2), task('b', 3), task('c', 3), task('d', 2)], [hard('b', 'a'), hard('d', 'c')], opts);
       expect(result.duration).to.equal(5);
-      expect(result.criticalChains).to.deep.equal([['a', 'b'], ['c', 'd']]);
+      expect(result.criticalChains).to.deep.equal([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
     });
   });
 
@@ -70,7 +77,11 @@ describe('computeCpm', () => {
 
   describe('when tasks are done', () => {
     it('counts completed and cancelled tasks as 0 hours and leaves them out of the chains', () => {
-      const result = computeCpm([task('A', 5, 'completed'), task('X', 9, 'cancelled'), task('B', 2), task('C', 1)], [hard('B', 'A'), hard('C', 'B')], opts);
+      const result = computeCpm(
+        [task('A', 5, 'completed'), task('X', 9, 'cancelled'), task('B', 2), task('C', 1)],
+        [hard('B', 'A'), hard('C', 'B')],
+        opts,
+      );
       expect(result.duration).to.equal(3);
       expect(result.timings.get('A')!.duration).to.equal(0);
       expect(result.timings.get('X')!.duration).to.equal(0);
@@ -94,7 +105,7 @@ describe('computeCpm', () => {
   describe('at 10,000 tasks', () => {
     it('takes less than 50 ms (median of 5, after warm-up)', () => {
       let seed = 7;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
       const tasks = Array.from({ length: 10_000 }, (_, i) => task(`t${i}`, i % 7 === 0 ? null : 1 + (i % 5), i % 11 === 0 ? 'completed' : 'pending'));
       const edges: CpmEdge[] = [];
       for (let i = 1; i < 10_000; i++) for (let k = 0; k < 3; k++) edges.push(hard(`t${i}`, `t${Math.max(0, i - 1 - Math.floor(random() * 200))}`));

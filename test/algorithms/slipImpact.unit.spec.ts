@@ -51,7 +51,11 @@ describe('slipImpact', () => {
   describe('when the first task slips', () => {
     it('moves every task after it, largest shift first', () => {
       const impact = slipImpact(tasks, edges, 'A', 1, opts);
-      expect(impact.moved.map((m) => [m.id, m.shift])).to.deep.equal([['B', 1], ['C', 1], ['D', 1]]);
+      expect(impact.moved.map((m) => [m.id, m.shift])).to.deep.equal([
+        ['B', 1],
+        ['C', 1],
+        ['D', 1],
+      ]);
       expect(impact.movedCount).to.equal(3);
     });
   });

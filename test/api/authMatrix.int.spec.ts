@@ -95,7 +95,9 @@ const requestFor = (op: AnyOperation, fixtures: Fixtures, serial: number): { met
   const rest = requiredOf(op.input, fixtures, serial, names);
   const method = op.method.toUpperCase();
   if (op.method === 'post' || op.method === 'put' || op.method === 'patch') return { method, url: path, body: rest };
-  const query = new URLSearchParams(Object.entries(rest).map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString();
+  const query = new URLSearchParams(
+    Object.entries(rest).map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+  ).toString();
   return { method, url: query ? `${path}?${query}` : path };
 };
 
@@ -104,7 +106,9 @@ const expectProblem = (response: JsonResponse, status: number, code?: string): v
   expect(response.headers.get('content-type')).to.match(/^application\/problem\+json/);
   expect(response.body).to.be.an('object');
   expect(response.body.status).to.equal(status);
-  expect(response.body.code).to.be.a('string').and.match(/^[A-Z_]+$/);
+  expect(response.body.code)
+    .to.be.a('string')
+    .and.match(/^[A-Z_]+$/);
   if (code) expect(response.body.code).to.equal(code);
 };
 
@@ -211,11 +215,13 @@ describe('Authorization matrix (generated from the operation catalog)', () => {
       });
 
       describe('when the token is forged or stale', () => {
-        it('answers 401 to a token signed with another secret', async () => expectProblem(await send(`Bearer ${refused.wrongSignature}`), 401, 'TOKEN_INVALID'));
+        it('answers 401 to a token signed with another secret', async () =>
+          expectProblem(await send(`Bearer ${refused.wrongSignature}`), 401, 'TOKEN_INVALID'));
         it('answers 401 to an unsigned `alg: none` token', async () => expectProblem(await send(`Bearer ${refused.algNone}`), 401, 'TOKEN_INVALID'));
         it('answers 401 to an expired token', async () => expectProblem(await send(`Bearer ${refused.expired}`), 401, 'TOKEN_EXPIRED'));
         it('answers 401 to a revoked token', async () => expectProblem(await send(`Bearer ${refused.revokedToken}`), 401, 'TOKEN_REVOKED'));
-        it("answers 401 to a token of a revoked plugin", async () => expectProblem(await send(`Bearer ${refused.revokedPlugin}`), 401, 'TOKEN_REVOKED'));
+        it('answers 401 to a token of a revoked plugin', async () =>
+          expectProblem(await send(`Bearer ${refused.revokedPlugin}`), 401, 'TOKEN_REVOKED'));
       });
 
       if (requirement !== 'authenticated') {

@@ -8,19 +8,26 @@ type Answer = { status: number; code?: string; retryAfter?: string };
 const send = (baseUrl: string, from: string, method: string, url: string, headers: Record<string, string>, body?: string): Promise<Answer> =>
   new Promise((resolve, reject) => {
     const target = new URL(url, baseUrl);
-    const request = http.request({ host: target.hostname, port: target.port, path: target.pathname, method, headers, localAddress: from, agent: false }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => {
-        let code: string | undefined;
-        try {
-          code = (JSON.parse(text) as { code?: string }).code;
-        } catch {
-          // not JSON: no code
-        }
-        resolve({ status: response.statusCode ?? 0, ...(code ? { code } : {}), ...(response.headers['retry-after'] ? { retryAfter: String(response.headers['retry-after']) } : {}) });
-      });
-    });
+    const request = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method, headers, localAddress: from, agent: false },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { code?: string }).code;
+          } catch {
+            // not JSON: no code
+          }
+          resolve({
+            status: response.statusCode ?? 0,
+            ...(code ? { code } : {}),
+            ...(response.headers['retry-after'] ? { retryAfter: String(response.headers['retry-after']) } : {}),
+          });
+        });
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });

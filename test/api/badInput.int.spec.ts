@@ -83,11 +83,19 @@ describe('Tasks API given bad input', () => {
 
     it('refuses a non-JSON content type with 415', async () => {
       await refusedWrite(() => raw('POST', '/tasks', 'title=x', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-      await refusedWrite(() => raw('POST', '/tasks', 'title=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      await refusedWrite(
+        () => raw('POST', '/tasks', 'title=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
     });
 
     it('refuses a charset other than UTF-8 with 415', async () => {
-      await refusedWrite(() => raw('POST', '/tasks', '{"title":"x"}', { 'content-type': 'application/json; charset=latin1' }), 415, 'UNSUPPORTED_ENCODING');
+      await refusedWrite(
+        () => raw('POST', '/tasks', '{"title":"x"}', { 'content-type': 'application/json; charset=latin1' }),
+        415,
+        'UNSUPPORTED_ENCODING',
+      );
     });
 
     it('refuses a gzip body that is not gzip with 400, not a 500', async () => {
@@ -99,7 +107,11 @@ describe('Tasks API given bad input', () => {
 
     it('refuses a gzip bomb with 413', async () => {
       const bomb = gzipSync(Buffer.alloc(5 * 1024 * 1024, 32));
-      await refusedWrite(() => raw('POST', '/tasks', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 413, 'PAYLOAD_TOO_LARGE');
+      await refusedWrite(
+        () => raw('POST', '/tasks', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      );
     });
   });
 

@@ -56,7 +56,8 @@ describe('Caller isolation', () => {
     return ok(await call(admin, 'POST', `/plugins/${id}/tokens`, {}), 201).body.token;
   };
   let projects = 0;
-  const newProject = async () => ok(await call(admin, 'POST', '/projects', { id: `iso-${++projects}`, name: `Isolation ${projects}` }), 201).body.id as string;
+  const newProject = async () =>
+    ok(await call(admin, 'POST', '/projects', { id: `iso-${++projects}`, name: `Isolation ${projects}` }), 201).body.id as string;
   const taskCount = async (projectId: string) => ok(await call(admin, 'GET', `/tasks?projectId=${projectId}&limit=200`)).body.items.length as number;
 
   before(async () => {
@@ -105,7 +106,11 @@ describe('Caller isolation', () => {
     it('lets an administrator break the lease with force, recorded in the history', async () => {
       const task = ok(await call(admin, 'POST', `/tasks/${taskId}/release`, { force: true, reason: 'agent vanished' })).body;
       expect(task).to.include({ status: 'pending', claimedBy: null });
-      const history = ok(await call(admin, 'GET', `/tasks/${taskId}/history`)).body.items as Array<{ type: string; actor: string; changes: Record<string, unknown> }>;
+      const history = ok(await call(admin, 'GET', `/tasks/${taskId}/history`)).body.items as Array<{
+        type: string;
+        actor: string;
+        changes: Record<string, unknown>;
+      }>;
       const release = history.find((h) => h.type === 'TaskReleased')!;
       const adminId = ok(await call(admin, 'GET', '/plugins/me')).body.pluginId;
       expect(release.changes).to.include({ forced: true, forcedBy: adminId, agent: 'agent1' });
@@ -167,7 +172,8 @@ describe('Caller isolation', () => {
 
   describe('when many agents claim for a role at its limit at once', () => {
     const readyTasks = async (projectId: string, n: number) => {
-      for (let i = 0; i < n; i++) ok(await call(admin, 'POST', '/tasks', { projectId, title: `Work ${i}`, requiredCapabilities: ['code_writing'], files: ['src/x.ts'] }), 201);
+      for (let i = 0; i < n; i++)
+        ok(await call(admin, 'POST', '/tasks', { projectId, title: `Work ${i}`, requiredCapabilities: ['code_writing'], files: ['src/x.ts'] }), 201);
     };
     const inProgress = async () => ok(await call(admin, 'GET', `/roles/workload?role=${ROLE.name}`)).body.items[0].inProgress as number;
 

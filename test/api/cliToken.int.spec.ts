@@ -10,11 +10,15 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const tokenCreate = (dataDir: string, plugin: string): Promise<{ code: number | null; token: string; stderr: string }> =>
   new Promise((resolve, reject) => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'token', 'create', '--plugin', plugin, '--capabilities', 'task_reading,search'], {
-      cwd: REPO,
-      env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'token', 'create', '--plugin', plugin, '--capabilities', 'task_reading,search'],
+      {
+        cwd: REPO,
+        env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -33,7 +33,10 @@ class TokenPool {
   pluginId = '';
   minted = 0;
 
-  constructor(private readonly app: TestApp, private readonly known: Known) {}
+  constructor(
+    private readonly app: TestApp,
+    private readonly known: Known,
+  ) {}
 
   async renew(): Promise<void> {
     this.pluginId = `fuzz-pool-${++this.generation}`;
@@ -63,7 +66,13 @@ class TokenPool {
   }
 
   /** After an answer: replace what it spent. */
-  async settle(op: AnyOperation, token: string | undefined, status: number, input: Record<string, unknown>, body: Record<string, unknown> | undefined): Promise<void> {
+  async settle(
+    op: AnyOperation,
+    token: string | undefined,
+    status: number,
+    input: Record<string, unknown>,
+    body: Record<string, unknown> | undefined,
+  ): Promise<void> {
     const ok = status >= 200 && status < 300;
     const slot = this.tokens.findIndex((t) => t.token === token);
     const ours = input.pluginId === this.pluginId;
@@ -163,13 +172,22 @@ const forget = (known: Known, op: AnyOperation, input: Record<string, unknown>, 
   const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
   if (code === 'TASK_NOT_FOUND') drop(known.tasks, (t) => t === input.id || t === input.taskId);
   if (code === 'TASK_NOT_FOUND') drop(known.assigned, ([, t]) => t === input.taskId);
-  if (code === 'NOT_CLAIMED' || code === 'LEASE_NOT_HELD' || code === 'LEASE_EXPIRED' || code === 'TASK_NOT_FOUND') drop(known.claimed, (t) => t === input.id);
+  if (code === 'NOT_CLAIMED' || code === 'LEASE_NOT_HELD' || code === 'LEASE_EXPIRED' || code === 'TASK_NOT_FOUND')
+    drop(known.claimed, (t) => t === input.id);
   if (code === 'DEPENDENCY_NOT_FOUND') drop(known.dependencies, ([a, b]) => a === input.id && b === input.dependsOn);
   if (code === 'ROLE_NOT_ASSIGNED') drop(known.assigned, ([r, t]) => r === input.name && t === input.taskId);
   if (code === 'ROLE_NOT_FOUND' || code === 'ROLE_RETIRED') drop(known.ownRoles, (r) => r === input.name);
   if (code === 'PLUGIN_REVOKED' || code === 'PLUGIN_NOT_FOUND') drop(known.plugins, (p) => p === input.pluginId);
-  if (code === 'TOKEN_NOT_FOUND' && typeof input.pluginId === 'string') known.jtis.set(input.pluginId, (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti));
-  if (op.name === 'revokeToken' && code === undefined && typeof input.pluginId === 'string') known.jtis.set(input.pluginId, (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti));
+  if (code === 'TOKEN_NOT_FOUND' && typeof input.pluginId === 'string')
+    known.jtis.set(
+      input.pluginId,
+      (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti),
+    );
+  if (op.name === 'revokeToken' && code === undefined && typeof input.pluginId === 'string')
+    known.jtis.set(
+      input.pluginId,
+      (known.jtis.get(input.pluginId) ?? []).filter((j) => j !== input.jti),
+    );
 };
 
 describe('The operation catalog under seeded random input (REST and MCP)', function () {
@@ -188,17 +206,34 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
     pool = new TokenPool(app, known);
     await pool.renew();
     const admin = { authorization: `Bearer ${app.adminToken}` };
-    known.roles.push(...((await api(app.baseUrl, 'GET', '/api/v1/roles', undefined, admin)).body.items as Array<{ name: string }>).map((r) => r.name));
-    known.services.push(...((await api(app.baseUrl, 'GET', '/api/v1/services', undefined, admin)).body.items as Array<{ name: string }>).map((s) => s.name));
-    const topics = ['Parse the configuration file', 'Write the lexer', 'Deploy the staging cluster', 'Fix the flaky login test', 'Cache search results'];
+    known.roles.push(
+      ...((await api(app.baseUrl, 'GET', '/api/v1/roles', undefined, admin)).body.items as Array<{ name: string }>).map((r) => r.name),
+    );
+    known.services.push(
+      ...((await api(app.baseUrl, 'GET', '/api/v1/services', undefined, admin)).body.items as Array<{ name: string }>).map((s) => s.name),
+    );
+    const topics = [
+      'Parse the configuration file',
+      'Write the lexer',
+      'Deploy the staging cluster',
+      'Fix the flaky login test',
+      'Cache search results',
+    ];
     for (let i = 0; i < 30; i++) {
       const created = (await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: `${topics[i % topics.length]} ${i}` }, admin)).body;
       known.tasks.push(created.id);
       known.projectOf.set(created.id, created.projectId);
     }
     for (let i = 0; i < 3; i++) {
-      const role = { name: `fuzz_seed_${i}`, description: 'A role the fuzzer may change and retire.', capabilities: ['code_writing'], filePatterns: ['**'], tools: [], maxConcurrentTasks: 50,
-        restrictions: { maxFileChanges: 100, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 } };
+      const role = {
+        name: `fuzz_seed_${i}`,
+        description: 'A role the fuzzer may change and retire.',
+        capabilities: ['code_writing'],
+        filePatterns: ['**'],
+        tools: [],
+        maxConcurrentTasks: 50,
+        restrictions: { maxFileChanges: 100, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 },
+      };
       expect((await api(app.baseUrl, 'POST', '/api/v1/roles', role, admin)).status).to.equal(201);
       known.roles.push(role.name);
       known.ownRoles.push(role.name);
@@ -211,17 +246,27 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
   });
 
   after(async () => {
-    if (app) process.stderr.write(`\n${closingTable(SEED, app.operations.map((o) => o.name), rest, mcp)}\n  tokens minted for the pool: ${pool?.minted ?? 0}\n\n`);
+    if (app)
+      process.stderr.write(
+        `\n${closingTable(
+          SEED,
+          app.operations.map((o) => o.name),
+          rest,
+          mcp,
+        )}\n  tokens minted for the pool: ${pool?.minted ?? 0}\n\n`,
+      );
     await app?.close();
   });
 
   const summary = (violations: Violation[]) => {
     const kinds = new Map<string, Violation>();
     for (const v of violations) kinds.set(`${v.request.split(' ').slice(0, 2).join(' ').replace(/\?.*/, '').slice(0, 60)} → ${v.status}`, v);
-    return [...kinds.values()].slice(0, 25).map((v) => `${v.status} ← ${v.request}\n      ${v.body}`).join('\n    ');
+    return [...kinds.values()]
+      .slice(0, 25)
+      .map((v) => `${v.status} ← ${v.request}\n      ${v.body}`)
+      .join('\n    ');
   };
-  const starved = (tallies: Map<string, Tally>) =>
-    [...tallies].filter(([, t]) => t.ok < MIN_OK).map(([name, t]) => `${name}: ${t.ok} of ${t.sent}`);
+  const starved = (tallies: Map<string, Tally>) => [...tallies].filter(([, t]) => t.ok < MIN_OK).map(([name, t]) => `${name}: ${t.ok} of ${t.sent}`);
 
   it(`REST: never 5xx, problem+json with a code for every 4xx, and at least ${MIN_OK} × 2xx per operation, over ${REQUESTS} requests (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
@@ -238,7 +283,9 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
       const inPath = new Set(pathParams(op.path));
       for (const [name, raw] of Object.entries(input)) {
         const value = !clean && rnd.chance(0.1) ? gen.mutant() : raw;
-        const text = (Array.isArray(value) ? value.join(',') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)).slice(0, 3000);
+        const text = (
+          Array.isArray(value) ? value.join(',') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)
+        ).slice(0, 3000);
         if (inPath.has(name)) {
           const verbatim = /^%|^\.+$/.test(text);
           path = path.replace(`:${name}`, verbatim ? text : encodeURIComponent(wellFormed(text)) || '-');
@@ -247,17 +294,28 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
           query.append(name, name === 'minPosition' && typeof value === 'number' && value > 0 ? 'not-a-position' : text);
         } else body[name] = raw;
       }
-      if (!clean && rnd.chance(0.08)) query.append(rnd.pick(['foo', 'limit', 'cursor', 'sort', 'status', 'fields', 'q', '__proto__', 'a[b]']), String(gen.mutant()).slice(0, 3000));
+      if (!clean && rnd.chance(0.08))
+        query.append(rnd.pick(['foo', 'limit', 'cursor', 'sort', 'status', 'fields', 'q', '__proto__', 'a[b]']), String(gen.mutant()).slice(0, 3000));
       const url = `${path}${query.size ? `?${query}` : ''}`;
       const token = pool.pick(rnd.int(0, POOL_SIZE - 1));
-      const headers: Record<string, string> = clean || rnd.chance(0.95) ? { authorization: `Bearer ${token}` } : rnd.chance(0.5) ? {} : { authorization: rnd.pick(['Bearer x.y.z', 'Basic abc', 'Bearer']) };
+      const headers: Record<string, string> =
+        clean || rnd.chance(0.95)
+          ? { authorization: `Bearer ${token}` }
+          : rnd.chance(0.5)
+            ? {}
+            : { authorization: rnd.pick(['Bearer x.y.z', 'Basic abc', 'Bearer']) };
       let sent: string | undefined;
       if (method !== 'GET' && (Object.keys(body).length || (op.method !== 'get' && op.method !== 'delete'))) {
-        sent = !clean && rnd.chance(0.08) ? rnd.pick(GARBAGE_BODIES) : JSON.stringify(!clean && rnd.chance(0.4) ? gen.mutateObject(body, op.input) : body);
-        headers['content-type'] = clean || rnd.chance(0.95) ? 'application/json' : rnd.pick(['text/plain', 'application/xml', 'application/merge-patch+json']);
+        sent =
+          !clean && rnd.chance(0.08) ? rnd.pick(GARBAGE_BODIES) : JSON.stringify(!clean && rnd.chance(0.4) ? gen.mutateObject(body, op.input) : body);
+        headers['content-type'] =
+          clean || rnd.chance(0.95) ? 'application/json' : rnd.pick(['text/plain', 'application/xml', 'application/merge-patch+json']);
       }
       if (!clean && rnd.chance(0.1)) headers['if-match'] = rnd.pick(['W/"1"', '"2"', 'W/"999999"', '*', 'garbage', 'W/"-1"', 'W/"1", W/"2"']);
-      if (rnd.chance(0.05)) headers['idempotency-key'] = clean ? `fuzz-key-${rnd.int(0, 1e9)}` : rnd.pick([`fuzz-key-${rnd.int(0, 1e9)}`, 'short', 'key with spaces and !!']);
+      if (rnd.chance(0.05))
+        headers['idempotency-key'] = clean
+          ? `fuzz-key-${rnd.int(0, 1e9)}`
+          : rnd.pick([`fuzz-key-${rnd.int(0, 1e9)}`, 'short', 'key with spaces and !!']);
 
       const response = await fetch(`${app.baseUrl}${url}`, { method, headers, ...(sent === undefined || method === 'GET' ? {} : { body: sent }) });
       const text = await response.text();
@@ -269,10 +327,17 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
       }
       // A request that left its operation's route (another method, a mangled path) is counted under it all the same.
       count(rest.get(op.name)!, response.status);
-      if (process.env.FUZZ_DEBUG && clean && response.status >= 400) process.stderr.write(`clean ${op.name} ${response.status} ${String(parsed?.code)} ${String(parsed?.detail ?? parsed?.message ?? '').slice(0, 160)} :: ${url.slice(0, 100)} ${(sent ?? '').slice(0, 200)}\n`);
+      if (process.env.FUZZ_DEBUG && clean && response.status >= 400)
+        process.stderr.write(
+          `clean ${op.name} ${response.status} ${String(parsed?.code)} ${String(parsed?.detail ?? parsed?.message ?? '').slice(0, 160)} :: ${url.slice(0, 100)} ${(sent ?? '').slice(0, 200)}\n`,
+        );
       const problemOk = /^application\/problem\+json/.test(response.headers.get('content-type') ?? '') && typeof parsed?.code === 'string';
       if (response.status >= 500 || (response.status >= 400 && !problemOk)) {
-        restViolations.push({ request: `${method} ${url.slice(0, 160)} ${(sent ?? '').slice(0, 160)}`, status: response.status, body: text.slice(0, 300) });
+        restViolations.push({
+          request: `${method} ${url.slice(0, 160)} ${(sent ?? '').slice(0, 160)}`,
+          status: response.status,
+          body: text.slice(0, 300),
+        });
       }
       const used = headers.authorization?.slice('Bearer '.length);
       const ok = response.status >= 200 && response.status < 300 && method === op.method.toUpperCase();
@@ -347,4 +412,3 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
     expect(starved(mcp), 'tools the fuzzer hardly reached (successes of calls made)').to.deep.equal([]);
   });
 });
-

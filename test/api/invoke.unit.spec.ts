@@ -27,7 +27,12 @@ describe('invoke', () => {
     read = { args: 0, facts: 0 };
   });
 
-  const deps = (extra: Partial<InvokeDeps> = {}): InvokeDeps => ({ validators: catalog.validators, authorizer: catalog.authorizer, logger: catalog.logger, ...extra });
+  const deps = (extra: Partial<InvokeDeps> = {}): InvokeDeps => ({
+    validators: catalog.validators,
+    authorizer: catalog.authorizer,
+    logger: catalog.logger,
+    ...extra,
+  });
   const op = (name: string) => catalog.operations.find((o) => o.name === name)!;
   /** A call that counts when the surface is asked for its arguments and its request facts. */
   const call = (caller: Caller | undefined, args: Record<string, unknown>, facts: RequestFacts = {}): Call => ({

@@ -67,7 +67,11 @@ describe('REST and MCP share one invoke path', () => {
   });
 
   const overRest = async (id: string, body: Record<string, unknown>): Promise<Outcome> => {
-    const response = await fetch(`${baseUrl}/things/${id}/rename`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${baseUrl}/things/${id}/rename`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const answer = (await response.json()) as Record<string, unknown>;
     return response.ok ? { ok: answer } : { code: answer.code as string, status: response.status };
   };

@@ -1,13 +1,19 @@
 import { expect } from 'chai';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 
-type OpenApiOperation = { operationId?: string; 'x-capability'?: string; responses?: Record<string, unknown>; parameters?: { name: string; in: string }[] };
+type OpenApiOperation = {
+  operationId?: string;
+  'x-capability'?: string;
+  responses?: Record<string, unknown>;
+  parameters?: { name: string; in: string }[];
+};
 
 describe('OpenAPI document', () => {
   let app: TestApp;
   let doc: { openapi: string; paths: Record<string, Record<string, OpenApiOperation>>; components: { schemas: Record<string, unknown> } };
   const toOpenApiPath = (path: string) => `/api/v1${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
-  const documented = () => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+  const documented = () =>
+    Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
 
   before(async () => {
     app = await startTestApp();

@@ -225,7 +225,11 @@ describe('Orchestration API', () => {
     it('records the result and completes the task', () => {
       ok(completed);
       expect(completed.body.task).to.include({ id: root.id, status: 'completed', claimedBy: null });
-      expect(completed.body.task.result).to.deep.include({ output: 'Laid the foundation.', artifacts: ['dist/foundation.js'], changedFiles: ['src/foundation.ts'] });
+      expect(completed.body.task.result).to.deep.include({
+        output: 'Laid the foundation.',
+        artifacts: ['dist/foundation.js'],
+        changedFiles: ['src/foundation.ts'],
+      });
       expect(completed.body.warnings).to.deep.equal([]);
     });
 
@@ -288,7 +292,14 @@ describe('Orchestration API', () => {
         expect(brief.body.task).to.include({ id: task.id, status: 'pending' });
         expect(brief.body.role).to.deep.include({ name: role, capabilities: WORKER_ROLE.capabilities, filePatterns: WORKER_ROLE.filePatterns });
         expect(brief.body.dependencies).to.deep.equal([
-          { id: dependency.id, title: 'The groundwork', kind: 'hard', status: 'completed', output: 'Groundwork done: use lib/x.', artifacts: ['lib/x.ts'] },
+          {
+            id: dependency.id,
+            title: 'The groundwork',
+            kind: 'hard',
+            status: 'completed',
+            output: 'Groundwork done: use lib/x.',
+            artifacts: ['lib/x.ts'],
+          },
         ]);
         expect(brief.body.parent).to.deep.equal({ id: parent.id, title: 'The feature', description: 'Why we build it', status: 'pending' });
         expect(brief.body.claimed).to.equal(false);
@@ -440,10 +451,14 @@ const leaseExpirySpec = (mode: 'inline' | 'bullmq') => {
     }
 
     it('returns the task to the ready queue once the lease ran out (within 20 s)', async () => {
-      returned = await eventually(async () => {
-        const now = await getTask(task.id);
-        return now.status === 'pending' ? now : undefined;
-      }, 20_000, 250);
+      returned = await eventually(
+        async () => {
+          const now = await getTask(task.id);
+          return now.status === 'pending' ? now : undefined;
+        },
+        20_000,
+        250,
+      );
       expect(returned, 'task back to pending within 20 s').to.not.equal(undefined);
       expect(returned).to.include({ claimedBy: null, leaseExpiresAt: null, ready: true });
       expect(Date.now()).to.be.at.least(Date.parse(claimed.leaseExpiresAt!));

@@ -24,14 +24,16 @@ describe('Plugins API', () => {
   let app: TestApp;
   let plugins = 0;
 
-  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => api(app.baseUrl, method, `/api/v1${url}`, body, headers);
+  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    api(app.baseUrl, method, `/api/v1${url}`, body, headers);
   const ok = (response: JsonResponse, status: number): JsonResponse => {
     expect(response.status, JSON.stringify(response.body)).to.equal(status);
     return response;
   };
   const register = async (capabilities: string[], extra: Record<string, unknown> = {}) => {
     plugins += 1;
-    return ok(await call('POST', '/plugins', { id: `plugin-${plugins}`, name: `Plugin ${plugins}`, type: 'agent', capabilities, ...extra }), 201).body;
+    return ok(await call('POST', '/plugins', { id: `plugin-${plugins}`, name: `Plugin ${plugins}`, type: 'agent', capabilities, ...extra }), 201)
+      .body;
   };
   const issue = async (pluginId: string, body: Record<string, unknown> = {}) => ok(await call('POST', `/plugins/${pluginId}/tokens`, body), 201).body;
 
@@ -138,7 +140,10 @@ describe('Plugins API', () => {
       let capped: TestApp;
       before(async () => {
         capped = await startTestApp({ tokenMaxTtlSeconds: 3600 });
-        ok(await api(capped.baseUrl, 'POST', '/api/v1/plugins', { id: 'capped', name: 'capped', type: 'agent', capabilities: ['task_reading'] }), 201);
+        ok(
+          await api(capped.baseUrl, 'POST', '/api/v1/plugins', { id: 'capped', name: 'capped', type: 'agent', capabilities: ['task_reading'] }),
+          201,
+        );
       });
       after(() => capped?.close());
 
@@ -181,7 +186,14 @@ describe('Plugins API', () => {
       const plugin = await register(['task_reading', 'search']);
       const issued = await issue(plugin.id, { capabilities: ['search'] });
       const me = ok(await call('GET', '/plugins/me', undefined, { ...bearer(issued.token), 'x-vespera-role': 'coder' }), 200).body;
-      expect(me).to.deep.include({ actor: plugin.id, pluginId: plugin.id, jti: issued.jti, capabilities: ['search'], expiresAt: issued.expiresAt, role: 'coder' });
+      expect(me).to.deep.include({
+        actor: plugin.id,
+        pluginId: plugin.id,
+        jti: issued.jti,
+        capabilities: ['search'],
+        expiresAt: issued.expiresAt,
+        role: 'coder',
+      });
     });
 
     it('refuses a role header that is not a role name with 400', async () => {
@@ -214,7 +226,9 @@ describe('Plugins API', () => {
       const plugin = await register(['task_reading']);
       const doomed = await issue(plugin.id);
       const kept = await issue(plugin.id);
-      expect(ok(await call('POST', `/plugins/${plugin.id}/tokens/${doomed.jti}/revoke`, { reason: 'leaked' }), 200).body).to.include({ revoked: true });
+      expect(ok(await call('POST', `/plugins/${plugin.id}/tokens/${doomed.jti}/revoke`, { reason: 'leaked' }), 200).body).to.include({
+        revoked: true,
+      });
       expectProblem(await call('GET', '/tasks', undefined, bearer(doomed.token)), 401, 'TOKEN_REVOKED');
       ok(await call('GET', '/tasks', undefined, bearer(kept.token)), 200);
     });
@@ -260,7 +274,15 @@ describe('Plugins API', () => {
     });
 
     it('records the admin actor and its role in plugin events', async () => {
-      const response = ok(await call('POST', '/plugins', { id: 'meta-plugin', name: 'meta', type: 'agent', capabilities: ['search'] }, { 'x-vespera-role': 'orchestrator' }), 201);
+      const response = ok(
+        await call(
+          'POST',
+          '/plugins',
+          { id: 'meta-plugin', name: 'meta', type: 'agent', capabilities: ['search'] },
+          { 'x-vespera-role': 'orchestrator' },
+        ),
+        201,
+      );
       expect(response.body.id).to.equal('meta-plugin');
       const [registered] = await app.store.readStream('plugin-meta-plugin');
       expect(registered!.metadata).to.include({ actor: 'admin', tool: 'rest', role: 'orchestrator' });

@@ -33,7 +33,12 @@ describe('Role file patterns over HTTP', () => {
 
   before(async () => {
     app = await startTestApp();
-    const plugin = await api(app.baseUrl, 'POST', '/api/v1/plugins', { id: 'roles-admin', name: 'roles-admin', type: 'agent', capabilities: ['role_management', 'task_reading'] });
+    const plugin = await api(app.baseUrl, 'POST', '/api/v1/plugins', {
+      id: 'roles-admin',
+      name: 'roles-admin',
+      type: 'agent',
+      capabilities: ['role_management', 'task_reading'],
+    });
     expect(plugin.status, JSON.stringify(plugin.body)).to.equal(201);
     const issued = await api(app.baseUrl, 'POST', '/api/v1/plugins/roles-admin/tokens', { capabilities: ['role_management', 'task_reading'] });
     expect(issued.status, JSON.stringify(issued.body)).to.equal(201);
@@ -66,7 +71,12 @@ describe('Role file patterns over HTTP', () => {
     it('refuses patterns that together expand past 8192 characters', async () => {
       const patterns = Array.from({ length: 40 }, (_, i) => `d${String(i).padStart(2, '0')}/{${'a'.repeat(120)},${'b'.repeat(120)}}/**`);
       const body = expectProblem(await call('POST', '/roles', role(patterns)), 400, 'INVALID_GLOB').body;
-      expect(body.errors).to.deep.equal([{ field: 'filePatterns', message: '`filePatterns` total 10160 characters once braces are expanded, over the limit of 8192; use fewer or broader patterns' }]);
+      expect(body.errors).to.deep.equal([
+        {
+          field: 'filePatterns',
+          message: '`filePatterns` total 10160 characters once braces are expanded, over the limit of 8192; use fewer or broader patterns',
+        },
+      ]);
     });
 
     it('refuses `(a+)+b` on update too, leaving the role as it was', async () => {

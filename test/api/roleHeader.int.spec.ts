@@ -20,7 +20,8 @@ const customRole = (name: string) => ({
 
 describe('X-Vespera-Role', () => {
   let app: TestApp;
-  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => api(app.baseUrl, method, `/api/v1${url}`, body, headers);
+  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    api(app.baseUrl, method, `/api/v1${url}`, body, headers);
   const asRole = (role: string) => ({ 'x-vespera-role': role });
 
   before(async () => {
@@ -44,7 +45,13 @@ describe('X-Vespera-Role', () => {
     });
 
     it('refuses it on the MCP endpoint as well', async () => {
-      const response = await api(app.baseUrl, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }, { ...asRole('admin'), accept: 'application/json, text/event-stream' });
+      const response = await api(
+        app.baseUrl,
+        'POST',
+        '/mcp',
+        { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+        { ...asRole('admin'), accept: 'application/json, text/event-stream' },
+      );
       expectProblem(response, 422, 'UNKNOWN_ROLE');
     });
   });

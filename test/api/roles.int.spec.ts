@@ -42,7 +42,8 @@ describe('Roles API', () => {
   let app: TestApp;
   let serial = 0;
 
-  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => api(app.baseUrl, method, `/api/v1${url}`, body, headers);
+  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    api(app.baseUrl, method, `/api/v1${url}`, body, headers);
   const ok = (response: JsonResponse, status: number): JsonResponse => {
     expect(response.status, JSON.stringify(response.body)).to.equal(status);
     return response;
@@ -142,7 +143,10 @@ describe('Roles API', () => {
     });
 
     it('needs role_management: a token without it gets 403', async () => {
-      ok(await call('POST', '/plugins', { id: 'no-roles', name: 'no roles', type: 'agent', capabilities: ['task_reading', 'task_modification'] }), 201);
+      ok(
+        await call('POST', '/plugins', { id: 'no-roles', name: 'no roles', type: 'agent', capabilities: ['task_reading', 'task_modification'] }),
+        201,
+      );
       const { token } = ok(await call('POST', '/plugins/no-roles/tokens', {}), 201).body;
       expectProblem(await call('POST', '/roles', customRole(uniqueName('denied')), { authorization: `Bearer ${token}` }), 403, 'MISSING_CAPABILITY');
     });
@@ -170,7 +174,11 @@ describe('Roles API', () => {
       ['an absolute path', '/etc/**'],
     ] as const) {
       it(`refuses a malformed glob (${label}) with 400 INVALID_GLOB`, async () => {
-        const response = expectProblem(await call('POST', '/roles', customRole(uniqueName('globs'), { filePatterns: ['docs/**', pattern] })), 400, 'INVALID_GLOB');
+        const response = expectProblem(
+          await call('POST', '/roles', customRole(uniqueName('globs'), { filePatterns: ['docs/**', pattern] })),
+          400,
+          'INVALID_GLOB',
+        );
         expect(response.body.patterns).to.deep.equal([pattern]);
       });
     }
@@ -316,7 +324,12 @@ describe('Roles API', () => {
     it('returns valid:true with no reasons for a fitting role, and appends nothing', async () => {
       const task = await createTask({ requiredCapabilities: ['code_writing'], files: ['src/index.ts'] });
       const before = await headPosition();
-      expect(ok(await call('POST', '/roles/coder/validate', { taskId: task.id }), 200).body).to.deep.equal({ valid: true, role: 'coder', taskId: task.id, reasons: [] });
+      expect(ok(await call('POST', '/roles/coder/validate', { taskId: task.id }), 200).body).to.deep.equal({
+        valid: true,
+        role: 'coder',
+        taskId: task.id,
+        reasons: [],
+      });
       expect(await headPosition()).to.equal(before);
       expect(ok(await call('GET', `/tasks/${task.id}`), 200).body.role).to.equal(null);
     });

@@ -57,8 +57,12 @@ describe('Input strings', () => {
 
   describe('over MCP', () => {
     it('refuses a lone surrogate and a NUL in tool arguments with INVALID_STRING', async () => {
-      expect(toolRefused(await callTool(mcp.client, 'create_task', { title: 'broken \ud800' }), 'INVALID_STRING').details).to.include({ field: 'title' });
-      expect(toolRefused(await callTool(mcp.client, 'create_task', { title: 'ok', files: ['a\u0000b'] }), 'INVALID_STRING').details).to.include({ field: 'files.0' });
+      expect(toolRefused(await callTool(mcp.client, 'create_task', { title: 'broken \ud800' }), 'INVALID_STRING').details).to.include({
+        field: 'title',
+      });
+      expect(toolRefused(await callTool(mcp.client, 'create_task', { title: 'ok', files: ['a\u0000b'] }), 'INVALID_STRING').details).to.include({
+        field: 'files.0',
+      });
     });
 
     it('keeps well-formed astral text', async () => {

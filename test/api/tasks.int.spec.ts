@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import { STATUS_TRANSITIONS } from '../../src/events/project.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
 
-type Task = { id: string; projectId: string; parentId: string | null; title: string; status: string; priority: string; version: number; ready: boolean };
+type Task = {
+  id: string;
+  projectId: string;
+  parentId: string | null;
+  title: string;
+  status: string;
+  priority: string;
+  version: number;
+  ready: boolean;
+};
 type TreeNode = { id: string; title: string; children: TreeNode[] };
 
 describe('Tasks API', () => {
@@ -96,7 +105,13 @@ describe('Tasks API', () => {
       const response = ok(
         await call('POST', '/tasks/tree', {
           projectId,
-          root: { title: 'Epic', children: [{ title: 'Story 1', children: [{ title: 'Sub 1.1' }] }, { title: 'Story 2', priority: 'high' }] },
+          root: {
+            title: 'Epic',
+            children: [
+              { title: 'Story 1', children: [{ title: 'Sub 1.1' }] },
+              { title: 'Story 2', priority: 'high' },
+            ],
+          },
         }),
         201,
       );
@@ -107,7 +122,11 @@ describe('Tasks API', () => {
       expect(tree.nodes).to.equal(4);
       expect(tree.roots[0].title).to.equal('Epic');
       expect(tree.roots[0].children.map((c: TreeNode) => c.title)).to.deep.equal(['Story 1', 'Story 2']);
-      expect(walk(tree.roots[0]).map((n) => n.id).sort()).to.deep.equal([...taskIds].sort());
+      expect(
+        walk(tree.roots[0])
+          .map((n) => n.id)
+          .sort(),
+      ).to.deep.equal([...taskIds].sort());
       const leaf = ok(await call('GET', `/tasks/${tree.roots[0].children[0].children[0].id}`), 200).body;
       expect(leaf).to.include({ title: 'Sub 1.1', depth: 2, projectId });
     });
@@ -465,7 +484,9 @@ describe('Tasks API', () => {
       expect(history.items.map((h: { type: string }) => h.type)).to.deep.equal(['TaskCreated', 'TaskUpdated', 'TaskStatusChanged']);
       const actors = new Set(history.items.map((h: { actor: string }) => h.actor));
       expect(actors.size).to.equal(1);
-      expect([...actors][0]).to.be.a('string').with.length.above(0);
+      expect([...actors][0])
+        .to.be.a('string')
+        .with.length.above(0);
       for (const item of history.items) expect(item).to.include({ tool: 'rest' });
       expect(history.items[1].changes).to.deep.equal({ title: 'Tracked 2' });
       expect(history.items[2].changes).to.deep.equal({ status: { from: 'pending', to: 'in_progress' } });
@@ -486,7 +507,10 @@ describe('Tasks API', () => {
 
   describe('when the tree of a task is read', () => {
     it('honours the depth and counts what it left out', async () => {
-      const created = ok(await call('POST', '/tasks/tree', { root: { title: 'R', children: [{ title: 'C', children: [{ title: 'G' }] }] } }), 201).body;
+      const created = ok(
+        await call('POST', '/tasks/tree', { root: { title: 'R', children: [{ title: 'C', children: [{ title: 'G' }] }] } }),
+        201,
+      ).body;
       const tree = ok(await call('GET', `/tasks/${created.rootId}/tree?depth=1`), 200).body;
       expect(tree).to.include({ nodes: 2, maxDepth: 1 });
       expect(tree.roots[0].children[0]).to.include({ title: 'C', hiddenChildren: 1 });

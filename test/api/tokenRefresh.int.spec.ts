@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const claimsOf = (token: string): { exp: number; iat: number; jti: string } => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+const claimsOf = (token: string): { exp: number; iat: number; jti: string } =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 const lifetimeOf = (token: string) => {
   const { exp, iat } = claimsOf(token);
   return exp - iat;
@@ -12,17 +13,25 @@ describe('Token refresh', () => {
   let app: TestApp;
   let plugins = 0;
 
-  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => api(app.baseUrl, method, `/api/v1${url}`, body, headers);
+  const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    api(app.baseUrl, method, `/api/v1${url}`, body, headers);
   const ok = (response: JsonResponse, status: number): JsonResponse => {
     expect(response.status, JSON.stringify(response.body)).to.equal(status);
     return response;
   };
   const plugin = async () => {
     plugins += 1;
-    return ok(await call('POST', '/plugins', { id: `refresher-${plugins}`, name: `Refresher ${plugins}`, type: 'agent', capabilities: ['task_reading'] }), 201).body.id as string;
+    return ok(
+      await call('POST', '/plugins', { id: `refresher-${plugins}`, name: `Refresher ${plugins}`, type: 'agent', capabilities: ['task_reading'] }),
+      201,
+    ).body.id as string;
   };
   const issue = async (pluginId: string, ttlSeconds?: number) =>
-    ok(await call('POST', `/plugins/${pluginId}/tokens`, ttlSeconds === undefined ? {} : { ttlSeconds }), 201).body as { token: string; jti: string; expiresAt: string };
+    ok(await call('POST', `/plugins/${pluginId}/tokens`, ttlSeconds === undefined ? {} : { ttlSeconds }), 201).body as {
+      token: string;
+      jti: string;
+      expiresAt: string;
+    };
   const refresh = (token: string, body: Record<string, unknown> = {}) => call('POST', '/plugins/me/token', body, bearer(token));
 
   before(async () => {

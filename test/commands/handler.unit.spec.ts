@@ -40,7 +40,11 @@ describe('CommandHandler', () => {
       const handler = handlerOver(counting);
       const first = handler.handle(STREAM, reserve('c1', '1'));
       // Pushed while the first batch is in flight: they form the next batch.
-      const rest = [handler.handle(STREAM, reserve('c2', '2')), handler.handle(STREAM, reserve('c3', '3', '4')), handler.handle(STREAM, reserve('c4', '5'))];
+      const rest = [
+        handler.handle(STREAM, reserve('c2', '2')),
+        handler.handle(STREAM, reserve('c3', '3', '4')),
+        handler.handle(STREAM, reserve('c4', '5')),
+      ];
       const results = await Promise.all([first, ...rest]);
 
       expect(counting.appends.map((a) => a.events.length)).to.deep.equal([1, 4]);
@@ -48,7 +52,10 @@ describe('CommandHandler', () => {
       expect(results.map((r) => r.events.map((e) => [e.revision, (e.data as { seat: string }).seat]))).to.deep.equal([
         [[0, '1']],
         [[1, '2']],
-        [[2, '3'], [3, '4']],
+        [
+          [2, '3'],
+          [3, '4'],
+        ],
         [[4, '5']],
       ]);
       expect(results.map((r) => r.nextRevision)).to.deep.equal([0, 1, 3, 4]);

@@ -43,7 +43,8 @@ describe('Generated docs', () => {
     const raised = new Set<string>();
     for (const file of sourceFiles(path.join(ROOT, 'src'))) {
       const text = fs.readFileSync(file, 'utf8');
-      for (const match of text.matchAll(/\b(?:DomainError|notFound|conflict|unprocessable|badRequest|unauthorized)\(\s*'([A-Z][A-Z_]+)'/g)) raised.add(match[1]!);
+      for (const match of text.matchAll(/\b(?:DomainError|notFound|conflict|unprocessable|badRequest|unauthorized)\(\s*'([A-Z][A-Z_]+)'/g))
+        raised.add(match[1]!);
     }
     expect(raised.size).to.be.above(40);
     const missing = [...raised].filter((code) => !INTERNAL_CODES.has(code) && !new RegExp(`^\\| \`${code}\` \\|`, 'm').test(api));

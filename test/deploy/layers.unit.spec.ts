@@ -37,7 +37,10 @@ const writeTree = (dir: string, files: Record<string, string[]>) => {
     });
     writeFileSync(full, `${lines.join('\n')}\nexport const x = [${imports.map((_, i) => `x${i}`).join(', ')}].length;\n`);
   }
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' }, include: ['src'] }));
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' }, include: ['src'] }),
+  );
   copyFileSync(path.join(root, '.dependency-cruiser.cjs'), path.join(dir, '.dependency-cruiser.cjs'));
 };
 

@@ -5,7 +5,12 @@ import { expect } from 'chai';
 
 /** The README and the manual in docs/ are read on GitHub: every relative link must land on a file and a heading. */
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const pages = ['README.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
 /** The text outside fenced code blocks, where links and headings live. */
@@ -29,7 +34,11 @@ const anchors = (text: string): Set<string> => {
 
 /** Relative links `[text](target)` outside code, without the external ones. */
 const localLinks = (text: string): string[] =>
-  [...prose(text).replace(/`[^`\n]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)]
+  [
+    ...prose(text)
+      .replace(/`[^`\n]*`/g, '')
+      .matchAll(/\]\(([^)\s]+)\)/g),
+  ]
     .map((match) => match[1]!)
     .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
 

@@ -43,7 +43,9 @@ describe('Deployment files', () => {
 
     it('gives every service a health check with a test', () => {
       for (const name of services.keys()) {
-        expect(service(name), name).to.match(/^ {4}healthcheck:/m).and.match(/^ {6}test:/m);
+        expect(service(name), name)
+          .to.match(/^ {4}healthcheck:/m)
+          .and.match(/^ {6}test:/m);
       }
     });
 

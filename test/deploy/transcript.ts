@@ -126,7 +126,8 @@ export const compareOutput = (expected: readonly string[], output: string, ids: 
   const got = trimEnd(output.split('\n'));
   const bindings: [string, string][] = [];
   for (let i = 0; i < Math.max(want.length, got.length); i++) {
-    const why = want[i] === undefined ? 'a line the page does not have' : got[i] === undefined ? 'missing' : sameLine(want[i]!, got[i]!, ids, bindings);
+    const why =
+      want[i] === undefined ? 'a line the page does not have' : got[i] === undefined ? 'missing' : sameLine(want[i]!, got[i]!, ids, bindings);
     if (why) return `output line ${i + 1}: ${why}\n  page: ${want[i] ?? '(nothing)'}\n  run:  ${got[i] ?? '(nothing)'}`;
   }
   for (const [page, run] of bindings) {

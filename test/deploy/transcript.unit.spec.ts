@@ -10,7 +10,9 @@ const RUN_B = '0192ffff-0000-7000-8000-000000000002';
 describe('Console transcripts (test/deploy/transcript.ts)', () => {
   describe('parseTranscript', () => {
     it('reads the commands of console blocks only, each with the lines printed under it', () => {
-      const page = ['```bash', '$ not a transcript', '```', '```console', '$ echo a', 'a', '$ true', '$ printf "b\\nc\\n"', 'b', 'c', '```'].join('\n');
+      const page = ['```bash', '$ not a transcript', '```', '```console', '$ echo a', 'a', '$ true', '$ printf "b\\nc\\n"', 'b', 'c', '```'].join(
+        '\n',
+      );
       expect(parseTranscript(page)).to.deep.equal([
         { line: 5, command: 'echo a', expected: ['a'] },
         { line: 7, command: 'true', expected: [] },
@@ -19,14 +21,20 @@ describe('Console transcripts (test/deploy/transcript.ts)', () => {
     });
 
     it('continues a command over a trailing backslash and over an open quote', () => {
-      const page = ['```console', '$ echo one \\', '    two', 'one two', "$ X='{", '  "a": 1 }\'', '$ echo "$X"', '{', '  "a": 1 }', '```'].join('\n');
+      const page = ['```console', '$ echo one \\', '    two', 'one two', "$ X='{", '  "a": 1 }\'', '$ echo "$X"', '{', '  "a": 1 }', '```'].join(
+        '\n',
+      );
       expect(parseTranscript(page).map((s) => s.command)).to.deep.equal(['echo one \\\n    two', 'X=\'{\n  "a": 1 }\'', 'echo "$X"']);
     });
   });
 
   describe('compareOutput', () => {
     it('lets ids, times, Unix times and window seconds differ', () => {
-      const page = [`{"id":"${ID_A}","at":"2026-11-30T03:05:55.871Z","iat":1796007957}`, 'RateLimit: limit=300, remaining=0, reset=50', 'Retry-After: 50'];
+      const page = [
+        `{"id":"${ID_A}","at":"2026-11-30T03:05:55.871Z","iat":1796007957}`,
+        'RateLimit: limit=300, remaining=0, reset=50',
+        'Retry-After: 50',
+      ];
       const run = `{"id":"${RUN_A}","at":"2027-01-01T00:00:00Z","iat":1800000000}\nRateLimit: limit=300, remaining=0, reset=3\nRetry-After: 3\n`;
       expect(compareOutput(page, run, new IdMap())).to.equal(undefined);
     });

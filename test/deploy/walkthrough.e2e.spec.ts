@@ -118,7 +118,10 @@ describe("The README's agent loop, replayed against a fresh server", function ()
   });
 
   it('claims, heartbeats and completes a task as the README shows', async () => {
-    expect(loop.map((s) => s.command).join('\n')).to.include('/claim-next').and.include('/heartbeat').and.include('/complete');
+    expect(loop.map((s) => s.command).join('\n'))
+      .to.include('/claim-next')
+      .and.include('/heartbeat')
+      .and.include('/complete');
     await replay(shell, page, loop, new IdMap(), ['3000', new URL(app.baseUrl).port]);
   });
 });

@@ -29,7 +29,8 @@ type Outcome = { agent: string; claimed: string[]; completed: string[]; failures
 const agentClient = (baseUrl: string, token: string) => {
   const pool = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(baseUrl);
-  const post = (path: string, body: unknown): Promise<{ status: number; body: any }> => // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const post = (path: string, body: unknown): Promise<{ status: number; body: any }> =>
     new Promise((resolve, reject) => {
       const payload = JSON.stringify(body);
       const request = http.request(
@@ -134,7 +135,9 @@ describe('Claiming under concurrency (e2e)', function () {
 
     const started = Date.now();
     outcomes = await Promise.all(
-      Array.from({ length: AGENTS }, (_, i) => runAgent(app.baseUrl, app.adminToken, `swarm-agent-${String(i + 1).padStart(2, '0')}`, SWARM_ROLE.name)),
+      Array.from({ length: AGENTS }, (_, i) =>
+        runAgent(app.baseUrl, app.adminToken, `swarm-agent-${String(i + 1).padStart(2, '0')}`, SWARM_ROLE.name),
+      ),
     );
     seconds = (Date.now() - started) / 1000;
   });
@@ -173,8 +176,12 @@ describe('Claiming under concurrency (e2e)', function () {
     expect(byType('TaskCompleted')).to.have.length(TASKS);
     expect(byType('LeaseExpired')).to.deep.equal([]);
     // Each claim went to the agent whose answer said so.
-    const holder = new Map(events.filter((e) => e.type === 'TaskClaimed').map((e) => [(e.data as { taskId: string }).taskId, (e.data as { agent: string }).agent]));
-    const wrong = outcomes.flatMap((o) => o.claimed.filter((id) => holder.get(id) !== o.agent).map((id) => `${id} answered to ${o.agent}, held by ${holder.get(id)}`));
+    const holder = new Map(
+      events.filter((e) => e.type === 'TaskClaimed').map((e) => [(e.data as { taskId: string }).taskId, (e.data as { agent: string }).agent]),
+    );
+    const wrong = outcomes.flatMap((o) =>
+      o.claimed.filter((id) => holder.get(id) !== o.agent).map((id) => `${id} answered to ${o.agent}, held by ${holder.get(id)}`),
+    );
     expect(wrong).to.deep.equal([]);
   });
 
@@ -187,6 +194,9 @@ describe('Claiming under concurrency (e2e)', function () {
   });
 
   it('answers claimed: false to one more claim', async () => {
-    expect(ok(await call('POST', '/tasks/claim-next', { role: SWARM_ROLE.name, agent: 'latecomer' })).body).to.deep.equal({ claimed: false, task: null });
+    expect(ok(await call('POST', '/tasks/claim-next', { role: SWARM_ROLE.name, agent: 'latecomer' })).body).to.deep.equal({
+      claimed: false,
+      task: null,
+    });
   });
 });

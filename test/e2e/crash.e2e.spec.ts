@@ -162,7 +162,9 @@ const writeUntilKilled = async (server: Server, seed: number, killAfterMs: numbe
     if (roll < 0.12 || known.length < 6) {
       const titles = [`crash-${n}-root`, `crash-${n}-a`, `crash-${n}-b`];
       return async () => {
-        const res = await send('tree', '', 'POST', '/tasks/tree', { root: { title: titles[0], children: [{ title: titles[1] }, { title: titles[2] }] } });
+        const res = await send('tree', '', 'POST', '/tasks/tree', {
+          root: { title: titles[0], children: [{ title: titles[1] }, { title: titles[2] }] },
+        });
         const taskIds = (res?.body.taskIds ?? []) as string[];
         taskIds.forEach((id, i) => created(id, titles[i]!, i === 0 ? null : taskIds[0]!));
       };
@@ -183,10 +185,16 @@ const writeUntilKilled = async (server: Server, seed: number, killAfterMs: numbe
       const pair = `${taskId} ${dependsOn}`;
       acked.attempts.set(pair, (acked.attempts.get(pair) ?? 0) + 1);
       return async () => {
-        if (await send('dependency', taskId, 'POST', `/tasks/${taskId}/dependencies`, { dependsOn, kind })) acked.dependencies.push({ taskId, dependsOn, kind });
+        if (await send('dependency', taskId, 'POST', `/tasks/${taskId}/dependencies`, { dependsOn, kind }))
+          acked.dependencies.push({ taskId, dependsOn, kind });
       };
     }
-    if (roll < 0.5) return () => send('update', taskId, 'PATCH', `/tasks/${taskId}`, { description: `edited by write ${n}`, priority: any(['low', 'normal', 'high', 'critical']) });
+    if (roll < 0.5)
+      return () =>
+        send('update', taskId, 'PATCH', `/tasks/${taskId}`, {
+          description: `edited by write ${n}`,
+          priority: any(['low', 'normal', 'high', 'critical']),
+        });
     if (roll < 0.6) {
       const to = any(['in_progress', 'blocked', 'review', 'cancelled', 'pending'].filter((s) => s !== status.get(taskId)));
       return () => send('status', taskId, 'POST', `/tasks/${taskId}/status`, { status: to });
@@ -200,7 +208,9 @@ const writeUntilKilled = async (server: Server, seed: number, killAfterMs: numbe
       // not recursive: a task with subtasks is refused, so only the task named can go
       return () => send('delete', taskId, 'DELETE', `/tasks/${taskId}?recursive=false`);
     }
-    const claimed = [...acked.tasks.keys()].filter((id) => claimSent.has(id) && status.get(id) === 'in_progress' && !busy.has(id) && !acked.deleteSent.has(id));
+    const claimed = [...acked.tasks.keys()].filter(
+      (id) => claimSent.has(id) && status.get(id) === 'in_progress' && !busy.has(id) && !acked.deleteSent.has(id),
+    );
     if (roll < 0.87 || claimed.length === 0) {
       if (claimSent.has(taskId)) return () => send('update', taskId, 'PATCH', `/tasks/${taskId}`, { description: `edited by write ${n}` });
       claimSent.add(taskId);
@@ -295,7 +305,8 @@ describe('Crash safety', () => {
         const pair = acked.dependencies.filter((d) => d.taskId === taskId && d.dependsOn === dependsOn);
         // the kind is certain only when this edge was written once (an unanswered or racing second write may have landed)
         const certain = acked.attempts.get(`${taskId} ${dependsOn}`) === 1;
-        if (!edge || (certain && edge.kind !== pair[0]!.kind)) missing.push(`${taskId} → ${dependsOn} (${kind}): ${res.status} ${JSON.stringify(edge)}`);
+        if (!edge || (certain && edge.kind !== pair[0]!.kind))
+          missing.push(`${taskId} → ${dependsOn} (${kind}): ${res.status} ${JSON.stringify(edge)}`);
       }
       expect(missing).to.deep.equal([]);
     });
@@ -321,7 +332,10 @@ describe('Crash safety', () => {
           for (const write of acked.writes) {
             const event = byPosition.get(write.position);
             const taskId = (event?.data as { taskId?: string } | undefined)?.taskId;
-            const fits = event && LAST_EVENT[write.kind].includes(event.type) && (write.kind === 'tree' || write.kind === 'create' || write.kind === 'delete' || taskId === write.taskId);
+            const fits =
+              event &&
+              LAST_EVENT[write.kind].includes(event.type) &&
+              (write.kind === 'tree' || write.kind === 'create' || write.kind === 'delete' || taskId === write.taskId);
             if (!fits) lost.push(`${write.kind} ${write.taskId} @${write.position}: ${event ? `${event.type} ${taskId}` : 'no event'}`);
           }
           await rebuildReadModel(store, aside);

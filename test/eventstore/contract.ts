@@ -58,7 +58,7 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
      */
     const readAllOf = async (streams: readonly string[], from: number, maxCount = 1000): Promise<StoredEvent[]> => {
       const found: StoredEvent[] = [];
-      for (let position = from; ; ) {
+      for (let position = from; ;) {
         const batch = await store.readAll({ fromPosition: position, maxCount });
         if (batch.length === 0) return found;
         expect(batch.length).to.be.at.most(maxCount);
@@ -133,7 +133,11 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
     describe('when reading a stream', () => {
       it('starts at a revision and stops after maxCount events', async () => {
         const stream = newStream();
-        const { events } = await store.appendToStream(stream, Array.from({ length: 6 }, () => newEvent()), 'no_stream');
+        const { events } = await store.appendToStream(
+          stream,
+          Array.from({ length: 6 }, () => newEvent()),
+          'no_stream',
+        );
         const read = await store.readStream(stream, { fromRevision: 2, maxCount: 3 });
         expect(read.map((e) => e.revision)).to.deep.equal([2, 3, 4]);
         expect(read.map((e) => e.id)).to.deep.equal(events.slice(2, 5).map((e) => e.id));
@@ -166,7 +170,11 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
       it('hands out at most maxCount events per batch', async () => {
         const stream = newStream();
         const before = await store.headPosition();
-        const { events } = await store.appendToStream(stream, Array.from({ length: 5 }, () => newEvent()), 'no_stream');
+        const { events } = await store.appendToStream(
+          stream,
+          Array.from({ length: 5 }, () => newEvent()),
+          'no_stream',
+        );
         const batch = await store.readAll({ fromPosition: before, maxCount: 2 });
         expect(batch).to.have.length(2);
         const all = await readAllOf([stream], before, 2);

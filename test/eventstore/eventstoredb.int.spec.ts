@@ -11,7 +11,9 @@ if (url) {
 } else {
   describe('EventStore contract: eventstoredb', () => {
     it('runs the event store contract against EventStoreDB', function () {
-      console.error('      (pending: EVENTSTORE_URL is not set; set EVENTSTORE_URL=esdb://localhost:2113?tls=false to run the EventStoreDB contract)');
+      console.error(
+        '      (pending: EVENTSTORE_URL is not set; set EVENTSTORE_URL=esdb://localhost:2113?tls=false to run the EventStoreDB contract)',
+      );
       this.skip();
     });
   });

@@ -19,11 +19,15 @@ const queueContract = (name: string, open: () => Promise<JobQueue>, cleanup: (q:
     before(async () => {
       queue = await open();
       calls = [];
-      await queue.process('echo', async (data) => {
-        calls.push(String(data.text));
-        if (data.failTimes && calls.filter((c) => c === data.text).length <= Number(data.failTimes)) throw new Error('transient');
-        return `echo:${String(data.text)}`;
-      }, 4);
+      await queue.process(
+        'echo',
+        async (data) => {
+          calls.push(String(data.text));
+          if (data.failTimes && calls.filter((c) => c === data.text).length <= Number(data.failTimes)) throw new Error('transient');
+          return `echo:${String(data.text)}`;
+        },
+        4,
+      );
     });
     after(async () => {
       if (!queue) return; // the before hook failed (and said why): nothing was opened

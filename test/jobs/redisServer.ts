@@ -39,10 +39,14 @@ export class PrivateRedis {
   async start(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     this.port ||= await freePort();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     this.child = child;
     // A missing redis-server fails the hook that starts it, instead of crashing mocha with an unhandled 'error'.
-    const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
+    const failed = new Promise<never>((_, reject) =>
+      child.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))),
+    );
     failed.catch(() => {});
     // Never outlive the test run, even when a hook times out before kill().
     const reap = () => child.kill('SIGKILL');

@@ -48,9 +48,14 @@ export const fakeCatalog = () => {
     }),
   ];
   // authorize() reads nothing but the caller: the token service and the grants are never reached here.
-  const authorizer = new Authorizer({} as TokenService, () => {
-    throw new Error('not used');
-  }, true, () => undefined);
+  const authorizer = new Authorizer(
+    {} as TokenService,
+    () => {
+      throw new Error('not used');
+    },
+    true,
+    () => undefined,
+  );
   return { operations, calls, authorizer, validators: compileValidators(operations), logger: pino({ level: 'silent' }) };
 };
 

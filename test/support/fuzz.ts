@@ -21,12 +21,39 @@ export const prng = (seed: number) => {
 };
 export type Random = ReturnType<typeof prng>;
 
-export const UNICODE = ['ñandú', '漢字テスト', '🙂🚀', '\u0000', '\ud800', 'ǅ', 'ＡＢＣ', '\u202eevil', 'a\nb\tc', 'Ω≈ç√', '"quoted"', "'; DROP TABLE tasks; --", '<script>'];
+export const UNICODE = [
+  'ñandú',
+  '漢字テスト',
+  '🙂🚀',
+  '\u0000',
+  '\ud800',
+  'ǅ',
+  'ＡＢＣ',
+  '\u202eevil',
+  'a\nb\tc',
+  'Ω≈ç√',
+  '"quoted"',
+  "'; DROP TABLE tasks; --",
+  '<script>',
+];
 const WRONG_TYPES: unknown[] = [123, -1, 1.5, true, false, 'text', [], [1, 'a'], {}, { a: 1 }, null, 1e308];
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 /** URLs cannot carry a lone surrogate (encodeURIComponent throws): it becomes U+FFFD there. */
 export const wellFormed = (text: string) => text.replace(LONE_SURROGATE, '\ufffd');
-export const GARBAGE_BODIES = ['{', '{"title":', 'null', '"string"', '42', '[]', '[{"title":"x"}]', '{"title":"x",}', '\u0000\u0001', '{{}}', 'title=x', '{"a":1}{"b":2}'];
+export const GARBAGE_BODIES = [
+  '{',
+  '{"title":',
+  'null',
+  '"string"',
+  '42',
+  '[]',
+  '[{"title":"x"}]',
+  '{"title":"x",}',
+  '\u0000\u0001',
+  '{{}}',
+  'title=x',
+  '{"a":1}{"b":2}',
+];
 
 /** What the fuzzer has seen exist: answers feed the next requests, so clean requests reach their handlers. */
 export type Known = {
@@ -62,7 +89,20 @@ const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', '
 const ROLE_OPERATIONS = new Set(['getRole', 'defineRole', 'changeRole', 'retireRole', 'validateRoleAssignment', 'assignRole', 'unassignRole']);
 const CLAIMED_OPERATIONS = new Set(['heartbeatTask', 'releaseTask', 'completeTask']);
 /** Optional fields a clean request leaves out: their valid values depend on state the fuzzer does not model. */
-const CLEAN_OMITS = new Set(['cursor', 'expectedVersion', 'agent', 'parentId', 'rootTaskId', 'role', 'tag', 'q', 'minPosition', 'capabilities', 'leaseSeconds', 'changedFiles']);
+const CLEAN_OMITS = new Set([
+  'cursor',
+  'expectedVersion',
+  'agent',
+  'parentId',
+  'rootTaskId',
+  'role',
+  'tag',
+  'q',
+  'minPosition',
+  'capabilities',
+  'leaseSeconds',
+  'changedFiles',
+]);
 
 export const generator = (rnd: Random, known: Known) => {
   const randomText = (min: number, max: number) => {
@@ -132,13 +172,19 @@ export const generator = (rnd: Random, known: Known) => {
         return Math.round((min + rnd.next() * (Math.min(max, min + 1000) - min)) * 100) / 100;
       case 'string': {
         if (name === 'projectId') return rnd.chance(0.7) ? some(known.projects, () => 'default') : `proj-${rnd.int(0, 99)}`;
-        if (name === 'cursor') return rnd.chance(0.5) ? randomText(1, 20) : Buffer.from(JSON.stringify(rnd.pick([[1, 2], ['a'], [null, 3], ['x', 'y']]))).toString('base64url');
-        if (pattern === '^[A-Za-z0-9_-]+$') return clean ? some(known.tasks, () => 'none-yet') : rnd.chance(0.5) ? some(known.tasks, hostileId) : hostileId();
+        if (name === 'cursor')
+          return rnd.chance(0.5)
+            ? randomText(1, 20)
+            : Buffer.from(JSON.stringify(rnd.pick([[1, 2], ['a'], [null, 3], ['x', 'y']]))).toString('base64url');
+        if (pattern === '^[A-Za-z0-9_-]+$')
+          return clean ? some(known.tasks, () => 'none-yet') : rnd.chance(0.5) ? some(known.tasks, hostileId) : hostileId();
         const minLength = Number(schema.minLength ?? 0);
         const maxLength = Number(schema.maxLength ?? 40);
         if (clean) {
           if (pattern && pattern !== '\\S') return fitting(pattern, 'fuzz');
-          return `fuzz ${rnd.pick(['parser', 'lexer', 'deploy', 'login', 'cache', 'search'])} ${rnd.int(0, 1e4)}`.slice(0, maxLength).padEnd(minLength, 'x');
+          return `fuzz ${rnd.pick(['parser', 'lexer', 'deploy', 'login', 'cache', 'search'])} ${rnd.int(0, 1e4)}`
+            .slice(0, maxLength)
+            .padEnd(minLength, 'x');
         }
         return randomText(minLength, maxLength);
       }
@@ -156,7 +202,8 @@ export const generator = (rnd: Random, known: Known) => {
         for (const [key, sub] of Object.entries(properties)) {
           if (key === 'children' && depth > 2) continue;
           if (required.has(key)) out[key] = valid(op, sub, key, depth + 1, clean);
-          else if (clean ? !(depth === 0 && CLEAN_OMITS.has(key)) && rnd.chance(0.35) : rnd.chance(0.35)) out[key] = valid(op, sub, key, depth + 1, clean);
+          else if (clean ? !(depth === 0 && CLEAN_OMITS.has(key)) && rnd.chance(0.35) : rnd.chance(0.35))
+            out[key] = valid(op, sub, key, depth + 1, clean);
         }
         // updateTask wants something to change besides the id
         const optional = Object.keys(properties).filter((key) => !(key in out) && !(depth === 0 && CLEAN_OMITS.has(key)));
@@ -213,7 +260,12 @@ export const generator = (rnd: Random, known: Known) => {
         break;
       case 1:
         // defineProperty, so `__proto__` is an own key that JSON carries, as a hostile client would send it
-        Object.defineProperty(out, rnd.pick(['extra', '__proto__', 'constructor', 'id', 'status', 'version', randomText(1, 8)]), { value: mutant(), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, rnd.pick(['extra', '__proto__', 'constructor', 'id', 'status', 'version', randomText(1, 8)]), {
+          value: mutant(),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         break;
       case 2:
         if (keys.length) delete out[rnd.pick(keys)];
@@ -242,7 +294,8 @@ export const count = (t: Tally, status: number): void => {
 /** A Markdown table of the figures: one row per operation, REST and MCP side by side, totals last. */
 export const closingTable = (seed: number, names: readonly string[], rest: ReadonlyMap<string, Tally>, mcp: ReadonlyMap<string, Tally>): string => {
   const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
-  const sum = (m: ReadonlyMap<string, Tally>) => [...m.values()].reduce((a, t) => ({ sent: a.sent + t.sent, ok: a.ok + t.ok, c4xx: a.c4xx + t.c4xx, c5xx: a.c5xx + t.c5xx }), tally());
+  const sum = (m: ReadonlyMap<string, Tally>) =>
+    [...m.values()].reduce((a, t) => ({ sent: a.sent + t.sent, ok: a.ok + t.ok, c4xx: a.c4xx + t.c4xx, c5xx: a.c5xx + t.c5xx }), tally());
   const cells = (t: Tally | undefined) => [t?.sent ?? 0, t?.ok ?? 0, t?.c4xx ?? 0, t?.c5xx ?? 0];
   return [
     `Catalog fuzz, seed ${seed}`,

@@ -61,7 +61,8 @@ const printsReason = (statement: ts.Statement): boolean => {
 };
 
 /** A body that always ends pending (`this.skip()` as one of its own statements): it cannot pass, so needs no assertion. */
-const alwaysSkips = (body: ts.Node): boolean => ts.isBlock(body) && body.statements.some((s) => ts.isExpressionStatement(s) && isThisSkip(s.expression));
+const alwaysSkips = (body: ts.Node): boolean =>
+  ts.isBlock(body) && body.statements.some((s) => ts.isExpressionStatement(s) && isThisSkip(s.expression));
 
 export const lintSpec = (file: string, source: string): Finding[] => {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
@@ -74,7 +75,12 @@ export const lintSpec = (file: string, source: string): Finding[] => {
   const bodies = new Map<string, ts.Node>();
   const collect = (node: ts.Node): void => {
     if (ts.isFunctionDeclaration(node) && node.name && node.body) bodies.set(node.name.text, node.body);
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) {
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isIdentifier(node.name) &&
+      node.initializer &&
+      (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))
+    ) {
       bodies.set(node.name.text, node.initializer.body);
     }
     if ((ts.isPropertyAssignment(node) || ts.isMethodDeclaration(node)) && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name))) {
@@ -91,14 +97,20 @@ export const lintSpec = (file: string, source: string): Finding[] => {
         const names = [calleeName(node.expression), rootName(node.expression)];
         if (names.some((n) => n !== undefined && asserting.has(n))) found = true;
         const callee = node.expression;
-        if (ts.isPropertyAccessExpression(callee) && callee.name.text === 'then' && ts.isCallExpression(callee.expression) && calleeName(callee.expression.expression) === 'when') found = true;
+        if (
+          ts.isPropertyAccessExpression(callee) &&
+          callee.name.text === 'then' &&
+          ts.isCallExpression(callee.expression) &&
+          calleeName(callee.expression.expression) === 'when'
+        )
+          found = true;
       }
       if (!found) ts.forEachChild(node, visit);
     };
     visit(body);
     return found;
   };
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [name, body] of bodies) {
       if (!asserting.has(name) && callsAsserting(body)) {
@@ -109,18 +121,30 @@ export const lintSpec = (file: string, source: string): Finding[] => {
   }
 
   const visit = (node: ts.Node): void => {
-    if (ts.isPropertyAccessExpression(node) && node.name.text === 'only' && ts.isIdentifier(node.expression) && ['it', 'describe', 'context', 'specify'].includes(node.expression.text)) {
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      node.name.text === 'only' &&
+      ts.isIdentifier(node.expression) &&
+      ['it', 'describe', 'context', 'specify'].includes(node.expression.text)
+    ) {
       at(node, 'only', `${node.getText(sf)} runs one test and silently drops the rest`);
     }
-    if (ts.isPropertyAccessExpression(node) && node.name.text === 'skip' && ts.isIdentifier(node.expression) && ['it', 'describe', 'context', 'specify'].includes(node.expression.text)) {
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      node.name.text === 'skip' &&
+      ts.isIdentifier(node.expression) &&
+      ['it', 'describe', 'context', 'specify'].includes(node.expression.text)
+    ) {
       at(node, 'bare-skip', `${node.getText(sf)} skips without saying why at run time`);
     }
-    if (ts.isCallExpression(node) && isTestCall(node, ['xit', 'xdescribe', 'xcontext'])) at(node, 'bare-skip', `${node.expression.getText(sf)} skips without saying why`);
+    if (ts.isCallExpression(node) && isTestCall(node, ['xit', 'xdescribe', 'xcontext']))
+      at(node, 'bare-skip', `${node.expression.getText(sf)} skips without saying why`);
     if (ts.isCallExpression(node) && isTestCall(node, ['it', 'specify'])) {
       const fn = node.arguments[1];
       const title = node.arguments[0]?.getText(sf).slice(0, 80) ?? '';
       if (!fn) at(node, 'bare-skip', `it(${title}) has no body: a pending test`);
-      else if ((ts.isArrowFunction(fn) || ts.isFunctionExpression(fn)) && !callsAsserting(fn.body) && !alwaysSkips(fn.body)) at(node, 'no-assertion', `it(${title}) asserts nothing`);
+      else if ((ts.isArrowFunction(fn) || ts.isFunctionExpression(fn)) && !callsAsserting(fn.body) && !alwaysSkips(fn.body))
+        at(node, 'no-assertion', `it(${title}) asserts nothing`);
     }
     if (isThisSkip(node)) {
       // The statement holding this.skip(), and the block around it: a reason must be printed before it there.

@@ -60,8 +60,10 @@ export class Authorizer {
     const caller = await this.identify(authorization);
     if (!caller || role === undefined) return caller;
     const status = this.roleStatus(role);
-    if (status === undefined) throw new DomainError('UNKNOWN_ROLE', 422, `X-Vespera-Role names role \`${role}\`, which does not exist.`, { role }, ROLES_HINT);
-    if (status === 'retired') throw new DomainError('ROLE_RETIRED', 422, `X-Vespera-Role names role \`${role}\`, which is retired.`, { role }, ROLES_HINT);
+    if (status === undefined)
+      throw new DomainError('UNKNOWN_ROLE', 422, `X-Vespera-Role names role \`${role}\`, which does not exist.`, { role }, ROLES_HINT);
+    if (status === 'retired')
+      throw new DomainError('ROLE_RETIRED', 422, `X-Vespera-Role names role \`${role}\`, which is retired.`, { role }, ROLES_HINT);
     return { ...caller, role };
   }
 

@@ -17,6 +17,7 @@ export const loadJwtSecret = (dataDir: string, fromEnv: string | undefined): Uin
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const secret = fs.readFileSync(file, 'utf8').trim();
-  if (secret.length < MIN_SECRET_LENGTH) throw new Error(`${file} holds a secret shorter than ${MIN_SECRET_LENGTH} characters; delete it to generate a new one.`);
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new Error(`${file} holds a secret shorter than ${MIN_SECRET_LENGTH} characters; delete it to generate a new one.`);
   return new TextEncoder().encode(secret);
 };

@@ -37,7 +37,14 @@ export class TokenService {
       .setIssuedAt(issuedAt)
       .setExpirationTime(exp)
       .sign(this.secret);
-    return { token, pluginId, jti, capabilities: [...capabilities], issuedAt: new Date(issuedAt * 1000).toISOString(), expiresAt: new Date(exp * 1000).toISOString() };
+    return {
+      token,
+      pluginId,
+      jti,
+      capabilities: [...capabilities],
+      issuedAt: new Date(issuedAt * 1000).toISOString(),
+      expiresAt: new Date(exp * 1000).toISOString(),
+    };
   }
 
   async verify(token: string): Promise<TokenClaims> {

@@ -26,7 +26,7 @@ export const analyticsOperations = ({ analytics, projectExists }: AnalyticsCatal
     defineOperation({
       name: 'analyzeTaskDependencies',
       tool: 'analyze_task_dependencies',
-      summary: 'A task\'s direct and transitive dependencies and dependents, its open hard dependencies, readiness and the longest chain above it.',
+      summary: "A task's direct and transitive dependencies and dependents, its open hard dependencies, readiness and the longest chain above it.",
       method: 'get',
       path: '/tasks/:id/analysis',
       capability: 'task_reading',
@@ -40,7 +40,8 @@ export const analyticsOperations = ({ analytics, projectExists }: AnalyticsCatal
     defineOperation({
       name: 'getCriticalPath',
       tool: 'get_critical_path',
-      summary: 'Critical path (CPM) of a project or of the subtree under `rootTaskId`: expected hours, critical chains, and the `limit` open tasks with least slack.',
+      summary:
+        'Critical path (CPM) of a project or of the subtree under `rootTaskId`: expected hours, critical chains, and the `limit` open tasks with least slack.',
       method: 'get',
       path: '/projects/:projectId/critical-path',
       capability: 'task_reading',
@@ -69,7 +70,7 @@ export const analyticsOperations = ({ analytics, projectExists }: AnalyticsCatal
     defineOperation({
       name: 'findBottlenecks',
       tool: 'find_bottlenecks',
-      summary: 'Open tasks ranked by how many open tasks transitively wait on them (hard dependencies), weighted by those tasks\' priority.',
+      summary: "Open tasks ranked by how many open tasks transitively wait on them (hard dependencies), weighted by those tasks' priority.",
       method: 'get',
       path: '/projects/:projectId/bottlenecks',
       capability: 'task_reading',

@@ -10,5 +10,9 @@ export type CatalogDeps = Readonly<{
   /** Critical-path length, ready tasks per role and top bottlenecks of a project, for its dashboard. */
   dashboardExtras?: (projectId: string) => Record<string, unknown>;
   /** Existing tasks close in meaning to a new one, for `possibleDuplicates` on create (never throws, bounded); `skipped` says why it could not check. */
-  duplicates?: (input: { title: string; description?: string; projectId?: string }) => Promise<{ items: ReadonlyArray<{ id: string; title: string; similarity: number }>; skipped?: string }>;
+  duplicates?: (input: {
+    title: string;
+    description?: string;
+    projectId?: string;
+  }) => Promise<{ items: ReadonlyArray<{ id: string; title: string; similarity: number }>; skipped?: string }>;
 }>;

@@ -9,7 +9,13 @@ import { searchOperations, type SearchCatalogDeps } from './search.js';
 import { serviceOperations, type ServiceCatalogDeps } from './services.js';
 import { taskOperations } from './tasks.js';
 
-export type FullCatalogDeps = CatalogDeps & RoleCatalogDeps & PluginCatalogDeps & OrchestrationDeps & AnalyticsCatalogDeps & SearchCatalogDeps & ServiceCatalogDeps;
+export type FullCatalogDeps = CatalogDeps &
+  RoleCatalogDeps &
+  PluginCatalogDeps &
+  OrchestrationDeps &
+  AnalyticsCatalogDeps &
+  SearchCatalogDeps &
+  ServiceCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [

@@ -19,10 +19,16 @@ export type OrchestrationDeps = Readonly<{
 
 const requireAdmin = (ctx: OperationContext, what: string): void => {
   if (ctx.caller?.capabilities.includes('admin')) return;
-  throw new DomainError('MISSING_CAPABILITY', 403, `${what} needs the \`admin\` capability, which the token does not carry.`, {
-    required: 'admin',
-    granted: ctx.caller?.capabilities ?? [],
-  }, 'Ask the lease holder to release the task, or wait for its lease to expire.');
+  throw new DomainError(
+    'MISSING_CAPABILITY',
+    403,
+    `${what} needs the \`admin\` capability, which the token does not carry.`,
+    {
+      required: 'admin',
+      granted: ctx.caller?.capabilities ?? [],
+    },
+    'Ask the lease holder to release the task, or wait for its lease to expire.',
+  );
 };
 
 /** Claims, leases and completion: how agents take work, keep it and hand it back. */
@@ -41,7 +47,13 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       kind: 'command',
       ...schemas.claimNextTask,
       run: async (input, ctx) => {
-        const result = await commands.claimNextTask(input.role, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.projectId, requestMeta(ctx));
+        const result = await commands.claimNextTask(
+          input.role,
+          input.agent ?? ctx.actor,
+          input.leaseSeconds ?? 900,
+          input.projectId,
+          requestMeta(ctx),
+        );
         if (!result) return { body: { claimed: false, task: null } };
         const { body: task } = await taskAnswer(result.taskId, result.position);
         return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
@@ -76,7 +88,11 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       run: async (input, ctx) => {
         const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
-        return { body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position }, position: result.position, version: task.version };
+        return {
+          body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position },
+          position: result.position,
+          version: task.version,
+        };
       },
     }),
 
@@ -111,15 +127,23 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
-        const unblocked = dependents.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
-        return { body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position }, position: result.position, version: task.version };
+        const unblocked = dependents
+          .map((d) => getTask(readDb, d.id))
+          .filter((t) => t.ready)
+          .map((t) => t.id);
+        return {
+          body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position },
+          position: result.position,
+          version: task.version,
+        };
       },
     }),
 
     defineOperation({
       name: 'executeTask',
       tool: 'execute_task',
-      summary: 'The brief an agent needs to do a task: the task, its role and limits, dependency outputs, parent context. Without dryRun it also claims the task.',
+      summary:
+        'The brief an agent needs to do a task: the task, its role and limits, dependency outputs, parent context. Without dryRun it also claims the task.',
       method: 'post',
       path: '/tasks/:id/execute',
       capability: 'task_modification',
@@ -132,7 +156,12 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const agentId = input.agent ?? ctx.actor;
         // Claiming again is a no-op for the holder and refused for anyone else (another plugin may use the same agent label).
         if (input.dryRun === false) {
-          if (!task.ready && task.claimedBy !== agentId) throw badRequest('TASK_NOT_READY', `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`, { taskId: task.id });
+          if (!task.ready && task.claimedBy !== agentId)
+            throw badRequest(
+              'TASK_NOT_READY',
+              `Task ${task.id} is ${task.status}${task.openDependencies ? ` and waits on ${task.openDependencies} dependencies` : ''}.`,
+              { taskId: task.id },
+            );
           const result = await commands.claimTask(task.id, agentId, input.leaseSeconds ?? 900, task.role ?? undefined, requestMeta(ctx));
           position = result.position;
           task = (await taskAnswer(task.id, result.position)).body;
@@ -141,12 +170,21 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const role = task.role ? ((await roles.definition(task.role)) ?? null) : null;
         const dependencies = getDependencies(readDb, task.id, { direction: 'dependencies' }).items.map((d) => {
           const dep = getTask(readDb, d.id);
-          return { id: d.id, title: d.title, kind: d.kind, status: d.status, output: dep.result?.output ?? null, artifacts: dep.result?.artifacts ?? [] };
+          return {
+            id: d.id,
+            title: d.title,
+            kind: d.kind,
+            status: d.status,
+            output: dep.result?.output ?? null,
+            artifacts: dep.result?.artifacts ?? [],
+          };
         });
         const parent = task.parentId ? getTask(readDb, task.parentId) : null;
         const instructions = [
           `Work on "${task.title}".`,
-          role ? `Act as ${role.name}: capabilities ${role.capabilities.join(', ')}; change only files matching ${role.filePatterns.join(', ')}.` : 'No role is assigned.',
+          role
+            ? `Act as ${role.name}: capabilities ${role.capabilities.join(', ')}; change only files matching ${role.filePatterns.join(', ')}.`
+            : 'No role is assigned.',
           'Heartbeat before the lease expires; complete with your output and changed files.',
         ].join(' ');
         return {

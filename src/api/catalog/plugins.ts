@@ -45,7 +45,13 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       { pluginId: id, jti, newJti: signed.jti, capabilities: signed.capabilities, expiresAt: signed.expiresAt },
       requestMeta(ctx),
     );
-    if (result.replayed) throw conflict('TOKEN_ALREADY_REVOKED', `Token ${jti} was already refreshed by this request.`, { jti }, 'Use the token the first refresh answered.');
+    if (result.replayed)
+      throw conflict(
+        'TOKEN_ALREADY_REVOKED',
+        `Token ${jti} was already refreshed by this request.`,
+        { jti },
+        'Use the token the first refresh answered.',
+      );
     await waitForReadModel(result.position);
     return { body: signed, position: result.position };
   };
@@ -63,7 +69,10 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       ...schemas.registerPlugin,
       run: async (input, ctx) => {
         const id = input.id ?? newId();
-        const result = await plugins.register({ pluginId: id, name: input.name, type: input.type, capabilities: input.capabilities }, requestMeta(ctx));
+        const result = await plugins.register(
+          { pluginId: id, name: input.name, type: input.type, capabilities: input.capabilities },
+          requestMeta(ctx),
+        );
         return answer(id, result.position);
       },
     }),
@@ -135,7 +144,8 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       capability: 'admin',
       kind: 'command',
       ...schemas.changePluginCapabilities,
-      run: async (input, ctx) => answer(input.pluginId, (await plugins.changeCapabilities(input.pluginId, input.capabilities, requestMeta(ctx))).position),
+      run: async (input, ctx) =>
+        answer(input.pluginId, (await plugins.changeCapabilities(input.pluginId, input.capabilities, requestMeta(ctx))).position),
     }),
 
     defineOperation({
@@ -149,7 +159,8 @@ export const pluginOperations = ({ plugins, tokens, readDb, waitForReadModel, ne
       ...schemas.revokePlugin,
       // The log decides (PLUGIN_NOT_FOUND from the decider), not the read model: a plugin the CLI registered a moment
       // ago may not be projected here yet.
-      run: async (input, ctx) => answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position),
+      run: async (input, ctx) =>
+        answer(input.pluginId, (await plugins.revoke(input.pluginId, input.reason ?? 'revoked by an administrator', requestMeta(ctx))).position),
     }),
 
     defineOperation({

@@ -30,10 +30,7 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
       if (!/^[a-z0-9]/.test(projectId)) {
         throw badRequest('INVALID_PROJECT_ID', 'The project name gives no usable id; send an explicit `id` (a lower-case slug).', { name });
       }
-      const result = await commands.createProject(
-        { projectId, name, ...(description === undefined ? {} : { description }) },
-        requestMeta(ctx),
-      );
+      const result = await commands.createProject({ projectId, name, ...(description === undefined ? {} : { description }) }, requestMeta(ctx));
       await waitForReadModel(result.position);
       return { body: getProject(readDb, projectId), position: result.position };
     },

@@ -26,10 +26,16 @@ const requireGlobs = (role: RoleSpec): void => {
     field: field(index),
     message: index === undefined ? `\`filePatterns\` ${problem}` : `\`${field(index)}\` "${pattern}" ${problem}`,
   }));
-  throw new DomainError('INVALID_GLOB', 400, `${errors.map((e) => e.message).join('; ')}.`, {
-    patterns: problems.flatMap(({ pattern }) => (pattern === undefined ? [] : [pattern])),
-    errors,
-  }, 'Patterns are globs: `*`, `**`, `?`, `[a-z]` and `{a,b}`, relative to the project root; no regular-expression syntax.');
+  throw new DomainError(
+    'INVALID_GLOB',
+    400,
+    `${errors.map((e) => e.message).join('; ')}.`,
+    {
+      patterns: problems.flatMap(({ pattern }) => (pattern === undefined ? [] : [pattern])),
+      errors,
+    },
+    'Patterns are globs: `*`, `**`, `?`, `[a-z]` and `{a,b}`, relative to the project root; no regular-expression syntax.',
+  );
 };
 
 export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: RoleCatalogDeps): AnyOperation[] => {

@@ -65,7 +65,9 @@ export const searchOperations = ({ readDb, semanticIndex, duplicateThreshold }: 
       capability: 'search',
       kind: 'query',
       ...schemas.checkDuplicates,
-      run: async ({ threshold, ...input }) => ({ body: await findDuplicates(readDb, semanticIndex, { ...input, threshold: threshold ?? duplicateThreshold }) }),
+      run: async ({ threshold, ...input }) => ({
+        body: await findDuplicates(readDb, semanticIndex, { ...input, threshold: threshold ?? duplicateThreshold }),
+      }),
     }),
   ];
 };

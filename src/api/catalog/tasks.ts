@@ -126,7 +126,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
     defineOperation({
       name: 'updateTask',
       tool: 'update_task',
-      summary: 'Change a task\'s fields; send `expectedVersion` (or If-Match) to refuse lost updates.',
+      summary: "Change a task's fields; send `expectedVersion` (or If-Match) to refuse lost updates.",
       method: 'patch',
       path: '/tasks/:id',
       capability: 'task_modification',
@@ -148,7 +148,11 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'command',
       ...schemas.deleteTask,
       run: async ({ id, recursive, expectedVersion }, ctx) => {
-        const result = await commands.deleteTask(id, recursive ?? true, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.deleteTask(
+          id,
+          recursive ?? true,
+          requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }),
+        );
         const deleted = result.events.filter((e) => e.type === 'TaskDeleted').map((e) => (e.data as { taskId: string }).taskId);
         const removedDependencies = result.events.filter((e) => e.type === 'DependencyRemoved').length;
         const position = await settled(result.position);
@@ -174,7 +178,7 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
     defineOperation({
       name: 'changeTaskStatus',
       tool: 'change_task_status',
-      summary: 'Change a task\'s status along the transition table (refusals list the allowed moves).',
+      summary: "Change a task's status along the transition table (refusals list the allowed moves).",
       method: 'post',
       path: '/tasks/:id/status',
       capability: 'task_modification',
@@ -182,9 +186,17 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       ...schemas.changeTaskStatus,
       run: async ({ id, status, reason, expectedVersion }, ctx) => {
         const before = status === 'completed' ? getDependencies(readDb, id, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard') : [];
-        const result = await commands.changeTaskStatus(id, status, reason, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.changeTaskStatus(
+          id,
+          status,
+          reason,
+          requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }),
+        );
         const answer = await taskAnswer(id, result.position);
-        const unblocked = before.map((d) => getTask(readDb, d.id)).filter((t) => t.ready).map((t) => t.id);
+        const unblocked = before
+          .map((d) => getTask(readDb, d.id))
+          .filter((t) => t.ready)
+          .map((t) => t.id);
         return { ...answer, body: { ...answer.body, unblocked } };
       },
     }),
@@ -214,7 +226,12 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       successStatus: 201,
       ...schemas.addDependency,
       run: async ({ id, dependsOn, kind, expectedVersion }, ctx) => {
-        const result = await commands.addDependency(id, dependsOn, kind ?? 'hard', requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.addDependency(
+          id,
+          dependsOn,
+          kind ?? 'hard',
+          requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }),
+        );
         const { body: task, position, version } = await taskAnswer(id, result.position);
         return { body: { taskId: id, dependsOn, kind: kind ?? 'hard', ready: task.ready, position }, position, version };
       },
@@ -230,7 +247,11 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
       kind: 'command',
       ...schemas.removeDependency,
       run: async ({ id, dependsOn, expectedVersion }, ctx) => {
-        const result = await commands.removeDependency(id, dependsOn, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const result = await commands.removeDependency(
+          id,
+          dependsOn,
+          requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }),
+        );
         const { body: task, position, version } = await taskAnswer(id, result.position);
         return { body: { taskId: id, dependsOn, ready: task.ready, position }, position, version };
       },

@@ -8,7 +8,13 @@ import { buildMcpServer, type McpDeps } from './server.js';
 export type McpHttpDeps = Omit<McpDeps, 'caller'>;
 
 const unauthenticated = () =>
-  new DomainError('AUTHENTICATION_REQUIRED', 401, 'The MCP endpoint needs a plugin token.', {}, 'Send `Authorization: Bearer <token>` with a valid plugin token.');
+  new DomainError(
+    'AUTHENTICATION_REQUIRED',
+    401,
+    'The MCP endpoint needs a plugin token.',
+    {},
+    'Send `Authorization: Bearer <token>` with a valid plugin token.',
+  );
 
 /**
  * Streamable HTTP in stateless mode: every POST gets a fresh server and transport, so nothing is shared
@@ -34,7 +40,10 @@ export const mcpHttpRouter = (deps: McpHttpDeps): Router => {
   });
   // Stateless: no server-initiated streams to GET and no sessions to DELETE.
   router.all('/', (_req, res) => {
-    res.status(405).setHeader('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp.' }, id: null });
+    res
+      .status(405)
+      .setHeader('Allow', 'POST')
+      .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp.' }, id: null });
   });
   return router;
 };

@@ -88,7 +88,16 @@ export const errorResult = (error: DomainError, correlationId?: string): CallToo
   return {
     isError: true,
     content: [{ type: 'text', text: `${error.code}: ${error.message}${id} Hint: ${hint}${shown}` }],
-    _meta: { 'vespera/error': { code: error.code, status: error.status, message: error.message, hint, details: error.details, ...(correlationId ? { correlationId } : {}) } },
+    _meta: {
+      'vespera/error': {
+        code: error.code,
+        status: error.status,
+        message: error.message,
+        hint,
+        details: error.details,
+        ...(correlationId ? { correlationId } : {}),
+      },
+    },
   };
 };
 
@@ -100,7 +109,9 @@ export const renderLine = (body: Record<string, unknown>): string => {
   const json = JSON.stringify(body);
   if (json.length <= MAX_TEXT) return json;
   if (Array.isArray(body.items)) {
-    const names = body.items.map((item) => (item as { id?: unknown; name?: unknown; role?: unknown }).id ?? (item as { name?: unknown }).name ?? '').filter(Boolean);
+    const names = body.items
+      .map((item) => (item as { id?: unknown; name?: unknown; role?: unknown }).id ?? (item as { name?: unknown }).name ?? '')
+      .filter(Boolean);
     const more = typeof body.nextCursor === 'string' ? `; next page: cursor "${body.nextCursor}"` : '';
     return clip(`${body.items.length} item(s)${more}: ${names.join(', ')}`);
   }

@@ -51,7 +51,10 @@ const saysNothing = (description: string, field: string, tool: string): boolean 
 
 /** The catalog's input schema as served: the same validating keywords, with descriptions rationed and no examples. */
 export const mcpInputSchema = (input: JsonSchema, { tool = '', terse = false } = {}): JsonSchema => {
-  const served = mapSchema(input, (keyword, _value, depth) => !(keyword === 'examples' || keyword === '$comment' || (keyword === 'description' && depth !== 1)));
+  const served = mapSchema(
+    input,
+    (keyword, _value, depth) => !(keyword === 'examples' || keyword === '$comment' || (keyword === 'description' && depth !== 1)),
+  );
   if (!isObject(served.properties)) return served;
   const properties = Object.entries(served.properties).map(([field, schema]) => {
     if (!isObject(schema) || typeof schema.description !== 'string') return [field, schema];

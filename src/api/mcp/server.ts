@@ -56,7 +56,11 @@ export const buildMcpServer = (deps: McpDeps): Server => {
   const invoke = invoker(deps);
   const server = new Server(
     { name: 'vespera', version: deps.version },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}) },
+    {
+      capabilities: { tools: {} },
+      instructions: INSTRUCTIONS,
+      ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}),
+    },
   );
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
   // tools/call is served by the fallback handler, which sees the request unparsed: a handler registered for it
@@ -65,7 +69,11 @@ export const buildMcpServer = (deps: McpDeps): Server => {
     if (request.method !== 'tools/call') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
     const { name, args } = callParams(request.params);
     const op = deps.tools.byName.get(name);
-    if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100).replace(/\s+/g, ' ')}. tools/list names the tools this server offers.`);
+    if (!op)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool: ${name.slice(0, 100).replace(/\s+/g, ' ')}. tools/list names the tools this server offers.`,
+      );
     const correlationId = randomUUID();
     try {
       const result = await invoke(op, { caller: await deps.caller(), tool: `mcp:${op.tool}`, correlationId, args: () => args });

@@ -17,10 +17,18 @@ export const lineProblem = (line: string): JsonRpcErrorReply | undefined => {
   try {
     parsed = JSON.parse(line);
   } catch {
-    return { jsonrpc: '2.0', id: null, error: { code: ErrorCode.ParseError, message: 'Parse error: this line is not JSON; send one JSON-RPC message per line.' } };
+    return {
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: ErrorCode.ParseError, message: 'Parse error: this line is not JSON; send one JSON-RPC message per line.' },
+    };
   }
   if (JSONRPCMessageSchema.safeParse(parsed).success) return undefined;
-  return { jsonrpc: '2.0', id: idOf(parsed), error: { code: ErrorCode.InvalidRequest, message: 'Invalid Request: this line is JSON but not a JSON-RPC 2.0 message.' } };
+  return {
+    jsonrpc: '2.0',
+    id: idOf(parsed),
+    error: { code: ErrorCode.InvalidRequest, message: 'Invalid Request: this line is JSON but not a JSON-RPC 2.0 message.' },
+  };
 };
 
 /**
@@ -72,7 +80,11 @@ export class JsonRpcLines extends Transform {
     this.pendingBytes = 0;
     this.overlong = false;
     if (overlong) {
-      this.reply({ jsonrpc: '2.0', id: null, error: { code: ErrorCode.ParseError, message: `Parse error: a line longer than ${MAX_LINE_BYTES} bytes was dropped.` } });
+      this.reply({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: ErrorCode.ParseError, message: `Parse error: a line longer than ${MAX_LINE_BYTES} bytes was dropped.` },
+      });
       return;
     }
     if (text.trim() === '') return;

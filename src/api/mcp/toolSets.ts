@@ -38,7 +38,6 @@ export const STANDARD_TOOLS = [
 
 export const TOOL_SET_NAMES = ['core', 'standard', 'all'] as const;
 
-
 /**
  * The operations served as MCP tools, in catalog order. Members of a named set that the catalog does not
  * hold (yet) are skipped; a name the operator listed explicitly must exist, or the server refuses to start.
@@ -53,7 +52,10 @@ export const selectTools = (operations: readonly AnyOperation[], selection: stri
     if (missing.length > 0) logger?.debug({ toolSet: choice, missing }, 'tools of this set are not in the catalog; skipped');
     return [...byTool.values()].filter((op) => wanted.includes(op.tool));
   }
-  const names = choice.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = choice
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = names.filter((name) => !byTool.has(name));
   if (names.length === 0 || unknown.length > 0) {
     throw new ConfigError([

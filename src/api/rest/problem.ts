@@ -66,7 +66,13 @@ const fromBodyParser = (error: { type?: string; status?: number; limit?: number 
 };
 
 export const notFoundRoute: RequestHandler = (req, res) =>
-  sendProblem(res, problemOf(new DomainError('ROUTE_NOT_FOUND', 404, `No route ${req.method} ${req.path}.`), String(res.getHeader('x-correlation-id') ?? '') || undefined));
+  sendProblem(
+    res,
+    problemOf(
+      new DomainError('ROUTE_NOT_FOUND', 404, `No route ${req.method} ${req.path}.`),
+      String(res.getHeader('x-correlation-id') ?? '') || undefined,
+    ),
+  );
 
 /** Mounted last: every error becomes application/problem+json; unknown ones are 500 with a correlation id. */
 export const problemMiddleware =
@@ -81,6 +87,9 @@ export const problemMiddleware =
     logger.error({ err: error, correlationId, method: req.method, path: req.path }, 'unhandled error');
     sendProblem(
       res,
-      problemOf(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side; the correlation id identifies it in the log.'), correlationId),
+      problemOf(
+        new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side; the correlation id identifies it in the log.'),
+        correlationId,
+      ),
     );
   };

@@ -43,7 +43,8 @@ const coerceQuery = (schema: JsonSchema, query: Record<string, unknown>): Record
     const types = Array.isArray(type) ? type : [type];
     const value = Array.isArray(raw) && !types.includes('array') ? raw.at(-1) : raw;
     if (types.includes('array')) out[key] = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
-    else if ((types.includes('integer') || types.includes('number')) && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+    else if ((types.includes('integer') || types.includes('number')) && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value))
+      out[key] = Number(value);
     else if (types.includes('boolean') && (value === 'true' || value === 'false')) out[key] = value === 'true';
     else if (types.includes('null') && value === 'null') out[key] = null;
     else out[key] = value;

@@ -65,7 +65,12 @@ export const httpApp = (deps: HttpDeps): Express => {
   app.disable('etag');
   app.set('query parser', 'simple');
   app.use(helmet());
-  app.use(cors({ origin: settings.corsOrigins.length > 0 ? [...settings.corsOrigins] : false, exposedHeaders: ['ETag', 'X-Vespera-Position', 'X-Correlation-Id', 'Retry-After'] }));
+  app.use(
+    cors({
+      origin: settings.corsOrigins.length > 0 ? [...settings.corsOrigins] : false,
+      exposedHeaders: ['ETag', 'X-Vespera-Position', 'X-Correlation-Id', 'Retry-After'],
+    }),
+  );
   app.use((req, res, next) => {
     const incoming = req.get('x-correlation-id');
     res.setHeader('X-Correlation-Id', incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID());

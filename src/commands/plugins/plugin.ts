@@ -55,7 +55,8 @@ const unique = (values: readonly string[]) => [...new Set(values)].sort();
 
 const requireGranted = (plugin: Active, capabilities: readonly string[]): void => {
   const missing = capabilities.filter((c) => !plugin.capabilities.includes(c));
-  if (missing.length > 0) throw unprocessable('CAPABILITY_NOT_GRANTED', `Plugin ${plugin.pluginId} does not hold ${missing.join(', ')}.`, { missing });
+  if (missing.length > 0)
+    throw unprocessable('CAPABILITY_NOT_GRANTED', `Plugin ${plugin.pluginId} does not hold ${missing.join(', ')}.`, { missing });
 };
 
 const refreshToken = (command: RefreshToken, state: PluginState): PluginEvent[] => {
@@ -64,7 +65,12 @@ const refreshToken = (command: RefreshToken, state: PluginState): PluginEvent[] 
   const token = plugin.tokens.get(jti);
   if (!token) throw notFound('TOKEN_NOT_FOUND', `Plugin ${pluginId} has no token ${jti}.`, { jti });
   if (token.revoked) {
-    throw conflict('TOKEN_ALREADY_REVOKED', `Token ${jti} was already refreshed or revoked; only a live token can be refreshed, once.`, { jti }, 'Use the token the first refresh answered.');
+    throw conflict(
+      'TOKEN_ALREADY_REVOKED',
+      `Token ${jti} was already refreshed or revoked; only a live token can be refreshed, once.`,
+      { jti },
+      'Use the token the first refresh answered.',
+    );
   }
   requireGranted(plugin, capabilities);
   const now = command.metadata.now;
@@ -80,7 +86,8 @@ export const pluginDecider: Decider<PluginState, PluginCommand, PluginEvent> = {
     switch (command.type) {
       case 'RegisterPlugin': {
         const { data } = command;
-        if (state.status !== 'unregistered') throw conflict('PLUGIN_EXISTS', `Plugin ${data.pluginId} is already registered.`, { pluginId: data.pluginId });
+        if (state.status !== 'unregistered')
+          throw conflict('PLUGIN_EXISTS', `Plugin ${data.pluginId} is already registered.`, { pluginId: data.pluginId });
         return [{ type: 'PluginRegistered', data: { ...data, capabilities: unique(data.capabilities), registeredAt: now } }];
       }
       case 'ChangePluginCapabilities': {

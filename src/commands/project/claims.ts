@@ -11,7 +11,10 @@ import { rankReadyTasks } from './readiness.js';
 type RoleContext = { role?: string; definition?: AssignableRole | null; inProgress?: number };
 
 export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number } & RoleContext>;
-export type ClaimNextTask = Command<'ClaimNextTask', { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number }>;
+export type ClaimNextTask = Command<
+  'ClaimNextTask',
+  { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number }
+>;
 export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number }>;
 /** `force`: an administrator breaks someone else's lease (the API checks the capability). */
 export type ReleaseTask = Command<'ReleaseTask', { taskId: string; agent: string; reason?: string; force?: boolean }>;
@@ -27,14 +30,27 @@ const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) +
 /** Events for an expired lease found while deciding, so a claim never waits for the sweeper. */
 const expireIfDue = (state: ProjectState, task: TaskNode, now: string): ProjectEvent[] =>
   task.lease && task.lease.expiresAt <= now
-    ? [{ type: 'LeaseExpired', data: { taskId: task.id, projectId: state.projectId, agent: task.lease.agent, leaseExpiresAt: task.lease.expiresAt, expiredAt: now } }]
+    ? [
+        {
+          type: 'LeaseExpired',
+          data: { taskId: task.id, projectId: state.projectId, agent: task.lease.agent, leaseExpiresAt: task.lease.expiresAt, expiredAt: now },
+        },
+      ]
     : [];
 
 const claimEvents = (state: ProjectState, task: TaskNode, agent: string, role: string | null, leaseSeconds: number, now: string): ProjectEvent[] => [
   ...expireIfDue(state, task, now),
   {
     type: 'TaskClaimed',
-    data: { taskId: task.id, projectId: state.projectId, agent, role, from: 'pending', leaseExpiresAt: plusSeconds(now, leaseSeconds), claimedAt: now },
+    data: {
+      taskId: task.id,
+      projectId: state.projectId,
+      agent,
+      role,
+      from: 'pending',
+      leaseExpiresAt: plusSeconds(now, leaseSeconds),
+      claimedAt: now,
+    },
   },
 ];
 
@@ -45,15 +61,23 @@ export const claimTask: Rule<ClaimTask> = ({ data, metadata }, state) => {
   const now = metadata.now;
   if (lease && lease.expiresAt > now) {
     if (lease.holder === metadata.actor && lease.agent === data.agent) return [];
-    throw conflict('ALREADY_CLAIMED', `Task ${task.id} is claimed by ${lease.agent} until ${lease.expiresAt}.`, {
-      taskId: task.id,
-      holder: lease.agent,
-      leaseExpiresAt: lease.expiresAt,
-    }, 'Pick another task (claim_next_task).');
+    throw conflict(
+      'ALREADY_CLAIMED',
+      `Task ${task.id} is claimed by ${lease.agent} until ${lease.expiresAt}.`,
+      {
+        taskId: task.id,
+        holder: lease.agent,
+        leaseExpiresAt: lease.expiresAt,
+      },
+      'Pick another task (claim_next_task).',
+    );
   }
   const expired = lease !== null;
   if (task.status !== 'pending' && !(expired && task.status === 'in_progress')) {
-    throw conflict('TASK_NOT_CLAIMABLE', `Task ${task.id} is ${task.status}; only pending tasks can be claimed.`, { taskId: task.id, status: task.status });
+    throw conflict('TASK_NOT_CLAIMABLE', `Task ${task.id} is ${task.status}; only pending tasks can be claimed.`, {
+      taskId: task.id,
+      status: task.status,
+    });
   }
   requireDependenciesMet(state, task);
   const role = data.role ?? task.role;
@@ -69,12 +93,24 @@ export const claimNextTask: Rule<ClaimNextTask> = ({ data, metadata }, state, ru
   if (!data.definition) throw notFound('ROLE_NOT_FOUND', `Role ${data.role} does not exist.`, { role: data.role });
   if (data.definition.retired) throw conflict('ROLE_RETIRED', `Role ${data.role} is retired.`, { role: data.role });
   if (data.inProgress >= data.definition.maxConcurrentTasks) {
-    throw unprocessable('ROLE_VALIDATION_ERROR', `Role ${data.role} already has ${data.inProgress} tasks in progress (limit ${data.definition.maxConcurrentTasks}).`, {
-      role: data.role,
-      reasons: [{ code: 'WORKLOAD_LIMIT', message: 'The role is at its concurrency limit.', inProgress: data.inProgress, limit: data.definition.maxConcurrentTasks }],
-    });
+    throw unprocessable(
+      'ROLE_VALIDATION_ERROR',
+      `Role ${data.role} already has ${data.inProgress} tasks in progress (limit ${data.definition.maxConcurrentTasks}).`,
+      {
+        role: data.role,
+        reasons: [
+          {
+            code: 'WORKLOAD_LIMIT',
+            message: 'The role is at its concurrency limit.',
+            inProgress: data.inProgress,
+            limit: data.definition.maxConcurrentTasks,
+          },
+        ],
+      },
+    );
   }
-  const fits = (task: TaskNode) => (task.role === null ? roleRefusal(data.role, task, data.definition, data.inProgress) === undefined : task.role === data.role);
+  const fits = (task: TaskNode) =>
+    task.role === null ? roleRefusal(data.role, task, data.definition, data.inProgress) === undefined : task.role === data.role;
   const best = rankReadyTasks(state, metadata.now, fits, rules.defaultEstimate)[0];
   if (!best) throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}.`, { role: data.role });
   return claimEvents(state, best, data.agent, data.role, data.leaseSeconds, metadata.now);
@@ -85,7 +121,9 @@ export const heartbeat: Rule<Heartbeat> = ({ data, metadata }, state) => {
   const task = requireTask(state, data.taskId);
   requireHolder(task, metadata.actor, data.agent, metadata.now);
   const leaseExpiresAt = plusSeconds(metadata.now, data.leaseSeconds);
-  return [{ type: 'LeaseExtended', data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now } }];
+  return [
+    { type: 'LeaseExtended', data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now } },
+  ];
 };
 
 export const releaseTask: Rule<ReleaseTask> = ({ data, metadata }, state) => {
@@ -115,15 +153,30 @@ export const completeTask: Rule<CompleteTask> = ({ data, metadata }, state) => {
     const outside = filesOutsidePatterns(data.changedFiles, definition.filePatterns);
     const tooMany = data.changedFiles.length > definition.restrictions.maxFileChanges;
     const problems = [
-      ...(outside.length > 0 ? [{ code: 'FILES_OUTSIDE_PATTERNS', message: `Changed files outside role ${task.role}'s patterns: ${outside.join(', ')}`, files: outside }] : []),
-      ...(tooMany ? [{ code: 'TOO_MANY_FILE_CHANGES', message: `${data.changedFiles.length} files changed; role ${task.role} allows ${definition.restrictions.maxFileChanges}`, limit: definition.restrictions.maxFileChanges }] : []),
+      ...(outside.length > 0
+        ? [{ code: 'FILES_OUTSIDE_PATTERNS', message: `Changed files outside role ${task.role}'s patterns: ${outside.join(', ')}`, files: outside }]
+        : []),
+      ...(tooMany
+        ? [
+            {
+              code: 'TOO_MANY_FILE_CHANGES',
+              message: `${data.changedFiles.length} files changed; role ${task.role} allows ${definition.restrictions.maxFileChanges}`,
+              limit: definition.restrictions.maxFileChanges,
+            },
+          ]
+        : []),
     ];
     if (problems.length > 0 && !definition.restrictions.requireApproval) {
-      throw unprocessable('ROLE_VALIDATION_ERROR', `Role ${task.role} may not make these changes: ${problems.map((p) => p.message).join('; ')}.`, {
-        taskId: task.id,
-        role: task.role,
-        reasons: problems,
-      }, 'Revert the offending files or hand the task to a role whose patterns cover them.');
+      throw unprocessable(
+        'ROLE_VALIDATION_ERROR',
+        `Role ${task.role} may not make these changes: ${problems.map((p) => p.message).join('; ')}.`,
+        {
+          taskId: task.id,
+          role: task.role,
+          reasons: problems,
+        },
+        'Revert the offending files or hand the task to a role whose patterns cover them.',
+      );
     }
     if (problems.length > 0) {
       warnings.push(...problems.map((p) => p.message));

@@ -50,7 +50,10 @@ export const projectCommands = ({
   newId,
   now,
   roleDefinition = async () => undefined,
-  workload = new RoleWorkload(() => 0, async () => undefined),
+  workload = new RoleWorkload(
+    () => 0,
+    async () => undefined,
+  ),
   projectsWithReadyWork = () => [],
 }: ProjectCommandsDeps) => {
   const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
@@ -92,7 +95,10 @@ export const projectCommands = ({
       return { ...result, taskId: createdIds(result, [taskId])[0]! };
     },
 
-    createTaskTree: async (data: { projectId?: string; parentId?: string | null; root: TreeInput }, meta: RequestMeta): Promise<TaskTreeCreatedResult> => {
+    createTaskTree: async (
+      data: { projectId?: string; parentId?: string | null; root: TreeInput },
+      meta: RequestMeta,
+    ): Promise<TaskTreeCreatedResult> => {
       const target = await targetProject(data.projectId, data.parentId);
       const root = withIds(data.root);
       const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
@@ -137,7 +143,11 @@ export const projectCommands = ({
       const projectId = await projectOf(taskId);
       const definition = (await roleDefinition(role)) ?? null;
       const decide = (inProgress: number) =>
-        run(projectId, { type: 'AssignRole', data: { taskId, role, definition, inProgress, dryRun, ...version(meta) } }, dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta);
+        run(
+          projectId,
+          { type: 'AssignRole', data: { taskId, role, definition, inProgress, dryRun, ...version(meta) } },
+          dryRun ? { ...meta, commandId: `dry-run:${meta.commandId}` } : meta,
+        );
       return dryRun ? decide(workload.inProgress(role)) : workload.withSlot(role, decide);
     },
 
@@ -152,7 +162,13 @@ export const projectCommands = ({
     },
 
     /** Tries the given project, or every project with ready work for the role, best first; undefined when none has any. */
-    claimNextTask: async (role: string, agent: string, leaseSeconds: number, projectId: string | undefined, meta: RequestMeta): Promise<TaskClaimedResult | undefined> => {
+    claimNextTask: async (
+      role: string,
+      agent: string,
+      leaseSeconds: number,
+      projectId: string | undefined,
+      meta: RequestMeta,
+    ): Promise<TaskClaimedResult | undefined> => {
       const definition = (await roleDefinition(role)) ?? null;
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       const candidates = projectId ? [projectId] : projectsWithReadyWork(role);
@@ -177,7 +193,11 @@ export const projectCommands = ({
       run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds } }, meta),
 
     releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
-      run(await projectOf(taskId), { type: 'ReleaseTask', data: { taskId, agent, ...(reason ? { reason } : {}), ...(force ? { force } : {}) } }, meta),
+      run(
+        await projectOf(taskId),
+        { type: 'ReleaseTask', data: { taskId, agent, ...(reason ? { reason } : {}), ...(force ? { force } : {}) } },
+        meta,
+      ),
 
     expireLease: async (taskId: string, meta: RequestMeta) => run(await projectOf(taskId), { type: 'ExpireLease', data: { taskId } }, meta),
 

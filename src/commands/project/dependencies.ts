@@ -45,11 +45,16 @@ export const addDependency: Rule<AddDependency> = ({ data, metadata }, state) =>
     if (path) {
       // path runs task ← … ← target through "is depended on by"; the cycle reads task → target → … → task.
       const cycle = [task.id, ...path.reverse()];
-      throw conflict('DEPENDENCY_CYCLE', `Adding ${task.id} → ${target.id} would close the cycle ${cycle.join(' → ')}.`, {
-        taskId: task.id,
-        dependsOn: target.id,
-        cycle,
-      }, 'Remove one dependency on the cycle first, or depend on a different task.');
+      throw conflict(
+        'DEPENDENCY_CYCLE',
+        `Adding ${task.id} → ${target.id} would close the cycle ${cycle.join(' → ')}.`,
+        {
+          taskId: task.id,
+          dependsOn: target.id,
+          cycle,
+        },
+        'Remove one dependency on the cycle first, or depend on a different task.',
+      );
     }
   }
   return {

@@ -22,11 +22,17 @@ export const requireTask = (state: ProjectState, taskId: string, label = 'Task')
 /** `expected` is the task's own version (its ETag), never the stream's revision. */
 export const requireVersion = (task: TaskNode, expected?: number): void => {
   if (expected !== undefined && expected !== task.version) {
-    throw new DomainError('CONCURRENCY_CONFLICT', 412, `Task ${task.id} is at version ${task.version}, not ${expected}: it changed since you read it.`, {
-      taskId: task.id,
-      expected,
-      actual: task.version,
-    }, 'Read the task again and retry with its current version (ETag).');
+    throw new DomainError(
+      'CONCURRENCY_CONFLICT',
+      412,
+      `Task ${task.id} is at version ${task.version}, not ${expected}: it changed since you read it.`,
+      {
+        taskId: task.id,
+        expected,
+        actual: task.version,
+      },
+      'Read the task again and retry with its current version (ETag).',
+    );
   }
 };
 
@@ -47,10 +53,15 @@ export const openHardDependencies = (state: ProjectState, task: TaskNode): strin
 export const requireDependenciesMet = (state: ProjectState, task: TaskNode, hint?: string): void => {
   const open = openHardDependencies(state, task);
   if (open.length > 0) {
-    throw conflict('DEPENDENCIES_NOT_MET', `Task ${task.id} waits on ${open.length} open hard dependencies.`, {
-      taskId: task.id,
-      openDependencies: open,
-    }, hint);
+    throw conflict(
+      'DEPENDENCIES_NOT_MET',
+      `Task ${task.id} waits on ${open.length} open hard dependencies.`,
+      {
+        taskId: task.id,
+        openDependencies: open,
+      },
+      hint,
+    );
   }
 };
 
@@ -69,11 +80,16 @@ export const roleRefusal = (
     { inProgress },
   );
   if (reasons.length === 0) return undefined;
-  return unprocessable('ROLE_VALIDATION_ERROR', `Role ${role} cannot take task ${task.id}: ${reasons.map((r) => r.message).join('; ')}.`, {
-    taskId: task.id,
-    role,
-    reasons,
-  }, hint);
+  return unprocessable(
+    'ROLE_VALIDATION_ERROR',
+    `Role ${role} cannot take task ${task.id}: ${reasons.map((r) => r.message).join('; ')}.`,
+    {
+      taskId: task.id,
+      role,
+      reasons,
+    },
+    hint,
+  );
 };
 
 export const requireRoleFits = (...args: Parameters<typeof roleRefusal>): void => {

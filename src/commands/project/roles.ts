@@ -18,7 +18,13 @@ export const assignRole: Rule<AssignRole> = ({ data, metadata }, state) => {
   const task = requireTaskAt(state, data.taskId, data.expectedVersion);
   // The task's own claim already counts in the role's workload when it stays with the same role.
   const counted = task.role === data.role && task.status === 'in_progress' ? 1 : 0;
-  requireRoleFits(data.role, task, data.definition, data.inProgress - counted, 'Pick a role from find_suitable_roles, or change the task so it fits.');
+  requireRoleFits(
+    data.role,
+    task,
+    data.definition,
+    data.inProgress - counted,
+    'Pick a role from find_suitable_roles, or change the task so it fits.',
+  );
   if (task.role === data.role || data.dryRun) return [];
   return {
     type: 'RoleAssigned',

@@ -6,10 +6,7 @@ import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.
 import type { TaskStatus } from '../../events/vocabulary.js';
 
 export type UpdateTask = Command<'UpdateTask', { taskId: string; changes: Partial<TaskFields>; expectedVersion?: number }>;
-export type ChangeTaskStatus = Command<
-  'ChangeTaskStatus',
-  { taskId: string; status: TaskStatus; reason?: string; expectedVersion?: number }
->;
+export type ChangeTaskStatus = Command<'ChangeTaskStatus', { taskId: string; status: TaskStatus; reason?: string; expectedVersion?: number }>;
 export type StatusCommand = UpdateTask | ChangeTaskStatus;
 
 const FIELD_NAMES: readonly (keyof TaskFields)[] = [

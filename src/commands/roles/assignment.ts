@@ -5,12 +5,7 @@ import { TOOL_GROUPS } from '../../events/vocabulary.js';
 export type AssignableRole = RoleDefinition & { retired?: boolean };
 
 export type AssignmentReasonCode =
-  | 'UNKNOWN_ROLE'
-  | 'ROLE_RETIRED'
-  | 'MISSING_CAPABILITIES'
-  | 'FILES_OUTSIDE_PATTERNS'
-  | 'WORKLOAD_LIMIT'
-  | 'TASK_TOO_DEEP';
+  'UNKNOWN_ROLE' | 'ROLE_RETIRED' | 'MISSING_CAPABILITIES' | 'FILES_OUTSIDE_PATTERNS' | 'WORKLOAD_LIMIT' | 'TASK_TOO_DEEP';
 
 export type AssignmentReason = { code: AssignmentReasonCode; message: string; [detail: string]: unknown };
 
@@ -68,7 +63,12 @@ export const assignmentReasons = (
   if (role.retired) reasons.push({ code: 'ROLE_RETIRED', message: `Role \`${role.name}\` is retired.`, role: role.name });
   const missing = missingCapabilities(role, task.requiredCapabilities);
   if (missing.length > 0)
-    reasons.push({ code: 'MISSING_CAPABILITIES', message: `Role \`${role.name}\` lacks ${missing.join(', ')}.`, missing, capabilities: role.capabilities });
+    reasons.push({
+      code: 'MISSING_CAPABILITIES',
+      message: `Role \`${role.name}\` lacks ${missing.join(', ')}.`,
+      missing,
+      capabilities: role.capabilities,
+    });
   const outside = filesOutsidePatterns(task.files, role.filePatterns);
   if (outside.length > 0)
     reasons.push({
@@ -102,8 +102,7 @@ const fitOf = (role: RoleDefinition, required: readonly string[], files: readonl
   const extraCapabilities = role.capabilities.length - (wanted.length - missing.length);
   const suitable = missing.length === 0 && filesOutside.length === 0 && freeCapacity > 0;
   // Suitable roles score 0.5–1 (tighter is higher); the rest stay below 0.5, by how much they cover.
-  const coverage =
-    (wanted.length === 0 ? 1 : 1 - missing.length / wanted.length) * (files.length === 0 ? 1 : 1 - filesOutside.length / files.length);
+  const coverage = (wanted.length === 0 ? 1 : 1 - missing.length / wanted.length) * (files.length === 0 ? 1 : 1 - filesOutside.length / files.length);
   const score = suitable ? 0.5 + 0.5 * (1 - extraCapabilities / TOOL_GROUPS.length) : 0.49 * coverage;
   return {
     role: role.name,

@@ -15,7 +15,17 @@
  * more segments; `?` is one character; `[abc]`, `[a-z]`, `[!a]` / `[^a]` are classes; `{a,b}` are
  * alternatives, not nested. Anything else is a literal character. `globProblem` refuses the rest.
  */
-import { expandBraces, GlobError, MAX_GLOB_LIST_CHARACTERS, parseGlob, type Alternative, type CharClass, type CharTest, type Piece, type Segment } from './globSyntax.js';
+import {
+  expandBraces,
+  GlobError,
+  MAX_GLOB_LIST_CHARACTERS,
+  parseGlob,
+  type Alternative,
+  type CharClass,
+  type CharTest,
+  type Piece,
+  type Segment,
+} from './globSyntax.js';
 
 const inClass = (test: CharClass, code: number): boolean => {
   const ranges = test.ranges;
@@ -23,8 +33,7 @@ const inClass = (test: CharClass, code: number): boolean => {
   return test.negated;
 };
 
-const passes = (test: CharTest, code: number): boolean =>
-  typeof test === 'number' ? test === code : test === 'any' || inClass(test, code);
+const passes = (test: CharTest, code: number): boolean => (typeof test === 'number' ? test === code : test === 'any' || inClass(test, code));
 
 const pieceAt = (piece: Piece, text: string, at: number): boolean => {
   if (piece.literal !== undefined) return text.startsWith(piece.literal, at);
@@ -130,7 +139,11 @@ const alternativeMatches = (runs: Alternative, segments: string[]): boolean => {
 };
 
 /** A path's segments, without `./` and `.` segments or a trailing `/` (the same file either way). */
-const segmentsOf = (path: string): string[] => path.replace(/\/$/, '').split('/').filter((segment) => segment !== '.');
+const segmentsOf = (path: string): string[] =>
+  path
+    .replace(/\/$/, '')
+    .split('/')
+    .filter((segment) => segment !== '.');
 
 /** Characters of the pattern once braces are expanded (what MAX_GLOB_LIST_CHARACTERS counts). */
 export const expandedLength = (pattern: string): number => expandBraces(pattern).reduce((sum, alternative) => sum + alternative.length, 0);

@@ -146,7 +146,10 @@ const parseSegment = (text: string): Segment => {
 
 const parseAlternative = (text: string): Alternative => {
   const runs: Alternative = [[]];
-  const segments = text.replace(/^(\.\/)+/, '').replace(/\/$/, '').split('/');
+  const segments = text
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/$/, '')
+    .split('/');
   if (segments.length > MAX_GLOB_SEGMENTS) fail(`has more than ${MAX_GLOB_SEGMENTS} segments`);
   for (const segment of segments) {
     if (segment === '' || segment === '.') fail('is not a valid glob: it has an empty or `.` segment; write the path without it');
@@ -160,12 +163,14 @@ const parseAlternative = (text: string): Alternative => {
 export const parseGlob = (pattern: string): Alternative[] => {
   if (pattern.length > MAX_GLOB_LENGTH) fail(`is longer than ${MAX_GLOB_LENGTH} characters`);
   const control = [...pattern].find((c) => c.charCodeAt(0) < 0x20 || c === '\u007f');
-  if (control) fail(control === '\0' ? 'contains a NUL character' : `contains the control character U+${control.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (control)
+    fail(control === '\0' ? 'contains a NUL character' : `contains the control character U+${control.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const extglob = /[+@!?*]\(/.exec(pattern);
   if (extglob) fail(`is not a valid glob: extglob \`${extglob[0]}\` is not supported (patterns are globs, not regular expressions)`);
   const regex = /[()|]/.exec(pattern);
   if (regex) fail(`is not a valid glob: \`${regex[0]}\` is regular-expression syntax (patterns are globs: use \`{a,b}\` for alternatives)`);
-  if (pattern.includes('\\')) fail('is not a valid glob: `\\` is not supported (separate segments with `/`; match a special character with a class like `[*]`)');
+  if (pattern.includes('\\'))
+    fail('is not a valid glob: `\\` is not supported (separate segments with `/`; match a special character with a class like `[*]`)');
   if (pattern.startsWith('!')) fail('is not a valid glob: negation (a leading `!`) is not supported; list the files the role may change');
   return expandBraces(pattern).map(parseAlternative);
 };

@@ -62,7 +62,10 @@ const requireCustom = (state: RoleCatalogState, name: string): CatalogRole => {
   const role = state.roles.get(name);
   if (!role) throw notFound('ROLE_NOT_FOUND', `Role ${name} does not exist.`, { role: name });
   if (role.source.kind === 'yaml') {
-    throw conflict('ROLE_READ_ONLY', `Role ${name} comes from ${role.source.file}; change that file instead.`, { role: name, file: role.source.file });
+    throw conflict('ROLE_READ_ONLY', `Role ${name} comes from ${role.source.file}; change that file instead.`, {
+      role: name,
+      file: role.source.file,
+    });
   }
   return role;
 };

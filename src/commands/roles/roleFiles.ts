@@ -10,9 +10,7 @@ export const MAX_ROLE_FILE_BYTES = 256 * 1024;
 
 export const roleDefaultsDir = (): string => fileURLToPath(new URL('../../../roles/', import.meta.url)).replace(/[\\/]$/, '');
 
-export const DEFAULT_ROLE_FILES: readonly string[] = ['default_roles.yaml', 'enhanced_roles.yaml'].map((name) =>
-  resolve(roleDefaultsDir(), name),
-);
+export const DEFAULT_ROLE_FILES: readonly string[] = ['default_roles.yaml', 'enhanced_roles.yaml'].map((name) => resolve(roleDefaultsDir(), name));
 
 export type RoleFileProblem = { path: string; message: string };
 
@@ -61,15 +59,15 @@ const describeSchemaError = (error: ErrorObject): RoleFileProblem | undefined =>
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'propertyNames') return undefined; // its inner error, which names the key, is reported
   if (error.propertyName !== undefined)
-    return { path: `${error.instancePath}${pointer([error.propertyName])}`, message: 'is not a valid role name (lower-case letters, digits and _, 2–64 chars, starting with a letter)' };
+    return {
+      path: `${error.instancePath}${pointer([error.propertyName])}`,
+      message: 'is not a valid role name (lower-case letters, digits and _, 2–64 chars, starting with a letter)',
+    };
   if (error.keyword === 'additionalProperties')
     return { path: `${error.instancePath}${pointer([String(params.additionalProperty)])}`, message: 'is not a known field' };
-  if (error.keyword === 'required')
-    return { path: `${error.instancePath}${pointer([String(params.missingProperty)])}`, message: 'is required' };
-  if (error.keyword === 'type' && error.instancePath === '')
-    return { path: '', message: 'must be a YAML mapping with `version` and `roles`' };
-  if (error.keyword === 'enum')
-    return { path: error.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` };
+  if (error.keyword === 'required') return { path: `${error.instancePath}${pointer([String(params.missingProperty)])}`, message: 'is required' };
+  if (error.keyword === 'type' && error.instancePath === '') return { path: '', message: 'must be a YAML mapping with `version` and `roles`' };
+  if (error.keyword === 'enum') return { path: error.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` };
   return { path: error.instancePath, message: error.message ?? 'is invalid' };
 };
 

@@ -65,5 +65,4 @@ export const sortSnapshot = (snapshot: GraphSnapshot): GraphSnapshot => ({
   children: [...snapshot.children].sort((a, b) => compareKeys(a.taskId, a.parentId, b.taskId, b.parentId)),
 });
 
-const compareKeys = (a1: string, a2: string, b1: string, b2: string): number =>
-  a1 < b1 ? -1 : a1 > b1 ? 1 : a2 < b2 ? -1 : a2 > b2 ? 1 : 0;
+const compareKeys = (a1: string, a2: string, b1: string, b2: string): number => (a1 < b1 ? -1 : a1 > b1 ? 1 : a2 < b2 ? -1 : a2 > b2 ? 1 : 0);

@@ -20,7 +20,8 @@ export const MAX_TRAVERSAL_DEPTH = 10_000;
 const Q = {
   upsertTask: `MERGE (t:Task {id: $id}) SET t.project = $project, t.status = $status, t.priority = $priority,
     t.estimate = $estimate, t.role = $role, t.depth = $depth, t.createdSeq = $createdSeq`,
-  getTask: 'MATCH (t:Task {id: $id}) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  getTask:
+    'MATCH (t:Task {id: $id}) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
   unlinkParent: 'MATCH (t:Task {id: $id})-[r:CHILD_OF]->(:Task) DELETE r',
   linkParent: 'MATCH (c:Task {id: $id}), (p:Task {id: $parentId}) MERGE (c)-[:CHILD_OF]->(p)',
   setDepth: 'MATCH (t:Task {id: $id}) SET t.depth = $depth',
@@ -36,7 +37,8 @@ const Q = {
   dependents: `MATCH (s:Task {id: $id})<-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]-(d:Task) WHERE length(r) <= $maxDepth RETURN d.id AS id, length(r) AS distance`,
   path: `MATCH (a:Task {id: $from})-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]->(b:Task {id: $to}) RETURN properties(nodes(r), 'id') AS inner LIMIT 1`,
   allEdges: 'MATCH (a:Task)-[r:DEPENDS_ON]->(b:Task) RETURN a.id AS taskId, b.id AS dependsOn, r.kind AS kind',
-  allTasks: 'MATCH (t:Task) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  allTasks:
+    'MATCH (t:Task) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
   allChildren: 'MATCH (c:Task)-[:CHILD_OF]->(p:Task) RETURN c.id AS taskId, p.id AS parentId',
   checkpoint: "MATCH (c:Checkpoint {name: 'graph'}) RETURN c.position AS position, c.version AS version",
   // Kuzu cannot bind a null inside a list of structs: estimate -1 and role '' stand for none (see toTask).
@@ -138,7 +140,10 @@ export class KuzuGraphStore implements GraphStore {
   }
 
   projectGraph(projectId: string) {
-    const tasks = this.run(Q.projectTasks, { project: projectId }).map((row) => ({ ...toTask(row), parentId: (row.parentId as string | null) ?? null }));
+    const tasks = this.run(Q.projectTasks, { project: projectId }).map((row) => ({
+      ...toTask(row),
+      parentId: (row.parentId as string | null) ?? null,
+    }));
     const edges = this.run(Q.projectEdges, { project: projectId }).map(toEdge);
     return { tasks, edges };
   }
@@ -179,9 +184,21 @@ export class KuzuGraphStore implements GraphStore {
         if (!/^[\w./-]+$/.test(file)) throw new Error(`unexpected temp path ${file}`);
         this.exec(`COPY ${table} FROM '${file}' (HEADER=false)`);
       };
-      copy('Task', 'tasks.csv', snapshot.tasks.map((t) => [t.id, t.project, t.status, t.priority, t.estimate, t.role, t.depth, t.createdSeq]));
-      copy('DEPENDS_ON', 'edges.csv', snapshot.edges.map((e) => [e.taskId, e.dependsOn, e.kind]));
-      copy('CHILD_OF', 'children.csv', snapshot.children.map((c) => [c.taskId, c.parentId]));
+      copy(
+        'Task',
+        'tasks.csv',
+        snapshot.tasks.map((t) => [t.id, t.project, t.status, t.priority, t.estimate, t.role, t.depth, t.createdSeq]),
+      );
+      copy(
+        'DEPENDS_ON',
+        'edges.csv',
+        snapshot.edges.map((e) => [e.taskId, e.dependsOn, e.kind]),
+      );
+      copy(
+        'CHILD_OF',
+        'children.csv',
+        snapshot.children.map((c) => [c.taskId, c.parentId]),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -261,4 +278,8 @@ const toTask = (row: Row): GraphTask => ({
   createdSeq: Number(row.createdSeq),
 });
 
-const toEdge = (row: Row): GraphEdge => ({ taskId: row.taskId as string, dependsOn: row.dependsOn as string, kind: row.kind === 'soft' ? 'soft' : 'hard' });
+const toEdge = (row: Row): GraphEdge => ({
+  taskId: row.taskId as string,
+  dependsOn: row.dependsOn as string,
+  kind: row.kind === 'soft' ? 'soft' : 'hard',
+});

@@ -154,7 +154,14 @@ export class GraphProjection implements Projection {
   }
 }
 
-export type GraphRebuildResult = Readonly<{ events: number; seconds: number; eventsPerSecond: number; position: number; tasks: number; edges: number }>;
+export type GraphRebuildResult = Readonly<{
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  position: number;
+  tasks: number;
+  edges: number;
+}>;
 
 /** Folds the whole log in memory, then loads the graph in bulk (COPY) into a cleared store. */
 export const rebuildGraph = async (store: EventStore, graph: GraphStore, batchSize = 10_000): Promise<GraphRebuildResult> => {

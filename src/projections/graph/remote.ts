@@ -8,7 +8,15 @@ import type { CycleReport } from './cycleDetection.js';
 import type { GraphSnapshot } from './graphStore.js';
 import type { GraphRequest, GraphWorkerData } from './worker.js';
 
-type Reply = { id: number; error?: string; code?: string; ready?: boolean; status?: ProjectorStatus; cycles?: CycleReport | null; dump?: GraphSnapshot };
+type Reply = {
+  id: number;
+  error?: string;
+  code?: string;
+  ready?: boolean;
+  status?: ProjectorStatus;
+  cycles?: CycleReport | null;
+  dump?: GraphSnapshot;
+};
 type Ask = GraphRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** The graph read model, running in its worker thread; status and cycle reports are mirrored here for /health. */

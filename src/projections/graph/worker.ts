@@ -30,7 +30,13 @@ const main = async () => {
     data.eventStore.kind === 'sqlite'
       ? new SqliteEventStore({ path: data.eventStore.path, pollIntervalMs: 20 })
       : new EventStoreDbEventStore({ url: data.eventStore.url, pollIntervalMs: 100 });
-  const model = await startGraphModel({ store, file: data.file, logger, now: () => new Date().toISOString(), ...(data.cycleCheckMs ? { cycleCheckMs: data.cycleCheckMs } : {}) });
+  const model = await startGraphModel({
+    store,
+    file: data.file,
+    logger,
+    now: () => new Date().toISOString(),
+    ...(data.cycleCheckMs ? { cycleCheckMs: data.cycleCheckMs } : {}),
+  });
   const port = parentPort!;
   const answer = (id: number, body: Record<string, unknown>) => port.postMessage({ id, ...body });
   port.on('message', (request: GraphRequest) => {

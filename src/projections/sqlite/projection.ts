@@ -9,7 +9,6 @@ export const SQLITE_PROJECTOR = 'sqlite';
 
 const json = (value: unknown) => JSON.stringify(value);
 
-
 /**
  * Applies events to the read model. Each batch runs in one transaction together with the checkpoint,
  * so every event is applied exactly once, crash or not; every write stores absolute values derived
@@ -45,7 +44,11 @@ export class SqliteProjection {
     const key = Object.keys(columns).join(',');
     let statement = this.updates.get(key);
     if (!statement) {
-      statement = this.db.prepare(`UPDATE tasks SET ${Object.keys(columns).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`);
+      statement = this.db.prepare(
+        `UPDATE tasks SET ${Object.keys(columns)
+          .map((c) => `${c} = @${c}`)
+          .join(', ')} WHERE id = @id`,
+      );
       this.updates.set(key, statement);
     }
     statement.run({ ...columns, id });
@@ -83,7 +86,13 @@ export class SqliteProjection {
     const e = { type: event.type, data: event.data } as ProjectEvent;
     switch (e.type) {
       case 'ProjectCreated':
-        this.s.insertProject.run({ id: e.data.projectId, name: e.data.name, description: e.data.description, at: e.data.createdAt, revision: event.revision });
+        this.s.insertProject.run({
+          id: e.data.projectId,
+          name: e.data.name,
+          description: e.data.description,
+          at: e.data.createdAt,
+          revision: event.revision,
+        });
         return;
       case 'TaskCreated': {
         const parent = e.data.parentId ? this.s.parent.get(e.data.parentId) : undefined;
@@ -163,7 +172,13 @@ export class SqliteProjection {
         return;
       }
       case 'DependencyAdded':
-        this.s.insertDep.run({ taskId: e.data.taskId, dependsOn: e.data.dependsOn, kind: e.data.kind, projectId: e.data.projectId, at: e.data.addedAt });
+        this.s.insertDep.run({
+          taskId: e.data.taskId,
+          dependsOn: e.data.dependsOn,
+          kind: e.data.kind,
+          projectId: e.data.projectId,
+          at: e.data.addedAt,
+        });
         this.s.recomputeOne.run(e.data.taskId);
         this.s.touchTask.run(event.revision, e.data.addedAt, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn, kind: e.data.kind });
@@ -179,12 +194,21 @@ export class SqliteProjection {
         const assigned = e.type === 'RoleAssigned';
         const at = assigned ? e.data.assignedAt : e.data.unassignedAt;
         this.s.setRole.run(assigned ? e.data.role : null, event.revision, at, e.data.taskId);
-        this.history(event, e.data.taskId, e.data.projectId, assigned ? { role: { from: e.data.previousRole, to: e.data.role } } : { role: { from: e.data.role, to: null } });
+        this.history(
+          event,
+          e.data.taskId,
+          e.data.projectId,
+          assigned ? { role: { from: e.data.previousRole, to: e.data.role } } : { role: { from: e.data.role, to: null } },
+        );
         return;
       }
       case 'TaskClaimed':
         this.s.claim.run(e.data.agent, e.data.leaseExpiresAt, e.data.role, event.revision, e.data.claimedAt, e.data.taskId);
-        this.history(event, e.data.taskId, e.data.projectId, { status: { from: e.data.from, to: 'in_progress' }, agent: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt });
+        this.history(event, e.data.taskId, e.data.projectId, {
+          status: { from: e.data.from, to: 'in_progress' },
+          agent: e.data.agent,
+          leaseExpiresAt: e.data.leaseExpiresAt,
+        });
         return;
       case 'LeaseExtended':
         this.s.extendLease.run(e.data.leaseExpiresAt, event.revision, e.data.extendedAt, e.data.taskId);
@@ -202,7 +226,12 @@ export class SqliteProjection {
         const { taskId, projectId, status, completedAt, ...result } = e.data;
         this.s.endClaim.run(status, json({ ...result, completedAt }), event.revision, completedAt, taskId);
         this.s.recomputeDependents.run(taskId);
-        this.history(event, taskId, projectId, { status: { from: 'in_progress', to: status }, agent: result.agent, changedFiles: result.changedFiles, warnings: result.warnings });
+        this.history(event, taskId, projectId, {
+          status: { from: 'in_progress', to: status },
+          agent: result.agent,
+          changedFiles: result.changedFiles,
+          warnings: result.warnings,
+        });
         return;
       }
       default: {

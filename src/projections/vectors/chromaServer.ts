@@ -68,7 +68,14 @@ export class ChromaServer {
   }
 
   status(): ChromaStatus {
-    return { mode: 'embedded', url: this.url, state: this.state, ...(this.pid ? { pid: this.pid } : {}), restarts: this.restarts, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return {
+      mode: 'embedded',
+      url: this.url,
+      state: this.state,
+      ...(this.pid ? { pid: this.pid } : {}),
+      restarts: this.restarts,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 
   /** The child's pid, so a server killed with SIGKILL does not leave its Chroma running forever. */

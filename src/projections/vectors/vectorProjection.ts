@@ -79,7 +79,11 @@ export class VectorProjection implements Projection {
       const tags = JSON.parse(row.tags) as string[];
       const text = taskText({ title: row.title, description: row.description, tags });
       const hash = contentHash(text);
-      docs.push({ id: taskId, text, metadata: { projectId, status: row.status, priority: row.priority, role: row.role ?? '', tags: tags.join(','), hash } });
+      docs.push({
+        id: taskId,
+        text,
+        metadata: { projectId, status: row.status, priority: row.priority, role: row.role ?? '', tags: tags.join(','), hash },
+      });
     }
     const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.id, hash: d.metadata.hash, text: d.text })));
     await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));

@@ -48,7 +48,11 @@ export class ChromaVectorStore {
     private readonly calls: ChromaCalls,
   ) {
     const parsed = new URL(url);
-    this.client = new ChromaClient({ host: parsed.hostname, port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 8000)), ssl: parsed.protocol === 'https:' });
+    this.client = new ChromaClient({
+      host: parsed.hostname,
+      port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 8000)),
+      ssl: parsed.protocol === 'https:',
+    });
     this.prefix = `vp_${tag(modelId)}_${version}_`;
   }
 
@@ -88,7 +92,9 @@ export class ChromaVectorStore {
   }
 
   private meta() {
-    return this.write('getOrCreateCollection', () => this.client.getOrCreateCollection({ name: `${this.prefix}meta`, embeddingFunction: null, metadata: { checkpoint: 0 } }));
+    return this.write('getOrCreateCollection', () =>
+      this.client.getOrCreateCollection({ name: `${this.prefix}meta`, embeddingFunction: null, metadata: { checkpoint: 0 } }),
+    );
   }
 
   async loadCheckpoint(): Promise<number> {

@@ -72,11 +72,13 @@ const longestChainAbove = (project: ProjectIndex, at: number, defaultEstimate: n
   const set = new Set(members);
   const tasks = members.map((i) => project.task(i));
   const edges: CpmEdge[] = [];
-  for (const i of members) for (const s of project.deps[i]!) if (s.hard && set.has(s.to)) edges.push({ taskId: project.task(i).id, dependsOn: project.task(s.to).id, kind: 'hard' });
+  for (const i of members)
+    for (const s of project.deps[i]!)
+      if (s.hard && set.has(s.to)) edges.push({ taskId: project.task(i).id, dependsOn: project.task(s.to).id, kind: 'hard' });
   const cpm = computeCpm(tasks, edges, { defaultEstimate });
   // Walk back from the task along predecessors whose finish is exactly its start.
   const chain = [at];
-  for (let u = at; ; ) {
+  for (let u = at; ;) {
     const start = cpm.timings.get(project.task(u).id)!.earliestStart;
     const previous = project.deps[u]!.find((s) => s.hard && Math.abs(cpm.timings.get(project.task(s.to).id)!.earliestFinish - start) < 1e-9);
     if (!previous) break;
@@ -88,7 +90,17 @@ const longestChainAbove = (project: ProjectIndex, at: number, defaultEstimate: n
 
 // ─── get_critical_path ──────────────────────────────────────────────────────────────────────────
 
-export type TimingRow = { id: string; es: number; ef: number; ls: number; lf: number; slack: number; hours: number; estimated: boolean; critical: boolean };
+export type TimingRow = {
+  id: string;
+  es: number;
+  ef: number;
+  ls: number;
+  lf: number;
+  slack: number;
+  hours: number;
+  estimated: boolean;
+  critical: boolean;
+};
 
 export type CriticalPath = {
   projectId: string;
@@ -120,7 +132,10 @@ export const getCriticalPath = (deps: AnalyticsDeps, input: { projectId?: string
     const owner = deps.projectOf(input.rootTaskId);
     if (owner === undefined) throw notFound('TASK_NOT_FOUND', `Task ${input.rootTaskId} does not exist.`, { taskId: input.rootTaskId });
     if (projectId !== undefined && owner !== projectId) {
-      throw badRequest('TASK_NOT_IN_PROJECT', `Task ${input.rootTaskId} belongs to project ${owner}, not ${projectId}.`, { taskId: input.rootTaskId, projectId });
+      throw badRequest('TASK_NOT_IN_PROJECT', `Task ${input.rootTaskId} belongs to project ${owner}, not ${projectId}.`, {
+        taskId: input.rootTaskId,
+        projectId,
+      });
     }
     projectId = owner;
   }
@@ -178,7 +193,11 @@ export const getTaskImpact = (deps: AnalyticsDeps, taskId: string, hours: number
 
 // ─── find_bottlenecks ───────────────────────────────────────────────────────────────────────────
 
-export const findBottlenecks = (deps: AnalyticsDeps, projectId: string, limit = 10): { projectId: string; openTasks: number; items: Bottleneck[] } => ({
+export const findBottlenecks = (
+  deps: AnalyticsDeps,
+  projectId: string,
+  limit = 10,
+): { projectId: string; openTasks: number; items: Bottleneck[] } => ({
   projectId,
   ...rankBottlenecks(deps.project(projectId), limit),
 });

@@ -75,7 +75,10 @@ export const rankBottlenecks = (project: ProjectIndex, limit: number): { items: 
   }
   const ranked = Array.from({ length: n }, (_, k) => k)
     .filter((k) => waiting[k]! > 0)
-    .sort((a, b) => score[b]! - score[a]! || waiting[b]! - waiting[a]! || weight[b]! - weight[a]! || tasks[open[a]!]!.createdSeq - tasks[open[b]!]!.createdSeq);
+    .sort(
+      (a, b) =>
+        score[b]! - score[a]! || waiting[b]! - waiting[a]! || weight[b]! - weight[a]! || tasks[open[a]!]!.createdSeq - tasks[open[b]!]!.createdSeq,
+    );
   return {
     openTasks: n,
     items: ranked.slice(0, limit).map((k) => {

@@ -73,7 +73,15 @@ export const graphSource = (graph: GraphStore): AdjacencySource => ({
     const { tasks, edges } = graph.projectGraph(projectId);
     return {
       projectId,
-      tasks: tasks.map(({ id, estimate, status, createdSeq, priority, role, parentId }) => ({ id, estimate, status, createdSeq, priority, role, parentId })),
+      tasks: tasks.map(({ id, estimate, status, createdSeq, priority, role, parentId }) => ({
+        id,
+        estimate,
+        status,
+        createdSeq,
+        priority,
+        role,
+        parentId,
+      })),
       edges,
     };
   },

@@ -18,7 +18,10 @@ export const clusterTasks = async (db: Database.Database, index: SemanticIndex |
   const rows = rowsById(db, [...vectors.keys()]);
   const ids = [...vectors.keys()].filter((id) => rows.has(id)).sort((a, b) => rows.get(a)!.seq - rows.get(b)!.seq);
   const count = Math.max(1, Math.min(k ?? Math.round(Math.sqrt(ids.length / 2)), 20, ids.length));
-  const assignment = kmeans(ids.map((id) => vectors.get(id)!), count);
+  const assignment = kmeans(
+    ids.map((id) => vectors.get(id)!),
+    count,
+  );
   const text = (id: string) => `${rows.get(id)!.title} ${(JSON.parse(rows.get(id)!.tags) as string[]).join(' ')}`;
   const all = ids.map(text);
   const clusters: TaskCluster[] = [];
@@ -26,7 +29,13 @@ export const clusterTasks = async (db: Database.Database, index: SemanticIndex |
     const members = ids.filter((_, i) => assignment[i] === c);
     if (members.length === 0) continue;
     const keywords = topKeywords(members.map(text), all);
-    clusters.push({ label: keywords.join(' / ') || 'misc', keywords, size: members.length, taskIds: members.slice(0, 100), titles: members.slice(0, 5).map((id) => rows.get(id)!.title) });
+    clusters.push({
+      label: keywords.join(' / ') || 'misc',
+      keywords,
+      size: members.length,
+      taskIds: members.slice(0, 100),
+      titles: members.slice(0, 5).map((id) => rows.get(id)!.title),
+    });
   }
   clusters.sort((a, b) => b.size - a.size);
   return { projectId, tasks: ids.length, k: clusters.length, clusters };

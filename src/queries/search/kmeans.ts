@@ -47,7 +47,9 @@ export const kmeans = (vectors: readonly Float32Array[], k: number, iterations =
 };
 
 const STOPWORDS = new Set(
-  'the and for with from into that this when then than are was were not but all any can should would will use using add fix make new our its has have been via per out off get set of to in on at by an or is it be as a'.split(' '),
+  'the and for with from into that this when then than are was were not but all any can should would will use using add fix make new our its has have been via per out off get set of to in on at by an or is it be as a'.split(
+    ' ',
+  ),
 );
 
 /** The words that set a cluster apart: frequent in its texts, rare in the others (tf-idf over documents). */

@@ -60,7 +60,8 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
   let offset = 0;
   if (cursor) {
     const [at, print] = decodeCursor(cursor, 2);
-    if (print !== fingerprint || typeof at !== 'number') throw badRequest('INVALID_CURSOR', 'The cursor belongs to another search; start again without it.', { cursor });
+    if (print !== fingerprint || typeof at !== 'number')
+      throw badRequest('INVALID_CURSOR', 'The cursor belongs to another search; start again without it.', { cursor });
     offset = at;
   }
   const depth = Math.min(MAX_SEARCH_DEPTH, offset + limit + 1);
@@ -72,7 +73,12 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
       ? { hits: [] as VectorHit[] }
       : await semanticHits(
           index,
-          async (i) => i.query(await i.embedQuery(q), { ...(filter.projectId ? { projectId: filter.projectId } : {}), filter, k: filter.tags?.length ? pool * 3 : pool }),
+          async (i) =>
+            i.query(await i.embedQuery(q), {
+              ...(filter.projectId ? { projectId: filter.projectId } : {}),
+              filter,
+              k: filter.tags?.length ? pool * 3 : pool,
+            }),
           index?.timeoutMs,
         );
   if (mode === 'semantic' && semantic.reason) throw vectorsUnavailable(semantic.reason);
@@ -92,7 +98,12 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
   const more = ranked.length > offset + limit && offset + limit < MAX_SEARCH_DEPTH;
   return {
     mode,
-    items: page.map((r) => ({ ...toTaskView(rows.get(r.id)!), score: r.score, similarity: similarity.get(r.id) ?? null, keywordScore: kwScore.get(r.id) ?? null })),
+    items: page.map((r) => ({
+      ...toTaskView(rows.get(r.id)!),
+      score: r.score,
+      similarity: similarity.get(r.id) ?? null,
+      keywordScore: kwScore.get(r.id) ?? null,
+    })),
     nextCursor: more ? encodeCursor([offset + limit, fingerprint]) : null,
     degraded: semantic.reason !== undefined,
     ...(semantic.reason ? { reason: semantic.reason } : {}),
@@ -103,14 +114,28 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
 export const taskVector = async (index: SemanticIndex, task: TaskView): Promise<Float32Array> =>
   (await index.vectors(task.projectId, [task.id])).get(task.id) ?? index.embedQuery(taskText(task));
 
-export type SimilarTask = { id: string; title: string; status: TaskView['status']; priority: TaskView['priority']; projectId: string; similarity: number };
+export type SimilarTask = {
+  id: string;
+  title: string;
+  status: TaskView['status'];
+  priority: TaskView['priority'];
+  projectId: string;
+  similarity: number;
+};
 
 /** Tasks nearest to one task, in its project. */
 export const similarTasks = async (db: Database.Database, index: SemanticIndex | undefined, taskId: string, limit = 10) => {
   const task = getTask(db, taskId);
-  const semantic = await semanticHits(index, async (i) => i.query(await taskVector(i, task), { projectId: task.projectId, k: limit + 1 }), index?.timeoutMs);
+  const semantic = await semanticHits(
+    index,
+    async (i) => i.query(await taskVector(i, task), { projectId: task.projectId, k: limit + 1 }),
+    index?.timeoutMs,
+  );
   if (semantic.reason) throw vectorsUnavailable(semantic.reason);
-  const rows = rowsById(db, semantic.hits.map((h) => h.id));
+  const rows = rowsById(
+    db,
+    semantic.hits.map((h) => h.id),
+  );
   const items: SimilarTask[] = semantic.hits
     .filter((h) => h.id !== taskId && rows.has(h.id))
     .slice(0, limit)
@@ -131,9 +156,19 @@ export const findDuplicates = async (
   const projectId = input.projectId ?? 'default';
   const semantic = await semanticHits(index, async (i) => i.query(await i.embedQuery(text), { projectId, k: input.limit ?? 5 }), index?.timeoutMs);
   const close = semantic.hits.filter((h) => h.similarity >= input.threshold);
-  const rows = rowsById(db, close.map((h) => h.id));
+  const rows = rowsById(
+    db,
+    close.map((h) => h.id),
+  );
   const items: SimilarTask[] = close
     .filter((h) => rows.has(h.id))
-    .map((h) => ({ id: h.id, title: rows.get(h.id)!.title, status: rows.get(h.id)!.status, priority: rows.get(h.id)!.priority, projectId, similarity: h.similarity }));
+    .map((h) => ({
+      id: h.id,
+      title: rows.get(h.id)!.title,
+      status: rows.get(h.id)!.status,
+      priority: rows.get(h.id)!.priority,
+      projectId,
+      similarity: h.similarity,
+    }));
   return { items, threshold: input.threshold, degraded: semantic.reason !== undefined, ...(semantic.reason ? { reason: semantic.reason } : {}) };
 };

@@ -16,11 +16,18 @@ const spec = {
   capability: 'task_modification',
   kind: 'command',
 } as const;
-const thing = { input: z.strictObject({ id: common.id, title: common.title.optional() }), output: z.object({ id: z.string(), renamed: z.boolean() }) };
+const thing = {
+  input: z.strictObject({ id: common.id, title: common.title.optional() }),
+  output: z.object({ id: z.string(), renamed: z.boolean() }),
+};
 
 /** Every keyword name in a schema, at any depth. */
 const keywords = (node: unknown): string[] =>
-  Array.isArray(node) ? node.flatMap(keywords) : node && typeof node === 'object' ? Object.entries(node).flatMap(([k, v]) => [k, ...keywords(v)]) : [];
+  Array.isArray(node)
+    ? node.flatMap(keywords)
+    : node && typeof node === 'object'
+      ? Object.entries(node).flatMap(([k, v]) => [k, ...keywords(v)])
+      : [];
 
 describe('Catalog schemas', () => {
   describe('when a zod schema is written out as JSON Schema', () => {
@@ -79,12 +86,25 @@ describe('Catalog schemas', () => {
 
     it('names a recursive schema in $defs as its meta says', () => {
       type Node = z.ZodObject<{ name: z.ZodString; children: z.ZodArray<Node> }>;
-      const node: Node = z.object({ name: z.string(), get children() { return z.array(node); } }).meta({ [DEF_NAME]: 'node' });
+      const node: Node = z
+        .object({
+          name: z.string(),
+          get children() {
+            return z.array(node);
+          },
+        })
+        .meta({ [DEF_NAME]: 'node' });
       expect(toJsonSchema(z.object({ root: node }))).to.deep.equal({
         type: 'object',
         properties: { root: { $ref: '#/$defs/node' } },
         required: ['root'],
-        $defs: { node: { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['name', 'children'] } },
+        $defs: {
+          node: {
+            type: 'object',
+            properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } },
+            required: ['name', 'children'],
+          },
+        },
       });
     });
 

@@ -64,12 +64,35 @@ describe('MCP tools from the operation catalog', () => {
 
   describe('tool sets', () => {
     // The sets are written out here, not read from toolSets.ts: a tool dropped from (or slipped into) a set fails.
-    const AGENT_LOOP = ['get_task', 'list_tasks', 'claim_next_task', 'heartbeat_task', 'complete_task', 'search_tasks', 'create_task', 'add_task_dependency', 'execute_task'];
+    const AGENT_LOOP = [
+      'get_task',
+      'list_tasks',
+      'claim_next_task',
+      'heartbeat_task',
+      'complete_task',
+      'search_tasks',
+      'create_task',
+      'add_task_dependency',
+      'execute_task',
+    ];
     const V2_REST = [
-      'create_task_tree', 'update_task', 'delete_task', 'get_task_dashboard', 'get_task_tree', 'analyze_task_dependencies', 'list_roles',
-      'assign_role_to_task', 'change_task_status', 'get_task_history', 'remove_task_dependency', 'release_task', 'get_critical_path',
-      'find_similar_tasks', 'validate_role_assignment', 'find_suitable_roles',
-    ]; // prettier-ignore
+      'create_task_tree',
+      'update_task',
+      'delete_task',
+      'get_task_dashboard',
+      'get_task_tree',
+      'analyze_task_dependencies',
+      'list_roles',
+      'assign_role_to_task',
+      'change_task_status',
+      'get_task_history',
+      'remove_task_dependency',
+      'release_task',
+      'get_critical_path',
+      'find_similar_tasks',
+      'validate_role_assignment',
+      'find_suitable_roles',
+    ];
 
     it('serves as core exactly the agent loop: find, claim, keep, finish and file work', async () => {
       const names = (await listTools('core')).tools.map((t) => t.name);
@@ -113,7 +136,8 @@ describe('MCP tools from the operation catalog', () => {
     it('keeps all within 9,000 tokens, core tools still in full', async () => {
       const list = await listTools('all');
       expect(tokensOf(list)).to.be.at.most(9_000);
-      for (const tool of list.tools.filter((t) => (CORE_TOOLS as readonly string[]).includes(t.name))) expect(tool.title, tool.name).to.be.a('string');
+      for (const tool of list.tools.filter((t) => (CORE_TOOLS as readonly string[]).includes(t.name)))
+        expect(tool.title, tool.name).to.be.a('string');
     });
   });
 });

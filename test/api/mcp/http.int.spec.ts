@@ -4,7 +4,12 @@ import { expect } from 'chai';
 import { api, startTestApp, type TestApp } from '../../support/testApp.js';
 import { call, ok, refused } from './support.js';
 
-const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 describe('MCP over Streamable HTTP (/mcp, stateless)', () => {
   let app: TestApp;
@@ -18,7 +23,9 @@ describe('MCP over Streamable HTTP (/mcp, stateless)', () => {
   };
   const clientWith = async (token: string): Promise<Client> => {
     const client = new Client({ name: 'vespera-http-spec', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.baseUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${app.baseUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
     clients.push(client);
     return client;
   };
@@ -42,7 +49,10 @@ describe('MCP over Streamable HTTP (/mcp, stateless)', () => {
       const reader = await clientWith(await tokenWith(['task_reading']));
       const error = refused(await call(reader, 'create_task', { title: 'Not allowed' }), 'MISSING_CAPABILITY');
       expect(error.details).to.include({ required: 'task_creation' });
-      expect((await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Not allowed' }, { authorization: `Bearer ${await tokenWith(['task_reading'])}` })).status).to.equal(403);
+      expect(
+        (await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Not allowed' }, { authorization: `Bearer ${await tokenWith(['task_reading'])}` }))
+          .status,
+      ).to.equal(403);
     });
   });
 

@@ -85,7 +85,10 @@ describe('MCP protocol errors', () => {
   describe('when tools/call is well-formed', () => {
     it('still runs the tool', async () => {
       const answer = await peer.request('tools/call', { name: 'who_am_i', arguments: {} });
-      expect((answer.result as { structuredContent?: object }).structuredContent, JSON.stringify(answer)).to.include({ actor: 'admin', pluginId: 'admin' });
+      expect((answer.result as { structuredContent?: object }).structuredContent, JSON.stringify(answer)).to.include({
+        actor: 'admin',
+        pluginId: 'admin',
+      });
     });
 
     it('runs it with no arguments at all', async () => {

@@ -29,7 +29,13 @@ describe('vespera mcp (stdio, spawned)', () => {
   });
 
   it('runs create → claim → complete with the admin token of the data directory', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: VESPERA_MCP, cwd: ROOT, env: environment(dataDir), stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: VESPERA_MCP,
+      cwd: ROOT,
+      env: environment(dataDir),
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'vespera-stdio-spec', version: '1.0.0' });
     const protocolErrors: Error[] = [];
     client.onerror = (error) => protocolErrors.push(error);
@@ -38,7 +44,11 @@ describe('vespera mcp (stdio, spawned)', () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       const task = ok<{ id: string }>(await call(client, 'create_task', { title: 'Ship the MCP server', priority: 'high' }));
       expect(ok(await call(client, 'get_task', { id: task.id }))).to.include({ status: 'pending', ready: true });
-      expect(names, 'VESPERA_MCP_TOOLS=all lists the orchestration tools').to.include.members(['claim_next_task', 'complete_task', 'change_task_status']);
+      expect(names, 'VESPERA_MCP_TOOLS=all lists the orchestration tools').to.include.members([
+        'claim_next_task',
+        'complete_task',
+        'change_task_status',
+      ]);
       const claim = ok<{ claimed: boolean; task: { id: string } }>(await call(client, 'claim_next_task', { role: 'generalist' }));
       expect(claim.claimed).to.equal(true);
       expect(claim.task.id).to.equal(task.id);
@@ -56,7 +66,11 @@ describe('vespera mcp (stdio, spawned)', () => {
   });
 
   it('writes nothing but JSON-RPC on stdout, even logging at debug and refusing bad lines', async () => {
-    const child = spawn(process.execPath, VESPERA_MCP, { cwd: ROOT, env: environment(dataDir, { VESPERA_LOG_LEVEL: 'debug' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, VESPERA_MCP, {
+      cwd: ROOT,
+      env: environment(dataDir, { VESPERA_LOG_LEVEL: 'debug' }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -70,7 +84,12 @@ describe('vespera mcp (stdio, spawned)', () => {
       }
       throw new Error(`no answer to request ${id}`);
     };
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
     await answered(1);
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send('this is not json');
@@ -83,7 +102,9 @@ describe('vespera mcp (stdio, spawned)', () => {
 
     const lines = stdout.split('\n').filter((line) => line !== '');
     for (const line of lines) expect(JSON.parse(line), line.slice(0, 200)).to.include({ jsonrpc: '2.0' });
-    const answers = new Map(lines.map((line) => JSON.parse(line) as { id: number; result?: { isError?: boolean; content: Array<{ text: string }> } }).map((m) => [m.id, m]));
+    const answers = new Map(
+      lines.map((line) => JSON.parse(line) as { id: number; result?: { isError?: boolean; content: Array<{ text: string }> } }).map((m) => [m.id, m]),
+    );
     expect(answers.get(2)?.result?.content[0]?.text).to.match(/^TASK_NOT_FOUND: /);
     expect(answers.get(3)?.result?.content[0]?.text).to.match(/^VALIDATION_ERROR: /);
     expect(answers.get(4)?.result?.isError).to.not.equal(true);

@@ -7,11 +7,24 @@ import { expect } from 'chai';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const VESPERA_MCP = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'mcp'];
 
-type Message = { jsonrpc: string; id?: number | null; result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text: string }> }; error?: { code: number; message: string } };
+type Message = {
+  jsonrpc: string;
+  id?: number | null;
+  result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text: string }> };
+  error?: { code: number; message: string };
+};
 
 /** `vespera mcp` spawned over `dataDir`, spoken to line by line. */
 const spawnMcp = async (dataDir: string, extra: Record<string, string> = {}) => {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VESPERA_DATA_DIR: dataDir, VESPERA_SYNC: 'normal', VESPERA_MCP_TOOLS: 'all', VESPERA_LOG_LEVEL: 'warn', ...extra };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    VESPERA_DATA_DIR: dataDir,
+    VESPERA_SYNC: 'normal',
+    VESPERA_MCP_TOOLS: 'all',
+    VESPERA_LOG_LEVEL: 'warn',
+    ...extra,
+  };
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, VESPERA_MCP, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Message[] = [];
   let partial = '';
@@ -129,7 +142,12 @@ describe('vespera mcp session (stdio, spawned)', () => {
     after(() => agent?.stop());
 
     it('keeps working with the new token', async () => {
-      const registered = await session.tool('register_plugin', { id: 'stdio-agent', name: 'Stdio agent', type: 'agent', capabilities: ['task_reading'] });
+      const registered = await session.tool('register_plugin', {
+        id: 'stdio-agent',
+        name: 'Stdio agent',
+        type: 'agent',
+        capabilities: ['task_reading'],
+      });
       expect(registered.isError ?? false, registered.content?.[0]?.text).to.equal(false);
       const token = (await session.tool('issue_token', { pluginId: 'stdio-agent', ttlSeconds: 600 })).structuredContent!.token as string;
       await session.stop();

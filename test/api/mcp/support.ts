@@ -40,7 +40,8 @@ export const call = async (client: Client, name: string, args: Record<string, un
 const textOf = (result: CallToolResult): string => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 /** The structured answer of a successful call (its one-line text is checked too). */
-export const ok = <T = Record<string, any>>(result: CallToolResult): T => { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const ok = <T = Record<string, any>>(result: CallToolResult): T => {
   expect(result.isError ?? false, textOf(result)).to.equal(false);
   expect(result.structuredContent).to.be.an('object');
   expect(textOf(result)).to.be.a('string').and.not.include('\n');

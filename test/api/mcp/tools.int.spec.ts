@@ -48,7 +48,9 @@ const BUILDERS: Record<string, Builder> = {
     refused: async (fx) => ({ args: { title: 'Orphan', projectId: fx.projectId, parentId: MISSING }, code: 'TASK_NOT_FOUND' }),
   },
   create_task_tree: {
-    ok: async (fx) => ({ args: { projectId: fx.projectId, root: { title: 'Epic', children: [{ title: 'Story', children: [{ title: 'Subtask' }] }] } } }),
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId, root: { title: 'Epic', children: [{ title: 'Story', children: [{ title: 'Subtask' }] }] } },
+    }),
     refused: async (fx) => ({ args: { projectId: fx.projectId, parentId: MISSING, root: { title: 'Epic' } }, code: 'TASK_NOT_FOUND' }),
   },
   list_tasks: {
@@ -218,7 +220,10 @@ const BUILDERS: Record<string, Builder> = {
   },
   register_plugin: {
     ok: async () => ({ args: { id: `spec-agent-${Date.now()}`, name: 'Spec agent', type: 'agent', capabilities: ['task_reading'] } }),
-    refused: async (fx) => ({ args: { id: await fx.plugin(`spec-twice-${Date.now()}`), name: 'Twice', type: 'agent', capabilities: ['search'] }, code: 'PLUGIN_EXISTS' }),
+    refused: async (fx) => ({
+      args: { id: await fx.plugin(`spec-twice-${Date.now()}`), name: 'Twice', type: 'agent', capabilities: ['search'] },
+      code: 'PLUGIN_EXISTS',
+    }),
   },
   list_plugins: {
     ok: async () => ({ args: { limit: 3 } }),
@@ -281,8 +286,14 @@ const BUILDERS: Record<string, Builder> = {
       check: (body: { tasks: number; k: number; clusters: { size: number; taskIds: string[] }[] }) => {
         expect(body.tasks, 'tasks clustered').to.be.greaterThan(2);
         expect(body.k).to.equal(body.clusters.length).and.to.be.greaterThan(0);
-        expect(body.clusters.reduce((sum, c) => sum + c.size, 0), 'every task in exactly one cluster').to.equal(body.tasks);
-        expect(body.clusters.flatMap((c) => c.taskIds), 'the base task is in a cluster').to.include(fx.base);
+        expect(
+          body.clusters.reduce((sum, c) => sum + c.size, 0),
+          'every task in exactly one cluster',
+        ).to.equal(body.tasks);
+        expect(
+          body.clusters.flatMap((c) => c.taskIds),
+          'the base task is in a cluster',
+        ).to.include(fx.base);
       },
     }),
     refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
@@ -357,8 +368,14 @@ describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function (
   });
 
   it('has a builder for every tool it lists, and lists every tool it has a builder for', () => {
-    expect(listed.filter((name) => !(name in BUILDERS)), 'tools without a builder in test/api/mcp/tools.int.spec.ts').to.deep.equal([]);
-    expect(Object.keys(BUILDERS).filter((name) => !listed.includes(name)), 'builders for tools the server does not list').to.deep.equal([]);
+    expect(
+      listed.filter((name) => !(name in BUILDERS)),
+      'tools without a builder in test/api/mcp/tools.int.spec.ts',
+    ).to.deep.equal([]);
+    expect(
+      Object.keys(BUILDERS).filter((name) => !listed.includes(name)),
+      'builders for tools the server does not list',
+    ).to.deep.equal([]);
   });
 
   for (const [tool, builder] of Object.entries(BUILDERS)) {

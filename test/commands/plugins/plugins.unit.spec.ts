@@ -73,7 +73,10 @@ describe('Plugin', () => {
         .thenNothingHappened());
 
     it('refuses an unknown plugin with PLUGIN_NOT_FOUND', () =>
-      spec.given([]).when(command('RevokePlugin', { pluginId: ID, reason: 'why' })).thenThrows('PLUGIN_NOT_FOUND'));
+      spec
+        .given([])
+        .when(command('RevokePlugin', { pluginId: ID, reason: 'why' }))
+        .thenThrows('PLUGIN_NOT_FOUND'));
   });
 
   describe('when issuing a token', () => {
@@ -171,46 +174,55 @@ describe('Plugin token refresh', () => {
     metadata: { now: T_REFRESH, commandId: 'refresh-1', actor: 'agent', tool: 'rest' },
   });
 
-
-    describe('when a live token is refreshed', () => {
-      it('revokes it and issues the new one, in one decision', () => {
-        spec
-          .given([registered, issued])
-          .when(refresh())
-          .then([
-            { type: 'TokenRevoked', data: { pluginId: 'agent', jti: 'old', reason: 'refreshed', revokedAt: T_REFRESH } },
-            {
-              type: 'TokenIssued',
-              data: { pluginId: 'agent', jti: 'new', capabilities: ['task_reading'], expiresAt: '2026-01-01T00:02:00.000Z', issuedAt: T_REFRESH, refreshedFrom: 'old' },
+  describe('when a live token is refreshed', () => {
+    it('revokes it and issues the new one, in one decision', () => {
+      spec
+        .given([registered, issued])
+        .when(refresh())
+        .then([
+          { type: 'TokenRevoked', data: { pluginId: 'agent', jti: 'old', reason: 'refreshed', revokedAt: T_REFRESH } },
+          {
+            type: 'TokenIssued',
+            data: {
+              pluginId: 'agent',
+              jti: 'new',
+              capabilities: ['task_reading'],
+              expiresAt: '2026-01-01T00:02:00.000Z',
+              issuedAt: T_REFRESH,
+              refreshedFrom: 'old',
             },
-          ]);
-      });
+          },
+        ]);
     });
+  });
 
-    describe('when the token was already refreshed or revoked', () => {
-      it('refuses a second refresh with TOKEN_ALREADY_REVOKED (exactly one refresh wins)', () => {
-        const revoked: PluginEvent = { type: 'TokenRevoked', data: { pluginId: 'agent', jti: 'old', reason: 'refreshed', revokedAt: T_REFRESH } };
-        spec.given([registered, issued, revoked]).when(refresh({ newJti: 'other' })).thenThrows('TOKEN_ALREADY_REVOKED');
-      });
+  describe('when the token was already refreshed or revoked', () => {
+    it('refuses a second refresh with TOKEN_ALREADY_REVOKED (exactly one refresh wins)', () => {
+      const revoked: PluginEvent = { type: 'TokenRevoked', data: { pluginId: 'agent', jti: 'old', reason: 'refreshed', revokedAt: T_REFRESH } };
+      spec
+        .given([registered, issued, revoked])
+        .when(refresh({ newJti: 'other' }))
+        .thenThrows('TOKEN_ALREADY_REVOKED');
     });
+  });
 
-    describe('when the token is unknown', () => {
-      it('refuses with TOKEN_NOT_FOUND', () => {
-        spec.given([registered]).when(refresh()).thenThrows('TOKEN_NOT_FOUND');
-      });
+  describe('when the token is unknown', () => {
+    it('refuses with TOKEN_NOT_FOUND', () => {
+      spec.given([registered]).when(refresh()).thenThrows('TOKEN_NOT_FOUND');
     });
+  });
 
-    describe('when the plugin was revoked', () => {
-      it('refuses with PLUGIN_REVOKED', () => {
-        const revoked: PluginEvent = { type: 'PluginRevoked', data: { pluginId: 'agent', reason: 'gone', revokedAt: T_ISSUED } };
-        spec.given([registered, issued, revoked]).when(refresh()).thenThrows('PLUGIN_REVOKED');
-      });
+  describe('when the plugin was revoked', () => {
+    it('refuses with PLUGIN_REVOKED', () => {
+      const revoked: PluginEvent = { type: 'PluginRevoked', data: { pluginId: 'agent', reason: 'gone', revokedAt: T_ISSUED } };
+      spec.given([registered, issued, revoked]).when(refresh()).thenThrows('PLUGIN_REVOKED');
     });
+  });
 
-    describe('when the plugin no longer holds a capability of the token', () => {
-      it('refuses with CAPABILITY_NOT_GRANTED', () => {
-        const narrowed: PluginEvent = { type: 'PluginCapabilitiesChanged', data: { pluginId: 'agent', capabilities: ['search'], changedAt: T_ISSUED } };
-        spec.given([registered, issued, narrowed]).when(refresh()).thenThrows('CAPABILITY_NOT_GRANTED');
-      });
+  describe('when the plugin no longer holds a capability of the token', () => {
+    it('refuses with CAPABILITY_NOT_GRANTED', () => {
+      const narrowed: PluginEvent = { type: 'PluginCapabilitiesChanged', data: { pluginId: 'agent', capabilities: ['search'], changedAt: T_ISSUED } };
+      spec.given([registered, issued, narrowed]).when(refresh()).thenThrows('CAPABILITY_NOT_GRANTED');
     });
+  });
 });

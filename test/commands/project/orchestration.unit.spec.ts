@@ -233,8 +233,7 @@ describe('Orchestration', () => {
           .when(claim('ghost', 'agent-1'))
           .thenThrows('TASK_NOT_FOUND', (err) => expect(err.status).to.equal(404)));
 
-      it('refuses in an empty stream with PROJECT_NOT_FOUND', () =>
-        spec.given([]).when(claim('a', 'agent-1')).thenThrows('PROJECT_NOT_FOUND'));
+      it('refuses in an empty stream with PROJECT_NOT_FOUND', () => spec.given([]).when(claim('a', 'agent-1')).thenThrows('PROJECT_NOT_FOUND'));
     });
   });
 
@@ -303,15 +302,29 @@ describe('Orchestration', () => {
 
       it('takes a task whose lease ran out, expiring it first', () =>
         spec
-          .given([projectCreated(), taskCreated('stale', { priority: 'critical' }), taskCreated('free', { priority: 'low' }), taskClaimed('stale', 'agent-9')])
+          .given([
+            projectCreated(),
+            taskCreated('stale', { priority: 'critical' }),
+            taskCreated('free', { priority: 'low' }),
+            taskClaimed('stale', 'agent-9'),
+          ])
           .when(claimNext('agent-1', { now: at(LEASE + 1) }))
-          .then([leaseExpired('stale', 'agent-9', { leaseEnd: LEASE, at: LEASE + 1 }), taskClaimed('stale', 'agent-1', { role: 'coder', at: LEASE + 1 })]));
+          .then([
+            leaseExpired('stale', 'agent-9', { leaseEnd: LEASE, at: LEASE + 1 }),
+            taskClaimed('stale', 'agent-1', { role: 'coder', at: LEASE + 1 }),
+          ]));
     });
 
     describe('when some tasks do not fit the role', () => {
       it('skips tasks assigned to another role and takes one assigned to its own', () =>
         spec
-          .given([projectCreated(), taskCreated('theirs', { priority: 'critical' }), taskCreated('mine', { priority: 'low' }), roleAssigned('theirs', 'architect'), roleAssigned('mine', 'coder')])
+          .given([
+            projectCreated(),
+            taskCreated('theirs', { priority: 'critical' }),
+            taskCreated('mine', { priority: 'low' }),
+            roleAssigned('theirs', 'architect'),
+            roleAssigned('mine', 'coder'),
+          ])
           .when(claimNext('agent-1'))
           .then([taskClaimed('mine', 'agent-1', { role: 'coder' })]));
 
@@ -357,7 +370,10 @@ describe('Orchestration', () => {
           }));
 
       it('still claims one below the limit', () =>
-        spec.given(tasks('a')).when(claimNext('agent-1', { inProgress: 2 })).then([taskClaimed('a', 'agent-1', { role: 'coder' })]));
+        spec
+          .given(tasks('a'))
+          .when(claimNext('agent-1', { inProgress: 2 }))
+          .then([taskClaimed('a', 'agent-1', { role: 'coder' })]));
     });
 
     describe('when nothing is ready', () => {
@@ -432,11 +448,9 @@ describe('Orchestration', () => {
         .when(heartbeat('a', 'agent-1', { now: at(LEASE + 2) }))
         .thenThrows('LEASE_NOT_HELD'));
 
-    it('refuses an unclaimed task with NOT_CLAIMED', () =>
-      spec.given(tasks('a')).when(heartbeat('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
+    it('refuses an unclaimed task with NOT_CLAIMED', () => spec.given(tasks('a')).when(heartbeat('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
 
-    it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(heartbeat('ghost', 'agent-1')).thenThrows('TASK_NOT_FOUND'));
+    it('refuses an unknown task with TASK_NOT_FOUND', () => spec.given(tasks('a')).when(heartbeat('ghost', 'agent-1')).thenThrows('TASK_NOT_FOUND'));
   });
 
   describe('ReleaseTask', () => {
@@ -464,8 +478,7 @@ describe('Orchestration', () => {
         .when(release('a', 'agent-1', { now: at(LEASE + 1) }))
         .thenThrows('LEASE_EXPIRED'));
 
-    it('refuses an unclaimed task with NOT_CLAIMED', () =>
-      spec.given(tasks('a')).when(release('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
+    it('refuses an unclaimed task with NOT_CLAIMED', () => spec.given(tasks('a')).when(release('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
   });
 
   describe('a lease belongs to the plugin that claimed it', () => {
@@ -481,17 +494,32 @@ describe('Orchestration', () => {
         }));
 
     it('refuses a release from another plugin with LEASE_NOT_HELD', () =>
-      spec.given(claimedByA()).when(release('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('LEASE_NOT_HELD'));
+      spec
+        .given(claimedByA())
+        .when(release('a', 'agent1', { now: at(10), as: 'plugin-b' }))
+        .thenThrows('LEASE_NOT_HELD'));
 
     it('refuses a completion from another plugin with LEASE_NOT_HELD', () =>
-      spec.given(claimedByA()).when(complete('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('LEASE_NOT_HELD'));
+      spec
+        .given(claimedByA())
+        .when(complete('a', 'agent1', { now: at(10), as: 'plugin-b' }))
+        .thenThrows('LEASE_NOT_HELD'));
 
     it('refuses a claim from another plugin with the same agent name with ALREADY_CLAIMED', () =>
-      spec.given(claimedByA()).when(claim('a', 'agent1', { now: at(10), as: 'plugin-b' })).thenThrows('ALREADY_CLAIMED'));
+      spec
+        .given(claimedByA())
+        .when(claim('a', 'agent1', { now: at(10), as: 'plugin-b' }))
+        .thenThrows('ALREADY_CLAIMED'));
 
     it('lets the holder plugin heartbeat and complete', () => {
-      spec.given(claimedByA()).when(heartbeat('a', 'agent1', { now: at(10), as: 'plugin-a' })).then([leaseExtended('a', 'agent1', { at: 10 })]);
-      spec.given(claimedByA()).when(complete('a', 'agent1', { now: at(10), as: 'plugin-a' })).then([taskCompleted('a', 'agent1', { at: 10 })]);
+      spec
+        .given(claimedByA())
+        .when(heartbeat('a', 'agent1', { now: at(10), as: 'plugin-a' }))
+        .then([leaseExtended('a', 'agent1', { at: 10 })]);
+      spec
+        .given(claimedByA())
+        .when(complete('a', 'agent1', { now: at(10), as: 'plugin-a' }))
+        .then([taskCompleted('a', 'agent1', { at: 10 })]);
     });
 
     it('keeps the holder through a heartbeat', () =>
@@ -507,7 +535,10 @@ describe('Orchestration', () => {
         .then([taskReleased('a', 'agent1', { at: 30, reason: 'lease broken by an administrator', forcedBy: 'admin-plugin' })]));
 
     it('refuses a forced release of an unclaimed task with NOT_CLAIMED', () =>
-      spec.given(tasks('a')).when(release('a', 'x', { as: 'admin-plugin', force: true })).thenThrows('NOT_CLAIMED'));
+      spec
+        .given(tasks('a'))
+        .when(release('a', 'x', { as: 'admin-plugin', force: true }))
+        .thenThrows('NOT_CLAIMED'));
   });
 
   describe('ExpireLease (the sweeper)', () => {
@@ -536,10 +567,22 @@ describe('Orchestration', () => {
         .thenNothingHappened());
 
     it('does nothing for a released, completed, unknown task or an empty stream', () => {
-      spec.given([...tasks('a'), taskClaimed('a', 'agent-1'), taskReleased('a', 'agent-1')]).when(expire('a', { now: at(LEASE + 1) })).thenNothingHappened();
-      spec.given([...tasks('a'), taskClaimed('a', 'agent-1'), taskCompleted('a', 'agent-1')]).when(expire('a', { now: at(LEASE + 1) })).thenNothingHappened();
-      spec.given(tasks('a')).when(expire('ghost', { now: at(LEASE + 1) })).thenNothingHappened();
-      spec.given([]).when(expire('a', { now: at(LEASE + 1) })).thenNothingHappened();
+      spec
+        .given([...tasks('a'), taskClaimed('a', 'agent-1'), taskReleased('a', 'agent-1')])
+        .when(expire('a', { now: at(LEASE + 1) }))
+        .thenNothingHappened();
+      spec
+        .given([...tasks('a'), taskClaimed('a', 'agent-1'), taskCompleted('a', 'agent-1')])
+        .when(expire('a', { now: at(LEASE + 1) }))
+        .thenNothingHappened();
+      spec
+        .given(tasks('a'))
+        .when(expire('ghost', { now: at(LEASE + 1) }))
+        .thenNothingHappened();
+      spec
+        .given([])
+        .when(expire('a', { now: at(LEASE + 1) }))
+        .thenNothingHappened();
     });
   });
 
@@ -565,8 +608,7 @@ describe('Orchestration', () => {
           .when(complete('a', 'agent-2'))
           .thenThrows('LEASE_NOT_HELD', (err) => expect(err.status).to.equal(409)));
 
-      it('refuses an unclaimed task with NOT_CLAIMED', () =>
-        spec.given(tasks('a')).when(complete('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
+      it('refuses an unclaimed task with NOT_CLAIMED', () => spec.given(tasks('a')).when(complete('a', 'agent-1')).thenThrows('NOT_CLAIMED'));
 
       it('refuses after the lease ran out with LEASE_EXPIRED', () =>
         spec
@@ -619,10 +661,7 @@ describe('Orchestration', () => {
             taskCompleted('a', 'agent-1', {
               status: 'review',
               changedFiles,
-              warnings: [
-                "Changed files outside role architect's patterns: src/hack.ts, src/more.ts",
-                '3 files changed; role architect allows 2',
-              ],
+              warnings: ["Changed files outside role architect's patterns: src/hack.ts, src/more.ts", '3 files changed; role architect allows 2'],
             }),
           ]);
       });
@@ -761,7 +800,10 @@ describe('Orchestration', () => {
 
   function taskReleased(taskId: string, agent: string, opts: { at?: number; reason?: string; forcedBy?: string } = {}): TaskReleased {
     const forced = opts.forcedBy ? { forced: true, forcedBy: opts.forcedBy } : {};
-    return { type: 'TaskReleased', data: { taskId, projectId: P, agent, reason: opts.reason ?? 'released', releasedAt: at(opts.at ?? 0), ...forced } };
+    return {
+      type: 'TaskReleased',
+      data: { taskId, projectId: P, agent, reason: opts.reason ?? 'released', releasedAt: at(opts.at ?? 0), ...forced },
+    };
   }
 
   function leaseExpired(taskId: string, agent: string, opts: { leaseEnd: number; at: number }): LeaseExpired {

@@ -30,7 +30,10 @@ describe('Dependency ordering', () => {
           inserted++;
           const after = graph.ords();
           expect(graph.misordered(), `${label}: topological order`).to.deep.equal([]);
-          expect([...after.values()].sort((a, b) => a - b), `${label}: the same places`).to.deep.equal([...before.values()].sort((a, b) => a - b));
+          expect(
+            [...after.values()].sort((a, b) => a - b),
+            `${label}: the same places`,
+          ).to.deep.equal([...before.values()].sort((a, b) => a - b));
           const movedOutside = [...before].filter(([id, ord]) => (ord < low || ord > high) && after.get(id) !== ord).map(([id]) => id);
           expect(movedOutside, `${label}: tasks outside [${low}, ${high}] moved`).to.deep.equal([]);
         });
@@ -89,7 +92,7 @@ function randomGraph(seed: number) {
     }
     return items;
   };
-  const ids = Array.from({ length: 6 + (seed * 7) % 35 }, (_, i) => `t${i}`);
+  const ids = Array.from({ length: 6 + ((seed * 7) % 35) }, (_, i) => `t${i}`);
   const hidden = new Map(shuffle([...ids]).map((id, i) => [id, i]));
   const deps = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
   let state: ProjectState = initialState();
@@ -137,7 +140,9 @@ function randomGraph(seed: number) {
           this.apply({ type: 'DependencyRemoved', data: { taskId, projectId: P, dependsOn: pick(existing), removedAt: NOW } });
           continue;
         }
-        const candidates = ids.filter((id) => id !== taskId && !deps.get(taskId)!.has(id) && (random() < 0.3 || hidden.get(id)! < hidden.get(taskId)!));
+        const candidates = ids.filter(
+          (id) => id !== taskId && !deps.get(taskId)!.has(id) && (random() < 0.3 || hidden.get(id)! < hidden.get(taskId)!),
+        );
         if (candidates.length > 0) {
           const dependsOn = pick(candidates);
           offer(taskId, dependsOn, `seed ${seed}, step ${step}: ${taskId} → ${dependsOn}`);

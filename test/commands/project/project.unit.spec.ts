@@ -38,7 +38,10 @@ describe('Project', () => {
     ];
     for (const cmd of commands) {
       it(`refuses ${cmd.type} with PROJECT_NOT_FOUND`, () =>
-        spec.given([]).when(cmd).thenThrows('PROJECT_NOT_FOUND', (err) => expect(err.status).to.equal(404)));
+        spec
+          .given([])
+          .when(cmd)
+          .thenThrows('PROJECT_NOT_FOUND', (err) => expect(err.status).to.equal(404)));
     }
   });
 
@@ -258,7 +261,10 @@ describe('Project', () => {
         .thenNothingHappened());
 
     it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(command('UpdateTask', { taskId: 'ghost', changes: { title: 'x' } })).thenThrows('TASK_NOT_FOUND'));
+      spec
+        .given(tasks('a'))
+        .when(command('UpdateTask', { taskId: 'ghost', changes: { title: 'x' } }))
+        .thenThrows('TASK_NOT_FOUND'));
 
     it('accepts the current version of the task', () =>
       spec
@@ -357,13 +363,22 @@ describe('Project', () => {
         .thenThrows('TASK_NOT_FOUND', (err) => expect(err.details).to.deep.equal({ taskId: 'ghost' })));
 
     it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(command('MoveTask', { taskId: 'ghost', parentId: 'a' })).thenThrows('TASK_NOT_FOUND'));
+      spec
+        .given(tasks('a'))
+        .when(command('MoveTask', { taskId: 'ghost', parentId: 'a' }))
+        .thenThrows('TASK_NOT_FOUND'));
 
     it('does nothing when the parent is the same', () =>
-      spec.given(chain('a', 'b')).when(command('MoveTask', { taskId: 'b', parentId: 'a' })).thenNothingHappened());
+      spec
+        .given(chain('a', 'b'))
+        .when(command('MoveTask', { taskId: 'b', parentId: 'a' }))
+        .thenNothingHappened());
 
     it('does nothing when a root task moves to the root', () =>
-      spec.given(tasks('a')).when(command('MoveTask', { taskId: 'a', parentId: null })).thenNothingHappened());
+      spec
+        .given(tasks('a'))
+        .when(command('MoveTask', { taskId: 'a', parentId: null }))
+        .thenNothingHappened());
   });
 
   describe('when changing the status of a task', () => {
@@ -371,10 +386,16 @@ describe('Project', () => {
       for (const to of TASK_STATUSES) {
         if (from === to) {
           it(`does nothing when ${from} stays ${from}`, () =>
-            spec.given(taskIn(from)).when(command('ChangeTaskStatus', { taskId: 'a', status: to })).thenNothingHappened());
+            spec
+              .given(taskIn(from))
+              .when(command('ChangeTaskStatus', { taskId: 'a', status: to }))
+              .thenNothingHappened());
         } else if (STATUS_TRANSITIONS[from].includes(to)) {
           it(`accepts ${from} → ${to}`, () =>
-            spec.given(taskIn(from)).when(command('ChangeTaskStatus', { taskId: 'a', status: to })).then([statusChanged('a', from, to)]));
+            spec
+              .given(taskIn(from))
+              .when(command('ChangeTaskStatus', { taskId: 'a', status: to }))
+              .then([statusChanged('a', from, to)]));
         } else {
           it(`refuses ${from} → ${to} with INVALID_STATUS_TRANSITION`, () =>
             spec
@@ -429,12 +450,18 @@ describe('Project', () => {
     it('lets a task with open hard dependencies be blocked or cancelled', () => {
       const given = [...tasks('a', 'd'), dependencyAdded('a', 'd')];
       for (const status of ['blocked', 'cancelled'] as const) {
-        spec.given(given).when(command('ChangeTaskStatus', { taskId: 'a', status })).then([statusChanged('a', 'pending', status)]);
+        spec
+          .given(given)
+          .when(command('ChangeTaskStatus', { taskId: 'a', status }))
+          .then([statusChanged('a', 'pending', status)]);
       }
     });
 
     it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(command('ChangeTaskStatus', { taskId: 'ghost', status: 'blocked' })).thenThrows('TASK_NOT_FOUND'));
+      spec
+        .given(tasks('a'))
+        .when(command('ChangeTaskStatus', { taskId: 'ghost', status: 'blocked' }))
+        .thenThrows('TASK_NOT_FOUND'));
 
     it('refuses a stale version with CONCURRENCY_CONFLICT', () =>
       spec
@@ -468,10 +495,16 @@ describe('Project', () => {
     ];
 
     it('removes every edge touching the subtree first, then deletes children before parents', () =>
-      spec.given(subtree).when(command('DeleteTask', { taskId: 'r' })).then(deletion));
+      spec
+        .given(subtree)
+        .when(command('DeleteTask', { taskId: 'r' }))
+        .then(deletion));
 
     it('deletes a leaf', () =>
-      spec.given(tasks('a')).when(command('DeleteTask', { taskId: 'a', recursive: false })).then([taskDeleted('a')]));
+      spec
+        .given(tasks('a'))
+        .when(command('DeleteTask', { taskId: 'a', recursive: false }))
+        .then([taskDeleted('a')]));
 
     it('refuses a non-recursive delete of a task with children with TASK_HAS_CHILDREN', () =>
       spec
@@ -480,7 +513,10 @@ describe('Project', () => {
         .thenThrows('TASK_HAS_CHILDREN', (err) => expect(err.details).to.deep.equal({ taskId: 'r', children: ['c1', 'c2'] })));
 
     it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(command('DeleteTask', { taskId: 'ghost' })).thenThrows('TASK_NOT_FOUND'));
+      spec
+        .given(tasks('a'))
+        .when(command('DeleteTask', { taskId: 'ghost' }))
+        .thenThrows('TASK_NOT_FOUND'));
 
     it('leaves no dependency on a deleted task behind', () =>
       spec
@@ -497,7 +533,10 @@ describe('Project', () => {
 
   describe('when adding a dependency', () => {
     it('adds a hard dependency by default', () =>
-      spec.given(tasks('a', 'b')).when(command('AddDependency', { taskId: 'a', dependsOn: 'b' })).then([dependencyAdded('a', 'b')]));
+      spec
+        .given(tasks('a', 'b'))
+        .when(command('AddDependency', { taskId: 'a', dependsOn: 'b' }))
+        .then([dependencyAdded('a', 'b')]));
 
     it('adds a soft dependency', () =>
       spec
@@ -579,15 +618,33 @@ describe('Project', () => {
       ];
 
       it('finds no false cycle', () => {
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'e', dependsOn: 'd' })).then([dependencyAdded('e', 'd')]);
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'b', dependsOn: 'e' })).then([dependencyAdded('b', 'e')]);
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'a', dependsOn: 'd' })).then([dependencyAdded('a', 'd')]);
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'e', dependsOn: 'd' }))
+          .then([dependencyAdded('e', 'd')]);
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'b', dependsOn: 'e' }))
+          .then([dependencyAdded('b', 'e')]);
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'a', dependsOn: 'd' }))
+          .then([dependencyAdded('a', 'd')]);
       });
 
       it('still finds the true cycles', () => {
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'd', dependsOn: 'a' })).thenThrows('DEPENDENCY_CYCLE');
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'c', dependsOn: 'b' })).thenThrows('DEPENDENCY_CYCLE');
-        spec.given(scrambled).when(command('AddDependency', { taskId: 'e', dependsOn: 'a' })).thenThrows('DEPENDENCY_CYCLE');
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'd', dependsOn: 'a' }))
+          .thenThrows('DEPENDENCY_CYCLE');
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'c', dependsOn: 'b' }))
+          .thenThrows('DEPENDENCY_CYCLE');
+        spec
+          .given(scrambled)
+          .when(command('AddDependency', { taskId: 'e', dependsOn: 'a' }))
+          .thenThrows('DEPENDENCY_CYCLE');
       });
 
       it('names the closed path through the reordered tasks', () =>
@@ -627,7 +684,10 @@ describe('Project', () => {
         .then([dependencyAdded('b', 'a')]));
 
     it('refuses an unknown task with TASK_NOT_FOUND', () =>
-      spec.given(tasks('a')).when(command('RemoveDependency', { taskId: 'ghost', dependsOn: 'a' })).thenThrows('TASK_NOT_FOUND'));
+      spec
+        .given(tasks('a'))
+        .when(command('RemoveDependency', { taskId: 'ghost', dependsOn: 'a' }))
+        .thenThrows('TASK_NOT_FOUND'));
   });
 
   // ─── Fixtures ──────────────────────────────────────────────────────────────────────────────────
@@ -810,9 +870,7 @@ describe('Project', () => {
       expect(actual, label).to.equal(expected);
       // The topological order stays valid: every task sits after everything it depends on.
       const misordered = [...deps].flatMap(([id, targets]) =>
-        [...targets.keys()]
-          .filter((target) => state.tasks.get(target)!.ord >= state.tasks.get(id)!.ord)
-          .map((target) => `${id} → ${target}`),
+        [...targets.keys()].filter((target) => state.tasks.get(target)!.ord >= state.tasks.get(id)!.ord).map((target) => `${id} → ${target}`),
       );
       expect(misordered, `${label}: topological order`).to.deep.equal([]);
     }

@@ -26,7 +26,10 @@ describe('Role assignment', () => {
   const codes = (reasons: AssignmentReason[]) => reasons.map((r) => r.code);
 
   describe('when the role covers the task', () => {
-    it('gives no reason to refuse', () => given(tester).when({}).then((reasons) => expect(reasons).to.deep.equal([])));
+    it('gives no reason to refuse', () =>
+      given(tester)
+        .when({})
+        .then((reasons) => expect(reasons).to.deep.equal([])));
 
     it('allows a task exactly at the deepest depth and one below the workload limit', () =>
       given(tester)
@@ -97,13 +100,7 @@ describe('Role assignment', () => {
       given({ ...tester, retired: true })
         .when({ requiredCapabilities: ['deployment'], files: ['infra/main.tf'], depth: 9 }, { inProgress: 2 })
         .then((reasons) =>
-          expect(codes(reasons)).to.deep.equal([
-            'ROLE_RETIRED',
-            'MISSING_CAPABILITIES',
-            'FILES_OUTSIDE_PATTERNS',
-            'WORKLOAD_LIMIT',
-            'TASK_TOO_DEEP',
-          ]),
+          expect(codes(reasons)).to.deep.equal(['ROLE_RETIRED', 'MISSING_CAPABILITIES', 'FILES_OUTSIDE_PATTERNS', 'WORKLOAD_LIMIT', 'TASK_TOO_DEEP']),
         ));
 
     it('gives each reason a human message', () =>
@@ -119,8 +116,7 @@ describe('Role assignment', () => {
   });
 
   describe('File patterns', () => {
-    it('match dotfiles and dot-directories', () =>
-      expect(filesOutsidePatterns(['.github/workflows/ci.yml', '.env'], ['**/*'])).to.deep.equal([]));
+    it('match dotfiles and dot-directories', () => expect(filesOutsidePatterns(['.github/workflows/ci.yml', '.env'], ['**/*'])).to.deep.equal([]));
 
     it('match `**/` at any depth, including none', () =>
       expect(filesOutsidePatterns(['Dockerfile', 'svc/api/Dockerfile', 'Dockerfile.dev'], ['**/Dockerfile'])).to.deep.equal(['Dockerfile.dev']));

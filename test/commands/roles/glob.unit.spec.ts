@@ -100,7 +100,9 @@ describe('File pattern globs', () => {
       const patterns = Array.from({ length: 40 }, (_, i) => `d${String(i).padStart(2, '0')}/{${'a'.repeat(120)},${'b'.repeat(120)}}/**`);
       expect(patterns.every((p) => globProblem(p) === undefined)).to.equal(true);
       expect(filePatternProblems(patterns)).to.deep.equal([
-        { problem: `total ${40 * 2 * 127} characters once braces are expanded, over the limit of ${MAX_GLOB_LIST_CHARACTERS}; use fewer or broader patterns` },
+        {
+          problem: `total ${40 * 2 * 127} characters once braces are expanded, over the limit of ${MAX_GLOB_LIST_CHARACTERS}; use fewer or broader patterns`,
+        },
       ]);
     });
 

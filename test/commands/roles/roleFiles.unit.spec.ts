@@ -110,7 +110,12 @@ describe('Role files', () => {
 
     it('refuses a file whose aliases would expand without bound', () => {
       const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-      for (const [from, to] of [['a', 'b'], ['b', 'c'], ['c', 'd']]) levels.push(`${to}: &${to} [${Array(10).fill(`*${from}`).join(', ')}]`);
+      for (const [from, to] of [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'd'],
+      ])
+        levels.push(`${to}: &${to} [${Array(10).fill(`*${from}`).join(', ')}]`);
       expectRefusal(write('aliases.yaml', levels.join('\n')), '', /cannot be expanded: Excessive alias count/);
     });
 
@@ -134,7 +139,11 @@ describe('Role files', () => {
     });
 
     it('refuses an unknown field', () =>
-      expectRefusal(fileWith('field.yaml', (r) => (r.max_tasks = 3)), '/roles/coder/max_tasks', /is not a known field/));
+      expectRefusal(
+        fileWith('field.yaml', (r) => (r.max_tasks = 3)),
+        '/roles/coder/max_tasks',
+        /is not a known field/,
+      ));
 
     it('refuses camelCase keys, which belong on the wire, not in files', () =>
       expectRefusal(
@@ -151,13 +160,25 @@ describe('Role files', () => {
       ));
 
     it('refuses an out-of-bounds limit', () =>
-      expectRefusal(fileWith('bounds.yaml', (r) => (r.max_concurrent_tasks = 0)), '/roles/coder/max_concurrent_tasks', /must be >= 1/));
+      expectRefusal(
+        fileWith('bounds.yaml', (r) => (r.max_concurrent_tasks = 0)),
+        '/roles/coder/max_concurrent_tasks',
+        /must be >= 1/,
+      ));
 
     it('refuses a role without capabilities', () =>
-      expectRefusal(fileWith('empty-caps.yaml', (r) => (r.capabilities = [])), '/roles/coder/capabilities', /fewer than 1 items/));
+      expectRefusal(
+        fileWith('empty-caps.yaml', (r) => (r.capabilities = [])),
+        '/roles/coder/capabilities',
+        /fewer than 1 items/,
+      ));
 
     it('refuses a role name that is not a lower-case identifier', () =>
-      expectRefusal(fileWith('name.yaml', () => undefined, 'Coder'), '/roles/Coder', /not a valid role name/));
+      expectRefusal(
+        fileWith('name.yaml', () => undefined, 'Coder'),
+        '/roles/Coder',
+        /not a valid role name/,
+      ));
 
     it('refuses an unknown version and an empty file', () => {
       expectRefusal(write('version.yaml', stringify({ version: 2, roles: { coder: coder() } })), '/version', /must be equal to constant/);
@@ -194,7 +215,10 @@ describe('Role files', () => {
     ];
     it('refuses file patterns that together expand past 8192 characters, pointing at the list', () =>
       expectRefusal(
-        fileWith('glob-total.yaml', (r) => (r.file_patterns = Array.from({ length: 40 }, (_, i) => `d${i}/{${'a'.repeat(120)},${'b'.repeat(120)}}/**`))),
+        fileWith(
+          'glob-total.yaml',
+          (r) => (r.file_patterns = Array.from({ length: 40 }, (_, i) => `d${i}/{${'a'.repeat(120)},${'b'.repeat(120)}}/**`)),
+        ),
         '/roles/coder/file_patterns',
         /once braces are expanded, over the limit of 8192/,
       ));

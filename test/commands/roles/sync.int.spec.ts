@@ -54,8 +54,14 @@ describe('Role file sync at start-up', () => {
   describe('on a second start with unchanged files', () => {
     it('appends nothing at all (same head position, same roles stream)', async () => {
       const dataDir = path.join(dir, 'data');
-      const first = await withApp(dataDir, DEFAULT_ROLE_FILES, async (app) => ({ head: await app.store.headPosition(), roles: (await roleEvents(app)).length }));
-      const second = await withApp(dataDir, DEFAULT_ROLE_FILES, async (app) => ({ head: await app.store.headPosition(), roles: (await roleEvents(app)).length }));
+      const first = await withApp(dataDir, DEFAULT_ROLE_FILES, async (app) => ({
+        head: await app.store.headPosition(),
+        roles: (await roleEvents(app)).length,
+      }));
+      const second = await withApp(dataDir, DEFAULT_ROLE_FILES, async (app) => ({
+        head: await app.store.headPosition(),
+        roles: (await roleEvents(app)).length,
+      }));
       expect(second).to.deep.equal(first);
     });
   });
@@ -68,7 +74,10 @@ describe('Role file sync at start-up', () => {
       const enhanced = files[1]!;
       const text = fs.readFileSync(enhanced, 'utf8');
       fs.writeFileSync(enhanced, text.replace(/( {2}tester:[\s\S]*?max_concurrent_tasks: )4/, '$17'));
-      const { head, events } = await withApp(dataDir, files, async (app) => ({ head: await app.store.headPosition(), events: await roleEvents(app) }));
+      const { head, events } = await withApp(dataDir, files, async (app) => ({
+        head: await app.store.headPosition(),
+        events: await roleEvents(app),
+      }));
       expect(head).to.equal(before + 1);
       const last = events.at(-1)!;
       expect(last.type).to.equal('RoleChanged');
@@ -116,7 +125,10 @@ describe('Role file sync at start-up', () => {
       expect(error).to.be.instanceOf(RoleFileError);
       const roleError = error as RoleFileError;
       expect(roleError.path).to.equal('/roles/generalist/max_concurrent_tasks');
-      expect(roleError.message).to.include(bad).and.include('/roles/generalist/max_concurrent_tasks').and.match(/integer/);
+      expect(roleError.message)
+        .to.include(bad)
+        .and.include('/roles/generalist/max_concurrent_tasks')
+        .and.match(/integer/);
     });
 
     it('refuses a malformed glob in a file, naming its path', async () => {
@@ -134,7 +146,13 @@ describe('Role file sync at start-up', () => {
       const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve'], {
           cwd: ROOT,
-          env: { ...process.env, VESPERA_ROLE_FILES: bad, VESPERA_DATA_DIR: path.join(dir, 'cli-data'), VESPERA_PORT: '0', VESPERA_LOG_LEVEL: 'silent' },
+          env: {
+            ...process.env,
+            VESPERA_ROLE_FILES: bad,
+            VESPERA_DATA_DIR: path.join(dir, 'cli-data'),
+            VESPERA_PORT: '0',
+            VESPERA_LOG_LEVEL: 'silent',
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';

@@ -34,7 +34,18 @@ describe('Graph projection', () => {
   const buildLog = async () => {
     const c = fixture.commands;
     const [root, a, b, c1] = idsOf(
-      await c.createTaskTree({ root: { title: 'root', children: [{ title: 'a', estimate: 2 }, { title: 'b', children: [{ title: 'c1' }] }] } }, meta()),
+      await c.createTaskTree(
+        {
+          root: {
+            title: 'root',
+            children: [
+              { title: 'a', estimate: 2 },
+              { title: 'b', children: [{ title: 'c1' }] },
+            ],
+          },
+        },
+        meta(),
+      ),
     );
     const [d] = idsOf(await c.createTask({ title: 'd', estimate: 3, priority: 'high' } as never, meta()));
     await c.addDependency(b!, a!, 'hard', meta());
@@ -120,8 +131,13 @@ describe('Graph projection', () => {
         const id = ids[Math.floor(random() * ids.length)]!;
         for (const direction of ['dependents', 'dependencies'] as const) {
           const depth = n % 4 === 0 ? 3 : 100;
-          const sqlite = getDependencies(db, id, { direction, maxDepth: depth, limit: 100_000 }).items.map((i) => `${i.id}@${i.distance}`).sort();
-          const kuzu = graph.reach(id, direction, depth).map((r) => `${r.id}@${r.distance}`).sort();
+          const sqlite = getDependencies(db, id, { direction, maxDepth: depth, limit: 100_000 })
+            .items.map((i) => `${i.id}@${i.distance}`)
+            .sort();
+          const kuzu = graph
+            .reach(id, direction, depth)
+            .map((r) => `${r.id}@${r.distance}`)
+            .sort();
           expect(kuzu, `${direction} of ${id} (depth ${depth})`).to.deep.equal(sqlite);
         }
       }
@@ -138,4 +154,3 @@ describe('cycle_detection', () => {
     expect(new Set(cycle)).to.deep.equal(new Set(['a', 'b', 'c']));
   });
 });
-

@@ -57,7 +57,10 @@ export const randomDag = async (fixture: Fixture, tasks: number, edgesPerTask: n
   const random = rng(seed);
   const ids: string[] = [];
   for (let start = 0; start < tasks; start += 500) {
-    const children = Array.from({ length: Math.min(500, tasks - start) }, (_, i) => ({ title: `task ${start + i}`, estimate: 1 + Math.floor(random() * 8) }));
+    const children = Array.from({ length: Math.min(500, tasks - start) }, (_, i) => ({
+      title: `task ${start + i}`,
+      estimate: 1 + Math.floor(random() * 8),
+    }));
     const result = await fixture.commands.createTaskTree({ root: { title: `group ${start}`, children } }, meta());
     ids.push(...idsOf(result));
   }

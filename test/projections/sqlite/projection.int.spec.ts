@@ -95,7 +95,7 @@ const projectInBatches = (batches: readonly (readonly StoredEvent[])[]) => {
 const randomBatches = (events: readonly StoredEvent[], seed: number): StoredEvent[][] => {
   const random = prng(seed);
   const batches: StoredEvent[][] = [];
-  for (let i = 0; i < events.length; ) {
+  for (let i = 0; i < events.length;) {
     const size = 1 + Math.floor(random() * 7);
     batches.push(events.slice(i, i + size));
     i += size;
@@ -183,7 +183,13 @@ describe('SQLite projection', () => {
     it('records who created it, in which role, through which tool, with its initial fields', () => {
       const [entry] = getTaskHistory(world.live, taskId).items;
       expect(entry).to.deep.include({ type: 'TaskCreated', actor: 'planner', role: 'architect', tool: 'mcp:create_task', revision: 1 });
-      expect(entry!.changes).to.deep.include({ title: 'Write the parser', priority: 'high', parentId: null, status: 'pending', tags: ['parser', 'core'] });
+      expect(entry!.changes).to.deep.include({
+        title: 'Write the parser',
+        priority: 'high',
+        parentId: null,
+        status: 'pending',
+        tags: ['parser', 'core'],
+      });
     });
 
     itGivesTheSameRowsHoweverBatched(() => world);
@@ -214,7 +220,12 @@ describe('SQLite projection', () => {
     });
 
     it('stores the new values and the new version', () => {
-      expect(getTask(world.live, taskId)).to.deep.include({ title: 'Polish the tokenizer', tags: ['review', 'lexing'], priority: 'critical', version: 3 });
+      expect(getTask(world.live, taskId)).to.deep.include({
+        title: 'Polish the tokenizer',
+        tags: ['review', 'lexing'],
+        priority: 'critical',
+        version: 3,
+      });
       expect(listTasks(world.live, { sort: 'priority' }).items[0]!.id).to.equal(taskId);
     });
 
@@ -232,7 +243,10 @@ describe('SQLite projection', () => {
     beforeEach(async () => {
       world = startWorld();
       const tree = await world.run((c, m) =>
-        c.createTaskTree({ root: { title: 'Epic', children: [{ title: 'Story', children: [{ title: 'Step', children: [{ title: 'Detail' }] }] }] } }, m),
+        c.createTaskTree(
+          { root: { title: 'Epic', children: [{ title: 'Story', children: [{ title: 'Step', children: [{ title: 'Detail' }] }] }] } },
+          m,
+        ),
       );
       const [epic, story, step, detail] = createdIds(tree);
       const [other] = createdIds(await world.run((c, m) => c.createTask({ title: 'Other root' }, m)));
@@ -345,7 +359,9 @@ describe('SQLite projection', () => {
     let ids: Record<'a' | 'b' | 'c', string>;
     beforeEach(async () => {
       world = startWorld();
-      const [a, b, c] = createdIds(await world.run((cmd, m) => cmd.createTaskTree({ root: { title: 'A', children: [{ title: 'B' }, { title: 'C' }] } }, m)));
+      const [a, b, c] = createdIds(
+        await world.run((cmd, m) => cmd.createTaskTree({ root: { title: 'A', children: [{ title: 'B' }, { title: 'C' }] } }, m)),
+      );
       ids = { a: a!, b: b!, c: c! };
       await world.run((cmd, m) => cmd.addDependency(ids.a, ids.b, 'hard', m), { tool: 'mcp:add_dependency' });
       await world.run((cmd, m) => cmd.addDependency(ids.b, ids.c, 'hard', m));
@@ -397,7 +413,9 @@ describe('SQLite projection', () => {
     let ids: Record<'root' | 'child' | 'outsider' | 'dependent', string>;
     beforeEach(async () => {
       world = startWorld();
-      const [root, child] = createdIds(await world.run((c, m) => c.createTaskTree({ root: { title: 'Doomed root', children: [{ title: 'Doomed child' }] } }, m)));
+      const [root, child] = createdIds(
+        await world.run((c, m) => c.createTaskTree({ root: { title: 'Doomed root', children: [{ title: 'Doomed child' }] } }, m)),
+      );
       const [outsider] = createdIds(await world.run((c, m) => c.createTask({ title: 'Outsider' }, m)));
       const [dependent] = createdIds(await world.run((c, m) => c.createTask({ title: 'Dependent' }, m)));
       ids = { root: root!, child: child!, outsider: outsider!, dependent: dependent! };
@@ -432,7 +450,9 @@ describe('SQLite projection', () => {
     beforeEach(async () => {
       world = startWorld();
       await world.run((c, m) => c.createProject({ projectId: 'alpha', name: 'Alpha' }, m));
-      const [a, b, c] = createdIds(await world.run((cmd, m) => cmd.createTaskTree({ projectId: 'alpha', root: { title: 'A', children: [{ title: 'B' }, { title: 'C' }] } }, m)));
+      const [a, b, c] = createdIds(
+        await world.run((cmd, m) => cmd.createTaskTree({ projectId: 'alpha', root: { title: 'A', children: [{ title: 'B' }, { title: 'C' }] } }, m)),
+      );
       await world.run((cmd, m) => cmd.updateTask(b!, { title: 'B renamed', tags: ['x'] }, m));
       await world.run((cmd, m) => cmd.addDependency(a!, b!, 'hard', m));
       await world.run((cmd, m) => cmd.moveTask(c!, b!, m));
@@ -479,7 +499,21 @@ describe('SQLite projection', () => {
       });
       return [
         next(1, 'TaskUpdated', { taskId, projectId: 'default', changes: { title: 'Must not stick' }, updatedAt: last.recordedAt }),
-        next(2, 'TaskCreated', { taskId: 'broken', projectId: 'default', parentId: null, title: null, description: '', priority: 'normal', tags: [], estimate: null, files: [], requiredCapabilities: [], metadata: {}, status: 'pending', createdAt: last.recordedAt }),
+        next(2, 'TaskCreated', {
+          taskId: 'broken',
+          projectId: 'default',
+          parentId: null,
+          title: null,
+          description: '',
+          priority: 'normal',
+          tags: [],
+          estimate: null,
+          files: [],
+          requiredCapabilities: [],
+          metadata: {},
+          status: 'pending',
+          createdAt: last.recordedAt,
+        }),
       ];
     };
 
@@ -500,7 +534,11 @@ describe('SQLite projection', () => {
         await projector.start();
         expect(projector.currentPosition).to.equal(good);
         const before = dumpReadModel(db);
-        await world.store.appendToStream('project-default', poisonedBatch().map(({ id, type, data, metadata }) => ({ id, type, data, metadata })), 'any');
+        await world.store.appendToStream(
+          'project-default',
+          poisonedBatch().map(({ id, type, data, metadata }) => ({ id, type, data, metadata })),
+          'any',
+        );
         const deadline = Date.now() + 5000;
         while (!projector.status().lastError && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
         expect(projector.status().lastError).to.match(/NOT NULL/);
@@ -520,7 +558,9 @@ describe('SQLite projection', () => {
       const [a, b] = createdIds(await world.run((c, m) => c.createTaskTree({ root: { title: 'Kept', children: [{ title: 'Kept child' }] } }, m)));
       await world.run((c, m) => c.addDependency(a!, b!, 'hard', m));
       world.live.prepare('UPDATE checkpoints SET version = ?').run(SQLITE_PROJECTION_VERSION + 1);
-      world.live.prepare("INSERT INTO projects (id, name, description, created_at, updated_at, revision) VALUES ('ghost', 'Ghost', '', '', '', 0)").run();
+      world.live
+        .prepare("INSERT INTO projects (id, name, description, created_at, updated_at, revision) VALUES ('ghost', 'Ghost', '', '', '', 0)")
+        .run();
     });
 
     it('reports no usable checkpoint', () => {

@@ -120,10 +120,16 @@ const runWorkload = async (store: SqliteEventStore, readDb: Database.Database, p
   });
   const random = prng(SEED);
   const known = new Known();
-  const meta = (i: number): RequestMeta => ({ actor: `agent-${i % 5}`, tool: i % 2 ? 'rest' : 'mcp:tool', commandId: `cmd-${i}`, ...(i % 3 ? {} : { role: 'dev' }) });
-  for (const projectId of ['alpha', 'beta']) known.record(await commands.createProject({ projectId, name: projectId }, { ...meta(0), commandId: `create-${projectId}` }));
+  const meta = (i: number): RequestMeta => ({
+    actor: `agent-${i % 5}`,
+    tool: i % 2 ? 'rest' : 'mcp:tool',
+    commandId: `cmd-${i}`,
+    ...(i % 3 ? {} : { role: 'dev' }),
+  });
+  for (const projectId of ['alpha', 'beta'])
+    known.record(await commands.createProject({ projectId, name: projectId }, { ...meta(0), commandId: `create-${projectId}` }));
   let refused = 0;
-  for (let issued = 0; issued < COMMANDS; ) {
+  for (let issued = 0; issued < COMMANDS;) {
     const round = Math.min(COMMANDS - issued, 1 + Math.floor(random() * 8));
     const acts = Array.from({ length: round }, () => randomCommand(random, known));
     const outcomes = await Promise.allSettled(acts.map((act, i) => act(commands, meta(issued + i))));
@@ -247,7 +253,10 @@ describe('Rebuilding the SQLite read model', () => {
         this.timeout(60_000);
         const run = await cli(['stats'], dataDir);
         expect(run.code, run.stderr).to.equal(0);
-        const stats = JSON.parse(run.stdout) as { eventStore: { kind: string; events: number; headPosition: number }; projectors: { name: string; position: number; lag: number }[] };
+        const stats = JSON.parse(run.stdout) as {
+          eventStore: { kind: string; events: number; headPosition: number };
+          projectors: { name: string; position: number; lag: number }[];
+        };
         expect(stats.eventStore).to.include({ kind: 'sqlite', events: workload.events, headPosition: head });
         expect(stats.projectors[0]).to.include({ name: 'sqlite', position: head, lag: 0 });
       });

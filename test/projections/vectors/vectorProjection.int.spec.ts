@@ -9,7 +9,14 @@ describe('Vector read model', () => {
   const vectors = () => app.background.vectors!;
   const snapshot = async () => {
     const stored = await vectors().store!.vectors('default');
-    return [...stored].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => [id, Array.from(v).map((x) => x.toFixed(5)).join(',')]);
+    return [...stored]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, v]) => [
+        id,
+        Array.from(v)
+          .map((x) => x.toFixed(5))
+          .join(','),
+      ]);
   };
 
   before(async () => {

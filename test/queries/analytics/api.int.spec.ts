@@ -67,7 +67,15 @@ describe('Analytics API', () => {
     it('says which tasks move and whether the end moves', async () => {
       const res = await call('GET', `/tasks/${t.C}/impact?hours=5`);
       expect(res.status).to.equal(200);
-      expect(res.body).to.include({ taskId: t.C, hours: 5, absorbed: 3, durationBefore: 14, durationAfter: 16, projectEndMoves: true, movedCount: 1 });
+      expect(res.body).to.include({
+        taskId: t.C,
+        hours: 5,
+        absorbed: 3,
+        durationBefore: 14,
+        durationAfter: 16,
+        projectEndMoves: true,
+        movedCount: 1,
+      });
       expect(res.body.moved).to.deep.equal([{ id: t.D, shift: 2, slackBefore: 0 }]);
     });
 

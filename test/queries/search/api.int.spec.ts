@@ -27,7 +27,10 @@ describe('Search API', () => {
       expect(body.possibleDuplicates).to.deep.equal([]);
     });
     it('GET /search/duplicates checks before creating', async () => {
-      const { status, body } = await get(app, `/api/v1/search/duplicates?title=${encodeURIComponent('Add two factor auth using TOTP')}&threshold=0.6`);
+      const { status, body } = await get(
+        app,
+        `/api/v1/search/duplicates?title=${encodeURIComponent('Add two factor auth using TOTP')}&threshold=0.6`,
+      );
       expect(status).to.equal(200);
       expect(body.items[0].id).to.equal(ids.get('auth2'));
     });
@@ -88,7 +91,12 @@ describe('Search API', () => {
     it('lists every background service', async () => {
       const { status, body } = await get(app, '/api/v1/services');
       expect(status).to.equal(200);
-      expect(body.items.map((s: { name: string }) => s.name)).to.have.members(['auto_embedding', 'sync_coordinator', 'index_optimization', 'cycle_detection']);
+      expect(body.items.map((s: { name: string }) => s.name)).to.have.members([
+        'auto_embedding',
+        'sync_coordinator',
+        'index_optimization',
+        'cycle_detection',
+      ]);
     });
     it('stops and starts a service (admin only)', async () => {
       expect((await api(app.baseUrl, 'POST', '/api/v1/services/index_optimization/stop')).body.state).to.equal('stopped');

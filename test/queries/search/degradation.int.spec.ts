@@ -43,7 +43,11 @@ describe('When the Chroma child process dies mid-run', () => {
   it('restarts it and catches up from the checkpoint, embedding nothing twice', async () => {
     expect(restartedPid).to.be.a('number');
     await vectorsCaughtUp(app, 30_000);
-    const { body } = await api(app.baseUrl, 'GET', `/api/v1/search?q=${encodeURIComponent('quarantine unreliable checkout specs')}&mode=semantic&limit=5`);
+    const { body } = await api(
+      app.baseUrl,
+      'GET',
+      `/api/v1/search?q=${encodeURIComponent('quarantine unreliable checkout specs')}&mode=semantic&limit=5`,
+    );
     expect(body.items.map((i: { title: string }) => i.title)).to.include('Quarantine the unreliable checkout spec');
     expect(app.background.vectors!.cache.stats().computed).to.equal(21);
     expect((await app.background.vectors!.store!.vectors('default')).size).to.equal(21);

@@ -38,7 +38,14 @@ describe('A task whose text holds a lone surrogate (\\ud800)', function () {
     const template = events.find((e) => e.type === 'TaskCreated')!;
     await app.store.appendToStream(
       stream,
-      [{ id: uuidv7(), type: 'TaskCreated', data: { ...(template.data as object), taskId, title: 'Old \ud800 title', tags: ['\udc00'] }, metadata: template.metadata }],
+      [
+        {
+          id: uuidv7(),
+          type: 'TaskCreated',
+          data: { ...(template.data as object), taskId, title: 'Old \ud800 title', tags: ['\udc00'] },
+          metadata: template.metadata,
+        },
+      ],
       events.at(-1)!.revision,
     );
     expect((await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Written after the old event' })).status).to.equal(201);

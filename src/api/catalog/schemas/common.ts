@@ -3,8 +3,18 @@ import { DEPENDENCY_KINDS, PRIORITIES, TASK_STATUSES, TOOL_GROUPS } from '../../
 
 /** Schema fragments shared by every operation (and so by ajv, OpenAPI and the MCP tools). */
 
-export const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/).describe('Task id');
-export const projectId = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/).describe('Project id (lower-case slug); `default` when omitted');
+export const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .describe('Task id');
+export const projectId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/)
+  .describe('Project id (lower-case slug); `default` when omitted');
 export const title = z.string().min(1).max(200).regex(/\S/).describe('Short title (1–200 chars)');
 export const description = z.string().max(20000).describe('Longer description (Markdown)');
 export const priority = z.enum(PRIORITIES).describe('Priority');

@@ -21,7 +21,8 @@ const isEmpty = (value: unknown): boolean => isObject(value) && Object.keys(valu
 /** `anyOf: [S, {type: 'null'}]` (zod's `.nullable()` of a constrained S) as `type: [S.type, 'null']`. */
 const mergeNullable = (schema: JsonSchema): JsonSchema => {
   const { anyOf, ...rest } = schema;
-  if (!Array.isArray(anyOf) || anyOf.length !== 2 || !isObject(anyOf[1]) || anyOf[1].type !== 'null' || Object.keys(anyOf[1]).length !== 1) return schema;
+  if (!Array.isArray(anyOf) || anyOf.length !== 2 || !isObject(anyOf[1]) || anyOf[1].type !== 'null' || Object.keys(anyOf[1]).length !== 1)
+    return schema;
   const [inner] = anyOf as [JsonSchema];
   if (typeof inner.type !== 'string' || 'enum' in inner || 'const' in inner || 'type' in rest) return schema;
   return { ...inner, ...rest, type: [inner.type, 'null'] };
@@ -34,7 +35,8 @@ const tidy = (node: unknown): unknown => {
   for (const [keyword, value] of Object.entries(node)) {
     if (keyword === 'propertyNames' && isObject(value) && value.type === 'string' && Object.keys(value).length === 1) continue;
     if ((keyword === 'additionalProperties' || keyword === 'items') && isEmpty(value)) continue;
-    if (keyword === 'properties' && node.additionalProperties !== false && isObject(value) && !isEmpty(value) && Object.values(value).every(isEmpty)) continue;
+    if (keyword === 'properties' && node.additionalProperties !== false && isObject(value) && !isEmpty(value) && Object.values(value).every(isEmpty))
+      continue;
     if ((keyword === 'minimum' || keyword === 'maximum') && node.type === 'integer' && SAFE_BOUNDS.has(value as number)) continue;
     out[keyword] = DATA.has(keyword) ? value : tidy(value);
   }

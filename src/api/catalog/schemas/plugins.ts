@@ -4,7 +4,12 @@ import * as c from './common.js';
 
 /** Input and output schemas of plugins and their tokens (`../plugins.ts`). */
 
-const pluginId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/).describe('Plugin id');
+const pluginId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .describe('Plugin id');
 const capabilities = z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).meta({ uniqueItems: true, description: 'Capabilities granted' });
 const ttlSeconds = z.int().min(60).max(31_536_000).describe('Token lifetime in seconds (capped by the server)');
 const reason = z.string().max(500);
@@ -34,7 +39,12 @@ export const registerPlugin = {
   input: z.strictObject({
     id: pluginId.optional(),
     name: z.string().min(1).max(100).regex(/\S/),
-    type: z.string().min(1).max(50).regex(/^[a-z0-9_-]+$/).describe('e.g. agent, vscode, cli, script'),
+    type: z
+      .string()
+      .min(1)
+      .max(50)
+      .regex(/^[a-z0-9_-]+$/)
+      .describe('e.g. agent, vscode, cli, script'),
     capabilities,
   }),
   output: pluginView,
@@ -68,6 +78,14 @@ export const issueToken = {
 };
 
 export const revokeToken = {
-  input: z.strictObject({ pluginId, jti: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/), reason: reason.optional() }),
+  input: z.strictObject({
+    pluginId,
+    jti: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_-]+$/),
+    reason: reason.optional(),
+  }),
   output: z.object({ pluginId: z.unknown(), jti: z.unknown(), revoked: z.boolean(), position: z.int() }),
 };

@@ -29,7 +29,13 @@ export const searchTasks = {
     cursor: c.cursor.optional(),
     minPosition: c.minPosition.optional(),
   }),
-  output: z.object({ mode: z.string(), items: z.array(searchItem), nextCursor: z.string().nullable(), degraded: z.boolean(), reason: z.string().optional() }),
+  output: z.object({
+    mode: z.string(),
+    items: z.array(searchItem),
+    nextCursor: z.string().nullable(),
+    degraded: z.boolean(),
+    reason: z.string().optional(),
+  }),
 };
 
 export const findSimilarTasks = {

@@ -40,7 +40,14 @@ const dependencyListing = z.object({
   taskId: z.string(),
   direction: z.string(),
   items: z.array(
-    z.object({ id: z.string(), title: z.string().optional(), status: c.status.optional(), priority: c.priority.optional(), kind: c.kind, distance: z.int() }),
+    z.object({
+      id: z.string(),
+      title: z.string().optional(),
+      status: c.status.optional(),
+      priority: c.priority.optional(),
+      kind: c.kind,
+      distance: z.int(),
+    }),
   ),
   truncated: z.boolean(),
 });
@@ -58,7 +65,9 @@ const historyEntry = z.object({
 
 const statusList = z.array(c.status).max(6).describe('Any of these statuses');
 const priorityList = z.array(c.priority).max(4).describe('Any of these priorities');
-const sort = z.enum(['createdAt', '-createdAt', 'updatedAt', '-updatedAt', 'priority', '-priority', 'title', '-title']).describe('Sort order; `-` reverses');
+const sort = z
+  .enum(['createdAt', '-createdAt', 'updatedAt', '-updatedAt', 'priority', '-priority', 'title', '-title'])
+  .describe('Sort order; `-` reverses');
 
 export const createTask = {
   input: z.strictObject({ ...c.taskFieldProperties, projectId: c.projectId.optional(), parentId: c.id.optional() }),
@@ -130,7 +139,12 @@ export const getTaskDashboard = {
 
 export const getTask = { input: z.strictObject({ id: c.id, minPosition: c.minPosition.optional() }), output: c.taskView };
 
-const taskFieldChanges = z.strictObject({ id: c.id, ...c.taskFieldProperties, title: c.title.optional(), expectedVersion: c.expectedVersion.optional() });
+const taskFieldChanges = z.strictObject({
+  id: c.id,
+  ...c.taskFieldProperties,
+  title: c.title.optional(),
+  expectedVersion: c.expectedVersion.optional(),
+});
 export const updateTask = { input: taskFieldChanges.meta({ minProperties: 2 }), output: c.taskView };
 
 export const deleteTask = {
