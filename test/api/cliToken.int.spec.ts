@@ -1,31 +1,12 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runCli } from '../support/cli.js';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Runs `vespera token create` as a separate process on the app's data directory, as an operator would. */
-const tokenCreate = (dataDir: string, plugin: string): Promise<{ code: number | null; token: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'token', 'create', '--plugin', plugin, '--capabilities', 'task_reading,search'],
-      {
-        cwd: REPO,
-        env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, token: stdout.trim(), stderr }));
-  });
+/** `vespera token create` as a separate process on the app's data directory, as an operator would run it. */
+const tokenCreate = async (dataDir: string, plugin: string) => {
+  const run = await runCli(['token', 'create', '--plugin', plugin, '--capabilities', 'task_reading,search'], dataDir);
+  return { ...run, token: run.stdout.trim() };
+};
 
 describe('A token issued by the CLI while the server runs', function () {
   this.timeout(60_000);

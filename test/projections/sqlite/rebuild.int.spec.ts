@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { dataFiles } from '../../../src/wiring/dataFiles.js';
@@ -20,8 +18,8 @@ import { dumpReadModel, openReadModel } from '../../../src/projections/sqlite/re
 import { rebuildReadModel } from '../../../src/projections/sqlite/rebuild.js';
 import { projectOfTask } from '../../../src/queries/tasks.js';
 import { PRIORITIES, TASK_STATUSES } from '../../../src/events/vocabulary.js';
+import { runCli } from '../../support/cli.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const COMMANDS = 600;
 const SEED = 20260301;
 
@@ -144,24 +142,6 @@ const runWorkload = async (store: SqliteEventStore, readDb: Database.Database, p
   return { events: all.length, types: new Set(all.map((e) => e.type)), refused };
 };
 
-type CliRun = { code: number | null; stdout: string; stderr: string };
-
-const cli = (args: string[], dataDir: string): Promise<CliRun> =>
-  new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: REPO,
-      env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-
 const readDump = (file: string) => {
   const db = openReadModel(file);
   try {
@@ -241,7 +221,7 @@ describe('Rebuilding the SQLite read model', () => {
     describe('through the CLI', () => {
       it('`rebuild` swaps in the same rows, reports events/s on stderr and exits 0', async function () {
         this.timeout(60_000);
-        const run = await cli(['rebuild'], dataDir);
+        const run = await runCli(['rebuild'], dataDir);
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stderr).to.match(new RegExp(`Rebuilt the SQLite read model from ${workload.events} events in [\\d.]+ s \\(\\d+ events/s\\)`));
         const swapped = readDump(dataFiles(dataDir).readModel);
@@ -251,7 +231,7 @@ describe('Rebuilding the SQLite read model', () => {
 
       it('`stats` prints the event count and the projector position as JSON', async function () {
         this.timeout(60_000);
-        const run = await cli(['stats'], dataDir);
+        const run = await runCli(['stats'], dataDir);
         expect(run.code, run.stderr).to.equal(0);
         const stats = JSON.parse(run.stdout) as {
           eventStore: { kind: string; events: number; headPosition: number };
