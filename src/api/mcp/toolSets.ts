@@ -36,6 +36,7 @@ export const STANDARD_TOOLS = [
   'find_suitable_roles',
 ] as const;
 
+/** The named sets VESPERA_MCP_TOOLS may choose (besides a comma list of tool names). */
 export const TOOL_SET_NAMES = ['core', 'standard', 'all'] as const;
 
 /**
@@ -59,7 +60,7 @@ export const selectTools = (operations: readonly AnyOperation[], selection: stri
   const unknown = names.filter((name) => !byTool.has(name));
   if (names.length === 0 || unknown.length > 0) {
     throw new ConfigError([
-      `VESPERA_MCP_TOOLS names tools the catalog does not have: ${unknown.join(', ') || '(none given)'}; use core, standard, all or a comma list of: ${[...byTool.keys()].join(', ')}`,
+      `VESPERA_MCP_TOOLS names tools the catalog does not have: ${unknown.join(', ') || '(none given)'}; use ${TOOL_SET_NAMES.join(', ')} or a comma list of: ${[...byTool.keys()].join(', ')}`,
     ]);
   }
   return [...byTool.values()].filter((op) => names.includes(op.tool));
