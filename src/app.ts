@@ -49,8 +49,9 @@ import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
-import { VERSION } from './version.js';
 import { startBackground, type Background } from './wiring/background.js';
+import { healthReport } from './wiring/health.js';
+import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 
 export const openEventStore = (config: Config): EventStore => {
@@ -198,48 +199,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     synchronous: config.sync,
   });
 
-  const health = async () => {
-    try {
-      const head = await store.headPosition();
-      const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({
-        ...p,
-        lag: Math.max(0, head - p.position),
-      }));
-      const cycles = graph.cycles();
-      const graphHealth = {
-        cycles: cycles?.cycles ?? 0,
-        checkedAt: cycles?.checkedAt ?? null,
-        ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}),
-      };
-      const { degraded: _degraded, reasons: backgroundReasons, dependencies, ...backgroundHealth } = await background.health();
-      const graphWorker = graph.health();
-      const reasons = [
-        ...projectors
-          .filter((p) => !p.running || p.lastError)
-          .map((p) => `the ${p.name} projector ${p.lastError ? `fails: ${p.lastError}` : 'is not running'}`),
-        ...(graphHealth.cycles > 0 ? [`the dependency graph holds ${graphHealth.cycles} cycle(s)`] : []),
-        ...(graphWorker.state === 'down' ? [`${graphWorker.name} is not answering: ${graphWorker.lastError ?? 'unknown'}`] : []),
-        ...backgroundReasons,
-      ];
-      return {
-        status: reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
-        reasons,
-        version: VERSION,
-        eventStore: { kind: store.kind, headPosition: head },
-        projectors,
-        graph: graphHealth,
-        dependencies: [graphWorker, ...dependencies],
-        ...backgroundHealth,
-      };
-    } catch (error) {
-      return {
-        status: 'down' as const,
-        version: VERSION,
-        eventStore: { kind: store.kind, error: (error as Error).message },
-        projectors: [projector.status()],
-      };
-    }
-  };
+  const health = healthReport({ store, projector, graph, background });
   const express = httpApp({
     operations,
     validators,

@@ -1,0 +1,57 @@
+import type { EventStore } from '../eventstore/eventStore.js';
+import type { GraphModelHandle } from '../projections/graph/remote.js';
+import type { Projector } from '../projections/projector.js';
+import { VERSION } from '../version.js';
+import type { Background } from './background.js';
+
+export type HealthDeps = Readonly<{ store: EventStore; projector: Projector; graph: GraphModelHandle; background: Background }>;
+
+/**
+ * What /health answers: every projector's lag behind the log, the graph's cycle check, the dependencies that stopped
+ * answering (Kuzu worker, Chroma, Redis, the embedder) and why the server is degraded; `down` when the log itself
+ * does not answer.
+ */
+export const healthReport = ({ store, projector, graph, background }: HealthDeps) => {
+  return async () => {
+    try {
+      const head = await store.headPosition();
+      const projectors = [projector.status(), graph.projector.status(), ...background.projectorStatuses()].map((p) => ({
+        ...p,
+        lag: Math.max(0, head - p.position),
+      }));
+      const cycles = graph.cycles();
+      const graphHealth = {
+        cycles: cycles?.cycles ?? 0,
+        checkedAt: cycles?.checkedAt ?? null,
+        ...(cycles?.cycle ? { cycle: cycles.cycle.slice(0, 20) } : {}),
+      };
+      const { degraded: _degraded, reasons: backgroundReasons, dependencies, ...backgroundHealth } = await background.health();
+      const graphWorker = graph.health();
+      const reasons = [
+        ...projectors
+          .filter((p) => !p.running || p.lastError)
+          .map((p) => `the ${p.name} projector ${p.lastError ? `fails: ${p.lastError}` : 'is not running'}`),
+        ...(graphHealth.cycles > 0 ? [`the dependency graph holds ${graphHealth.cycles} cycle(s)`] : []),
+        ...(graphWorker.state === 'down' ? [`${graphWorker.name} is not answering: ${graphWorker.lastError ?? 'unknown'}`] : []),
+        ...backgroundReasons,
+      ];
+      return {
+        status: reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
+        reasons,
+        version: VERSION,
+        eventStore: { kind: store.kind, headPosition: head },
+        projectors,
+        graph: graphHealth,
+        dependencies: [graphWorker, ...dependencies],
+        ...backgroundHealth,
+      };
+    } catch (error) {
+      return {
+        status: 'down' as const,
+        version: VERSION,
+        eventStore: { kind: store.kind, error: (error as Error).message },
+        projectors: [projector.status()],
+      };
+    }
+  };
+};
