@@ -109,12 +109,16 @@ const main = async () => {
         takeovers.push(answer);
         if (answer.status < 300) stolen += 1;
       }
+      // Ending A's claim by a status change would hand the task to B's next claim.
+      const ended = await v1(tokenB, 'POST', `/tasks/${task.id}/status`, { status: 'pending' });
+      takeovers.push(ended);
+      if (ended.status < 300) stolen += 1;
     }
     tally(
       'lease takeover (B acts on A’s claim)',
       takeovers,
       stolen,
-      `${stolen} of ${takeovers.length} foreign heartbeats/releases/completes accepted`,
+      `${stolen} of ${takeovers.length} foreign heartbeats/releases/completes/status changes accepted`,
     );
 
     // 3. Idempotency keys across callers and bodies.

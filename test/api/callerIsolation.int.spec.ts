@@ -90,6 +90,13 @@ describe('Caller isolation', () => {
       refused(await call(tokenB, 'POST', `/tasks/${taskId}/release`, { agent: 'agent1' }), 409, 'LEASE_NOT_HELD');
     });
 
+    it('refuses plugin B ending the claim through a status change with 409 LEASE_NOT_HELD, then taking the task', async () => {
+      refused(await call(tokenB, 'POST', `/tasks/${taskId}/status`, { status: 'pending' }), 409, 'LEASE_NOT_HELD');
+      refused(await call(tokenB, 'POST', `/tasks/${taskId}/claim`, { agent: 'agent2' }), 409, 'ALREADY_CLAIMED');
+      const task = ok(await call(admin, 'GET', `/tasks/${taskId}`)).body;
+      expect(task).to.include({ status: 'in_progress', claimedBy: 'agent1' });
+    });
+
     it('refuses plugin B claiming it under the same agent name with 409 ALREADY_CLAIMED', async () => {
       refused(await call(tokenB, 'POST', `/tasks/${taskId}/claim`, { agent: 'agent1' }), 409, 'ALREADY_CLAIMED');
     });

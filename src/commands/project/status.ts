@@ -40,6 +40,17 @@ export const changeTaskStatus: Rule<ChangeTaskStatus> = ({ data, metadata }, sta
   requireProject(state);
   const task = requireTaskAt(state, data.taskId, data.expectedVersion);
   if (task.status === data.status) return [];
+  // Any status but in_progress ends a claim: only the plugin holding a live lease may do that (an administrator
+  // breaks it with a forced release first). Otherwise moving a claimed task to pending would hand it to the mover.
+  const lease = task.lease;
+  if (lease && lease.expiresAt > metadata.now && lease.holder !== metadata.actor) {
+    throw conflict(
+      'LEASE_NOT_HELD',
+      `Task ${task.id} is claimed by ${lease.agent} of ${lease.holder}; only that plugin may change its status while the lease lasts.`,
+      { taskId: task.id, holder: lease.agent, holderActor: lease.holder, leaseExpiresAt: lease.expiresAt },
+      'Wait for the lease to end, or ask an administrator to release it with force (POST /tasks/:id/release {"force":true}).',
+    );
+  }
   const allowed = STATUS_TRANSITIONS[task.status];
   if (!allowed.includes(data.status)) {
     throw conflict(

@@ -528,6 +528,30 @@ describe('Orchestration', () => {
         .when(complete('a', 'agent1', { now: at(20), as: 'plugin-b' }))
         .thenThrows('LEASE_NOT_HELD'));
 
+    it('refuses a status change from another plugin while the lease lasts with LEASE_NOT_HELD', () => {
+      for (const status of ['pending', 'blocked', 'cancelled'] as const) {
+        spec
+          .given(claimedByA())
+          .when(changeStatus('a', status, { now: at(10), as: 'plugin-b' }))
+          .thenThrows('LEASE_NOT_HELD', (err) => {
+            expect(err.status).to.equal(409);
+            expect(err.details).to.include({ holderActor: 'plugin-a', leaseExpiresAt: at(LEASE) });
+          });
+      }
+    });
+
+    it('lets the holder plugin change the status, which ends its claim', () =>
+      spec
+        .given(claimedByA())
+        .when(changeStatus('a', 'blocked', { now: at(10), as: 'plugin-a' }))
+        .then([{ type: 'TaskStatusChanged', data: { taskId: 'a', projectId: P, from: 'in_progress', to: 'blocked', changedAt: at(10) } }]));
+
+    it('lets another plugin change the status once the lease has run out', () =>
+      spec
+        .given(claimedByA())
+        .when(changeStatus('a', 'pending', { now: at(LEASE + 1), as: 'plugin-b' }))
+        .then([{ type: 'TaskStatusChanged', data: { taskId: 'a', projectId: P, from: 'in_progress', to: 'pending', changedAt: at(LEASE + 1) } }]));
+
     it('lets a forced release break the lease and records who broke it', () =>
       spec
         .given(claimedByA())
@@ -718,6 +742,10 @@ describe('Orchestration', () => {
   function release(taskId: string, agent: string, opts: When & { reason?: string; force?: boolean } = {}): ProjectCommand {
     const extra = { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.force ? { force: true } : {}) };
     return { type: 'ReleaseTask', data: { taskId, agent, ...extra }, metadata: metadata(opts.now, opts.as) };
+  }
+
+  function changeStatus(taskId: string, status: TaskStatus, opts: When = {}): ProjectCommand {
+    return { type: 'ChangeTaskStatus', data: { taskId, status }, metadata: metadata(opts.now, opts.as) };
   }
 
   function expire(taskId: string, opts: When = {}): ProjectCommand {
