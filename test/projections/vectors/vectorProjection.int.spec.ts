@@ -3,7 +3,10 @@ import type { TestApp } from '../../support/testApp.js';
 import { CORPUS } from '../../queries/search/fixtures/corpus.js';
 import { meta, seed, startVectorApp, vectorsCaughtUp } from '../../queries/search/support.js';
 
-describe('Vector read model', () => {
+describe('Vector read model', function () {
+  // Embedded Chroma starts and the embedder works through the seed: on a loaded 2-core machine that outlasts
+  // mocha's 30 s default, and vectorsCaughtUp allows 60 s itself.
+  this.timeout(120_000);
   let app: TestApp;
   let ids: Map<string, string>;
   const vectors = () => app.background.vectors!;

@@ -5,7 +5,10 @@ import { seed, startVectorApp, vectorsCaughtUp } from './support.js';
 
 const get = (app: TestApp, url: string, headers?: Record<string, string>) => api(app.baseUrl, 'GET', url, undefined, headers);
 
-describe('Search API', () => {
+describe('Search API', function () {
+  // Embedded Chroma starts and the embedder works through the seed: on a loaded 2-core machine that outlasts
+  // mocha's 30 s default, and vectorsCaughtUp allows 60 s itself.
+  this.timeout(120_000);
   let app: TestApp;
   let ids: Map<string, string>;
   before(async () => {

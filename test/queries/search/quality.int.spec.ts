@@ -3,7 +3,10 @@ import { api, type TestApp } from '../../support/testApp.js';
 import { CORPUS, KEYWORD_QUERIES, SEMANTIC_QUERIES } from './fixtures/corpus.js';
 import { seed, startVectorApp, vectorsCaughtUp } from './support.js';
 
-describe('Search quality (200 software tasks)', () => {
+describe('Search quality (200 software tasks)', function () {
+  // Embedded Chroma starts and the embedder works through the seed: on a loaded 2-core machine that outlasts
+  // mocha's 30 s default, and vectorsCaughtUp allows 60 s itself.
+  this.timeout(120_000);
   let app: TestApp;
   let ids: Map<string, string>;
 
