@@ -9,14 +9,7 @@ import { initialState, evolve, type ProjectState } from '../src/commands/project
 import type { ProjectEvent } from '../src/events/project.js';
 import type { StoredEvent } from '../src/events/types.js';
 import { below, gc, info, mean, median, nowMs, percentile, round, rssMb, type BenchOptions, type Result, type Row } from './lib.js';
-
-/** Deterministic PRNG (mulberry32) so every run folds the same graph. */
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+import { mulberry32 } from '../test/support/random.js';
 
 const NOW = '2025-01-01T00:00:00.000Z';
 const META = { actor: 'bench', tool: 'bench', commandId: 'c', correlationId: 'c', schemaVersion: 1 };
@@ -174,10 +167,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   for (const shape of ['uniform', 'local'] as const) {
     gc();
     const t0 = nowMs();
-    const { state, ids } = build(tasks, edges, shape, rng(42));
+    const { state, ids } = build(tasks, edges, shape, mulberry32(42));
     const buildMs = nowMs() - t0;
     const rss = rssMb();
-    const passes = Array.from({ length: opts.reps }, (_, r) => measure(state, ids, rng(1000 + r), count, 5_000));
+    const passes = Array.from({ length: opts.reps }, (_, r) => measure(state, ids, mulberry32(1000 + r), count, 5_000));
     const all = passes.map((p) => stats(p.random));
     const prefix = `[${shape}]`;
     rows.push(info(`${prefix} fold ${tasks.toLocaleString('en-US')} tasks + ${edges.toLocaleString('en-US')} edges`, round(buildMs, 0), 'ms'));

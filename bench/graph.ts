@@ -18,13 +18,7 @@ import { ProjectIndex } from '../src/queries/analytics/projectIndex.js';
 import { graphSource, sqliteSource, type AdjacencySource } from '../src/queries/analytics/source.js';
 import { listReadyTasks } from '../src/queries/tasks.js';
 import { atLeast, below, gc, info, median, nowMs, percentile, round, tempDir, type BenchOptions, type Result, type Row } from './lib.js';
-
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+import { mulberry32 } from '../test/support/random.js';
 
 const ROLES = ['backend', 'frontend', 'tester', 'docs', 'ops'];
 const STATUSES = ['pending', 'pending', 'pending', 'in_progress', 'completed'];
@@ -35,7 +29,7 @@ const PRIORITIES = ['low', 'normal', 'normal', 'high', 'critical'];
  * 1,000 (features depend on their neighbours, not on the whole company).
  */
 const makeGraph = (tasks: number, perProject: number, edgesPer: number, seed: number): GraphSnapshot => {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const snapshot: GraphSnapshot = { tasks: [], edges: [], children: [] };
   for (let i = 0; i < tasks; i++) {
     const status = STATUSES[Math.floor(random() * STATUSES.length)]!;
@@ -176,7 +170,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     figures.readyP50Ms = round(percentile(ready, 50), 4);
 
     // ── Transitive dependents at 100,000 tasks / 300,000 edges ──
-    const random = rng(7);
+    const random = mulberry32(7);
     const picks = Array.from({ length: 50 }, () => `t${Math.floor(random() * big)}`);
     const indexStarted = nowMs();
     const index = new ProjectIndex({ projectId: 'all', tasks: snapshot.tasks.map((t) => ({ ...t, parentId: null })), edges: snapshot.edges });

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
 import { connect, type Connected, type ToolError } from './mcp/support.js';
 import { startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
-import { closingTable, count, emptyKnown, GARBAGE_BODIES, generator, prng, tally, wellFormed, type Known, type Tally } from '../support/fuzz.js';
+import { seeded } from '../support/random.js';
+import { closingTable, count, emptyKnown, GARBAGE_BODIES, generator, tally, wellFormed, type Known, type Tally } from '../support/fuzz.js';
 import { api, type TestApp } from '../support/testApp.js';
 import { CAPABILITIES } from '../../src/events/vocabulary.js';
 
@@ -269,7 +270,7 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
   const starved = (tallies: Map<string, Tally>) => [...tallies].filter(([, t]) => t.ok < MIN_OK).map(([name, t]) => `${name}: ${t.ok} of ${t.sent}`);
 
   it(`REST: never 5xx, problem+json with a code for every 4xx, and at least ${MIN_OK} × 2xx per operation, over ${REQUESTS} requests (seed ${SEED})`, async () => {
-    const rnd = prng(SEED);
+    const rnd = seeded(SEED);
     const gen = generator(rnd, known);
     const started = Date.now();
     for (let i = 0; i < REQUESTS; i++) {
@@ -357,7 +358,7 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
   });
 
   it(`MCP: never a 5xx refusal or a protocol error, a code on every refusal, and at least ${MIN_OK} successes per tool, over ${CALLS} calls (seed ${SEED})`, async () => {
-    const rnd = prng(SEED + 1);
+    const rnd = seeded(SEED + 1);
     const gen = generator(rnd, known);
     const clients = new Map<string, Connected>();
     const clientFor = async (token: string) => {

@@ -11,18 +11,11 @@ import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';
 import { rebuildReadModel } from '../../src/projections/sqlite/rebuild.js';
 import { api } from '../support/testApp.js';
+import { mulberry32 } from '../support/random.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const IN_FLIGHT = 8;
 const WRITE_FOR_MS = 4000;
-
-/** mulberry32: the same stream of writes on every run. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 type Server = {
   child: ChildProcessWithoutNullStreams;
@@ -114,7 +107,7 @@ type Acknowledged = {
 
 /** Keeps IN_FLIGHT writes of every kind going until the server dies; only 2xx answers count as acknowledged. */
 const writeUntilKilled = async (server: Server, seed: number, killAfterMs: number) => {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const acked: Acknowledged = { tasks: new Map(), dependencies: [], attempts: new Map(), writes: [], deleteSent: new Set(), kinds: new Map() };
   let sent = 0;
   let inFlight = 0;

@@ -1,25 +1,9 @@
 import type { AnyOperation } from '../../src/api/catalog/operation.js';
+import type { Random } from './random.js';
 
 /** Seeded input for the catalog fuzzer (test/api/fuzz.int.spec.ts): values a schema accepts, and values it should refuse. */
 
 export type Schema = Record<string, unknown>;
-
-/** mulberry32: a small seeded PRNG, so every run sends the same requests. */
-export const prng = (seed: number) => {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)]!;
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-};
-export type Random = ReturnType<typeof prng>;
 
 export const UNICODE = [
   'ñandú',

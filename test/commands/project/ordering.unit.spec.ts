@@ -3,6 +3,7 @@ import { findDependentPath } from '../../../src/commands/project/ordering.js';
 import { evolve, initialState, type ProjectState } from '../../../src/commands/project/project.js';
 import type { DependencyAdded, DependencyRemoved, ProjectEvent, TaskCreated } from '../../../src/events/project.js';
 import { storedEvents } from '../../support/deciderSpec.js';
+import { seeded } from '../../support/random.js';
 
 /**
  * Properties of the dynamic topological order (Pearce–Kelly) kept by `evolve`: random edges offered to random
@@ -83,15 +84,7 @@ type Offer = (taskId: string, dependsOn: string, label: string) => void;
  * offered) and now and then removes one, mirroring every change in a plain adjacency map.
  */
 function randomGraph(seed: number) {
-  const random = prng(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const shuffle = <T>(items: T[]): T[] => {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
-  };
+  const { next: random, pick, shuffle } = seeded(seed);
   const ids = Array.from({ length: 6 + ((seed * 7) % 35) }, (_, i) => `t${i}`);
   const hidden = new Map(shuffle([...ids]).map((id, i) => [id, i]));
   const deps = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
@@ -175,16 +168,4 @@ function taskCreated(taskId: string): TaskCreated {
 
 function dependencyAdded(taskId: string, dependsOn: string): DependencyAdded {
   return { type: 'DependencyAdded', data: { taskId, projectId: P, dependsOn, kind: 'hard', addedAt: NOW } };
-}
-
-/** mulberry32: a tiny seeded PRNG, so a failing seed reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

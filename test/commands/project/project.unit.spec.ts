@@ -17,6 +17,7 @@ import {
 import type { CommandMetadata } from '../../../src/events/types.js';
 import { DomainError } from '../../../src/errors.js';
 import { deciderSpec, storedEvents } from '../../support/deciderSpec.js';
+import { seeded } from '../../support/random.js';
 import { type DependencyKind, TASK_STATUSES, type TaskStatus } from '../../../src/events/vocabulary.js';
 
 const P = 'p1';
@@ -769,33 +770,13 @@ describe('Project', () => {
     return { type: 'DependencyRemoved', data: { taskId, projectId: P, dependsOn, removedAt: NOW } };
   }
 
-  /** mulberry32: a tiny seeded PRNG, so a failing seed reproduces. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   /**
    * Creates 200 tasks in a shuffled order, then offers edges one by one: most follow a hidden DAG order (so the
    * graph grows against the creation order), some are arbitrary (so cycles are offered), a few remove an edge.
    * Every decision must match a brute-force depth-first search over a plain adjacency map.
    */
   function randomGraphAgreesWithBruteForce(seed: number): void {
-    const random = prng(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const shuffle = <T>(items: T[]): T[] => {
-      for (let i = items.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [items[i], items[j]] = [items[j]!, items[i]!];
-      }
-      return items;
-    };
+    const { next: random, pick, shuffle } = seeded(seed);
     const ids = Array.from({ length: 200 }, (_, i) => `t${i}`);
     const hidden = new Map(shuffle([...ids]).map((id, i) => [id, i]));
     const decider = projectDecider();

@@ -9,7 +9,8 @@ import { applyGraphEvent, GraphProjection, rebuildGraph } from '../../../src/pro
 import { SqliteProjection } from '../../../src/projections/sqlite/projection.js';
 import { openReadModel } from '../../../src/projections/sqlite/readModel.js';
 import { getDependencies } from '../../../src/queries/taskGraph.js';
-import { idsOf, meta, openFixture, randomDag, rng, type Fixture } from './support.js';
+import { mulberry32 } from '../../support/random.js';
+import { idsOf, meta, openFixture, randomDag, type Fixture } from './support.js';
 
 const readLog = async (fixture: Fixture): Promise<StoredEvent[]> => fixture.store.readAll({ fromPosition: 0, maxCount: 1_000_000 });
 
@@ -126,7 +127,7 @@ describe('Graph projection', () => {
       await rebuildGraph(fixture.store, graph);
       expect(findCycle(graph.allEdges())).to.equal(null);
 
-      const random = rng(99);
+      const random = mulberry32(99);
       for (let n = 0; n < 40; n++) {
         const id = ids[Math.floor(random() * ids.length)]!;
         for (const direction of ['dependents', 'dependencies'] as const) {

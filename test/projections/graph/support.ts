@@ -7,14 +7,7 @@ import { projectDecider, type ProjectCommand } from '../../../src/commands/proje
 import type { ProjectState } from '../../../src/commands/project/project.js';
 import type { ProjectEvent } from '../../../src/events/project.js';
 import { SqliteEventStore } from '../../../src/eventstore/sqlite.js';
-
-/** Deterministic PRNG (mulberry32). */
-export const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+import { mulberry32 } from '../../support/random.js';
 
 export type Fixture = {
   dir: string;
@@ -54,7 +47,7 @@ export const idsOf = (result: { events: readonly { type: string; data: unknown }
 
 /** `tasks` tasks and about `edgesPerTask` hard/soft dependencies each, pointing at earlier tasks (a DAG). */
 export const randomDag = async (fixture: Fixture, tasks: number, edgesPerTask: number, seed: number): Promise<string[]> => {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const ids: string[] = [];
   for (let start = 0; start < tasks; start += 500) {
     const children = Array.from({ length: Math.min(500, tasks - start) }, (_, i) => ({

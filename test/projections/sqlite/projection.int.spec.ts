@@ -16,16 +16,9 @@ import { SQLITE_PROJECTION_VERSION } from '../../../src/projections/sqlite/schem
 import { getDashboard, getProject, getTaskHistory } from '../../../src/queries/projects.js';
 import { getDependencies, getTaskTree } from '../../../src/queries/taskGraph.js';
 import { getTask, listTasks, projectOfTask } from '../../../src/queries/tasks.js';
+import { mulberry32 } from '../../support/random.js';
 
 // ─── Harness ─────────────────────────────────────────────────────────────────────────────────────
-
-/** mulberry32: a seeded PRNG, so every random batching is the same on every run. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const clock = (start = '2026-03-01T09:00:00.000Z') => {
   let at = Date.parse(start);
@@ -93,7 +86,7 @@ const projectInBatches = (batches: readonly (readonly StoredEvent[])[]) => {
 };
 
 const randomBatches = (events: readonly StoredEvent[], seed: number): StoredEvent[][] => {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const batches: StoredEvent[][] = [];
   for (let i = 0; i < events.length;) {
     const size = 1 + Math.floor(random() * 7);

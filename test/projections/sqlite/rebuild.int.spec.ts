@@ -19,17 +19,10 @@ import { rebuildReadModel } from '../../../src/projections/sqlite/rebuild.js';
 import { projectOfTask } from '../../../src/queries/tasks.js';
 import { PRIORITIES, TASK_STATUSES } from '../../../src/events/vocabulary.js';
 import { runCli } from '../../support/cli.js';
+import { mulberry32 } from '../../support/random.js';
 
 const COMMANDS = 600;
 const SEED = 20260301;
-
-/** mulberry32: the same workload on every run. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const WORDS = ['parser', 'cache', 'index', 'login', 'billing', 'report', 'queue', 'schema', 'deploy', 'metrics', 'search', 'export'];
 const STATUSES = [...TASK_STATUSES];
@@ -116,7 +109,7 @@ const runWorkload = async (store: SqliteEventStore, readDb: Database.Database, p
     newId: () => `t${String(++ids).padStart(5, '0')}`,
     now: () => new Date((tick += 1000)).toISOString(),
   });
-  const random = prng(SEED);
+  const random = mulberry32(SEED);
   const known = new Known();
   const meta = (i: number): RequestMeta => ({
     actor: `agent-${i % 5}`,
