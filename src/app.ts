@@ -48,6 +48,7 @@ import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './wiring/background.js';
 import { healthReport } from './wiring/health.js';
@@ -71,6 +72,8 @@ export type App = Readonly<{
   tokens: TokenService;
   authorizer: Authorizer;
   leases: LeaseExpiry;
+  /** Verify and rebuild jobs started over the API. */
+  jobs: AdminJobs;
   /** The dependency graph read model (Kuzu) with its projector and cycle check. */
   graph: GraphModelHandle;
   /** Job queue, vector read model (when VESPERA_VECTORS=on) and background services. */
@@ -175,7 +178,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     scanIntervalMs: config.leaseScanIntervalMs,
     ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
+  const jobs = new AdminJobs();
   const operations = buildCatalog({
+    jobs,
     commands,
     roles,
     plugins,
@@ -255,6 +260,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     tokens,
     authorizer,
     leases,
+    jobs,
     graph,
     background,
     operations,

@@ -34,6 +34,20 @@ export const CAPABILITIES = [
   'search',
   'role_management',
   'file_context',
+  /** Read the whole event log and the state as of any point (`/audit/*`). */
+  'audit_reading',
+  /** Undo a request, verify and rebuild read models, back up and restore (`audit_reading` included). */
+  'audit_admin',
   'admin',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
+
+/** Capabilities that hold others: `admin` holds every capability, `audit_admin` holds `audit_reading`. */
+export const IMPLIED_CAPABILITIES: Readonly<Partial<Record<Capability, readonly Capability[]>>> = {
+  admin: CAPABILITIES,
+  audit_admin: ['audit_reading'],
+};
+
+/** Whether a token carrying `granted` may do what `required` names. */
+export const holdsCapability = (granted: readonly string[], required: Capability): boolean =>
+  granted.some((g) => g === required || (IMPLIED_CAPABILITIES[g as Capability] ?? []).includes(required));

@@ -14,6 +14,32 @@ export type AppendResult = Readonly<{
 export type ReadStreamOptions = Readonly<{ fromRevision?: number; maxCount?: number }>;
 export type ReadAllOptions = Readonly<{ fromPosition?: number; maxCount?: number }>;
 
+/**
+ * A filter over the whole log, for the audit browser. Every given field must match; positions and times are
+ * inclusive bounds; times are ISO-8601 instants in UTC (`recordedAt`).
+ */
+export type EventQuery = Readonly<{
+  streamId?: string;
+  /** Events whose data names this task (`data.taskId`). */
+  taskId?: string;
+  /** Any of these types. */
+  types?: readonly string[];
+  actor?: string;
+  role?: string;
+  tool?: string;
+  correlationId?: string;
+  fromTime?: string;
+  toTime?: string;
+  fromPosition?: number;
+  toPosition?: number;
+}>;
+
+export type EventQueryPage = Readonly<{
+  /** Start strictly after this position (the cursor of the previous page); 0 from the start. */
+  afterPosition?: number;
+  limit: number;
+}>;
+
 export type AppendListener = (position: number, events?: readonly StoredEvent[]) => void;
 
 export type StoreStats = Readonly<{ events: number; streams: number; headPosition: number }>;
@@ -31,6 +57,8 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Current revision of a stream, or -1 when it does not exist. */
   streamRevision(streamId: string): Promise<number>;
+  /** Events matching every field of the query, in position order after `afterPosition`, at most `limit`. */
+  queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]>;
   headPosition(): Promise<number>;
   stats(): Promise<StoreStats>;
   /**
@@ -42,3 +70,49 @@ export interface EventStore {
 }
 
 export const describeExpected = (expected: ExpectedRevision): string => (typeof expected === 'number' ? String(expected) : expected);
+
+/** Whether one stored event satisfies every field of a query (for stores that cannot filter on the server). */
+export const matchesQuery = (event: StoredEvent, query: EventQuery): boolean => {
+  const data = event.data as { taskId?: unknown };
+  const meta = event.metadata;
+  return (
+    (query.streamId === undefined || event.streamId === query.streamId) &&
+    (query.taskId === undefined || data.taskId === query.taskId) &&
+    (query.types === undefined || query.types.length === 0 || query.types.includes(event.type)) &&
+    (query.actor === undefined || meta.actor === query.actor) &&
+    (query.role === undefined || meta.role === query.role) &&
+    (query.tool === undefined || meta.tool === query.tool) &&
+    (query.correlationId === undefined || meta.correlationId === query.correlationId) &&
+    (query.fromTime === undefined || event.recordedAt >= query.fromTime) &&
+    (query.toTime === undefined || event.recordedAt <= query.toTime) &&
+    (query.fromPosition === undefined || event.position >= query.fromPosition) &&
+    (query.toPosition === undefined || event.position <= query.toPosition)
+  );
+};
+
+/**
+ * The audit filter by reading the global log forward and keeping what matches: for stores without secondary
+ * indexes. It stops at `toPosition` and after `scanLimit` events read, so one page costs a bounded read.
+ */
+export const scanQuery = async (
+  read: (fromPosition: number, maxCount: number) => Promise<StoredEvent[]>,
+  query: EventQuery,
+  { afterPosition = 0, limit }: EventQueryPage,
+  scanLimit = 100_000,
+): Promise<StoredEvent[]> => {
+  const found: StoredEvent[] = [];
+  let position = Math.max(afterPosition, (query.fromPosition ?? 1) - 1);
+  let scanned = 0;
+  while (found.length < limit && scanned < scanLimit) {
+    const batch = await read(position, 1000);
+    if (batch.length === 0) break;
+    for (const event of batch) {
+      if (query.toPosition !== undefined && event.position > query.toPosition) return found;
+      if (matchesQuery(event, query)) found.push(event);
+      if (found.length >= limit) return found;
+    }
+    scanned += batch.length;
+    position = batch.at(-1)!.position;
+  }
+  return found;
+};

@@ -22,7 +22,10 @@ import {
   type AppendListener,
   describeExpected,
   type AppendResult,
+  type EventQuery,
+  type EventQueryPage,
   type EventStore,
+  scanQuery,
   type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -122,6 +125,11 @@ export class EventStoreDbEventStore implements EventStore {
       throw error;
     }
     return stored;
+  }
+
+  /** No secondary indexes on the server side: a bounded forward scan of $all (see `scanQuery`). */
+  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+    return scanQuery((fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }), query, page);
   }
 
   async readAll({ fromPosition = 0, maxCount = 1000 }: ReadAllOptions = {}): Promise<StoredEvent[]> {

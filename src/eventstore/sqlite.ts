@@ -5,6 +5,8 @@ import {
   describeExpected,
   type AppendListener,
   type AppendResult,
+  type EventQuery,
+  type EventQueryPage,
   type EventStore,
   type ExpectedRevision,
   type ReadAllOptions,
@@ -53,6 +55,12 @@ CREATE TABLE IF NOT EXISTS events (
   recorded_at TEXT NOT NULL,
   UNIQUE (stream_id, revision)
 );
+CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream_id, position);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, position);
+CREATE INDEX IF NOT EXISTS events_recorded_at ON events (recorded_at);
+CREATE INDEX IF NOT EXISTS events_actor ON events (json_extract(metadata, '$.actor'), position);
+CREATE INDEX IF NOT EXISTS events_correlation ON events (json_extract(metadata, '$.correlationId'), position);
+CREATE INDEX IF NOT EXISTS events_task ON events (json_extract(data, '$.taskId'), position);
 CREATE TABLE IF NOT EXISTS streams (
   stream_id TEXT PRIMARY KEY,
   revision  INTEGER NOT NULL
@@ -71,6 +79,23 @@ const toStored = (row: EventRow): StoredEvent => ({
 });
 
 /**
+ * The audit filter as SQL: each field adds one fixed clause with a named parameter (never the value itself).
+ * The expressions match the indexes in DDL exactly, so SQLite can use them.
+ */
+const QUERY_CLAUSES: ReadonlyArray<readonly [keyof EventQuery, string]> = [
+  ['streamId', 'stream_id = @streamId'],
+  ['taskId', "json_extract(data, '$.taskId') = @taskId"],
+  ['actor', "json_extract(metadata, '$.actor') = @actor"],
+  ['role', "json_extract(metadata, '$.role') = @role"],
+  ['tool', "json_extract(metadata, '$.tool') = @tool"],
+  ['correlationId', "json_extract(metadata, '$.correlationId') = @correlationId"],
+  ['fromTime', 'recorded_at >= @fromTime'],
+  ['toTime', 'recorded_at <= @toTime'],
+  ['fromPosition', 'position >= @fromPosition'],
+  ['toPosition', 'position <= @toPosition'],
+];
+
+/**
  * Embedded event store. Appends that arrive in the same tick share one transaction (group commit, one
  * fsync), each inside its own savepoint so one stale expected revision never fails its neighbours.
  */
@@ -84,6 +109,7 @@ export class SqliteEventStore implements EventStore {
   private readonly poller: NodeJS.Timeout | undefined;
   private readonly now: () => string;
   private readonly stmts;
+  private readonly queries = new Map<string, Database.Statement<Record<string, unknown>, EventRow>>();
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -142,6 +168,33 @@ export class SqliteEventStore implements EventStore {
 
   readAllSync({ fromPosition = 0, maxCount = 1000 }: ReadAllOptions = {}): StoredEvent[] {
     return this.stmts.readAll.all(fromPosition, maxCount).map(toStored);
+  }
+
+  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+    return this.queryEventsSync(query, page);
+  }
+
+  queryEventsSync(query: EventQuery, { afterPosition = 0, limit }: EventQueryPage): StoredEvent[] {
+    const clauses = ['position > @afterPosition'];
+    const params: Record<string, unknown> = { afterPosition, limit };
+    for (const [field, clause] of QUERY_CLAUSES) {
+      if (query[field] === undefined) continue;
+      clauses.push(clause);
+      params[field] = query[field];
+    }
+    const types = query.types ?? [];
+    if (types.length > 0) {
+      clauses.push(`type IN (${types.map((_, i) => `@type${i}`).join(', ')})`);
+      types.forEach((type, i) => (params[`type${i}`] = type));
+    }
+    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY position LIMIT @limit`;
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<Record<string, unknown>, EventRow>(sql);
+      if (this.queries.size > 200) this.queries.clear();
+      this.queries.set(sql, statement);
+    }
+    return statement.all(params).map(toStored);
   }
 
   async streamRevision(streamId: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { DomainError } from '../../errors.js';
 import type { Grant } from '../../queries/plugins.js';
 import type { RoleStatus } from '../../queries/roles.js';
-import { CAPABILITIES, type Capability } from '../../events/vocabulary.js';
+import { CAPABILITIES, holdsCapability, type Capability } from '../../events/vocabulary.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 
 /** A capability, or `authenticated` for operations any valid token may run (`me`, token refresh). */
@@ -95,10 +95,10 @@ export class Authorizer {
     return claims;
   }
 
-  /** 401 without a caller; 403 when the caller lacks the capability (`admin` holds every capability). */
+  /** 401 without a caller; 403 when the caller lacks the capability (`admin` holds every capability, `audit_admin` holds `audit_reading`). */
   authorize(caller: Caller | undefined, requirement: Requirement): Caller {
     if (!caller) throw unauthorized('AUTHENTICATION_REQUIRED', 'This operation needs a plugin token.');
-    if (requirement === 'authenticated' || caller.capabilities.includes(requirement) || caller.capabilities.includes('admin')) return caller;
+    if (requirement === 'authenticated' || holdsCapability(caller.capabilities, requirement)) return caller;
     throw new DomainError(
       'MISSING_CAPABILITY',
       403,

@@ -1,3 +1,4 @@
+import { adminOperations, type AdminCatalogDeps } from './admin.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
@@ -15,7 +16,8 @@ export type FullCatalogDeps = CatalogDeps &
   OrchestrationDeps &
   AnalyticsCatalogDeps &
   SearchCatalogDeps &
-  ServiceCatalogDeps;
+  ServiceCatalogDeps &
+  AdminCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -27,6 +29,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...pluginOperations(deps),
   ...searchOperations(deps),
   ...serviceOperations(deps),
+  ...adminOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
