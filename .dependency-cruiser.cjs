@@ -18,8 +18,9 @@ const LAYERS = {
   util: [],
   algorithms: [],
   events: [],
-  // The store knows the event envelope, never a domain event.
-  eventstore: ['events/types\\.ts$'],
+  // The store knows the event envelope, never a domain event; it hands every event out through the schema-version
+  // chain (events/upcasters.ts), which it applies without knowing what the types mean.
+  eventstore: ['events/types\\.ts$', 'events/upcasters\\.ts$'],
   embeddings: [],
   // Generic queue machinery, scheduled services and job handlers that take their dependencies as parameters.
   jobs: ['embeddings'],

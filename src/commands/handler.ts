@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import type { Command, Decider, Event, EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
 import type { EventStore } from '../eventstore/eventStore.js';
+import { currentSchemaVersion } from '../events/upcasters.js';
 import { SerialQueue } from './serialQueue.js';
 
 const EVENT_ID_NAMESPACE = '5b0c5d0e-8f3c-4c55-9a1e-6d2f0b7a9c11';
@@ -109,7 +110,9 @@ export class CommandHandler<S, C extends Command, E extends Event> {
       }
       const metadata = metadataFor(command);
       decided.forEach((event, i) => {
-        const newEvent: NewEvent = { id: eventIdFor(command.metadata.commandId, i), type: event.type, data: event.data, metadata };
+        const version = currentSchemaVersion(event.type);
+        const stamped = version === metadata.schemaVersion ? metadata : { ...metadata, schemaVersion: version };
+        const newEvent: NewEvent = { id: eventIdFor(command.metadata.commandId, i), type: event.type, data: event.data, metadata: stamped };
         pending.push(newEvent);
         revision += 1;
         entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));

@@ -55,10 +55,10 @@ export type TaskClaimed = Event<
   { taskId: string; projectId: string; agent: string; role: string | null; from: TaskStatus; leaseExpiresAt: string; claimedAt: string }
 >;
 export type LeaseExtended = Event<'LeaseExtended', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string }>;
-/** `forced`/`forcedBy` (added in wave 2, absent before): an administrator broke the holder's lease. */
+/** Schema version 2: `forced` says an administrator broke the holder's lease (`forcedBy`); v1 events are upcast (src/events/upcasters.ts). */
 export type TaskReleased = Event<
   'TaskReleased',
-  { taskId: string; projectId: string; agent: string; reason: string; releasedAt: string; forced?: boolean; forcedBy?: string }
+  { taskId: string; projectId: string; agent: string; reason: string; releasedAt: string; forced: boolean; forcedBy: string | null }
 >;
 export type LeaseExpired = Event<'LeaseExpired', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; expiredAt: string }>;
 export type TaskCompleted = Event<

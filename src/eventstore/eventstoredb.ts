@@ -17,6 +17,7 @@ import {
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
+import { upcast } from '../events/upcasters.js';
 import { ConcurrencyError } from '../errors.js';
 import {
   type AppendListener,
@@ -50,17 +51,19 @@ const toStreamState = (expected: ExpectedRevision): AppendStreamState => {
 
 const parseJson = (value: unknown): unknown => (value instanceof Uint8Array ? JSON.parse(Buffer.from(value).toString('utf8')) : value);
 
-const toStored = (event: Recorded, commitPosition?: bigint): StoredEvent => ({
-  id: event.id,
-  type: event.type,
-  data: parseJson(event.data) as object,
-  metadata: parseJson(event.metadata) as EventMetadata,
-  streamId: event.streamId,
-  revision: Number(event.revision),
-  // Since 20.x every gRPC append is an implicit transaction, so each event has its own commit position.
-  position: Number(event.position?.commit ?? commitPosition ?? 0n),
-  recordedAt: event.created.toISOString(),
-});
+/** Every event leaves the store at its type's current schema version (src/events/upcasters.ts). */
+const toStored = (event: Recorded, commitPosition?: bigint): StoredEvent =>
+  upcast({
+    id: event.id,
+    type: event.type,
+    data: parseJson(event.data) as object,
+    metadata: parseJson(event.metadata) as EventMetadata,
+    streamId: event.streamId,
+    revision: Number(event.revision),
+    // Since 20.x every gRPC append is an implicit transaction, so each event has its own commit position.
+    position: Number(event.position?.commit ?? commitPosition ?? 0n),
+    recordedAt: event.created.toISOString(),
+  });
 
 /**
  * EventStore over KurrentDB/EventStoreDB through the official client. The server enforces expected

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
+import { upcast } from '../events/upcasters.js';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import {
   describeExpected,
@@ -67,16 +68,18 @@ CREATE TABLE IF NOT EXISTS streams (
 ) WITHOUT ROWID;
 `;
 
-const toStored = (row: EventRow): StoredEvent => ({
-  id: row.id,
-  type: row.type,
-  data: JSON.parse(row.data) as object,
-  metadata: JSON.parse(row.metadata) as EventMetadata,
-  streamId: row.stream_id,
-  revision: row.revision,
-  position: row.position,
-  recordedAt: row.recorded_at,
-});
+/** Every event leaves the store at its type's current schema version (src/events/upcasters.ts). */
+const toStored = (row: EventRow): StoredEvent =>
+  upcast({
+    id: row.id,
+    type: row.type,
+    data: JSON.parse(row.data) as object,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    recordedAt: row.recorded_at,
+  });
 
 /**
  * The audit filter as SQL: each field adds one fixed clause with a named parameter (never the value itself).

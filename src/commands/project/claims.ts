@@ -132,8 +132,21 @@ export const releaseTask: Rule<ReleaseTask> = ({ data, metadata }, state) => {
   if (!data.force) requireHolder(task, metadata.actor, data.agent, metadata.now);
   const agent = data.force ? requireLease(task).agent : data.agent;
   const reason = data.reason ?? (data.force ? 'lease broken by an administrator' : 'released');
-  const forced = data.force ? { forced: true, forcedBy: metadata.actor } : {};
-  return [{ type: 'TaskReleased', data: { taskId: task.id, projectId: state.projectId, agent, reason, releasedAt: metadata.now, ...forced } }];
+  const forced = data.force === true;
+  return [
+    {
+      type: 'TaskReleased',
+      data: {
+        taskId: task.id,
+        projectId: state.projectId,
+        agent,
+        reason,
+        releasedAt: metadata.now,
+        forced,
+        forcedBy: forced ? metadata.actor : null,
+      },
+    },
+  ];
 };
 
 /** The sweeper's command: a lease that was extended or already ended makes this a no-op. */

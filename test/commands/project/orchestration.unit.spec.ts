@@ -827,10 +827,17 @@ describe('Orchestration', () => {
   }
 
   function taskReleased(taskId: string, agent: string, opts: { at?: number; reason?: string; forcedBy?: string } = {}): TaskReleased {
-    const forced = opts.forcedBy ? { forced: true, forcedBy: opts.forcedBy } : {};
     return {
       type: 'TaskReleased',
-      data: { taskId, projectId: P, agent, reason: opts.reason ?? 'released', releasedAt: at(opts.at ?? 0), ...forced },
+      data: {
+        taskId,
+        projectId: P,
+        agent,
+        reason: opts.reason ?? 'released',
+        releasedAt: at(opts.at ?? 0),
+        forced: opts.forcedBy !== undefined,
+        forcedBy: opts.forcedBy ?? null,
+      },
     };
   }
 
