@@ -88,9 +88,17 @@ const cloneState = (state: ProjectState): ProjectState => {
 
 const MAX_NAMED = 20;
 
+/**
+ * Later events that touched the request's tasks. A later request that was itself undone later on (its undo is in
+ * the log too) cancels out with its undo, so undoing newest first works.
+ */
 const refuseConflicts = (data: UndoRequest['data']): void => {
   const touched = new Set(data.touched);
-  const conflicts = data.later.filter((e) => e.names.some((n) => touched.has(n)));
+  const requests = new Set(data.later.map((e) => e.correlationId));
+  const cancelled = new Set(data.later.flatMap((e) => (e.causationId && requests.has(e.causationId) ? [e.causationId] : [])));
+  const conflicts = data.later.filter(
+    (e) => e.names.some((n) => touched.has(n)) && !cancelled.has(e.correlationId) && !(e.causationId && cancelled.has(e.causationId)),
+  );
   if (conflicts.length === 0) return;
   const named = conflicts.slice(0, MAX_NAMED).map(({ position, type, taskId }) => ({ position, type, taskId: taskId ?? null }));
   const list = named.map((e) => `${e.type} of ${e.taskId} at position ${e.position}`).join(', ');

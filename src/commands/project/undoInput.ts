@@ -29,6 +29,7 @@ const refOf = (event: StoredEvent): EventRef => {
     type: event.type,
     ...(typeof taskId === 'string' ? { taskId } : {}),
     names: names(event),
+    correlationId: event.metadata.correlationId,
     ...(event.metadata.causationId ? { causationId: event.metadata.causationId } : {}),
   };
 };
