@@ -43,7 +43,8 @@ describe('Audit: state as of a point and diffs, folded from the log', () => {
   let commands: ProjectCommands;
   let audit: AuditState;
   /** The global position after each step of the story below. */
-  const at: Record<string, number> = {};
+  type Step = 'project' | 'created' | 'updated' | 'depended' | 'moved' | 'started' | 'assigned' | 'softened' | 'deleted' | 'undepended';
+  const at = {} as Record<Step, number>;
   let ids: { a: string; b: string; c: string };
 
   before(async () => {
@@ -60,7 +61,7 @@ describe('Audit: state as of a point and diffs, folded from the log', () => {
     audit = auditState(store, new FoldSnapshots({ clone: cloneFold, every: 3 }));
     let n = 0;
     const meta = () => ({ actor: 'spec', tool: 'cli', commandId: `c${++n}` });
-    const step = async (name: string, write: Promise<{ position: number }>) => {
+    const step = async (name: Step, write: Promise<{ position: number }>) => {
       at[name] = (await write).position;
     };
     await step('project', commands.createProject({ projectId: 'p1', name: 'Apollo', description: 'Moon' }, meta()));
