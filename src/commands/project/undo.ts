@@ -40,6 +40,8 @@ export type EventRef = Readonly<{
   type: string;
   taskId?: string;
   names: readonly string[];
+  /** The request that appended it. */
+  correlationId: string;
   causationId?: string;
 }>;
 
