@@ -89,13 +89,21 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
   }
   fold.updatedAt = event.recordedAt;
   if (e.type === 'TaskCreated') {
-    const { taskId, projectId, parentId, status: _status, createdAt, ...fields } = e.data;
-    fold.deleted.delete(taskId);
-    fold.tasks.set(taskId, {
-      ...fields,
-      id: taskId,
-      projectId,
-      parentId,
+    // Built field by field (no rest or spread): a fold creates every task of a project, and this stays a fast object shape.
+    const d = e.data;
+    fold.deleted.delete(d.taskId);
+    fold.tasks.set(d.taskId, {
+      title: d.title,
+      description: d.description,
+      priority: d.priority,
+      tags: d.tags,
+      estimate: d.estimate,
+      files: d.files,
+      requiredCapabilities: d.requiredCapabilities,
+      metadata: d.metadata,
+      id: d.taskId,
+      projectId: d.projectId,
+      parentId: d.parentId,
       status: 'pending',
       role: null,
       deps: new Map(),
@@ -103,8 +111,8 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
       leaseExpiresAt: null,
       result: null,
       version: event.revision,
-      createdAt,
-      updatedAt: createdAt,
+      createdAt: d.createdAt,
+      updatedAt: d.createdAt,
       createdPosition: event.position,
     });
     return fold;
