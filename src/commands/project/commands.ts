@@ -238,7 +238,7 @@ export const projectCommands = ({
         if (dryRun) {
           const command = { type: 'UndoRequest', data: prepared.data, metadata: commandMetadata(undoMeta, now()) } as const;
           const events = planUndo(command, prepared.state, rules);
-          return { ...base, events, position: prepared.undone.at(-1)!.position };
+          return { ...base, events, position: prepared.position };
         }
         try {
           const result = await run(prepared.projectId, { type: 'UndoRequest', data: prepared.data }, undoMeta);

@@ -49,8 +49,9 @@ export type PreparedUndo = Readonly<{
   data: UndoRequest['data'];
   /** The request's own events. */
   undone: readonly StoredEvent[];
-  /** The project folded up to `data.readUpTo` (what a dry run plans against). */
+  /** The project folded up to `data.readUpTo` (what a dry run plans against), and the log position of that event. */
   state: ProjectState;
+  position: number;
 }>;
 
 /** Reads what an undo of `correlationId` needs, refusing requests it cannot reverse before anything is decided. */
@@ -109,6 +110,7 @@ export const prepareUndo = async (log: UndoLog, correlationId: string): Promise<
   const later: EventRef[] = [];
   let before: TaskSnapshot[] = [];
   let after: TaskSnapshot[] = [];
+  let position = 0;
   for (let fromRevision = 0; ;) {
     const batch = await log.readStream(streamId, { fromRevision, maxCount: 5000 });
     for (const event of batch) {
@@ -116,6 +118,7 @@ export const prepareUndo = async (log: UndoLog, correlationId: string): Promise<
       if (event.revision >= firstRevision && !ids.has(event.id)) later.push(refOf(event));
       evolve(state, event as StoredEvent<ProjectEvent>);
       if (event.revision === lastRevision) after = snapshot(state);
+      position = event.position;
     }
     if (batch.length < 5000) break;
     fromRevision = batch.at(-1)!.revision + 1;
@@ -124,6 +127,7 @@ export const prepareUndo = async (log: UndoLog, correlationId: string): Promise<
     projectId: state.projectId,
     undone: mine,
     state,
+    position,
     data: { correlationId, undone: mine.map(refOf), touched, before, after, later, readUpTo: state.revision },
   };
 };

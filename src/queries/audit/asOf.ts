@@ -106,11 +106,11 @@ export const auditState = (log: AuditLog, snapshots?: FoldSnapshots) => {
       const head = await log.headPosition();
       const [a, b] = [await resolvePoint(log, parsePoint(from ?? '0', 'from'), 'from'), await resolvePoint(log, parsePoint(to, 'to'), 'to')];
       if (head === 0 || !(await projectExists(projectId))) throw projectNotFound(projectId);
-      // One pass: fold to the earlier point, take its views, fold on to the later one.
+      // One pass: fold to the earlier point, take its views (plain copies), fold on to the later one.
       const [early, late] = a.position <= b.position ? [a, b] : [b, a];
       const fold = await foldTo(projectId, early.position);
       const first = views(fold);
-      const second = views(await foldTo(projectId, late.position, early === late ? undefined : cloneFold(fold)));
+      const second = views(await foldTo(projectId, late.position, fold));
       const all = a.position <= b.position ? diffTasks(first, second) : diffTasks(second, first);
       const counts = { created: 0, deleted: 0, changed: 0 };
       for (const item of all) counts[item.change] += 1;
