@@ -24,7 +24,7 @@ export const auditStateOperations = ({ store, commands, waitForReadModel }: Audi
     defineOperation({
       name: 'getTaskAsOf',
       tool: 'get_task_as_of',
-      summary: 'A task as it was at a log position or time (`at`; omitted: now), folded from the event log.',
+      summary: 'A task as of a log position or time (`at`; omitted: now), folded from the event log.',
       description:
         'Never reads the live read model. The answer says which position it reflects; a task that did not exist then is 404 TASK_NOT_FOUND (saying whether it came later or was deleted before); a position past the head is 400 POSITION_NOT_REACHED.',
       method: 'get',
@@ -38,7 +38,7 @@ export const auditStateOperations = ({ store, commands, waitForReadModel }: Audi
     defineOperation({
       name: 'getProjectAsOf',
       tool: 'get_project_as_of',
-      summary: "A project's summary (counts by status) and its tasks, paginated, as they were at a log position or time.",
+      summary: "A project's summary and tasks as of a log position or time, paginated.",
       method: 'get',
       path: '/audit/projects/:projectId',
       capability: 'audit_reading',
@@ -50,7 +50,7 @@ export const auditStateOperations = ({ store, commands, waitForReadModel }: Audi
     defineOperation({
       name: 'diffProject',
       tool: 'diff_project',
-      summary: 'What changed in a project between two points: tasks created, deleted, changed (fields before/after), dependencies added and removed.',
+      summary: 'What changed in a project between two points, task by task: fields before/after, dependencies.',
       method: 'get',
       path: '/audit/diff',
       capability: 'audit_reading',
@@ -62,7 +62,7 @@ export const auditStateOperations = ({ store, commands, waitForReadModel }: Audi
     defineOperation({
       name: 'undoRequest',
       tool: 'undo_request',
-      summary: 'Undo one request: append compensating events that bring its tasks back (history is never edited).',
+      summary: 'Undo one request with compensating events (history is never edited).',
       description:
         'Refused with 409 UNDO_CONFLICT naming the later events when something after the request touched the same tasks, and with 422 for claims, leases, completions and changes outside project tasks. `dryRun` answers the events it would append.',
       method: 'post',
