@@ -131,11 +131,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     await waitForReadModel(await store.headPosition());
     return projectOfTask(readDb, taskId);
   };
+  const rules = { maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours };
   const commands = projectCommands({
-    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
-      store,
-      decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours }),
-    }),
+    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider(rules) }),
     locateTask,
     newId: uuidv7,
     now,
@@ -146,6 +144,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       (position) => projector.waitFor(position, 10 * 60_000),
     ),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
+    log: store,
+    rules,
   });
 
   const system = { actor: 'system', tool: 'startup' };
@@ -181,6 +181,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const jobs = new AdminJobs();
   const operations = buildCatalog({
     jobs,
+    store,
     commands,
     roles,
     plugins,

@@ -26,6 +26,7 @@ import { readModelCounts } from './queries/projects.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { servicesCommand } from './wiring/servicesCli.js';
+import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
@@ -214,6 +215,30 @@ program
   .description("Rewrite the manual's tables generated from the operation catalog")
   .option('--check', 'only report stale tables (exit 1)')
   .action(docs);
+/** Runs an audit command on the event store of this data directory, beside a running server or not. */
+const withStore = async (run: (store: ReturnType<typeof openEventStore>) => Promise<number>) => {
+  const store = openEventStore(config());
+  try {
+    process.exitCode = await run(store);
+  } finally {
+    await store.close();
+  }
+};
+const audit = program.command('audit').description('Audit replay from the event log: state as of a point, diffs');
+audit
+  .command('show <task>')
+  .description('A task as it was at a log position or ISO time (default: now)')
+  .option('--at <point>', 'log position or ISO-8601 time')
+  .option('--json', 'print JSON on stdout')
+  .action((task: string, opts: { at?: string; json?: boolean }) => withStore((store) => auditShowCommand(store, task, opts)));
+audit
+  .command('diff')
+  .description('What changed in a project between two points (default: from the start to now)')
+  .option('--project <id>', 'project id (required)')
+  .option('--from <point>', 'log position or ISO-8601 time')
+  .option('--to <point>', 'log position or ISO-8601 time')
+  .option('--json', 'print JSON on stdout')
+  .action((opts: { project?: string; from?: string; to?: string; json?: boolean }) => withStore((store) => auditDiffCommand(store, opts)));
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 

@@ -53,6 +53,8 @@ export type Known = {
   plugins: string[];
   jtis: Map<string, string[]>;
   services: string[];
+  /** Correlation ids of requests that changed project tasks, newest last (what undo can name). */
+  requests: string[];
 };
 
 export const emptyKnown = (): Known => ({
@@ -67,6 +69,7 @@ export const emptyKnown = (): Known => ({
   plugins: [],
   jtis: new Map(),
   services: [],
+  requests: [],
 });
 
 const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId']);
@@ -127,6 +130,9 @@ export const generator = (rnd: Random, known: Known) => {
       return some(known.roles, () => 'generalist');
     }
     if (name === 'name' && op.name === 'controlService') return some(known.services, () => 'cycle_detection');
+    // The newest request is the one nothing later touched yet: the one an undo can reverse.
+    if (name === 'correlationId')
+      return known.requests.length ? known.requests.at(rnd.chance(0.8) ? -1 : -rnd.int(1, known.requests.length))! : 'none-yet';
     return undefined;
   };
 

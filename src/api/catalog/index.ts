@@ -1,5 +1,6 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
+import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
@@ -17,7 +18,8 @@ export type FullCatalogDeps = CatalogDeps &
   AnalyticsCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
-  AdminCatalogDeps;
+  AdminCatalogDeps &
+  AuditStateCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -30,6 +32,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...searchOperations(deps),
   ...serviceOperations(deps),
   ...adminOperations(deps),
+  ...auditStateOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
