@@ -181,10 +181,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
   const jobs = new AdminJobs();
-  const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut });
+  const vectors = background.vectors;
+  const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut, ...(vectors ? { vectors: () => vectors.store } : {}) });
   const operations = buildCatalog({
     jobs,
-    verifyReadModels: verifier.verifyReadModels,
+    verifier,
     commands,
     roles,
     plugins,

@@ -213,7 +213,7 @@ program
 program
   .command('verify')
   .description('Rebuild the read models aside from the log and compare them with the live ones (exit 1 when they differ)')
-  .option('--model <model>', 'sqlite, graph or all', 'all')
+  .option('--model <model>', 'sqlite, graph, vectors (through a running server) or all', 'all')
   .option('--json', 'print the full report as JSON on stdout')
   .action(async (opts: { model?: string; json?: boolean }) => {
     const cfg = config();

@@ -4,15 +4,18 @@ import { KuzuGraphStore } from '../projections/graph/kuzu.js';
 import { verifyGraph, type GraphVerifyReport, type LiveGraph } from '../projections/graph/verify.js';
 import { verifySqlite, type SqliteVerifyReport } from '../projections/sqlite/verify.js';
 import type { VerifyProgress } from '../projections/verifyReport.js';
+import { verifyVectors, type VectorsVerifyReport } from '../projections/vectors/verify.js';
+import type { ChromaVectorStore } from '../projections/vectors/vectorStore.js';
+import { DomainError } from '../errors.js';
 import { dataFiles } from './dataFiles.js';
 
-export const VERIFY_CHOICES = ['sqlite', 'graph', 'all'] as const;
+export const VERIFY_CHOICES = ['sqlite', 'graph', 'vectors', 'all'] as const;
 export type VerifyChoice = (typeof VERIFY_CHOICES)[number];
 export type VerifyModel = Exclude<VerifyChoice, 'all'>;
 
 export type VerifyReport = Readonly<{
   equal: boolean;
-  models: ReadonlyArray<SqliteVerifyReport | GraphVerifyReport>;
+  models: ReadonlyArray<SqliteVerifyReport | GraphVerifyReport | VectorsVerifyReport>;
   seconds: number;
 }>;
 
@@ -21,12 +24,24 @@ export type VerifyDeps = Readonly<{
   dataDir: string;
   /** The live graph's consistent cut: from the graph worker in a server, from the Kuzu file (read-only) in the CLI. */
   liveGraph: () => Promise<LiveGraph>;
+  /** The vector store when this process runs the vector model (a server with VESPERA_VECTORS=on), else absent. */
+  vectors?: () => ChromaVectorStore | undefined;
   /** Differences listed per table (or per nodes/edges), the first in key order. */
   examples?: number;
   signal?: AbortSignal;
 }>;
 
-export const modelsOf = (choice: VerifyChoice): VerifyModel[] => (choice === 'all' ? ['sqlite', 'graph'] : [choice]);
+/** `all` is every model this process runs: vectors only where the vector model runs. */
+export const modelsOf = (choice: VerifyChoice, withVectors = false): VerifyModel[] =>
+  choice === 'all' ? ['sqlite', 'graph', ...(withVectors ? (['vectors'] as const) : [])] : [choice];
+
+const vectorStoreOf = (deps: VerifyDeps): ChromaVectorStore => {
+  if (!deps.vectors) throw new DomainError('VECTORS_OFF', 409, 'The vector model is off here (VESPERA_VECTORS=off): there are no vectors to verify.');
+  const store = deps.vectors();
+  if (!store)
+    throw new DomainError('VECTORS_UNAVAILABLE', 503, 'The vector model has not started yet (Chroma is starting or down); try again shortly.');
+  return store;
+};
 
 /**
  * Rebuilds each chosen read model aside from the log up to the live model's own checkpoint and compares the
@@ -45,10 +60,11 @@ export const verifyReadModels = async (
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.examples ? { examples: deps.examples } : {}),
   };
-  const reports: Array<SqliteVerifyReport | GraphVerifyReport> = [];
+  const reports: VerifyReport['models'][number][] = [];
   for (const model of models) {
     if (model === 'sqlite') reports.push(await verifySqlite({ ...common, liveFile: files.readModel, tmpDir: files.tmp }));
-    else reports.push(await verifyGraph({ ...common, live: deps.liveGraph }));
+    else if (model === 'graph') reports.push(await verifyGraph({ ...common, live: deps.liveGraph }));
+    else reports.push(await verifyVectors({ ...common, vectors: vectorStoreOf(deps) }));
   }
   return { equal: reports.every((r) => r.equal), models: reports, seconds: Math.round(performance.now() - started) / 1000 };
 };
@@ -79,8 +95,12 @@ export const kuzuFileGraph = (file: string) => async (): Promise<LiveGraph> => {
 export const serverVerifier = (deps: Omit<VerifyDeps, 'signal'>) => {
   const stopping = new AbortController();
   return {
+    /** Refuses up front what cannot run here (vectors off or not started), before a job is made for it. */
+    check: (choice: VerifyChoice) => {
+      if (choice === 'vectors') vectorStoreOf(deps);
+    },
     verifyReadModels: (choice: VerifyChoice, report: (p: VerifyProgress) => void) =>
-      verifyReadModels({ ...deps, signal: stopping.signal }, modelsOf(choice), report),
+      verifyReadModels({ ...deps, signal: stopping.signal }, modelsOf(choice, deps.vectors?.() !== undefined), report),
     stop: () => stopping.abort(new Error('the server is shutting down')),
   };
 };

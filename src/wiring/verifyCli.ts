@@ -62,7 +62,7 @@ const askServer = async (server: ServerFile, dataDir: string, choice: VerifyChoi
 };
 
 /**
- * `vespera verify [--model sqlite|graph|all] [--json]`: exit 0 when every model equals its rebuild, 1 when one
+ * `vespera verify [--model sqlite|graph|vectors|all] [--json]`: exit 0 when every model equals its rebuild, 1 when one
  * differs (or the check could not run), 2 on a usage error. With a server running on the data directory
  * (server.json), the server runs the check; otherwise this process does, reading the stores read-only.
  */
@@ -84,6 +84,8 @@ export const verifyCommand = async (cfg: Config, openStore: () => EventStore, op
       const store = openStore();
       try {
         const deps = { store, dataDir: cfg.dataDir, liveGraph: kuzuFileGraph(dataFiles(cfg.dataDir).graph) };
+        if (choice === 'vectors') throw new Error('the vector model lives in the Chroma a server runs: start the server, then verify again.');
+        if (cfg.vectors === 'on') process.stderr.write('No server runs on this data directory: the vectors (its Chroma) are not checked.\n');
         result = await verifyReadModels(deps, modelsOf(choice), progress.report);
       } finally {
         await store.close();

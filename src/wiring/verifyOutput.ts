@@ -41,9 +41,15 @@ export const printVerifyReport = (report: VerifyReport, print: (line: string) =>
     print(
       `${model.model} at position ${model.position}: ${model.equal ? 'equal to its rebuild from the log' : 'DIFFERS from its rebuild from the log'} (${model.seconds} s)`,
     );
-    if (model.note) print(`  ${model.note}`);
+    if ('note' in model && model.note) print(`  ${model.note}`);
     if (model.model === 'sqlite') {
       for (const line of sqliteLines(model.tables)) print(line);
+      continue;
+    }
+    if (model.model === 'vectors') {
+      const row = [model.live, model.expected, model.missing, model.extra, model.stale, model.skipped].map(String);
+      for (const line of table(['', 'live', 'expected', 'missing', 'extra', 'stale', 'changed since'], [['vectors', ...row]])) print(`  ${line}`);
+      for (const e of model.examples) print(`  vector of ${e.taskId} (project ${e.projectId}): ${e.kind}`);
       continue;
     }
     const headers = ['', 'live', 'expected', 'missing', 'extra', 'differing'];

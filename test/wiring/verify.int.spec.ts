@@ -194,7 +194,7 @@ describe('vespera verify', function () {
     it('exits 2 with the choices', async () => {
       const run = await runCli(['verify', '--model', 'everything'], copy());
       expect(run.code).to.equal(2);
-      expect(run.stderr).to.include('sqlite, graph, all');
+      expect(run.stderr).to.include('sqlite, graph, vectors, all');
     });
   });
 

@@ -6,12 +6,16 @@ export type VerifyModelChoice = (typeof schemas.VERIFY_MODELS)[number];
 
 export type AdminVerifyDeps = Readonly<{
   jobs: AdminJobs;
-  /** Rebuilds the chosen models aside and compares them with the live ones; resolves to the report. */
-  verifyReadModels: (model: VerifyModelChoice, report: Parameters<JobBody>[0]) => Promise<Record<string, unknown>>;
+  verifier: Readonly<{
+    /** Throws a DomainError when the model cannot be verified on this node (e.g. vectors off). */
+    check: (model: VerifyModelChoice) => void;
+    /** Rebuilds the chosen models aside and compares them with the live ones; resolves to the report. */
+    verifyReadModels: (model: VerifyModelChoice, report: Parameters<JobBody>[0]) => Promise<Record<string, unknown>>;
+  }>;
 }>;
 
 /** Verifying the read models against the log, as a job of this node. */
-export const adminVerifyOperations = ({ jobs, verifyReadModels }: AdminVerifyDeps): AnyOperation[] => [
+export const adminVerifyOperations = ({ jobs, verifier }: AdminVerifyDeps): AnyOperation[] => [
   defineOperation({
     name: 'verifyReadModels',
     tool: 'verify_read_models',
@@ -23,6 +27,9 @@ export const adminVerifyOperations = ({ jobs, verifyReadModels }: AdminVerifyDep
     kind: 'query',
     successStatus: 202,
     ...schemas.verify,
-    run: async ({ model }, ctx) => ({ body: jobs.start('verify', { model }, ctx.actor, (report) => verifyReadModels(model, report)) }),
+    run: async ({ model }, ctx) => {
+      verifier.check(model);
+      return { body: jobs.start('verify', { model }, ctx.actor, (report) => verifier.verifyReadModels(model, report)) };
+    },
   }),
 ];
