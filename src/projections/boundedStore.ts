@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../events/types.js';
 import type { EventStore } from '../eventstore/eventStore.js';
 
 /**
@@ -5,7 +6,13 @@ import type { EventStore } from '../eventstore/eventStore.js';
  * taken, so a model rebuilt from it can be compared row for row with the live one. Appends are refused;
  * `signal` stops a long read between batches (a server shutting down).
  */
-export const boundedStore = (store: EventStore, until: number, signal?: AbortSignal): EventStore => {
+export const boundedStore = (
+  store: EventStore,
+  until: number,
+  signal?: AbortSignal,
+  /** Sees every batch `readAll` hands out: lets a second fold ride on one read of the log. */
+  onRead?: (events: readonly StoredEvent[]) => void,
+): EventStore => {
   const check = () => signal?.throwIfAborted();
   return {
     kind: `${store.kind} (up to position ${until})`,
@@ -17,7 +24,9 @@ export const boundedStore = (store: EventStore, until: number, signal?: AbortSig
     readAll: async ({ fromPosition = 0, maxCount = 1000 } = {}) => {
       check();
       if (fromPosition >= until) return [];
-      return (await store.readAll({ fromPosition, maxCount: Math.min(maxCount, until - fromPosition) })).filter((e) => e.position <= until);
+      const events = (await store.readAll({ fromPosition, maxCount: Math.min(maxCount, until - fromPosition) })).filter((e) => e.position <= until);
+      onRead?.(events);
+      return events;
     },
     streamRevision: async (streamId) => {
       const events = await store.readStream(streamId);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { EventStore } from '../eventstore/eventStore.js';
 import { KuzuGraphStore } from '../projections/graph/kuzu.js';
-import { verifyGraph, type GraphVerifyReport, type LiveGraph } from '../projections/graph/verify.js';
+import { GraphFold, verifyGraph, type GraphVerifyReport, type LiveGraph } from '../projections/graph/verify.js';
 import { verifySqlite, type SqliteVerifyReport } from '../projections/sqlite/verify.js';
 import type { VerifyProgress } from '../projections/verifyReport.js';
 import { verifyVectors, type VectorsVerifyReport } from '../projections/vectors/verify.js';
@@ -60,10 +60,22 @@ export const verifyReadModels = async (
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.examples ? { examples: deps.examples } : {}),
   };
+  // With both models, the graph's cut is taken first so its fold can ride on the SQLite rebuild's read of the log.
+  let liveGraph = deps.liveGraph;
+  let fold: GraphFold | undefined;
+  if (models.includes('sqlite') && models.includes('graph')) {
+    onProgress?.({ phase: 'graph: reading the live graph', eventsDone: 0, eventsTotal: 0 });
+    const cut = await deps.liveGraph();
+    liveGraph = async () => cut;
+    fold = new GraphFold(cut.checkpoint?.position ?? 0);
+  }
   const reports: VerifyReport['models'][number][] = [];
   for (const model of models) {
-    if (model === 'sqlite') reports.push(await verifySqlite({ ...common, liveFile: files.readModel, tmpDir: files.tmp }));
-    else if (model === 'graph') reports.push(await verifyGraph({ ...common, live: deps.liveGraph }));
+    if (model === 'sqlite')
+      reports.push(
+        await verifySqlite({ ...common, liveFile: files.readModel, tmpDir: files.tmp, ...(fold ? { onEvents: (e) => fold.take(e) } : {}) }),
+      );
+    else if (model === 'graph') reports.push(await verifyGraph({ ...common, live: liveGraph, ...(fold ? { fold } : {}) }));
     else reports.push(await verifyVectors({ ...common, vectors: vectorStoreOf(deps) }));
   }
   return { equal: reports.every((r) => r.equal), models: reports, seconds: Math.round(performance.now() - started) / 1000 };

@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import { boundedStore } from '../boundedStore.js';
 import { compareText, type VerifyProgress } from '../verifyReport.js';
@@ -32,25 +33,39 @@ export type GraphVerifyReport = Readonly<{
   seconds: number;
 }>;
 
-/** The graph the log says there should be at `position`: the same fold a graph rebuild loads in bulk. */
-export const expectedGraph = async (
-  store: EventStore,
-  position: number,
-  onProgress?: (progress: VerifyProgress) => void,
-  signal?: AbortSignal,
-): Promise<GraphSnapshot> => {
-  const log = boundedStore(store, position, signal);
-  const memory = new MemoryGraph();
-  let at = 0;
-  for (;;) {
-    const batch = await log.readAll({ fromPosition: at, maxCount: 10_000 });
-    if (batch.length === 0) break;
-    for (const event of batch) applyGraphEvent(memory, event);
-    at = batch.at(-1)!.position;
-    onProgress?.({ phase: 'graph: folding the log', eventsDone: at, eventsTotal: position });
+/**
+ * The graph the log says there should be at `until`: the same fold a graph rebuild loads in bulk. `take` may be
+ * fed the batches another reader of the log sees (the SQLite rebuild), so the log is read once for both.
+ */
+export class GraphFold {
+  readonly memory = new MemoryGraph();
+  /** Every event up to here has been seen. */
+  at = 0;
+
+  constructor(readonly until: number) {}
+
+  take(events: readonly StoredEvent[]): void {
+    for (const event of events) {
+      if (event.position <= this.at) continue;
+      if (event.position > this.until) return;
+      applyGraphEvent(this.memory, event);
+      this.at = event.position;
+    }
   }
-  return sortSnapshot(memory.snapshot());
-};
+
+  /** Reads what the fold has not seen yet, up to `until`. */
+  async finish(store: EventStore, onProgress?: (progress: VerifyProgress) => void, signal?: AbortSignal): Promise<GraphSnapshot> {
+    const log = boundedStore(store, this.until, signal);
+    for (;;) {
+      const batch = await log.readAll({ fromPosition: this.at, maxCount: 10_000 });
+      if (batch.length === 0) break;
+      this.take(batch);
+      this.at = batch.at(-1)!.position;
+      onProgress?.({ phase: 'graph: folding the log', eventsDone: this.at, eventsTotal: this.until });
+    }
+    return sortSnapshot(this.memory.snapshot());
+  }
+}
 
 const TASK_FIELDS = ['project', 'status', 'priority', 'estimate', 'role', 'depth', 'createdSeq'] as const;
 
@@ -136,22 +151,28 @@ export const compareGraphs = (live: GraphSnapshot, expected: GraphSnapshot, limi
 
 const clean = (d: Difference<unknown>) => d.missing + d.extra + d.differing === 0;
 
-/** Takes the live graph's cut (`live`), folds the log up to its checkpoint and compares. */
+/**
+ * Takes the live graph's cut (`live`), folds the log up to its checkpoint and compares. `fold` is a fold of
+ * that cut's position already fed by another reader of the log; it is finished here.
+ */
 export const verifyGraph = async (opts: {
   store: EventStore;
   live: () => Promise<LiveGraph>;
+  fold?: GraphFold;
   examples?: number;
   onProgress?: (progress: VerifyProgress) => void;
   signal?: AbortSignal;
 }): Promise<GraphVerifyReport> => {
   const started = performance.now();
+  opts.onProgress?.({ phase: 'graph: reading the live graph', eventsDone: 0, eventsTotal: 0 });
   const live = await opts.live();
   const position = live.checkpoint?.position ?? 0;
   const note =
     live.checkpoint && live.checkpoint.version !== GRAPH_PROJECTION_VERSION
       ? `The live graph was built by projector version ${live.checkpoint.version}, this one is ${GRAPH_PROJECTION_VERSION}: it is rebuilt at the next start.`
       : undefined;
-  const expected = await expectedGraph(opts.store, position, opts.onProgress, opts.signal);
+  const fold = opts.fold?.until === position ? opts.fold : new GraphFold(position);
+  const expected = await fold.finish(opts.store, opts.onProgress, opts.signal);
   opts.onProgress?.({ phase: 'graph: comparing', eventsDone: position, eventsTotal: position });
   const diff = compareGraphs(live.graph, expected, opts.examples ?? 10);
   const equal = !note && clean(diff.nodes) && clean(diff.edges) && clean(diff.children);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import { boundedStore } from '../boundedStore.js';
 import { compareKeys, type VerifyProgress } from '../verifyReport.js';
@@ -49,6 +50,8 @@ export type SqliteVerifyOptions = Readonly<{
   examples?: number;
   onProgress?: (progress: VerifyProgress) => void;
   signal?: AbortSignal;
+  /** Every batch of the log the rebuild reads, for another fold to share the read (see wiring/verify.ts). */
+  onEvents?: (events: readonly StoredEvent[]) => void;
 }>;
 
 /**
@@ -79,7 +82,7 @@ export const verifySqlite = async (opts: SqliteVerifyOptions): Promise<SqliteVer
     }
     const file = path.join(aside, 'read.db');
     const head = position;
-    await rebuildReadModel(boundedStore(opts.store, position, opts.signal), file, (p) =>
+    await rebuildReadModel(boundedStore(opts.store, position, opts.signal, opts.onEvents), file, (p) =>
       opts.onProgress?.({ phase: 'sqlite: rebuilding aside', eventsDone: p.position, eventsTotal: head }),
     );
     opts.signal?.throwIfAborted();
@@ -143,7 +146,9 @@ const compareTable = (live: Database.Database, rebuilt: Database.Database, table
       counts.rebuiltRows += 1;
       const l = x.value!;
       const r = y.value!;
-      const differ = columns.flatMap((column, i) => (sameValue(l[i]!, r[i]!) ? [] : [{ column, live: l[i]!, rebuilt: r[i]! }]));
+      let same = true;
+      for (let i = 0; same && i < l.length; i++) same = sameValue(l[i]!, r[i]!);
+      const differ = same ? [] : columns.flatMap((column, i) => (sameValue(l[i]!, r[i]!) ? [] : [{ column, live: l[i]!, rebuilt: r[i]! }]));
       if (differ.length > 0) {
         counts.differing += 1;
         note({ kind: 'differing', key: keyOf(l), columns: differ });
