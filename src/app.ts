@@ -54,6 +54,8 @@ import { startBackground, type Background } from './wiring/background.js';
 import { healthReport } from './wiring/health.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
+import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
+import { serverVerifier } from './wiring/verify.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -179,9 +181,12 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
   const jobs = new AdminJobs();
+  const vectors = background.vectors;
+  const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut, ...(vectors ? { vectors: () => vectors.store } : {}) });
   const operations = buildCatalog({
     jobs,
     store,
+    verifier,
     commands,
     roles,
     plugins,
@@ -227,7 +232,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const listen = () =>
     new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve(server.address() as AddressInfo));
+      server.listen(config.port, config.host, () => {
+        // Announces this server as the data directory's owner: local CLI commands ask it instead of opening the stores.
+        writeServerFile(config.dataDir, server.address() as AddressInfo);
+        resolve(server.address() as AddressInfo);
+      });
     });
 
   let stopped = false;
@@ -239,6 +248,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
+    removeServerFile(config.dataDir);
+    verifier.stop();
+    await jobs.idle();
     clearInterval(adminTokenRenewal);
     await leases.close();
     await background.stop();

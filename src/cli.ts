@@ -27,6 +27,7 @@ import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { servicesCommand } from './wiring/servicesCli.js';
 import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
+import { verifyCommand } from './wiring/verifyCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
@@ -209,6 +210,15 @@ program
   .description('Background services of the running server: list, or start|stop|restart NAME (admin token)')
   .action(async (action?: string, name?: string) => {
     process.exitCode = await servicesCommand(config(), action, name);
+  });
+program
+  .command('verify')
+  .description('Rebuild the read models aside from the log and compare them with the live ones (exit 1 when they differ)')
+  .option('--model <model>', 'sqlite, graph, vectors (through a running server) or all', 'all')
+  .option('--json', 'print the full report as JSON on stdout')
+  .action(async (opts: { model?: string; json?: boolean }) => {
+    const cfg = config();
+    process.exitCode = await verifyCommand(cfg, () => openEventStore(cfg), opts);
   });
 program
   .command('docs')

@@ -1,4 +1,5 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
+import { adminVerifyOperations, type AdminVerifyDeps } from './adminVerify.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
@@ -19,7 +20,8 @@ export type FullCatalogDeps = CatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
-  AuditStateCatalogDeps;
+  AuditStateCatalogDeps &
+  AdminVerifyDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -33,6 +35,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...serviceOperations(deps),
   ...adminOperations(deps),
   ...auditStateOperations(deps),
+  ...adminVerifyOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
