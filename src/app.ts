@@ -54,6 +54,8 @@ import { startBackground, type Background } from './wiring/background.js';
 import { healthReport } from './wiring/health.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
+import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
+import { swappableDatabase } from './projections/sqlite/swappable.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -94,9 +96,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
-  const readDb = openReadModel(dataFiles(config.dataDir).readModel);
+  // Every reader holds this handle; a blue-green rebuild points it at the new model (wiring/rebuildModels.ts).
+  const readModel = swappableDatabase(openReadModel(dataFiles(config.dataDir).readModel));
+  const readDb = readModel.db;
   const projector = new Projector(store, new SqliteProjection(readDb), logger.child({ component: 'projector' }));
-  await projector.start();
+  const rebuilds = { config, logger, projector, readModel };
+  const startRebuild = new AbortController();
+  await projector.start({ rebuildAside: () => rebuildSqlite(rebuilds, undefined, startRebuild.signal) });
 
   const now = () => new Date().toISOString();
   const graph = await startGraphWorker(
@@ -181,6 +187,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const jobs = new AdminJobs();
   const operations = buildCatalog({
     jobs,
+    rebuildReadModels: readModelRebuilds(rebuilds),
     commands,
     roles,
     plugins,
@@ -233,6 +240,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
+    jobs.abortAll();
+    startRebuild.abort();
+    await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
