@@ -55,6 +55,7 @@ import { healthReport } from './wiring/health.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
+import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
 import { swappableDatabase } from './projections/sqlite/swappable.js';
 
 export const openEventStore = (config: Config): EventStore => {
@@ -233,7 +234,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const listen = () =>
     new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve(server.address() as AddressInfo));
+      server.listen(config.port, config.host, () => {
+        const address = server.address() as AddressInfo;
+        writeServerFile(config.dataDir, `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+        resolve(address);
+      });
     });
 
   let stopped = false;
@@ -250,6 +255,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
     clearInterval(adminTokenRenewal);
+    removeServerFile(config.dataDir);
     await leases.close();
     await background.stop();
     projector.stop();
