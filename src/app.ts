@@ -56,6 +56,8 @@ import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
 import { serverVerifier } from './wiring/verify.js';
+import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
+import { swappableDatabase } from './projections/sqlite/swappable.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -96,9 +98,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
-  const readDb = openReadModel(dataFiles(config.dataDir).readModel);
+  // Every reader holds this handle; a blue-green rebuild points it at the new model (wiring/rebuildModels.ts).
+  const readModel = swappableDatabase(openReadModel(dataFiles(config.dataDir).readModel));
+  const readDb = readModel.db;
   const projector = new Projector(store, new SqliteProjection(readDb), logger.child({ component: 'projector' }));
-  await projector.start();
+  const rebuilds = { config, logger, projector, readModel };
+  const startRebuild = new AbortController();
+  await projector.start({ rebuildAside: () => rebuildSqlite(rebuilds, undefined, startRebuild.signal) });
 
   const now = () => new Date().toISOString();
   const graph = await startGraphWorker(
@@ -187,6 +193,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     jobs,
     store,
     verifier,
+    rebuildReadModels: readModelRebuilds(rebuilds),
     commands,
     roles,
     plugins,
@@ -243,14 +250,17 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
+    jobs.abortAll();
+    verifier.stop();
+    startRebuild.abort();
+    await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
     removeServerFile(config.dataDir);
-    verifier.stop();
-    await jobs.idle();
     clearInterval(adminTokenRenewal);
     await leases.close();
     await background.stop();

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { createApp, openEventStore } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -21,13 +20,13 @@ import { serveStdio } from './api/mcp/stdio.js';
 import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
-import { rebuildReadModel } from './projections/sqlite/rebuild.js';
 import { readModelCounts } from './queries/projects.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { servicesCommand } from './wiring/servicesCli.js';
 import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
 import { verifyCommand } from './wiring/verifyCli.js';
+import { rebuildCommand } from './wiring/rebuildCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
@@ -106,23 +105,6 @@ const mcp = async () => {
   process.on('SIGINT', shutdown);
 };
 
-const rebuild = async () => {
-  const cfg = config();
-  fs.mkdirSync(cfg.dataDir, { recursive: true });
-  const store = openEventStore(cfg);
-  const bar = new cliProgress.SingleBar(
-    { format: 'rebuild [{bar}] {percentage}% | {value}/{total} positions | {events} events', stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(Math.max(1, await store.headPosition()), 0, { events: 0 });
-  const result = await rebuildReadModel(store, dataFiles(cfg.dataDir).readModel, ({ position, events }) => bar.update(position, { events }));
-  bar.stop();
-  await store.close();
-  process.stderr.write(
-    `Rebuilt the SQLite read model from ${result.events} events in ${result.seconds.toFixed(2)} s (${result.eventsPerSecond} events/s).\n`,
-  );
-};
-
 const stats = async () => {
   const cfg = config();
   const store = openEventStore(cfg);
@@ -195,7 +177,14 @@ process.umask(0o077);
 
 const program = new Command().name('vespera').description('Event-sourced task orchestration for teams of AI coding agents').version(VERSION);
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
-program.command('rebuild').description('Drop the SQLite read model and rebuild it from the event log').action(rebuild);
+program
+  .command('rebuild')
+  .description('Rebuild a read model from the event log beside the live one and swap it in (server stopped; a running one: POST /admin/rebuild)')
+  .option('--model <model>', 'sqlite | graph | vectors | all', 'sqlite')
+  .option('--json', 'progress and the result as JSON lines on stdout')
+  .action(async (opts: { model?: string; json?: boolean }) => {
+    process.exitCode = await rebuildCommand(config(), opts);
+  });
 program
   .command('token')
   .description('Plugin tokens')

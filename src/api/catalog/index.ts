@@ -1,5 +1,6 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
 import { adminVerifyOperations, type AdminVerifyDeps } from './adminVerify.js';
+import { adminRebuildOperations, type RebuildCatalogDeps } from './adminRebuild.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
@@ -21,7 +22,8 @@ export type FullCatalogDeps = CatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
   AuditStateCatalogDeps &
-  AdminVerifyDeps;
+  AdminVerifyDeps &
+  RebuildCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -36,6 +38,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...adminOperations(deps),
   ...auditStateOperations(deps),
   ...adminVerifyOperations(deps),
+  ...adminRebuildOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
