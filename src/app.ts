@@ -181,6 +181,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const jobs = new AdminJobs();
   const operations = buildCatalog({
     jobs,
+    store,
     commands,
     roles,
     plugins,

@@ -1,4 +1,5 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
+import { auditLogOperations, type AuditLogCatalogDeps } from './auditLog.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
@@ -17,7 +18,8 @@ export type FullCatalogDeps = CatalogDeps &
   AnalyticsCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
-  AdminCatalogDeps;
+  AdminCatalogDeps &
+  AuditLogCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -30,6 +32,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...searchOperations(deps),
   ...serviceOperations(deps),
   ...adminOperations(deps),
+  ...auditLogOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
