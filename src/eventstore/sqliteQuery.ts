@@ -26,16 +26,17 @@ export const toStored = (row: EventRow): StoredEvent => ({
 
 /**
  * The indexes behind the audit filters, each `(key, position)` so a filtered page is one range scan in position
- * order (the event table's DDL has `events_stream_position` for streams). `role`, `tool` and time bounds have no
+ * order (`UNIQUE (stream_id, revision)` cannot order a stream by position). `role`, `tool` and time bounds have no
  * index: they are checked on the rows another filter, or the position order itself, brings.
  */
 export const QUERY_INDEX_DDL = `
+CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream_id, position);
 CREATE INDEX IF NOT EXISTS events_type ON events (type, position);
 CREATE INDEX IF NOT EXISTS events_actor ON events (json_extract(metadata, '$.actor'), position);
 CREATE INDEX IF NOT EXISTS events_correlation ON events (json_extract(metadata, '$.correlationId'), position);
 CREATE INDEX IF NOT EXISTS events_task ON events (json_extract(data, '$.taskId'), position);
 `;
-export const QUERY_INDEXES = ['events_type', 'events_actor', 'events_correlation', 'events_task'] as const;
+export const QUERY_INDEXES = ['events_stream_position', 'events_type', 'events_actor', 'events_correlation', 'events_task'] as const;
 
 /**
  * The audit filter as SQL: each field adds one fixed clause with a named parameter (never the value itself).
