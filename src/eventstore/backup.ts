@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { DomainError } from '../errors.js';
@@ -30,7 +30,7 @@ export type Trailer = Readonly<{ format: string; count: number; lastPosition: nu
 
 export type BackupSummary = Readonly<{ file: string; count: number; lastPosition: number; sha256: string; bytes: number; seconds: number }>;
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string) => hash('sha256', text, 'hex');
 /** Stored JSON is single-line already (JSON.stringify); anything else is re-serialised so a line stays one line. */
 const oneLine = (json: string) => (json.includes('\n') || json.includes('\r') ? JSON.stringify(JSON.parse(json)) : json);
 
@@ -176,11 +176,15 @@ const parseTrailer = (line: string, n: number, file: string): Trailer => {
  */
 export const readBackup = async (
   file: string,
-  onRows: (rows: BackupRow[]) => void | Promise<void> = () => {},
+  onRows: (rows: BackupRow[], progress: Readonly<{ done: number; total: number }>) => void | Promise<void> = () => {},
   batchSize = 10_000,
 ): Promise<Trailer> => {
   if (!fs.existsSync(file)) throw new DomainError('BACKUP_NOT_FOUND', 404, `There is no backup file at ${file}.`, { file });
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const size = fs.statSync(file).size;
+  let read = 0;
+  /** The trailer comes last, so the total is estimated from the bytes read so far. */
+  const progress = (done: number) => ({ done, total: Math.max(done, Math.round((done * size) / Math.max(1, read))) });
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
   const whole = createHash('sha256');
   const last = { position: 0, revisions: new Map<string, number>() };
   let batch: BackupRow[] = [];
@@ -194,13 +198,14 @@ export const readBackup = async (
       continue;
     }
     batch.push(parseEventLine(line, n, file, last));
-    whole.update(`${line}\n`);
+    whole.update(line).update('\n');
+    read += line.length + 1;
     if (batch.length >= batchSize) {
-      await onRows(batch);
+      await onRows(batch, progress(n));
       batch = [];
     }
   }
-  if (batch.length > 0) await onRows(batch);
+  if (batch.length > 0) await onRows(batch, progress(n - (trailer ? 1 : 0)));
   const events = n - (trailer ? 1 : 0);
   if (!trailer) throw badBackup(file, null, `it ends after ${events} events without its trailer: the file is truncated.`);
   if (trailer.count !== events)

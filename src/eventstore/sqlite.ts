@@ -15,7 +15,6 @@ import {
   type ReadStreamOptions,
   type StoreStats,
 } from './eventStore.js';
-import { importBackup, type BackupProgress, type ImportResult } from './sqliteBackup.js';
 import { QUERY_INDEX_DDL, SqliteQueries, toStored, type EventRow } from './sqliteQuery.js';
 
 export type SqliteEventStoreOptions = Readonly<{
@@ -137,13 +136,6 @@ export class SqliteEventStore implements EventStore {
 
   async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
     return collectQuery(async (q, p) => this.queries.page(q, p), query, page);
-  }
-
-  /** Restore: a verified backup into this (empty) log, positions and times as they were; listeners are not told. */
-  async importBackup(file: string, onProgress?: (progress: BackupProgress) => void): Promise<ImportResult> {
-    const result = await importBackup(this.db, file, onProgress);
-    this.lastSeenPosition = this.headSync();
-    return result;
   }
 
   async streamRevision(streamId: string): Promise<number> {

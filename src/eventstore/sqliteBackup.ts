@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { DomainError } from '../errors.js';
-import { BackupWriter, readBackup, type BackupRow, type BackupSummary, type Trailer } from './backup.js';
+import { BackupWriter, readBackup, type BackupRow, type BackupSummary } from './backup.js';
+import { SqliteEventStore } from './sqlite.js';
 import { QUERY_INDEXES, QUERY_INDEX_DDL, type EventRow } from './sqliteQuery.js';
 
 export type BackupProgress = Readonly<{ done: number; total: number }>;
@@ -59,22 +60,38 @@ export const backupSqliteLog = async (
   }
 };
 
-export type ImportResult = Readonly<{ count: number; lastPosition: number; verifySeconds: number; importSeconds: number }>;
+export type RestoreResult = Readonly<{ count: number; lastPosition: number; seconds: number }>;
 
-const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+const removeDb = (file: string) => {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+};
+
+/** Events in an existing log file (0 when there is none), read without writing to it. */
+const eventsIn = (eventsFile: string): number => {
+  if (!fs.existsSync(eventsFile)) return 0;
+  const db = new Database(eventsFile, { readonly: true, fileMustExist: true });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+    return table ? db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM events').get()!.n : 0;
+  } finally {
+    db.close();
+  }
+};
 
 /**
- * Restores a backup into an empty SQLite event log: first reads the whole file and checks every line and the
- * trailer (writing nothing), then writes the events as they were (id, stream, revision, position, recordedAt) in
- * one transaction per batch, without fsync and without the query indexes, which are built once at the end.
- * A failure half-way empties the log again.
+ * Restores a backup as the SQLite event log at `eventsFile`, which must be absent or empty. The events are written
+ * into a new file beside it (`.restore`) while every line is checked, keeping id, stream, revision, position and
+ * recordedAt; only when the whole file, its trailer included, has checked out is that file renamed over the log.
+ * So a bad line leaves the log exactly as it was. The query indexes are built once, at the end.
+ * No server may run on the data directory meanwhile.
  */
-export const importBackup = async (
-  db: Database.Database,
+export const restoreSqliteLog = async (
+  eventsFile: string,
   file: string,
   onProgress: (p: BackupProgress) => void = () => {},
-): Promise<ImportResult> => {
-  const { events } = db.prepare<[], { events: number }>('SELECT COUNT(*) AS events FROM events').get()!;
+): Promise<RestoreResult> => {
+  const started = process.hrtime.bigint();
+  const events = eventsIn(eventsFile);
   if (events > 0) {
     throw new DomainError(
       'STORE_NOT_EMPTY',
@@ -84,35 +101,38 @@ export const importBackup = async (
       'Point VESPERA_DATA_DIR at a new directory, or move the old one aside.',
     );
   }
-  const verifyStarted = process.hrtime.bigint();
-  const trailer: Trailer = await readBackup(file);
-  const verifySeconds = seconds(verifyStarted);
-
-  const importStarted = process.hrtime.bigint();
-  const insert = db.prepare<[number, string, string, number, string, string, string, string]>(
-    'INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertBatch = db.transaction((rows: readonly BackupRow[]) => {
-    for (const r of rows) insert.run(r.position, r.id, r.streamId, r.revision, r.type, r.data, r.metadata, r.recordedAt);
-  });
-  const synchronous = db.pragma('synchronous', { simple: true }) as number;
-  db.pragma('synchronous = OFF');
-  for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
-  let done = 0;
+  if (!fs.existsSync(file)) throw new DomainError('BACKUP_NOT_FOUND', 404, `There is no backup file at ${file}.`, { file });
+  const aside = `${eventsFile}.restore`;
+  removeDb(aside);
+  await new SqliteEventStore({ path: aside, pollIntervalMs: 0 }).close();
+  const db = new Database(aside);
   try {
-    await readBackup(file, (rows) => {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -262144');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('threads = 2');
+    for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
+    const insert = db.prepare<[number, string, string, number, string, string, string, string]>(
+      'INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insertBatch = db.transaction((rows: readonly BackupRow[]) => {
+      for (const r of rows) insert.run(r.position, r.id, r.streamId, r.revision, r.type, r.data, r.metadata, r.recordedAt);
+    });
+    const trailer = await readBackup(file, (rows, progress) => {
       insertBatch(rows);
-      done += rows.length;
-      onProgress({ done, total: trailer.count });
+      onProgress(progress);
     });
     db.exec('INSERT INTO streams (stream_id, revision) SELECT stream_id, MAX(revision) FROM events GROUP BY stream_id');
-  } catch (error) {
-    db.exec('DELETE FROM events; DELETE FROM streams;');
-    throw error;
-  } finally {
     db.exec(QUERY_INDEX_DDL);
-    db.pragma(`synchronous = ${synchronous}`);
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = WAL');
+    db.close();
+    removeDb(eventsFile);
+    fs.renameSync(aside, eventsFile);
+    return { count: trailer.count, lastPosition: trailer.lastPosition, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  } catch (error) {
+    if (db.open) db.close();
+    removeDb(aside);
+    throw error;
   }
-  return { count: trailer.count, lastPosition: trailer.lastPosition, verifySeconds, importSeconds: seconds(importStarted) };
 };

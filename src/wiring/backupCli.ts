@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
-import { backupSqliteLog, type BackupProgress } from '../eventstore/sqliteBackup.js';
+import { backupSqliteLog, restoreSqliteLog, type BackupProgress } from '../eventstore/sqliteBackup.js';
 import { rebuildReadModel } from '../projections/sqlite/rebuild.js';
 import { dataFiles } from './dataFiles.js';
 
@@ -79,26 +79,26 @@ export const restoreCommand = async (cfg: Config, file: string, opts: Options): 
   if (refused !== undefined) return refused;
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const files = dataFiles(cfg.dataDir);
-  const store = new SqliteEventStore({ path: files.events, synchronous: cfg.sync, pollIntervalMs: 0 });
   const progress = progressReporter('restore');
+  let store: SqliteEventStore | undefined;
   try {
-    const imported = await store.importBackup(path.resolve(file), progress.update);
+    const restored = await restoreSqliteLog(files.events, path.resolve(file), progress.update);
     progress.stop();
+    store = new SqliteEventStore({ path: files.events, synchronous: cfg.sync, pollIntervalMs: 0 });
     const rebuilt = await rebuildReadModel(store, files.readModel);
     for (const graph of ['graph.kuzu', 'graph.kuzu.wal']) fs.rmSync(path.join(cfg.dataDir, graph), { recursive: true, force: true });
     const summary = {
       file: path.resolve(file),
-      count: imported.count,
-      lastPosition: imported.lastPosition,
-      verifySeconds: imported.verifySeconds,
-      importSeconds: imported.importSeconds,
-      importEventsPerSecond: Math.round(imported.count / Math.max(imported.importSeconds, 1e-9)),
+      count: restored.count,
+      lastPosition: restored.lastPosition,
+      restoreSeconds: restored.seconds,
+      restoreEventsPerSecond: Math.round(restored.count / Math.max(restored.seconds, 1e-9)),
       rebuildSeconds: rebuilt.seconds,
     };
     if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else
       process.stderr.write(
-        `Restored ${summary.count} events (up to position ${summary.lastPosition}): verified in ${summary.verifySeconds.toFixed(2)} s, written in ${summary.importSeconds.toFixed(2)} s (${summary.importEventsPerSecond} events/s), SQLite read model rebuilt in ${rebuilt.seconds.toFixed(2)} s; the graph rebuilds when the server starts.\n`,
+        `Restored ${summary.count} events (up to position ${summary.lastPosition}), checked and written in ${summary.restoreSeconds.toFixed(2)} s (${summary.restoreEventsPerSecond} events/s); SQLite read model rebuilt in ${rebuilt.seconds.toFixed(2)} s; the graph rebuilds when the server starts.\n`,
       );
     return 0;
   } catch (error) {
@@ -106,6 +106,6 @@ export const restoreCommand = async (cfg: Config, file: string, opts: Options): 
     if (error instanceof DomainError) return refuse(error.message, error.hint);
     throw error;
   } finally {
-    await store.close();
+    await store?.close();
   }
 };

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { StoredEvent } from '../../src/events/types.js';
 import { readBackup } from '../../src/eventstore/backup.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
-import { backupSqliteLog } from '../../src/eventstore/sqliteBackup.js';
+import { backupSqliteLog, restoreSqliteLog } from '../../src/eventstore/sqliteBackup.js';
 import { newEvent } from './contract.js';
 
 const readWholeLog = async (store: SqliteEventStore): Promise<StoredEvent[]> => {
@@ -23,11 +23,14 @@ describe('Backup and restore of the SQLite event log', function () {
   let original: StoredEvent[];
   let file: string;
   const stores: SqliteEventStore[] = [];
-  const freshStore = () => {
-    const store = new SqliteEventStore({ path: path.join(dir, `restored-${randomUUID()}.db`), pollIntervalMs: 0 });
+  const openStore = (file: string) => {
+    const store = new SqliteEventStore({ path: file, pollIntervalMs: 0 });
     stores.push(store);
     return store;
   };
+  const freshLog = () => path.join(dir, `restored-${randomUUID()}.db`);
+  /** Events in a log file, or 0 when the restore left no file at all. */
+  const eventsAt = async (file: string) => (fs.existsSync(file) ? (await openStore(file).stats()).events : 0);
   /** The backup with one change made to its text. */
   const variant = (name: string, change: (lines: string[]) => string[]) => {
     const target = path.join(dir, name);
@@ -80,9 +83,11 @@ describe('Backup and restore of the SQLite event log', function () {
       expect(lines).to.have.length(302);
       expect(JSON.parse(lines[300]!).trailer).to.include({ format: 'vespera-backup/1', count: 300, lastPosition: summary.lastPosition });
 
-      const restored = freshStore();
-      const result = await restored.importBackup(file);
+      const target = freshLog();
+      const result = await restoreSqliteLog(target, file);
       expect(result).to.include({ count: 300, lastPosition: summary.lastPosition });
+      expect(fs.existsSync(`${target}.restore`), 'the file built aside is renamed away').to.equal(false);
+      const restored = openStore(target);
       expect(await readWholeLog(restored)).to.deep.equal(original);
       const stream = original[0]!.streamId;
       expect(await restored.streamRevision(stream)).to.equal(await source.streamRevision(stream));
@@ -90,8 +95,9 @@ describe('Backup and restore of the SQLite event log', function () {
     });
 
     it('lets the restored store go on appending after the last position', async () => {
-      const restored = freshStore();
-      await restored.importBackup(file);
+      const target = freshLog();
+      await restoreSqliteLog(target, file);
+      const restored = openStore(target);
       const stream = original[0]!.streamId;
       const { events } = await restored.appendToStream(stream, [newEvent()], await source.streamRevision(stream));
       expect(events[0]!.position).to.equal(original.at(-1)!.position + 1);
@@ -106,12 +112,15 @@ describe('Backup and restore of the SQLite event log', function () {
       for (let line = 1; line < 42; line++) at = bytes.indexOf(0x0a, at) + 1;
       bytes[at + 150]! ^= 0x02;
       fs.writeFileSync(flipped, bytes);
-      const restored = freshStore();
-      const error = await refusal(restored.importBackup(flipped));
+      const target = freshLog();
+      const error = await refusal(restoreSqliteLog(target, flipped));
       expect(error.code).to.equal('BACKUP_INVALID');
       expect(error.details.line).to.equal(42);
       expect(error.message).to.match(/line 42: its checksum does not match/);
-      expect((await restored.stats()).events).to.equal(0);
+      expect(
+        fs.readdirSync(dir).filter((f) => f.startsWith(path.basename(target))),
+        'nothing written, nothing left aside',
+      ).to.deep.equal([]);
     });
 
     it('refuses a file cut before its trailer, and one that lost lines before it, writing nothing', async () => {
@@ -120,16 +129,16 @@ describe('Backup and restore of the SQLite event log', function () {
         ['short.ndjson', (lines: string[]) => [...lines.slice(0, 250), lines.at(-1)!]],
         ['half-line.ndjson', (lines: string[]) => [...lines.slice(0, 120), lines[120]!.slice(0, 60)]],
       ] as const) {
-        const restored = freshStore();
-        const error = await refusal(restored.importBackup(variant(name, change)));
+        const target = freshLog();
+        const error = await refusal(restoreSqliteLog(target, variant(name, change)));
         expect(error.code, name).to.equal('BACKUP_INVALID');
-        expect((await restored.stats()).events, name).to.equal(0);
+        expect(await eventsAt(target), name).to.equal(0);
       }
     });
 
     it('refuses lines swapped in order (the positions no longer follow)', async () => {
       const swapped = variant('swapped.ndjson', (lines) => [lines[1]!, lines[0]!, ...lines.slice(2)]);
-      const error = await refusal(freshStore().importBackup(swapped));
+      const error = await refusal(restoreSqliteLog(freshLog(), swapped));
       expect(error.message).to.match(/line 2: position \d+ does not follow/);
     });
 
@@ -140,9 +149,10 @@ describe('Backup and restore of the SQLite event log', function () {
 
   describe('when the store already holds events', () => {
     it('refuses with STORE_NOT_EMPTY and leaves it as it was', async () => {
-      const store = freshStore();
+      const target = freshLog();
+      const store = openStore(target);
       await store.appendToStream('test-x', [newEvent()], 'no_stream');
-      const error = await refusal(store.importBackup(file));
+      const error = await refusal(restoreSqliteLog(target, file));
       expect(error.code).to.equal('STORE_NOT_EMPTY');
       expect((await store.stats()).events).to.equal(1);
     });
@@ -168,8 +178,9 @@ describe('Backup and restore of the SQLite event log', function () {
       await appender;
       const head = await live.headPosition();
       expect(head, 'appends went on while the backup ran').to.be.greaterThan(summary.lastPosition);
-      const restored = freshStore();
-      await restored.importBackup(target);
+      const restoredFile = freshLog();
+      await restoreSqliteLog(restoredFile, target);
+      const restored = openStore(restoredFile);
       const all = await readWholeLog(live);
       expect(await readWholeLog(restored)).to.deep.equal(all.filter((e) => e.position <= summary.lastPosition));
       expect(summary.count).to.equal(summary.lastPosition);
