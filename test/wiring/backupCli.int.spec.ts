@@ -73,7 +73,10 @@ describe('vespera backup / restore / audit events', function () {
     const refused = await runCli(['restore', cut], dir);
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.match(/line \d+|truncated/);
-    expect(fs.readdirSync(dir).filter((f) => f.startsWith('events.db')), 'no log written, nothing left aside').to.deep.equal([]);
+    expect(
+      fs.readdirSync(dir).filter((f) => f.startsWith('events.db')),
+      'no log written, nothing left aside',
+    ).to.deep.equal([]);
   });
 
   it('lists events with the filters of the API: a table by default, JSON with --json, exit 2 on a bad filter', async () => {
