@@ -27,6 +27,8 @@ import { servicesCommand } from './wiring/servicesCli.js';
 import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
 import { verifyCommand } from './wiring/verifyCli.js';
 import { rebuildCommand } from './wiring/rebuildCli.js';
+import { backupCommand, restoreCommand } from './wiring/backupCli.js';
+import { auditEventsCommand, type AuditEventsOptions } from './wiring/auditEventsCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
@@ -238,6 +240,40 @@ audit
   .option('--to <point>', 'log position or ISO-8601 time')
   .option('--json', 'print JSON on stdout')
   .action((opts: { project?: string; from?: string; to?: string; json?: boolean }) => withStore((store) => auditDiffCommand(store, opts)));
+program
+  .command('backup <file>')
+  .description('Write the event log up to its head to FILE (NDJSON, checksummed); safe while the server runs')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    process.exitCode = await backupCommand(config(), file, opts);
+  });
+program
+  .command('restore <file>')
+  .description('Restore a backup into an empty data directory (checks every line first), then rebuild the read models')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    process.exitCode = await restoreCommand(config(), file, opts);
+  });
+audit
+  .command('events')
+  .description('Events of the log, oldest first, filtered as GET /audit/events (a table, or --json)')
+  .option('--project <id>')
+  .option('--stream <id>')
+  .option('--task <id>')
+  .option('--type <type...>', 'any of these event types (repeat, or a comma list)')
+  .option('--actor <id>')
+  .option('--role <name>')
+  .option('--tool <surface>')
+  .option('--correlation <id>')
+  .option('--from <time>', 'ISO-8601 with Z or an offset')
+  .option('--to <time>', 'ISO-8601 with Z or an offset')
+  .option('--from-position <n>')
+  .option('--to-position <n>')
+  .option('--limit <n>', 'at most this many events (default 100)')
+  .option('--json', 'print {items, nextAfterPosition} as JSON on stdout')
+  .action(async (opts: AuditEventsOptions) => {
+    process.exitCode = await auditEventsCommand(config(), openEventStore, opts);
+  });
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 

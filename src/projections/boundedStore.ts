@@ -33,6 +33,7 @@ export const boundedStore = (
       return events.filter((e) => e.position <= until).at(-1)?.revision ?? -1;
     },
     queryEvents: (query, page) => store.queryEvents({ ...query, toPosition: Math.min(query.toPosition ?? until, until) }, page),
+    queryPage: (query, page) => store.queryPage({ ...query, toPosition: Math.min(query.toPosition ?? until, until) }, page),
     headPosition: async () => Math.min(until, await store.headPosition()),
     stats: async () => ({ ...(await store.stats()), headPosition: Math.min(until, await store.headPosition()) }),
     onAppended: () => () => {},

@@ -111,6 +111,12 @@ const rememberRequest = async (known: Known, app: TestApp, op: AnyOperation): Pr
 const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, body: Record<string, unknown>): void => {
   const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
   switch (op.name) {
+    case 'listEvents':
+      for (const item of (body.items ?? []) as Array<{ metadata?: { correlationId?: unknown } }>) {
+        const id = item.metadata?.correlationId;
+        if (typeof id === 'string' && !known.correlations.includes(id)) known.correlations.push(id);
+      }
+      break;
     case 'createTask':
       known.tasks.push(String(body.id));
       known.projectOf.set(String(body.id), String(body.projectId));

@@ -55,6 +55,8 @@ export type Known = {
   services: string[];
   /** Correlation ids of requests that changed project tasks, newest last (what undo can name). */
   requests: string[];
+  /** Correlation ids seen in listed events. */
+  correlations: string[];
 };
 
 export const emptyKnown = (): Known => ({
@@ -70,6 +72,7 @@ export const emptyKnown = (): Known => ({
   jtis: new Map(),
   services: [],
   requests: [],
+  correlations: [],
 });
 
 const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId']);
@@ -123,6 +126,7 @@ export const generator = (rnd: Random, known: Known) => {
     if (name === 'projectId') return op.name === 'createProject' ? undefined : some(known.projects, () => 'default');
     if (name === 'pluginId') return some(known.plugins, () => 'none-yet');
     if (name === 'jti') return undefined;
+    if (name === 'correlationId' && op.name === 'getCorrelation') return some(known.correlations, () => 'none-yet');
     if (name === 'role') return some(known.roles, () => 'generalist');
     if (name === 'name' && ROLE_OPERATIONS.has(op.name)) {
       if (op.name === 'defineRole') return fitting(pattern, 'fuzz_role');

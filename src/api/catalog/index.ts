@@ -1,6 +1,7 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
 import { adminVerifyOperations, type AdminVerifyDeps } from './adminVerify.js';
 import { adminRebuildOperations, type RebuildCatalogDeps } from './adminRebuild.js';
+import { auditLogOperations, type AuditLogCatalogDeps } from './auditLog.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
@@ -23,7 +24,8 @@ export type FullCatalogDeps = CatalogDeps &
   AdminCatalogDeps &
   AuditStateCatalogDeps &
   AdminVerifyDeps &
-  RebuildCatalogDeps;
+  RebuildCatalogDeps &
+  AuditLogCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -39,6 +41,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...auditStateOperations(deps),
   ...adminVerifyOperations(deps),
   ...adminRebuildOperations(deps),
+  ...auditLogOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';
