@@ -111,7 +111,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     const t2 = nowMs();
     for (let i = 0; i < events.length; i += 2000) await projection.applyBatch(events.slice(i, i + 2000));
     const rebuildSeconds = (nowMs() - t2) / 1000;
-    const rebuilt = await vectors.store!.count();
+    // Tasks, not records: a task with a long description is several chunk records (all titles here, one each).
+    const rebuilt = app.readDb.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM tasks').get()!.n;
+    const records = await vectors.store!.count();
 
     const p99Idle = percentile(idle, 99);
     const p99Busy = percentile(busy, 99);
@@ -136,7 +138,12 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         ),
         info('  query embedding alone p50 / p95 (main thread)', `${round(percentile(embedOnly, 50), 1)} / ${round(percentile(embedOnly, 95), 1)} ms`),
         below('1,000 new tasks until semantically searchable', round(searchableSeconds, 2), 5, 's'),
-        atLeast(`vector rebuild of ${rebuilt.toLocaleString('en-US')} tasks from cache`, round(rebuilt / rebuildSeconds, 0), 2000, 'tasks/s'),
+        atLeast(
+          `vector rebuild of ${rebuilt.toLocaleString('en-US')} tasks (${records.toLocaleString('en-US')} records) from cache`,
+          round(rebuilt / rebuildSeconds, 0),
+          2000,
+          'tasks/s',
+        ),
         { ...info('  texts computed during the rebuild', vectors.cache.stats().computed - before), ok: vectors.cache.stats().computed === before },
         info('100,000 tasks', 'not run: at the measured embedding rate the seed alone would take longer than the bench budget'),
         ...quality.rows,

@@ -5,8 +5,12 @@ import { LONG_CORPUS } from '../queries/search/fixtures/taskFiles.js';
 const sentence = (i: number) => `Sentence number ${i} explains one more detail of the work in about twelve words.`;
 
 describe('Chunking a task for embedding', () => {
-  describe('when the description is short', () => {
-    it('embeds one text: title, description and tags', () => {
+  describe('when the description fits one chunk (60 words)', () => {
+    it('embeds one text: title, whole description and tags', () => {
+      const description = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+      expect(taskChunks({ title: 'T', description, tags: [] })).to.deep.equal([`T\n${description}`]);
+    });
+    it('embeds one text for a short description too', () => {
       expect(taskChunks({ title: 'Fix the flaky login test', description: 'It fails on CI one run in ten.', tags: ['auth'] })).to.deep.equal([
         'Fix the flaky login test\nIt fails on CI one run in ten.\nauth',
       ]);

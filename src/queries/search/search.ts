@@ -6,7 +6,7 @@ import { TimeoutError, withTimeout } from '../../util/timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { getTask, toTaskView, type TaskRow, type TaskView } from '../tasks.js';
 import { convexFusion } from './fuse.js';
-import { filterSql, keywordSearch, type SearchFilter } from './keyword.js';
+import { filterSql, keywordSearch, type KeywordHit, type SearchFilter } from './keyword.js';
 
 export type SearchMode = 'semantic' | 'keyword' | 'hybrid';
 
@@ -68,11 +68,11 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
   const depth = Math.min(MAX_SEARCH_DEPTH, offset + limit + 1);
   const pool = Math.max(50, depth);
 
-  const keyword = mode === 'semantic' ? [] : keywordSearch(db, q, filter, pool, mode === 'keyword' ? 'strict' : 'loose');
-  const semantic =
+  // The vector side starts first, so the keyword search runs while Chroma is answering.
+  const vectorSide =
     mode === 'keyword'
-      ? { hits: [] as VectorHit[] }
-      : await semanticHits(
+      ? Promise.resolve({ hits: [] as VectorHit[], reason: undefined })
+      : semanticHits(
           index,
           async (i) =>
             i.query(await i.embedQuery(q), {
@@ -82,6 +82,14 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
             }),
           index?.timeoutMs,
         );
+  let keyword: KeywordHit[];
+  try {
+    keyword = mode === 'semantic' ? [] : keywordSearch(db, q, filter, pool, mode === 'keyword' ? 'strict' : 'loose');
+  } catch (error) {
+    await vectorSide;
+    throw error;
+  }
+  const semantic = await vectorSide;
   if (mode === 'semantic' && semantic.reason) throw vectorsUnavailable(semantic.reason);
 
   const rows = rowsById(db, [...new Set([...keyword.map((h) => h.id), ...semantic.hits.map((h) => h.id)])], filter);
