@@ -89,7 +89,13 @@ const build = async (file: string, projects: number, tasksPerProject: number) =>
         return { type: 'AddDependency', data: { taskId: t[j]!, dependsOn: t[j - 1 - ((i * 104729) % 500)]!, kind: i % 3 === 0 ? 'soft' : 'hard' } };
       },
     ],
-    [n / 2, (i, t) => ({ type: 'UpdateTask', data: { taskId: t[(i * 31) % n]!, changes: { title: `edited ${i}`, tags: [`t${i % 40}`], estimate: i % 13 } } })],
+    [
+      n / 2,
+      (i, t) => ({
+        type: 'UpdateTask',
+        data: { taskId: t[(i * 31) % n]!, changes: { title: `edited ${i}`, tags: [`t${i % 40}`], estimate: i % 13 } },
+      }),
+    ],
     [n / 10, (i, t) => ({ type: 'ChangeTaskStatus', data: { taskId: t[(i * 17) % (n / 2)]!, status: 'blocked', reason: `waiting ${i}` } })],
     [n / 10, (i, t) => ({ type: 'ChangeTaskStatus', data: { taskId: t[(i * 17) % (n / 2)]!, status: 'pending' } })],
     [n / 5, (i, t) => ({ type: 'ClaimTask', data: { taskId: t[i]!, agent: AGENTS[i % AGENTS.length]!, leaseSeconds: 3600 } })],
@@ -99,7 +105,10 @@ const build = async (file: string, projects: number, tasksPerProject: number) =>
       (i, t) =>
         i % 4 === 0
           ? { type: 'ReleaseTask', data: { taskId: t[i]!, agent: AGENTS[i % AGENTS.length]!, reason: 'handing over' } }
-          : { type: 'CompleteTask', data: { taskId: t[i]!, agent: AGENTS[i % AGENTS.length]!, output: `done ${i}`, artifacts: [], changedFiles: [] } },
+          : {
+              type: 'CompleteTask',
+              data: { taskId: t[i]!, agent: AGENTS[i % AGENTS.length]!, output: `done ${i}`, artifacts: [], changedFiles: [] },
+            },
     ],
   ];
   for (const [count, make] of phases) {

@@ -7,7 +7,15 @@ import { projectDecider, type ProjectCommand } from '../src/commands/project/dec
 import type { ProjectState } from '../src/commands/project/project.js';
 import { projectStreamId, type ProjectEvent } from '../src/events/project.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createLogger } from '../src/logger.js';
+import { Projector } from '../src/projections/projector.js';
+import { rebuildSqliteBlueGreen } from '../src/projections/sqlite/blueGreen.js';
+import { SqliteProjection } from '../src/projections/sqlite/projection.js';
+import { openReadModel } from '../src/projections/sqlite/readModel.js';
 import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
+import { swappableDatabase } from '../src/projections/sqlite/swappable.js';
+import { getTask } from '../src/queries/tasks.js';
 import { atLeast, gc, info, makeTree, median, meta, nowMs, round, rssMb, spread, tempDir, type BenchOptions, type Result } from './lib.js';
 
 /** A realistic log through the real decider and store: trees of 1,000 tasks, then dependencies and updates. */
@@ -47,6 +55,38 @@ const buildLog = async (store: SqliteEventStore, trees: number, deps: number, up
   return ids.length;
 };
 
+/**
+ * Blue-green in a serving process: reads of a task loop on the event loop while the model is rebuilt aside (in its
+ * worker) and swapped in. Reports the rebuild's time, the longest event-loop stall and whether every read answered.
+ */
+const blueGreen = async (store: SqliteEventStore, dir: string, ids: readonly string[]) => {
+  const file = path.join(dir, 'read.db');
+  const handle = swappableDatabase(openReadModel(file));
+  const projector = new Projector(store, new SqliteProjection(handle.db), createLogger('silent'));
+  await projector.start();
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  let reads = 0;
+  let missing = 0;
+  let running = true;
+  const reader = (async () => {
+    while (running) {
+      if (!getTask(handle.db, ids[reads % ids.length]!)) missing += 1;
+      reads += 1;
+      if (reads % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+  })();
+  delay.enable();
+  const t0 = nowMs();
+  await rebuildSqliteBlueGreen({ projector, handle, file, spec: { kind: 'sqlite', path: path.join(dir, 'events.db') } });
+  const seconds = (nowMs() - t0) / 1000;
+  delay.disable();
+  running = false;
+  await reader;
+  projector.stop();
+  handle.current().close();
+  return { seconds, maxStallMs: delay.max / 1e6, reads, missing };
+};
+
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const trees = opts.quick ? 20 : 160;
   const deps = opts.quick ? 3000 : 30_000;
@@ -66,6 +106,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       runs.push({ eventsPerSecond: result.eventsPerSecond, seconds: result.seconds, rss: rssMb() });
     }
     const eps = median(runs.map((r) => r.eventsPerSecond));
+    const ids = store
+      .readAllSync({ fromPosition: 0, maxCount: 5000 })
+      .flatMap((e) => (e.type === 'TaskCreated' ? [(e.data as { taskId: string }).taskId] : []));
+    const bg = await blueGreen(store, dir, ids);
     return {
       name: 'rebuild',
       setup: `rebuildReadModel over a SQLite event log (built with sync=normal, not timed) of ${events.toLocaleString('en-US')} events: ${tasks.toLocaleString('en-US')} TaskCreated in trees of 1,000, ${deps.toLocaleString('en-US')} AddDependency, ${updates.toLocaleString('en-US')} UpdateTask; median of ${opts.reps}`,
@@ -82,6 +126,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         ),
         info('rebuild time', round(median(runs.map((r) => r.seconds)), 2), 's'),
         info('RSS after rebuild', median(runs.map((r) => r.rss)), 'MB'),
+        info('blue-green rebuild while reads loop (build aside in a worker, catch up, swap)', round(bg.seconds, 2), 's'),
+        info('  longest event-loop stall during it', round(bg.maxStallMs, 0), 'ms'),
+        info('  reads answered during it (every one found its task)', `${bg.reads.toLocaleString('en-US')}, ${bg.missing} missing`),
       ],
       figures: {
         events,
@@ -89,6 +136,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         seconds: round(median(runs.map((r) => r.seconds)), 3),
         buildSeconds: round(buildSeconds, 1),
         rssMb: median(runs.map((r) => r.rss)),
+        blueGreenSeconds: round(bg.seconds, 3),
+        blueGreenMaxStallMs: round(bg.maxStallMs, 0),
+        blueGreenMissingReads: bg.missing,
       },
     };
   } finally {

@@ -54,6 +54,10 @@ import { startBackground, type Background } from './wiring/background.js';
 import { healthReport } from './wiring/health.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
+import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
+import { serverVerifier } from './wiring/verify.js';
+import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
+import { swappableDatabase } from './projections/sqlite/swappable.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -94,9 +98,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
-  const readDb = openReadModel(dataFiles(config.dataDir).readModel);
+  // Every reader holds this handle; a blue-green rebuild points it at the new model (wiring/rebuildModels.ts).
+  const readModel = swappableDatabase(openReadModel(dataFiles(config.dataDir).readModel));
+  const readDb = readModel.db;
   const projector = new Projector(store, new SqliteProjection(readDb), logger.child({ component: 'projector' }));
-  await projector.start();
+  const rebuilds = { config, logger, projector, readModel };
+  const startRebuild = new AbortController();
+  await projector.start({ rebuildAside: () => rebuildSqlite(rebuilds, undefined, startRebuild.signal) });
 
   const now = () => new Date().toISOString();
   const graph = await startGraphWorker(
@@ -131,11 +139,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     await waitForReadModel(await store.headPosition());
     return projectOfTask(readDb, taskId);
   };
+  const rules = { maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours };
   const commands = projectCommands({
-    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
-      store,
-      decider: projectDecider({ maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours }),
-    }),
+    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider(rules) }),
     locateTask,
     newId: uuidv7,
     now,
@@ -146,6 +152,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       (position) => projector.waitFor(position, 10 * 60_000),
     ),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
+    log: store,
+    rules,
   });
 
   const system = { actor: 'system', tool: 'startup' };
@@ -179,8 +187,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
   const jobs = new AdminJobs();
+  const vectors = background.vectors;
+  const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut, ...(vectors ? { vectors: () => vectors.store } : {}) });
   const operations = buildCatalog({
     jobs,
+    store,
+    verifier,
+    rebuildReadModels: readModelRebuilds(rebuilds),
     commands,
     roles,
     plugins,
@@ -226,18 +239,28 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const listen = () =>
     new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve(server.address() as AddressInfo));
+      server.listen(config.port, config.host, () => {
+        // Announces this server as the data directory's owner: local CLI commands ask it instead of opening the stores.
+        writeServerFile(config.dataDir, server.address() as AddressInfo);
+        resolve(server.address() as AddressInfo);
+      });
     });
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
+    jobs.abortAll();
+    verifier.stop();
+    startRebuild.abort();
+    await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();
     });
+    removeServerFile(config.dataDir);
     clearInterval(adminTokenRenewal);
     await leases.close();
     await background.stop();

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { createApp, openEventStore } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -21,11 +20,15 @@ import { serveStdio } from './api/mcp/stdio.js';
 import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
-import { rebuildReadModel } from './projections/sqlite/rebuild.js';
 import { readModelCounts } from './queries/projects.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { servicesCommand } from './wiring/servicesCli.js';
+import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
+import { verifyCommand } from './wiring/verifyCli.js';
+import { rebuildCommand } from './wiring/rebuildCli.js';
+import { backupCommand, restoreCommand } from './wiring/backupCli.js';
+import { auditEventsCommand, type AuditEventsOptions } from './wiring/auditEventsCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
@@ -104,23 +107,6 @@ const mcp = async () => {
   process.on('SIGINT', shutdown);
 };
 
-const rebuild = async () => {
-  const cfg = config();
-  fs.mkdirSync(cfg.dataDir, { recursive: true });
-  const store = openEventStore(cfg);
-  const bar = new cliProgress.SingleBar(
-    { format: 'rebuild [{bar}] {percentage}% | {value}/{total} positions | {events} events', stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(Math.max(1, await store.headPosition()), 0, { events: 0 });
-  const result = await rebuildReadModel(store, dataFiles(cfg.dataDir).readModel, ({ position, events }) => bar.update(position, { events }));
-  bar.stop();
-  await store.close();
-  process.stderr.write(
-    `Rebuilt the SQLite read model from ${result.events} events in ${result.seconds.toFixed(2)} s (${result.eventsPerSecond} events/s).\n`,
-  );
-};
-
 const stats = async () => {
   const cfg = config();
   const store = openEventStore(cfg);
@@ -193,7 +179,14 @@ process.umask(0o077);
 
 const program = new Command().name('vespera').description('Event-sourced task orchestration for teams of AI coding agents').version(VERSION);
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
-program.command('rebuild').description('Drop the SQLite read model and rebuild it from the event log').action(rebuild);
+program
+  .command('rebuild')
+  .description('Rebuild a read model from the event log beside the live one and swap it in (server stopped; a running one: POST /admin/rebuild)')
+  .option('--model <model>', 'sqlite | graph | vectors | all', 'sqlite')
+  .option('--json', 'progress and the result as JSON lines on stdout')
+  .action(async (opts: { model?: string; json?: boolean }) => {
+    process.exitCode = await rebuildCommand(config(), opts);
+  });
 program
   .command('token')
   .description('Plugin tokens')
@@ -210,10 +203,77 @@ program
     process.exitCode = await servicesCommand(config(), action, name);
   });
 program
+  .command('verify')
+  .description('Rebuild the read models aside from the log and compare them with the live ones (exit 1 when they differ)')
+  .option('--model <model>', 'sqlite, graph, vectors (through a running server) or all', 'all')
+  .option('--json', 'print the full report as JSON on stdout')
+  .action(async (opts: { model?: string; json?: boolean }) => {
+    const cfg = config();
+    process.exitCode = await verifyCommand(cfg, () => openEventStore(cfg), opts);
+  });
+program
   .command('docs')
   .description("Rewrite the manual's tables generated from the operation catalog")
   .option('--check', 'only report stale tables (exit 1)')
   .action(docs);
+/** Runs an audit command on the event store of this data directory, beside a running server or not. */
+const withStore = async (run: (store: ReturnType<typeof openEventStore>) => Promise<number>) => {
+  const store = openEventStore(config());
+  try {
+    process.exitCode = await run(store);
+  } finally {
+    await store.close();
+  }
+};
+const audit = program.command('audit').description('Audit replay from the event log: state as of a point, diffs');
+audit
+  .command('show <task>')
+  .description('A task as it was at a log position or ISO time (default: now)')
+  .option('--at <point>', 'log position or ISO-8601 time')
+  .option('--json', 'print JSON on stdout')
+  .action((task: string, opts: { at?: string; json?: boolean }) => withStore((store) => auditShowCommand(store, task, opts)));
+audit
+  .command('diff')
+  .description('What changed in a project between two points (default: from the start to now)')
+  .option('--project <id>', 'project id (required)')
+  .option('--from <point>', 'log position or ISO-8601 time')
+  .option('--to <point>', 'log position or ISO-8601 time')
+  .option('--json', 'print JSON on stdout')
+  .action((opts: { project?: string; from?: string; to?: string; json?: boolean }) => withStore((store) => auditDiffCommand(store, opts)));
+program
+  .command('backup <file>')
+  .description('Write the event log up to its head to FILE (NDJSON, checksummed); safe while the server runs')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    process.exitCode = await backupCommand(config(), file, opts);
+  });
+program
+  .command('restore <file>')
+  .description('Restore a backup into an empty data directory (checks every line first), then rebuild the read models')
+  .option('--json', 'print the summary as JSON on stdout')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    process.exitCode = await restoreCommand(config(), file, opts);
+  });
+audit
+  .command('events')
+  .description('Events of the log, oldest first, filtered as GET /audit/events (a table, or --json)')
+  .option('--project <id>')
+  .option('--stream <id>')
+  .option('--task <id>')
+  .option('--type <type...>', 'any of these event types (repeat, or a comma list)')
+  .option('--actor <id>')
+  .option('--role <name>')
+  .option('--tool <surface>')
+  .option('--correlation <id>')
+  .option('--from <time>', 'ISO-8601 with Z or an offset')
+  .option('--to <time>', 'ISO-8601 with Z or an offset')
+  .option('--from-position <n>')
+  .option('--to-position <n>')
+  .option('--limit <n>', 'at most this many events (default 100)')
+  .option('--json', 'print {items, nextAfterPosition} as JSON on stdout')
+  .action(async (opts: AuditEventsOptions) => {
+    process.exitCode = await auditEventsCommand(config(), openEventStore, opts);
+  });
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 

@@ -190,6 +190,7 @@ const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
   commandType: type,
   ...(metadata.requestHash ? { requestHash: metadata.requestHash } : {}),
   correlationId: metadata.correlationId ?? metadata.commandId,
+  ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
   schemaVersion: 1,
 });
 

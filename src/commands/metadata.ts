@@ -8,6 +8,8 @@ export type RequestMeta = Readonly<{
   commandId: string;
   requestHash?: string;
   correlationId?: string;
+  /** The request this one answers (an undo: the undone request's correlation id). */
+  causationId?: string;
   expectedVersion?: number;
 }>;
 
@@ -19,4 +21,5 @@ export const commandMetadata = (meta: RequestMeta, now: string): CommandMetadata
   ...(meta.role ? { role: meta.role } : {}),
   tool: meta.tool,
   correlationId: meta.correlationId ?? meta.commandId,
+  ...(meta.causationId ? { causationId: meta.causationId } : {}),
 });

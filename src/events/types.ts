@@ -37,6 +37,8 @@ export type CommandMetadata = Readonly<{
   role?: string | undefined;
   tool: string;
   correlationId?: string | undefined;
+  /** The request this command answers (an undo names the request it reverses). */
+  causationId?: string | undefined;
   /** Ids the decider may hand out, in order (task ids for a tree, for example). */
   newIds?: readonly string[];
 }>;

@@ -40,6 +40,16 @@ export type EventQueryPage = Readonly<{
   limit: number;
 }>;
 
+/** One page of a query: at most `limit` events, and where the next page starts. */
+export type EventQueryResult = Readonly<{
+  events: StoredEvent[];
+  /**
+   * Ask the next page with `afterPosition: nextAfter`; null when nothing after this page can match. It can be set
+   * while the page is short (even empty): a store that scans stops after a bounded read and says how far it got.
+   */
+  nextAfter: number | null;
+}>;
+
 export type AppendListener = (position: number, events?: readonly StoredEvent[]) => void;
 
 export type StoreStats = Readonly<{ events: number; streams: number; headPosition: number }>;
@@ -57,7 +67,9 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Current revision of a stream, or -1 when it does not exist. */
   streamRevision(streamId: string): Promise<number>;
-  /** Events matching every field of the query, in position order after `afterPosition`, at most `limit`. */
+  /** One page of the events matching every field of the query, in position order after `afterPosition` (a bounded read). */
+  queryPage(query: EventQuery, page: EventQueryPage): Promise<EventQueryResult>;
+  /** Every event matching the query after `afterPosition`, up to `limit` (follows pages until full or at the end). */
   queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]>;
   headPosition(): Promise<number>;
   stats(): Promise<StoreStats>;
@@ -92,27 +104,45 @@ export const matchesQuery = (event: StoredEvent, query: EventQuery): boolean => 
 
 /**
  * The audit filter by reading the global log forward and keeping what matches: for stores without secondary
- * indexes. It stops at `toPosition` and after `scanLimit` events read, so one page costs a bounded read.
+ * indexes. One page reads at most `scanLimit` events (and never past `toPosition`); when that budget runs out
+ * before the page is full, `nextAfter` is the last position read, so the next page goes on from there.
  */
 export const scanQuery = async (
-  read: (fromPosition: number, maxCount: number) => Promise<StoredEvent[]>,
+  read: (afterPosition: number, maxCount: number) => Promise<StoredEvent[]>,
   query: EventQuery,
   { afterPosition = 0, limit }: EventQueryPage,
   scanLimit = 100_000,
-): Promise<StoredEvent[]> => {
+): Promise<EventQueryResult> => {
   const found: StoredEvent[] = [];
-  let position = Math.max(afterPosition, (query.fromPosition ?? 1) - 1);
+  let position = afterPosition;
   let scanned = 0;
-  while (found.length < limit && scanned < scanLimit) {
-    const batch = await read(position, 1000);
-    if (batch.length === 0) break;
+  while (scanned < scanLimit) {
+    const batch = await read(position, Math.min(1000, scanLimit - scanned));
+    if (batch.length === 0) return { events: found, nextAfter: null };
     for (const event of batch) {
-      if (query.toPosition !== undefined && event.position > query.toPosition) return found;
-      if (matchesQuery(event, query)) found.push(event);
-      if (found.length >= limit) return found;
+      if (query.toPosition !== undefined && event.position > query.toPosition) return { events: found, nextAfter: null };
+      if (!matchesQuery(event, query)) continue;
+      // One match past a full page proves there is a next page.
+      if (found.length === limit) return { events: found, nextAfter: found.at(-1)!.position };
+      found.push(event);
     }
     scanned += batch.length;
     position = batch.at(-1)!.position;
+  }
+  return { events: found, nextAfter: position };
+};
+
+/** Pages of `queryPage` followed until `limit` events are found or nothing more can match. */
+export const collectQuery = async (
+  queryPage: (query: EventQuery, page: EventQueryPage) => Promise<EventQueryResult>,
+  query: EventQuery,
+  { afterPosition = 0, limit }: EventQueryPage,
+): Promise<StoredEvent[]> => {
+  const found: StoredEvent[] = [];
+  for (let after: number | null = afterPosition; after !== null && found.length < limit;) {
+    const page = await queryPage(query, { afterPosition: after, limit: limit - found.length });
+    found.push(...page.events);
+    after = page.nextAfter;
   }
   return found;
 };

@@ -25,6 +25,8 @@ import {
   type AppendResult,
   type EventQuery,
   type EventQueryPage,
+  type EventQueryResult,
+  collectQuery,
   type EventStore,
   scanQuery,
   type ExpectedRevision,
@@ -131,8 +133,12 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /** No secondary indexes on the server side: a bounded forward scan of $all (see `scanQuery`). */
-  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+  async queryPage(query: EventQuery, page: EventQueryPage): Promise<EventQueryResult> {
     return scanQuery((fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }), query, page);
+  }
+
+  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+    return collectQuery((q, p) => this.queryPage(q, p), query, page);
   }
 
   async readAll({ fromPosition = 0, maxCount = 1000 }: ReadAllOptions = {}): Promise<StoredEvent[]> {

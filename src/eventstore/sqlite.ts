@@ -1,19 +1,21 @@
 import Database from 'better-sqlite3';
-import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
-import { upcast } from '../events/upcasters.js';
+import type { NewEvent, StoredEvent } from '../events/types.js';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import {
   describeExpected,
   type AppendListener,
   type AppendResult,
+  collectQuery,
   type EventQuery,
   type EventQueryPage,
+  type EventQueryResult,
   type EventStore,
   type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoreStats,
 } from './eventStore.js';
+import { QUERY_INDEX_DDL, SqliteQueries, toStored, type EventRow } from './sqliteQuery.js';
 
 export type SqliteEventStoreOptions = Readonly<{
   /** File path, or ':memory:' for tests. */
@@ -24,17 +26,6 @@ export type SqliteEventStoreOptions = Readonly<{
   pollIntervalMs?: number;
   now?: () => string;
 }>;
-
-type EventRow = {
-  position: number;
-  id: string;
-  stream_id: string;
-  revision: number;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-};
 
 type PendingAppend = {
   streamId: string;
@@ -56,47 +47,11 @@ CREATE TABLE IF NOT EXISTS events (
   recorded_at TEXT NOT NULL,
   UNIQUE (stream_id, revision)
 );
-CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream_id, position);
-CREATE INDEX IF NOT EXISTS events_type ON events (type, position);
-CREATE INDEX IF NOT EXISTS events_recorded_at ON events (recorded_at);
-CREATE INDEX IF NOT EXISTS events_actor ON events (json_extract(metadata, '$.actor'), position);
-CREATE INDEX IF NOT EXISTS events_correlation ON events (json_extract(metadata, '$.correlationId'), position);
-CREATE INDEX IF NOT EXISTS events_task ON events (json_extract(data, '$.taskId'), position);
 CREATE TABLE IF NOT EXISTS streams (
   stream_id TEXT PRIMARY KEY,
   revision  INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
-
-/** Every event leaves the store at its type's current schema version (src/events/upcasters.ts). */
-const toStored = (row: EventRow): StoredEvent =>
-  upcast({
-    id: row.id,
-    type: row.type,
-    data: JSON.parse(row.data) as object,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: row.position,
-    recordedAt: row.recorded_at,
-  });
-
-/**
- * The audit filter as SQL: each field adds one fixed clause with a named parameter (never the value itself).
- * The expressions match the indexes in DDL exactly, so SQLite can use them.
- */
-const QUERY_CLAUSES: ReadonlyArray<readonly [keyof EventQuery, string]> = [
-  ['streamId', 'stream_id = @streamId'],
-  ['taskId', "json_extract(data, '$.taskId') = @taskId"],
-  ['actor', "json_extract(metadata, '$.actor') = @actor"],
-  ['role', "json_extract(metadata, '$.role') = @role"],
-  ['tool', "json_extract(metadata, '$.tool') = @tool"],
-  ['correlationId', "json_extract(metadata, '$.correlationId') = @correlationId"],
-  ['fromTime', 'recorded_at >= @fromTime'],
-  ['toTime', 'recorded_at <= @toTime'],
-  ['fromPosition', 'position >= @fromPosition'],
-  ['toPosition', 'position <= @toPosition'],
-];
 
 /**
  * Embedded event store. Appends that arrive in the same tick share one transaction (group commit, one
@@ -112,7 +67,7 @@ export class SqliteEventStore implements EventStore {
   private readonly poller: NodeJS.Timeout | undefined;
   private readonly now: () => string;
   private readonly stmts;
-  private readonly queries = new Map<string, Database.Statement<Record<string, unknown>, EventRow>>();
+  private readonly queries: SqliteQueries;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -120,6 +75,8 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(DDL);
+    this.db.exec(QUERY_INDEX_DDL);
+    this.queries = new SqliteQueries(this.db);
     this.now = options.now ?? (() => new Date().toISOString());
     this.stmts = {
       revision: this.db.prepare<[string], { revision: number }>('SELECT revision FROM streams WHERE stream_id = ?'),
@@ -173,31 +130,12 @@ export class SqliteEventStore implements EventStore {
     return this.stmts.readAll.all(fromPosition, maxCount).map(toStored);
   }
 
-  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
-    return this.queryEventsSync(query, page);
+  async queryPage(query: EventQuery, page: EventQueryPage): Promise<EventQueryResult> {
+    return this.queries.page(query, page);
   }
 
-  queryEventsSync(query: EventQuery, { afterPosition = 0, limit }: EventQueryPage): StoredEvent[] {
-    const clauses = ['position > @afterPosition'];
-    const params: Record<string, unknown> = { afterPosition, limit };
-    for (const [field, clause] of QUERY_CLAUSES) {
-      if (query[field] === undefined) continue;
-      clauses.push(clause);
-      params[field] = query[field];
-    }
-    const types = query.types ?? [];
-    if (types.length > 0) {
-      clauses.push(`type IN (${types.map((_, i) => `@type${i}`).join(', ')})`);
-      types.forEach((type, i) => (params[`type${i}`] = type));
-    }
-    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY position LIMIT @limit`;
-    let statement = this.queries.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<Record<string, unknown>, EventRow>(sql);
-      if (this.queries.size > 200) this.queries.clear();
-      this.queries.set(sql, statement);
-    }
-    return statement.all(params).map(toStored);
+  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+    return collectQuery(async (q, p) => this.queries.page(q, p), query, page);
   }
 
   async streamRevision(streamId: string): Promise<number> {

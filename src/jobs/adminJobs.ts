@@ -33,9 +33,10 @@ export type AdminJob = Readonly<{
 
 /** What a running job reports: phase and counts; the registry works out the rate and the ETA. */
 export type ProgressReport = Readonly<{ phase: string; eventsDone: number; eventsTotal: number }>;
-export type JobBody = (report: (progress: ProgressReport) => void) => Promise<Record<string, unknown>>;
+/** `signal` aborts when the server stops: a long job gives up instead of holding the shutdown. */
+export type JobBody = (report: (progress: ProgressReport) => void, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
-type Entry = { job: AdminJob; startedMs: number };
+type Entry = { job: AdminJob; startedMs: number; abort: AbortController };
 
 /**
  * The jobs of this process, newest kept: at most `keep` finished jobs are remembered. One job of a kind runs at
@@ -59,6 +60,7 @@ export class AdminJobs {
     const started = this.now();
     const entry: Entry = {
       startedMs: started.getTime(),
+      abort: new AbortController(),
       job: {
         id: randomUUID(),
         kind,
@@ -83,7 +85,7 @@ export class AdminJobs {
         progress: { ...progress, eventsPerSecond, etaSeconds: eventsPerSecond > 0 ? Math.round(left / eventsPerSecond) : null },
       };
     };
-    body(report).then(
+    body(report, entry.abort.signal).then(
       (result) => this.finish(entry, 'succeeded', result, null),
       (error: unknown) => this.finish(entry, 'failed', null, error instanceof Error ? error.message : String(error)),
     );
@@ -98,6 +100,11 @@ export class AdminJobs {
 
   list(): AdminJob[] {
     return [...this.jobs.values()].map((e) => e.job).reverse();
+  }
+
+  /** Asks every running job to stop (server shutdown); `idle()` then waits for them. */
+  abortAll(): void {
+    for (const entry of this.jobs.values()) if (entry.job.state === 'running') entry.abort.abort();
   }
 
   /** Resolves once no job runs (for shutdown and for specs). */

@@ -11,6 +11,8 @@ export interface Projection {
   checkpoint(): number;
   applyBatch(events: readonly StoredEvent[]): void | Promise<void>;
   reset(): void | Promise<void>;
+  /** Position the stored model reached whatever version built it (the old model answers from there while a rebuild runs). */
+  storedPosition?(): number;
 }
 
 export type ProjectorStatus = Readonly<{
@@ -41,6 +43,10 @@ export class Projector {
 
   private throttled: NodeJS.Timeout | undefined;
   private lastRun = 0;
+  /** Set while a blue-green swap brings the new projection to the head: the current one stops applying. */
+  private paused = false;
+  private run: Promise<void> = Promise.resolve();
+  private current: Projection;
 
   /**
    * `minIntervalMs` > 0 coalesces wake-ups: a projector whose store pays per transaction (Kuzu, Chroma)
@@ -48,15 +54,32 @@ export class Projector {
    */
   constructor(
     private readonly store: EventStore,
-    readonly projection: Projection,
+    projection: Projection,
     private readonly logger: Logger,
     private readonly batchSize = 2000,
     private readonly minIntervalMs = 0,
-  ) {}
+  ) {
+    this.current = projection;
+  }
 
-  async start(): Promise<void> {
+  /** The projection applied now (replaced by `replaceProjection`). */
+  get projection(): Projection {
+    return this.current;
+  }
+
+  /**
+   * `rebuildAside`, when given, is the blue-green path for a model built by another projector version: the old model
+   * keeps answering (at the position it reached) while the rebuild runs, and the rebuild swaps itself in through
+   * `replaceProjection`. Without it the model is dropped and rebuilt in place.
+   */
+  async start(opts: { rebuildAside?: (projector: Projector) => Promise<unknown> } = {}): Promise<void> {
     let checkpoint = this.projection.checkpoint();
-    if (checkpoint < 0) {
+    let rebuilding = false;
+    if (checkpoint < 0 && opts.rebuildAside) {
+      this.logger.warn({ projector: this.projection.name }, 'read model was built by another projector version; rebuilding it aside');
+      checkpoint = this.projection.storedPosition?.() ?? 0;
+      this.paused = rebuilding = true;
+    } else if (checkpoint < 0) {
       this.logger.warn({ projector: this.projection.name }, 'read model was built by another projector version; rebuilding');
       await this.projection.reset();
       checkpoint = 0;
@@ -70,7 +93,63 @@ export class Projector {
       if (events && events[0]?.position === this.position + 1 && !this.catchingUp && !this.handedOver) this.handedOver = events;
       this.wake();
     });
+    if (rebuilding) {
+      this.rebuildingAtStart = opts.rebuildAside!(this).then(
+        () => undefined,
+        (error: unknown) => {
+          this.lastError = (error as Error).message;
+          this.logger.error({ err: error, projector: this.projection.name }, 'rebuild at start failed; the old model stays frozen');
+        },
+      );
+      return;
+    }
     await this.catchUp();
+  }
+
+  /** Settles once the rebuild started by `start` (version change) has swapped in or failed; undefined when none ran. */
+  rebuildingAtStart: Promise<void> | undefined;
+
+  /**
+   * Blue-green: `next`, built aside up to its own checkpoint, follows the log while the current projection keeps
+   * applying; within `closeEnough` events of the head the current one stops, `next` applies the rest, and `swap`
+   * switches the readers and returns the projection to go on with (the same, or `next` reopened where the readers
+   * now are). Waiters keep waiting across the swap; a failure leaves the current projection in place.
+   */
+  async replaceProjection(
+    next: Projection,
+    swap: (next: Projection) => Projection | Promise<Projection>,
+    { closeEnough = 1000, batchSize = 500 }: { closeEnough?: number; batchSize?: number } = {},
+  ): Promise<{ position: number }> {
+    const follow = async (untilWithin: number) => {
+      for (;;) {
+        const from = next.checkpoint();
+        if ((await this.store.headPosition()) - from <= untilWithin) return;
+        const events = await this.store.readAll({ fromPosition: from, maxCount: batchSize });
+        if (events.length === 0) return;
+        await next.applyBatch(events);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await follow(closeEnough);
+    const wasPaused = this.paused;
+    this.paused = true;
+    try {
+      await this.run;
+      await follow(0);
+      this.current = await swap(next);
+    } catch (error) {
+      this.paused = wasPaused;
+      this.wake();
+      throw error;
+    }
+    this.position = this.current.checkpoint();
+    this.handedOver = undefined;
+    this.lastError = undefined;
+    this.paused = false;
+    this.head = Math.max(this.head, this.position);
+    this.release();
+    this.wake();
+    return { position: this.position };
   }
 
   stop(): void {
@@ -119,7 +198,17 @@ export class Projector {
   }
 
   /** Applies everything up to the store's current head, then returns. */
-  async catchUp(): Promise<void> {
+  catchUp(): Promise<void> {
+    if (this.paused) return Promise.resolve();
+    if (this.catchingUp) {
+      this.again = true;
+      return this.run;
+    }
+    this.run = this.catchUpNow();
+    return this.run;
+  }
+
+  private async catchUpNow(): Promise<void> {
     if (this.catchingUp) {
       this.again = true;
       return;
@@ -140,13 +229,13 @@ export class Projector {
           this.position = events.at(-1)!.position;
           this.head = Math.max(this.head, this.position);
           this.release();
-          if (!this.running) break;
+          if (!this.running || this.paused) break;
           if (this.minIntervalMs > 0 && events.length < this.batchSize) {
             this.again = this.head > this.position;
             break;
           }
         }
-      } while (this.again && this.running && this.minIntervalMs === 0);
+      } while (this.again && this.running && !this.paused && this.minIntervalMs === 0);
       this.lastError = undefined;
     } catch (error) {
       this.lastError = (error as Error).message;
@@ -163,7 +252,7 @@ export class Projector {
   }
 
   private wake(): void {
-    if (!this.running) return;
+    if (!this.running || this.paused) return;
     if (this.catchingUp) {
       this.again = true;
       return;

@@ -65,11 +65,12 @@ export type Grant = Readonly<{ pluginActive: boolean; pluginCapabilities: string
 
 /** What the log says about a token right now: the plugin's state and whether this jti was revoked. */
 export const grantOf = (db: Database.Database) => {
-  const plugin = prepared<[string], { status: string; capabilities: string }>(db, 'SELECT status, capabilities FROM plugins WHERE id = ?');
-  const token = prepared<[string, string], { revoked: number }>(db, 'SELECT revoked FROM plugin_tokens WHERE jti = ? AND plugin_id = ?');
+  // Looked up per call (a map hit): the read model's connection may be swapped by a rebuild.
+  const plugin = () => prepared<[string], { status: string; capabilities: string }>(db, 'SELECT status, capabilities FROM plugins WHERE id = ?');
+  const token = () => prepared<[string, string], { revoked: number }>(db, 'SELECT revoked FROM plugin_tokens WHERE jti = ? AND plugin_id = ?');
   return (pluginId: string, jti: string): Grant => {
-    const p = plugin.get(pluginId);
-    const t = token.get(jti, pluginId);
+    const p = plugin().get(pluginId);
+    const t = token().get(jti, pluginId);
     return {
       pluginActive: p?.status === 'active',
       pluginCapabilities: p ? (JSON.parse(p.capabilities) as string[]) : [],

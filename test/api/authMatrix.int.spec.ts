@@ -7,7 +7,7 @@ import type { Requirement } from '../../src/api/auth/authorizer.js';
 import { pathParams, type AnyOperation } from '../../src/api/catalog/operation.js';
 import type { JsonSchema } from '../../src/api/schemas.js';
 import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
-import { CAPABILITIES } from '../../src/events/vocabulary.js';
+import { CAPABILITIES, holdsCapability } from '../../src/events/vocabulary.js';
 
 /**
  * The authorization matrix: every operation of the catalog, every way a caller can fail to prove who it is
@@ -198,8 +198,8 @@ describe('Authorization matrix (generated from the operation catalog)', () => {
         await registerPlugin(pluginId, ['task_reading']);
         const target = await issueToken(pluginId, ['task_reading']);
         fixtures = { taskId: a.body.id, otherTaskId: b.body.id, projectId: 'default', pluginId, jti: target.jti, roleName: 'coder' };
-        // Every capability but the one required (and `admin`, which holds them all).
-        const others = CAPABILITIES.filter((c) => c !== requirement && c !== 'admin');
+        // Every capability but the one required and those that hold it (`admin` holds them all, `audit_admin` holds `audit_reading`).
+        const others = CAPABILITIES.filter((c) => requirement === 'authenticated' || !holdsCapability([c], requirement));
         lacking = requirement === 'authenticated' ? undefined : (await issueToken('matrix-caps', others)).token;
         holding = (await issueToken('matrix-caps', requirement === 'authenticated' ? ['task_reading'] : [requirement])).token;
       });

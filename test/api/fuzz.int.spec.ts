@@ -99,10 +99,24 @@ class TokenPool {
   }
 }
 
+/** The request a write just made, when it changed a project's tasks: the newest event of the log is its own (requests go one at a time). */
+const rememberRequest = async (known: Known, app: TestApp, op: AnyOperation): Promise<void> => {
+  if (op.kind !== 'command') return;
+  const [event] = await app.store.readAll({ fromPosition: (await app.store.headPosition()) - 1, maxCount: 1 });
+  if (!event?.streamId.startsWith('project-') || /^(TaskClaimed|LeaseExtended|TaskReleased|LeaseExpired|TaskCompleted)$/.test(event.type)) return;
+  if (known.requests.at(-1) !== event.metadata.correlationId) known.requests.push(event.metadata.correlationId);
+};
+
 /** Learns from a 2xx answer what now exists, so later clean requests can name it. */
 const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, body: Record<string, unknown>): void => {
   const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
   switch (op.name) {
+    case 'listEvents':
+      for (const item of (body.items ?? []) as Array<{ metadata?: { correlationId?: unknown } }>) {
+        const id = item.metadata?.correlationId;
+        if (typeof id === 'string' && !known.correlations.includes(id)) known.correlations.push(id);
+      }
+      break;
     case 'createTask':
       known.tasks.push(String(body.id));
       known.projectOf.set(String(body.id), String(body.projectId));
@@ -344,6 +358,7 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
       const ok = response.status >= 200 && response.status < 300 && method === op.method.toUpperCase();
       if (ok && parsed) {
         learn(known, op, input, parsed);
+        await rememberRequest(known, app, op);
         if (op.name === 'revokeToken') await pool.revoked(input.jti);
       }
       if (clean) forget(known, op, input, ok ? undefined : parsed?.code);
@@ -393,6 +408,7 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
         const body = result?.structuredContent as Record<string, unknown> | undefined;
         if (status === 200 && body) {
           learn(known, op, args, body);
+          await rememberRequest(known, app, op);
           if (op.name === 'revokeToken') await pool.revoked(args.jti);
         }
         const code = (result?._meta as Record<string, ToolError> | undefined)?.['vespera/error']?.code;

@@ -268,6 +268,7 @@ class CountingStore implements EventStore {
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
   streamRevision: EventStore['streamRevision'] = (...args) => this.inner.streamRevision(...args);
+  queryPage: EventStore['queryPage'] = (...args) => this.inner.queryPage(...args);
   queryEvents: EventStore['queryEvents'] = (...args) => this.inner.queryEvents(...args);
   headPosition: EventStore['headPosition'] = () => this.inner.headPosition();
   stats: EventStore['stats'] = () => this.inner.stats();

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { EventMetadata, NewEvent, StoredEvent } from '../../src/events/types.js';
 import type { EventStore } from '../../src/eventstore/eventStore.js';
+import { queryContract } from './queryContract.js';
 
 export type EventStoreFactory = () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>;
 
@@ -227,6 +228,8 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
         }
       });
     });
+
+    queryContract(() => store);
 
     describe('when appends race', () => {
       it('accepts 50 concurrent appends to different streams, each at its own position', async () => {

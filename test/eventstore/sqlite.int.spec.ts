@@ -56,6 +56,18 @@ describe('SqliteEventStore', () => {
     });
   });
 
+  describe('when a query page holds the rest of the matches', () => {
+    it('says there is no next page (it reads one row past the page to know)', async () => {
+      const store = open();
+      const stream = `test-${randomUUID()}`;
+      const { events } = await store.appendToStream(stream, [newEvent(), newEvent(), newEvent()], 'no_stream');
+      expect(await store.queryPage({ streamId: stream }, { limit: 3 })).to.deep.include({ nextAfter: null });
+      const short = await store.queryPage({ streamId: stream }, { limit: 2 });
+      expect(short.nextAfter).to.equal(events[1]!.position);
+      expect(await store.queryPage({ streamId: stream }, { afterPosition: short.nextAfter!, limit: 2 })).to.deep.include({ nextAfter: null });
+    });
+  });
+
   describe('when many appends arrive in the same tick', () => {
     it('commits them together and fails only the stale one', async () => {
       const store = open();

@@ -53,6 +53,10 @@ export type Known = {
   plugins: string[];
   jtis: Map<string, string[]>;
   services: string[];
+  /** Correlation ids of requests that changed project tasks, newest last (what undo can name). */
+  requests: string[];
+  /** Correlation ids seen in listed events. */
+  correlations: string[];
 };
 
 export const emptyKnown = (): Known => ({
@@ -67,6 +71,8 @@ export const emptyKnown = (): Known => ({
   plugins: [],
   jtis: new Map(),
   services: [],
+  requests: [],
+  correlations: [],
 });
 
 const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId']);
@@ -120,6 +126,7 @@ export const generator = (rnd: Random, known: Known) => {
     if (name === 'projectId') return op.name === 'createProject' ? undefined : some(known.projects, () => 'default');
     if (name === 'pluginId') return some(known.plugins, () => 'none-yet');
     if (name === 'jti') return undefined;
+    if (name === 'correlationId' && op.name === 'getCorrelation') return some(known.correlations, () => 'none-yet');
     if (name === 'role') return some(known.roles, () => 'generalist');
     if (name === 'name' && ROLE_OPERATIONS.has(op.name)) {
       if (op.name === 'defineRole') return fitting(pattern, 'fuzz_role');
@@ -127,6 +134,9 @@ export const generator = (rnd: Random, known: Known) => {
       return some(known.roles, () => 'generalist');
     }
     if (name === 'name' && op.name === 'controlService') return some(known.services, () => 'cycle_detection');
+    // The newest request is the one nothing later touched yet: the one an undo can reverse.
+    if (name === 'correlationId')
+      return known.requests.length ? known.requests.at(rnd.chance(0.8) ? -1 : -rnd.int(1, known.requests.length))! : 'none-yet';
     return undefined;
   };
 

@@ -1,5 +1,9 @@
 import { adminOperations, type AdminCatalogDeps } from './admin.js';
+import { adminVerifyOperations, type AdminVerifyDeps } from './adminVerify.js';
+import { adminRebuildOperations, type RebuildCatalogDeps } from './adminRebuild.js';
+import { auditLogOperations, type AuditLogCatalogDeps } from './auditLog.js';
 import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
+import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
@@ -17,7 +21,11 @@ export type FullCatalogDeps = CatalogDeps &
   AnalyticsCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
-  AdminCatalogDeps;
+  AdminCatalogDeps &
+  AuditStateCatalogDeps &
+  AdminVerifyDeps &
+  RebuildCatalogDeps &
+  AuditLogCatalogDeps;
 
 /** Every operation of the product, once. REST routes, OpenAPI, MCP tools and the auth matrix come from here. */
 export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
@@ -30,6 +38,10 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...searchOperations(deps),
   ...serviceOperations(deps),
   ...adminOperations(deps),
+  ...auditStateOperations(deps),
+  ...adminVerifyOperations(deps),
+  ...adminRebuildOperations(deps),
+  ...auditLogOperations(deps),
 ];
 
 export type { AnyOperation } from './operation.js';

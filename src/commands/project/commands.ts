@@ -7,7 +7,11 @@ import type { TaskInput, TaskTreeNode } from './tree.js';
 import type { ProjectState } from './project.js';
 import type { AssignableRole } from '../roles/assignment.js';
 import { RoleWorkload } from '../roles/workload.js';
+import { DEFAULT_RULES, type ProjectRules } from './rule.js';
+import { planUndo } from './undo.js';
+import { prepareUndo, type UndoLog } from './undoInput.js';
 import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
+import type { StoredEvent } from '../../events/types.js';
 
 export type { RequestMeta } from '../metadata.js';
 
@@ -23,6 +27,19 @@ export type ProjectCommandsDeps = Readonly<{
   workload?: RoleWorkload;
   /** Projects that hold ready work a role could take, best first. */
   projectsWithReadyWork?: (role: string) => string[];
+  /** The log, for undo (which reads a request's events and the project's history). */
+  log?: UndoLog;
+  /** The decider's rules, for an undo's dry run (planned here, outside the handler). */
+  rules?: ProjectRules;
+}>;
+
+/** What an undo appended (or, in a dry run, would append), and the request's events it reversed. */
+export type UndoResult = Readonly<{
+  projectId: string;
+  dryRun: boolean;
+  undone: readonly StoredEvent[];
+  events: ReadonlyArray<{ type: string; data: unknown }>;
+  position: number;
 }>;
 
 export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[] };
@@ -55,6 +72,8 @@ export const projectCommands = ({
     async () => undefined,
   ),
   projectsWithReadyWork = () => [],
+  log,
+  rules = DEFAULT_RULES,
 }: ProjectCommandsDeps) => {
   const run = (projectId: string, command: Omit<ProjectCommand, 'metadata'>, meta: RequestMeta): Promise<CommandResult> =>
     handler.handle(projectStreamId(projectId), { ...command, metadata: commandMetadata(meta, now()) } as ProjectCommand);
@@ -204,6 +223,31 @@ export const projectCommands = ({
     completeTask: async (taskId: string, agent: string, report: CompletionReport, role: string | null, meta: RequestMeta) => {
       const definition = role ? ((await roleDefinition(role)) ?? null) : null;
       return run(await projectOf(taskId), { type: 'CompleteTask', data: { taskId, agent, ...report, definition } }, meta);
+    },
+
+    /**
+     * Compensating events for one request (history is never edited), decided in the project's queue; refused
+     * when later events touched its tasks. A dry run plans against the log as read and appends nothing.
+     */
+    undoRequest: async (correlationId: string, dryRun: boolean, meta: RequestMeta): Promise<UndoResult> => {
+      if (!log) throw new Error('projectCommands needs `log` for undo');
+      for (let attempt = 1; ; attempt++) {
+        const prepared = await prepareUndo(log, correlationId);
+        const undoMeta = { ...meta, causationId: correlationId };
+        const base = { projectId: prepared.projectId, dryRun, undone: prepared.undone };
+        if (dryRun) {
+          const command = { type: 'UndoRequest', data: prepared.data, metadata: commandMetadata(undoMeta, now()) } as const;
+          const events = planUndo(command, prepared.state, rules);
+          return { ...base, events, position: prepared.position };
+        }
+        try {
+          const result = await run(prepared.projectId, { type: 'UndoRequest', data: prepared.data }, undoMeta);
+          return { ...base, events: result.events.map(({ type, data }) => ({ type, data })), position: result.position };
+        } catch (error) {
+          // Another command of the project slipped in between the read and the decision: read again.
+          if (!(error instanceof DomainError) || error.code !== 'UNDO_STALE' || attempt >= 5) throw error;
+        }
+      }
     },
 
     unassignRole: async (taskId: string, role: string | undefined, meta: RequestMeta) =>

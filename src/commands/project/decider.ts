@@ -7,8 +7,9 @@ import { DEFAULT_RULES, type Decision, type ProjectRules } from './rule.js';
 import { assignRole, unassignRole, type RoleCommand } from './roles.js';
 import { changeTaskStatus, updateTask, type StatusCommand } from './status.js';
 import { createProject, createTask, createTaskTree, deleteTask, moveTask, type TreeCommand } from './tree.js';
+import { undoRequest, type UndoRequest } from './undo.js';
 
-export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand;
+export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand | UndoRequest;
 
 export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<ProjectState, ProjectCommand, ProjectEvent> => {
   const decide = (command: ProjectCommand, state: ProjectState): Decision => {
@@ -47,6 +48,8 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return expireLease(command, state, rules);
       case 'CompleteTask':
         return completeTask(command, state, rules);
+      case 'UndoRequest':
+        return undoRequest(command, state, rules);
       default: {
         const _exhaustive: never = command;
         throw new Error(`Unknown command ${(_exhaustive as Command).type}`);

@@ -63,16 +63,16 @@ export class KuzuGraphStore implements GraphStore {
     private readonly conn: kuzu.Connection,
   ) {}
 
-  /** Opens (or creates) the database directory/file at `file`. */
-  static open(file: string): KuzuGraphStore {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new kuzu.Database(file);
+  /** Opens (or creates) the database directory/file at `file`; `readOnly` opens an existing one without writing (verify). */
+  static open(file: string, { readOnly = false } = {}): KuzuGraphStore {
+    if (!readOnly) fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new kuzu.Database(file, 0, true, readOnly);
     db.initSync();
     const conn = new kuzu.Connection(db);
     conn.initSync();
     const store = new KuzuGraphStore(db, conn);
     store.exec(`CALL var_length_extend_max_depth=${MAX_TRAVERSAL_DEPTH}`);
-    for (const ddl of SCHEMA) store.exec(ddl);
+    if (!readOnly) for (const ddl of SCHEMA) store.exec(ddl);
     return store;
   }
 

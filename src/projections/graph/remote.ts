@@ -5,7 +5,7 @@ import { TimeoutError } from '../../util/timeout.js';
 import { spawnModuleWorker } from '../../util/worker.js';
 import type { ProjectorStatus } from '../projector.js';
 import type { CycleReport } from './cycleDetection.js';
-import type { GraphSnapshot } from './graphStore.js';
+import type { GraphCheckpoint, GraphSnapshot } from './graphStore.js';
 import type { GraphRequest, GraphWorkerData } from './worker.js';
 
 type Reply = {
@@ -16,6 +16,7 @@ type Reply = {
   status?: ProjectorStatus;
   cycles?: CycleReport | null;
   dump?: GraphSnapshot;
+  checkpoint?: GraphCheckpoint | null;
 };
 type Ask = GraphRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -25,6 +26,8 @@ export type GraphModelHandle = Readonly<{
   cycles: () => CycleReport | undefined;
   checkCycles: () => Promise<CycleReport>;
   dump: () => Promise<GraphSnapshot>;
+  /** Everything the graph holds with the checkpoint it holds it at, taken in one step (for verify). */
+  cut: () => Promise<{ checkpoint: GraphCheckpoint | null; graph: GraphSnapshot }>;
   /** The worker thread as a dependency: `down` once a request to it went unanswered past its timeout. */
   health: () => DependencyStatus;
   stop: () => Promise<void>;
@@ -114,7 +117,11 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
       cycles = reply.cycles ?? undefined;
       return cycles!;
     },
-    dump: async () => (await ask({ type: 'dump' })).dump!,
+    dump: async () => (await ask({ type: 'dump' }, 60_000)).dump!,
+    cut: async () => {
+      const reply = await ask({ type: 'dump' }, 60_000);
+      return { checkpoint: reply.checkpoint ?? null, graph: reply.dump! };
+    },
     health: () => health.status(),
     stop: async () => {
       clearInterval(timer);

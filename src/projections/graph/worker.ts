@@ -50,7 +50,8 @@ const main = async () => {
         case 'checkCycles':
           return { cycles: model.checkCycles() };
         case 'dump':
-          return { dump: model.graph.dump() };
+          // Checkpoint and dump in one synchronous step: no batch can land between them (verify's consistent cut).
+          return { checkpoint: model.graph.checkpoint() ?? null, dump: model.graph.dump() };
         case 'stop':
           model.stop();
           await store.close();

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import { ACCESS_DDL, accessProjection } from './access.js';
-import { PRIORITY_RANK, READ_MODEL_DDL, READ_MODEL_TABLES, SQLITE_PROJECTION_VERSION } from './schema.js';
+import { COLUMN, PATH_INDEX, PRIORITY_RANK, QUERY_INDEXES, READ_MODEL_DDL, READ_MODEL_TABLES, SQLITE_PROJECTION_VERSION } from './schema.js';
 import { statements, type Statements } from './statements.js';
 
 export const SQLITE_PROJECTOR = 'sqlite';
@@ -21,8 +21,17 @@ export class SqliteProjection {
   private readonly applyBatchTx: (events: readonly StoredEvent[]) => void;
   private applyAccess: (event: StoredEvent) => boolean;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * `bulk`: a rebuild into an empty file. Full-text rows are left out while it runs and written once by `finishBulk`
+   * (from the final tasks), parents' paths come from memory, and history rows are bound by position: the same rows,
+   * fewer statements per event.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly bulk = false,
+  ) {
     db.exec(READ_MODEL_DDL);
+    if (bulk) for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
     this.applyAccess = accessProjection(db);
     this.s = statements(db);
     // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
@@ -61,6 +70,10 @@ export class SqliteProjection {
     return row.version === this.version ? row.position : -1;
   }
 
+  storedPosition(): number {
+    return this.s.checkpoint.get(this.name)?.position ?? 0;
+  }
+
   applyBatch(events: readonly StoredEvent[]): void {
     if (events.length > 0) this.applyBatchTx(events);
   }
@@ -95,27 +108,29 @@ export class SqliteProjection {
         });
         return;
       case 'TaskCreated': {
-        const parent = e.data.parentId ? this.s.parent.get(e.data.parentId) : undefined;
+        const parent = e.data.parentId ? this.parentOf(e.data.parentId) : undefined;
         const path = `${parent?.path ?? '/'}${e.data.taskId}/`;
-        this.s.insertTask.run({
-          id: e.data.taskId,
-          projectId: e.data.projectId,
-          parentId: e.data.parentId,
+        if (this.bulk) this.paths.set(e.data.taskId, { path, depth: parent ? parent.depth + 1 : 0 });
+        this.s.insertTask.run(
+          e.data.taskId,
+          e.data.projectId,
+          e.data.parentId,
           path,
-          depth: parent ? parent.depth + 1 : 0,
-          title: e.data.title,
-          description: e.data.description,
-          priority: e.data.priority,
-          priorityRank: PRIORITY_RANK[e.data.priority],
-          tags: json(e.data.tags),
-          estimate: e.data.estimate,
-          files: json(e.data.files),
-          requiredCapabilities: json(e.data.requiredCapabilities),
-          metadata: json(e.data.metadata),
-          version: event.revision,
-          at: e.data.createdAt,
-          seq: event.position,
-        });
+          parent ? parent.depth + 1 : 0,
+          e.data.title,
+          e.data.description,
+          e.data.priority,
+          PRIORITY_RANK[e.data.priority],
+          json(e.data.tags),
+          e.data.estimate,
+          json(e.data.files),
+          json(e.data.requiredCapabilities),
+          json(e.data.metadata),
+          event.revision,
+          e.data.createdAt,
+          e.data.createdAt,
+          event.position,
+        );
         this.writeTags(e.data.taskId, e.data.tags, true);
         this.writeFts(event.position, e.data.taskId, e.data.title, e.data.description, e.data.tags, true);
         const { taskId, projectId, status: _status, createdAt: _createdAt, parentId, ...fields } = e.data;
@@ -133,7 +148,7 @@ export class SqliteProjection {
         }
         this.updateTask(taskId, columns);
         if (changes.tags) this.writeTags(taskId, changes.tags);
-        if (changes.title !== undefined || changes.description !== undefined || changes.tags) {
+        if (!this.bulk && (changes.title !== undefined || changes.description !== undefined || changes.tags)) {
           const row = this.s.task.get(taskId);
           if (row) this.writeFts(row.seq, taskId, row.title, row.description, JSON.parse(row.tags) as string[]);
         }
@@ -142,6 +157,9 @@ export class SqliteProjection {
       }
       case 'TaskMoved': {
         const { taskId } = e.data;
+        this.paths.clear();
+        // A bulk rebuild builds the path index at the end, unless the log moves subtrees: those look paths up.
+        if (this.bulk) this.db.exec(PATH_INDEX);
         const self = this.s.parent.get(taskId);
         const parent = e.data.toParentId ? this.s.parent.get(e.data.toParentId) : undefined;
         if (self) {
@@ -163,7 +181,8 @@ export class SqliteProjection {
         });
         return;
       case 'TaskDeleted': {
-        const row = this.s.task.get(e.data.taskId);
+        this.paths.delete(e.data.taskId);
+        const row = this.bulk ? undefined : this.s.task.get(e.data.taskId);
         if (row) this.s.deleteFts.run(row.seq);
         this.s.deleteTask.run(e.data.taskId);
         this.s.deleteTags.run(e.data.taskId);
@@ -248,37 +267,32 @@ export class SqliteProjection {
 
   /** The FTS row shares its rowid with the task's creation position, so updates and deletes are lookups. */
   private writeFts(seq: number, taskId: string, title: string, description: string, tags: readonly string[], fresh = false): void {
+    if (this.bulk) return;
     if (!fresh) this.s.deleteFts.run(seq);
     this.s.insertFts.run(seq, taskId, title, description, tags.join(' '));
   }
 
+  /** Path and depth of a task; during a bulk rebuild from memory, refilled after a move changed paths. */
+  private parentOf(id: string): { path: string; depth: number } | undefined {
+    const row = this.paths.get(id) ?? this.s.parent.get(id);
+    if (row && this.bulk) this.paths.set(id, row);
+    return row;
+  }
+  private readonly paths = new Map<string, { path: string; depth: number }>();
+
+  /** Ends a bulk rebuild: the full-text rows of the final tasks, then the query indexes. */
+  finishBulk(): void {
+    this.db.transaction(() => this.s.bulkFts.run())();
+    this.db.exec(READ_MODEL_DDL);
+  }
+
   private history(event: StoredEvent, taskId: string, projectId: string, changes: object): void {
-    this.s.history.run({
-      position: event.position,
-      taskId,
-      projectId,
-      revision: event.revision,
-      type: event.type,
-      at: event.recordedAt,
-      actor: event.metadata.actor,
-      role: event.metadata.role ?? null,
-      tool: event.metadata.tool,
-      changes: json(changes),
-    });
-    this.touched.set(projectId, [event.recordedAt, event.revision]);
+    const { actor, role, tool } = event.metadata;
+    const { position, revision, type, recordedAt } = event;
+    this.s.history.run(position, taskId, projectId, revision, type, recordedAt, actor, role ?? null, tool, json(changes));
+    this.touched.set(projectId, [recordedAt, revision]);
   }
 
   /** Projects whose `updated_at` moves with this batch: written once per batch, not once per event. */
   private readonly touched = new Map<string, [string, number]>();
 }
-
-const COLUMN: Partial<Record<string, string>> & Record<keyof TaskFields, string> = {
-  title: 'title',
-  description: 'description',
-  priority: 'priority',
-  tags: 'tags',
-  estimate: 'estimate',
-  files: 'files',
-  requiredCapabilities: 'required_capabilities',
-  metadata: 'metadata',
-};

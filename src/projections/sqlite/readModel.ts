@@ -18,7 +18,8 @@ export const optimizeReadModel = (db: Database.Database) => {
   return { ms: Math.round(performance.now() - started) };
 };
 
-const TABLES: Record<string, string> = {
+/** Every table of the read model with the columns that key its rows (and order a dump). */
+export const READ_MODEL_KEYS: Readonly<Record<string, string>> = {
   projects: 'id',
   tasks: 'id',
   task_tags: 'tag, task_id',
@@ -33,7 +34,7 @@ const TABLES: Record<string, string> = {
 /** Every row of the read model in a stable order, to compare a live model with a rebuild. */
 export const dumpReadModel = (db: Database.Database): Record<string, unknown[]> =>
   Object.fromEntries(
-    Object.entries(TABLES).map(([table, order]) => [
+    Object.entries(READ_MODEL_KEYS).map(([table, order]) => [
       table,
       db.prepare(`SELECT ${table === 'tasks_fts' ? 'rowid, *' : '*'} FROM ${table} ORDER BY ${order}`).all(),
     ]),

@@ -1,45 +1,108 @@
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import type { EventStore } from '../../eventstore/eventStore.js';
+import type { EventStoreSpec } from '../../eventstore/spec.js';
+import { spawnModuleWorker } from '../../util/worker.js';
 import { SqliteProjection } from './projection.js';
-import { openReadModel } from './readModel.js';
-import { QUERY_INDEXES, READ_MODEL_DDL } from './schema.js';
 
 export type RebuildProgress = Readonly<{ position: number; head: number; events: number }>;
 export type RebuildResult = Readonly<{ events: number; seconds: number; eventsPerSecond: number; position: number }>;
 
+const removeDb = (file: string) => {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+};
+
 /**
- * Builds a fresh read model from the whole log beside the live file, then swaps it in (rename is atomic).
- * A server still running keeps its open copy until it restarts.
+ * Builds a fresh read model at `file` (replaced if present) from the whole log, in bulk: no journal and no sync on
+ * this throwaway file (a crash leaves a file that is rebuilt again), big transactions, full-text rows and query
+ * indexes once at the end. `onProgress` may throw to abandon the build.
+ */
+export const buildReadModelAt = async (
+  store: EventStore,
+  file: string,
+  onProgress: (progress: RebuildProgress) => void = () => {},
+  batchSize = 10_000,
+): Promise<RebuildResult> => {
+  const started = process.hrtime.bigint();
+  removeDb(file);
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -131072');
+    db.pragma('temp_store = MEMORY');
+    const projection = new SqliteProjection(db, true);
+    const head = await store.headPosition();
+    let position = 0;
+    let events = 0;
+    for (;;) {
+      const batch = await store.readAll({ fromPosition: position, maxCount: batchSize });
+      if (batch.length === 0) break;
+      projection.applyBatch(batch);
+      position = batch.at(-1)!.position;
+      events += batch.length;
+      onProgress({ position, head: Math.max(head, position), events });
+    }
+    projection.finishBulk();
+    db.pragma('journal_mode = WAL');
+    db.close();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { events, seconds, eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)), position };
+  } catch (error) {
+    if (db.open) db.close();
+    removeDb(file);
+    throw error;
+  }
+};
+
+/**
+ * Offline rebuild (no server holds `file`): builds beside it, then renames it in (rename is atomic). A running
+ * server swaps blue-green instead (blueGreen.ts).
  */
 export const rebuildReadModel = async (
   store: EventStore,
   file: string,
   onProgress: (progress: RebuildProgress) => void = () => {},
-  batchSize = 5000,
+  batchSize = 10_000,
 ): Promise<RebuildResult> => {
-  const started = process.hrtime.bigint();
-  const aside = `${file}.rebuild`;
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${aside}${suffix}`, { force: true });
-  const db = openReadModel(aside);
-  db.pragma('synchronous = OFF');
-  const projection = new SqliteProjection(db);
-  for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
-  const head = await store.headPosition();
-  let position = 0;
-  let events = 0;
-  for (;;) {
-    const batch = await store.readAll({ fromPosition: position, maxCount: batchSize });
-    if (batch.length === 0) break;
-    projection.applyBatch(batch);
-    position = batch.at(-1)!.position;
-    events += batch.length;
-    onProgress({ position, head, events });
-  }
-  db.exec(READ_MODEL_DDL);
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.close();
+  const result = await buildReadModelAt(store, `${file}.rebuild`, onProgress, batchSize);
   for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
-  fs.renameSync(aside, file);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { events, seconds, eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)), position };
+  fs.renameSync(`${file}.rebuild`, file);
+  return result;
 };
+
+export type WorkerMessage =
+  { type: 'progress'; progress: RebuildProgress } | { type: 'done'; result: RebuildResult } | { type: 'error'; message: string };
+
+/**
+ * `buildReadModelAt` in a worker thread with its own connection to the log, so the API's event loop stays free
+ * while it runs. Aborting terminates the worker and removes the half-built file.
+ */
+export const buildReadModelInWorker = (
+  spec: EventStoreSpec,
+  file: string,
+  { onProgress = () => {}, signal, batchSize }: { onProgress?: (p: RebuildProgress) => void; signal?: AbortSignal; batchSize?: number } = {},
+): Promise<RebuildResult> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('the rebuild was cancelled'));
+    const worker = spawnModuleWorker(import.meta.url, 'rebuildWorker', { spec, file, batchSize });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', abort);
+      fn();
+    };
+    const abort = () => {
+      void worker.terminate().then(() => removeDb(file));
+      settle(() => reject(new Error('the rebuild was cancelled')));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') onProgress(message.progress);
+      else if (message.type === 'done') settle(() => resolve(message.result));
+      else settle(() => reject(new Error(message.message)));
+    });
+    worker.once('error', (error) => settle(() => reject(error)));
+    worker.once('exit', (code) => settle(() => reject(new Error(`the rebuild worker exited (${code}) before it finished`))));
+  });

@@ -1,5 +1,10 @@
+import type { TaskFields } from '../../events/project.js';
+
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
 export const SQLITE_PROJECTION_VERSION = 3;
+
+/** Subtree moves look paths up through it; a bulk rebuild creates it at the first move, or at the end. */
+export const PATH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);';
 
 export const READ_MODEL_DDL = `
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -41,9 +46,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   updated_at            TEXT NOT NULL,
   seq                   INTEGER NOT NULL
 );
+${PATH_INDEX}
 CREATE INDEX IF NOT EXISTS tasks_project ON tasks (project_id, seq);
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id, seq);
-CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (project_id, status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_role ON tasks (role, status);
@@ -81,10 +86,22 @@ CREATE TABLE IF NOT EXISTS task_history (
 ) WITHOUT ROWID;
 `;
 
-/** Indexes only queries use; a full rebuild drops them and builds them once at the end. */
-export const QUERY_INDEXES = ['tasks_project', 'tasks_parent', 'tasks_ready', 'tasks_status', 'tasks_role', 'tasks_lease'];
+/** Indexes a bulk rebuild builds once at the end (the path index earlier if the log moves a subtree). */
+export const QUERY_INDEXES = ['tasks_project', 'tasks_parent', 'tasks_ready', 'tasks_status', 'tasks_role', 'tasks_lease', 'tasks_path'];
 
 /** Every table and index of the read model, dropped when a new projector version rebuilds it. */
 export const READ_MODEL_TABLES = ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens'];
 
 export const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
+
+/** The task fields a TaskUpdated may change → their column (a fixed map: column names never come from input). */
+export const COLUMN: Partial<Record<string, string>> & Record<keyof TaskFields, string> = {
+  title: 'title',
+  description: 'description',
+  priority: 'priority',
+  tags: 'tags',
+  estimate: 'estimate',
+  files: 'files',
+  requiredCapabilities: 'required_capabilities',
+  metadata: 'metadata',
+};

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { databaseOf } from '../sqlite/swappable.js';
 import type { StoredEvent } from '../../events/types.js';
 import { taskChunks } from '../../embeddings/chunks.js';
 import { contentHash } from '../../embeddings/embedder.js';
@@ -13,10 +14,17 @@ export const VECTOR_PROJECTION_VERSION = 2;
 type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
 
 /** The vector model's own lookup of what it indexes, in the SQLite read model it follows (never ahead of it). */
+/** Prepared again when a blue-green rebuild swapped the read model's connection. */
 const taskSource = (db: Database.Database) => {
   let statement: Database.Statement<[string], TaskSource> | undefined;
-  return (id: string): TaskSource | undefined =>
-    (statement ??= db.prepare<[string], TaskSource>('SELECT title, description, tags, status, priority, role FROM tasks WHERE id = ?')).get(id);
+  let on: Database.Database | undefined;
+  return (id: string): TaskSource | undefined => {
+    if (!statement || on !== databaseOf(db)) {
+      on = databaseOf(db);
+      statement = db.prepare<[string], TaskSource>('SELECT title, description, tags, status, priority, role FROM tasks WHERE id = ?');
+    }
+    return statement.get(id);
+  };
 };
 
 /** Events that change a task's text or its filterable metadata. */

@@ -182,6 +182,17 @@ export class ChromaVectorStore {
     return new Map(result.ids.map((id, i) => [id, Float32Array.from(result.embeddings[i] ?? [])]));
   }
 
+  /** Every record of a project's collection: id and content hash (for verify), read in pages of `page`. */
+  async hashes(projectId: string, page = 5000): Promise<Map<string, string>> {
+    const collection = await this.collection(projectId);
+    const out = new Map<string, string>();
+    for (let offset = 0; ; offset += page) {
+      const result = await this.write('get', () => collection.get({ limit: page, offset, include: ['metadatas'] }));
+      result.ids.forEach((id, i) => out.set(id, String(result.metadatas[i]?.hash ?? '')));
+      if (result.ids.length < page) return out;
+    }
+  }
+
   async count(): Promise<number> {
     let total = 0;
     for (const projectId of await this.projects()) {

@@ -222,6 +222,37 @@ describe('Rebuilding the SQLite read model', () => {
         expect(swapped.checkpoint).to.equal(head);
       });
 
+      it('`rebuild --json` prints progress lines and the result as JSON on stdout', async function () {
+        this.timeout(60_000);
+        const run = await runCli(['rebuild', '--json'], dataDir);
+        expect(run.code, run.stderr).to.equal(0);
+        const lines = run.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines.at(0)).to.have.keys('phase', 'eventsDone', 'eventsTotal', 'eventsPerSecond', 'etaSeconds');
+        expect(lines.at(-1)).to.include({ model: 'sqlite', events: workload.events, position: head });
+        expect(JSON.stringify(readDump(dataFiles(dataDir).readModel).dump)).to.equal(JSON.stringify(live.dump));
+      });
+
+      it('`rebuild` refuses (exit 1) while a server owns the data directory, pointing at POST /admin/rebuild', async function () {
+        this.timeout(60_000);
+        const file = path.join(dataDir, 'server.json');
+        fs.writeFileSync(file, JSON.stringify({ pid: process.pid, url: 'http://127.0.0.1:1', startedAt: new Date().toISOString() }));
+        try {
+          const run = await runCli(['rebuild'], dataDir);
+          expect(run.code).to.equal(1);
+          expect(run.stderr).to.contain('POST http://127.0.0.1:1/api/v1/admin/rebuild');
+        } finally {
+          fs.rmSync(file);
+        }
+      });
+
+      it('`rebuild --model` refuses an unknown model with exit 2', async function () {
+        this.timeout(60_000);
+        expect((await runCli(['rebuild', '--model', 'everything'], dataDir)).code).to.equal(2);
+      });
+
       it('`stats` prints the event count and the projector position as JSON', async function () {
         this.timeout(60_000);
         const run = await runCli(['stats'], dataDir);

@@ -1,0 +1,184 @@
+/**
+ * The event browser and backup/restore parts of bench `audit` (issue 12): `measureBrowse` and `measureBackup` over a
+ * SQLite event log. Alone: `tsx bench/auditBrowse.ts [--events N] [--log FILE]` builds a log (or reuses FILE) and prints both.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { v7 as uuidv7 } from 'uuid';
+import { auditLogOperations } from '../src/api/catalog/auditLog.js';
+import type { OperationContext } from '../src/api/catalog/operation.js';
+import { CommandHandler } from '../src/commands/handler.js';
+import { projectCommands } from '../src/commands/project/commands.js';
+import { projectDecider, type ProjectCommand } from '../src/commands/project/decider.js';
+import type { ProjectState } from '../src/commands/project/project.js';
+import { projectStreamId, type ProjectEvent } from '../src/events/project.js';
+import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { backupSqliteLog, restoreSqliteLog } from '../src/eventstore/sqliteBackup.js';
+import { atLeast, below, fmt, info, makeTree, nowMs, percentile, printResult, round, tempDir, type Row } from './lib.js';
+import { mulberry32 } from '../test/support/random.js';
+
+export const ACTORS = 50;
+const actorOf = (i: number) => `agent-${i % ACTORS}`;
+
+/**
+ * A log of about `events` events through the real decider and store (sync=normal, not timed): trees of 1,000 tasks,
+ * each by one of 50 actors, then single-task updates by actors, roles and tools drawn at random.
+ */
+export const buildBrowseLog = async (file: string, events: number): Promise<number> => {
+  const store = new SqliteEventStore({ path: file, synchronous: 'normal', pollIntervalMs: 0 });
+  const handler = new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider() });
+  const commands = projectCommands({ handler, locateTask: async () => undefined, newId: uuidv7, now: () => new Date().toISOString() });
+  const random = mulberry32(12);
+  const ids: string[] = [];
+  let seq = 0;
+  const meta = (i: number) => ({
+    actor: actorOf(i),
+    tool: i % 7 === 0 ? 'mcp:update_task' : 'rest',
+    commandId: `browse-${++seq}`,
+    ...(i % 3 === 0 ? { role: 'coder' } : {}),
+  });
+  const trees = Math.max(1, Math.round((events * 0.6) / 1000));
+  for (let i = 0; i < trees; i++) {
+    const result = await commands.createTaskTree({ root: makeTree(1000, `browse ${i}`) }, meta(i));
+    for (const e of result.events) if (e.type === 'TaskCreated') ids.push((e.data as { taskId: string }).taskId);
+  }
+  const stream = projectStreamId('default');
+  const updates = Math.max(0, events - ids.length);
+  for (let start = 0; start < updates; start += 2000) {
+    const batch: Promise<unknown>[] = [];
+    for (let i = start; i < Math.min(updates, start + 2000); i++) {
+      const who = Math.floor(random() * ACTORS * 21);
+      const { commandId, actor, tool, role } = meta(who);
+      const taskId = ids[Math.floor(random() * ids.length)]!;
+      const command = {
+        type: 'UpdateTask',
+        data: { taskId, changes: { title: `renamed ${i}` } },
+        metadata: { now: new Date().toISOString(), commandId, actor, tool, role },
+      };
+      batch.push(handler.handle(stream, command as ProjectCommand).catch(() => undefined));
+    }
+    await Promise.all(batch);
+  }
+  const { events: count } = await store.stats();
+  await store.close();
+  return count;
+};
+
+const ctx: OperationContext = { actor: 'bench', tool: 'bench', commandId: 'bench', correlationId: 'bench' };
+
+/** p50/p99 of one page of 100 through the catalog operation (filters, store page, items, cursor), at random starting points. */
+export const measureBrowse = async (storePath: string, samples = 300): Promise<{ rows: Row[]; figures: Record<string, number> }> => {
+  const store = new SqliteEventStore({ path: storePath, pollIntervalMs: 0 });
+  try {
+    const listEvents = auditLogOperations({ store }).find((op) => op.name === 'listEvents')!;
+    const head = await store.headPosition();
+    const random = mulberry32(7);
+    const [someTask] = (await store.readAll({ fromPosition: Math.floor(head / 2), maxCount: 1 })).map((e) => (e.data as { taskId: string }).taskId);
+    const time = async (input: () => Record<string, unknown>): Promise<{ p50: number; p99: number; items: number }> => {
+      const latencies: number[] = [];
+      let items = 0;
+      for (let i = 0; i < samples; i++) {
+        const args = { limit: 100, ...input() };
+        const t0 = nowMs();
+        const { body } = await listEvents.run(args, ctx);
+        latencies.push(nowMs() - t0);
+        items += (body as { items: unknown[] }).items.length;
+      }
+      return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), items: items / samples };
+    };
+    const cursorAt = () => Buffer.from(JSON.stringify([Math.floor(random() * head * 0.9)])).toString('base64url');
+    const shapes: Array<[string, () => Record<string, unknown>]> = [
+      ['actor', () => ({ actor: actorOf(Math.floor(random() * ACTORS)), cursor: cursorAt() })],
+      ['actor + type', () => ({ actor: actorOf(Math.floor(random() * ACTORS)), type: ['TaskUpdated'], cursor: cursorAt() })],
+      ['two types', () => ({ type: ['TaskCreated', 'TaskUpdated'], cursor: cursorAt() })],
+      ['role (no index: scanned in position order)', () => ({ role: 'coder', cursor: cursorAt() })],
+      ['task', () => ({ taskId: someTask })],
+      ['no filter', () => ({ cursor: cursorAt() })],
+    ];
+    const measured: Record<string, { p50: number; p99: number; items: number }> = {};
+    for (const [name, input] of shapes) measured[name] = await time(input);
+    const actor = measured.actor!;
+    const rows: Row[] = [
+      info('events in the log', head),
+      below('page of 100 filtered by actor, p99', round(actor.p99, 2), 50, 'ms'),
+      info('  p50', round(actor.p50, 2), 'ms'),
+      ...shapes
+        .slice(1)
+        .map(([name]) =>
+          info(`page filtered by ${name}, p50 / p99`, `${fmt(round(measured[name]!.p50, 2))} / ${fmt(round(measured[name]!.p99, 2))}`, 'ms'),
+        ),
+    ];
+    const figures = {
+      events: head,
+      actorPageP50Ms: round(actor.p50, 2),
+      actorPageP99Ms: round(actor.p99, 2),
+      twoTypesPageP99Ms: round(measured['two types']!.p99, 2),
+      rolePageP99Ms: round(measured['role (no index: scanned in position order)']!.p99, 2),
+    };
+    return { rows, figures };
+  } finally {
+    await store.close();
+  }
+};
+
+/** Backup of the whole log, then a restore into an empty store (verify + import + indexes), before any read-model rebuild. */
+export const measureBackup = async (storePath: string): Promise<{ rows: Row[]; figures: Record<string, number> }> => {
+  const { dir, remove } = tempDir('audit-backup');
+  try {
+    const file = path.join(dir, 'log.ndjson');
+    const backup = await backupSqliteLog(storePath, file);
+    const restored = await restoreSqliteLog(path.join(dir, 'restored.db'), file);
+    const restorePerSec = Math.round(restored.count / restored.seconds);
+    const scaled1M = round((backup.seconds * 1_000_000) / Math.max(1, backup.count), 1);
+    const rows: Row[] = [
+      info('events backed up', backup.count),
+      info('backup time', round(backup.seconds, 2), 's'),
+      below('backup time, scaled to 1,000,000 events', scaled1M, 30, 's'),
+      info('backup size', round(backup.bytes / 1048576, 1), 'MB'),
+      atLeast('restore before the rebuild (check every line + write + indexes)', restorePerSec, 50_000, 'events/s'),
+      info('  restore time', round(restored.seconds, 2), 's'),
+    ];
+    const figures = {
+      backupEvents: backup.count,
+      backupSeconds: round(backup.seconds, 2),
+      backupSecondsPer1M: scaled1M,
+      backupMb: round(backup.bytes / 1048576, 1),
+      restoreEventsPerSec: restorePerSec,
+      restoreSeconds: round(restored.seconds, 2),
+    };
+    return { rows, figures };
+  } finally {
+    remove();
+  }
+};
+
+const main = async () => {
+  const args = process.argv.slice(2);
+  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const events = Number(flag('--events') ?? 200_000);
+  let log = flag('--log');
+  const scratch = log ? undefined : tempDir('audit-browse');
+  log ??= path.join(scratch!.dir, 'events.db');
+  if (!fs.existsSync(log)) {
+    const t0 = nowMs();
+    const built = await buildBrowseLog(log, events);
+    console.error(`built a log of ${built} events in ${round((nowMs() - t0) / 1000, 1)} s at ${log}`);
+  }
+  try {
+    const browse = await measureBrowse(log);
+    const backup = await measureBackup(log);
+    const result = {
+      name: 'audit (browse, backup)',
+      setup: `SQLite event log ${log}`,
+      rows: [...browse.rows, ...backup.rows],
+      figures: { ...browse.figures, ...backup.figures },
+    };
+    printResult(result);
+    console.log(JSON.stringify(result.figures));
+  } finally {
+    scratch?.remove();
+  }
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -1,0 +1,10 @@
+import type { EventStore } from './eventStore.js';
+import { EventStoreDbEventStore } from './eventstoredb.js';
+import { SqliteEventStore } from './sqlite.js';
+
+/** Where a worker thread finds the log: it opens its own connection (a store object cannot cross threads). */
+export type EventStoreSpec = Readonly<{ kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string }>;
+
+/** A reading connection to the log for a worker thread; `pollIntervalMs` 0 when it never follows appends. */
+export const openStoreFromSpec = (spec: EventStoreSpec, pollIntervalMs = 0): EventStore =>
+  spec.kind === 'sqlite' ? new SqliteEventStore({ path: spec.path, pollIntervalMs }) : new EventStoreDbEventStore({ url: spec.url, pollIntervalMs });

@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import { createApp, type App } from '../../src/app.js';
+import type { TreeInput } from '../../src/commands/project/commands.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';
+import { buildReadModelAt } from '../../src/projections/sqlite/rebuild.js';
+import { SQLITE_PROJECTION_VERSION } from '../../src/projections/sqlite/schema.js';
+import { dataFiles } from '../../src/wiring/dataFiles.js';
+import { api, startTestApp, type JsonResponse, type TestApp } from '../support/testApp.js';
+
+/** A tree of `n` tasks, ten children per node, with tags and a description so every table has rows. */
+const tree = (n: number, label: string): TreeInput => {
+  let made = 1;
+  const node = (depth: number): TreeInput => {
+    const children: TreeInput[] = [];
+    while (depth < 3 && made < n && children.length < 10) {
+      made += 1;
+      children.push(node(depth + 1));
+    }
+    return { title: `${label} ${made}`, description: `work item ${made} of ${label}`, tags: [`t${made % 7}`, label], children };
+  };
+  return node(0);
+};
+
+const meta = (i: number) => ({ actor: 'spec', tool: 'cli', commandId: `rebuild-spec-${i}-${Math.random()}` });
+
+/** Creates `trees` trees of 500 tasks in process (fast), then a few dependencies; returns the task ids. */
+const seed = async (app: App, trees: number): Promise<string[]> => {
+  const ids: string[] = [];
+  for (let i = 0; i < trees; i++) {
+    const result = await app.commands.createTaskTree({ projectId: 'default', root: tree(500, `tree${i}`) }, meta(i));
+    ids.push(...result.taskIds);
+  }
+  for (let i = 1; i < 40; i++) await app.commands.addDependency(ids[i * 10]!, ids[i * 10 - 1]!, 'hard', meta(1000 + i));
+  await app.projector.waitFor(await app.store.headPosition(), 30_000);
+  return ids;
+};
+
+const waitForJob = async (baseUrl: string, id: string): Promise<JsonResponse> => {
+  for (;;) {
+    const job = await api(baseUrl, 'GET', `/api/v1/admin/jobs/${id}`);
+    if (job.body.state !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('Blue-green rebuild of the SQLite read model (POST /admin/rebuild)', () => {
+  describe('given a server with a few thousand events', () => {
+    let app: TestApp;
+    let ids: string[];
+    before(async function () {
+      this.timeout(120_000);
+      app = await startTestApp();
+      ids = await seed(app, 6);
+    });
+    after(async () => app?.close());
+
+    it('when a rebuild runs, reads keep answering in full and writes made meanwhile are visible after the swap', async function () {
+      this.timeout(120_000);
+      const total = ids.length;
+      const started = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'sqlite' });
+      expect(started.status, JSON.stringify(started.body)).to.equal(202);
+      expect(started.body).to.include({ kind: 'rebuild', state: 'running' });
+      const answers: number[] = [];
+      const incomplete: string[] = [];
+      const written: string[] = [];
+      let job = started;
+      let round = 0;
+      while (job.body.state === 'running') {
+        round += 1;
+        const id = ids[(round * 37) % total]!;
+        const [one, page] = await Promise.all([
+          api(app.baseUrl, 'GET', `/api/v1/tasks/${id}`),
+          api(app.baseUrl, 'GET', `/api/v1/tasks?projectId=default&tag=tree0&limit=200`),
+        ]);
+        answers.push(one.status, page.status);
+        if (one.body?.id !== id || !String(one.body?.title).startsWith('tree')) incomplete.push(`task ${id}: ${JSON.stringify(one.body)}`);
+        if (page.body?.items?.length !== 200) incomplete.push(`page of ${page.body?.items?.length}`);
+        if (round % 5 === 0) {
+          const created = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: `written during the rebuild ${round}` });
+          expect(created.status, JSON.stringify(created.body)).to.equal(201);
+          written.push(created.body.id as string);
+        }
+        job = await api(app.baseUrl, 'GET', `/api/v1/admin/jobs/${started.body.id}`);
+      }
+      expect(job.body.state, JSON.stringify(job.body)).to.equal('succeeded');
+      expect(round, 'reads made while the rebuild ran').to.be.greaterThan(2);
+      expect(answers.every((s) => s === 200)).to.equal(true);
+      expect(incomplete).to.deep.equal([]);
+      expect(job.body.progress.eventsDone).to.be.greaterThan(total);
+      expect(job.body.result.models.sqlite.events).to.be.greaterThan(total);
+      for (const id of written) expect((await api(app.baseUrl, 'GET', `/api/v1/tasks/${id}`)).status, id).to.equal(200);
+      const after = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'written after the swap' });
+      expect(after.status).to.equal(201);
+      expect((await api(app.baseUrl, 'GET', `/api/v1/tasks/${after.body.id}`)).status).to.equal(200);
+    });
+
+    it('then the swapped-in model equals a rebuild from the log, row for row', async function () {
+      this.timeout(60_000);
+      await app.projector.waitFor(await app.store.headPosition(), 10_000);
+      const aside = path.join(app.dataDir, 'compare.db');
+      await buildReadModelAt(app.store, aside);
+      const fresh = openReadModel(aside);
+      try {
+        expect(JSON.stringify(dumpReadModel(app.readDb))).to.equal(JSON.stringify(dumpReadModel(fresh)));
+      } finally {
+        fresh.close();
+      }
+      expect(fs.existsSync(`${dataFiles(app.dataDir).readModel}.rebuild`)).to.equal(false);
+    });
+
+    it('refuses a second rebuild while one runs with 409 JOB_RUNNING', async () => {
+      const first = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', {});
+      expect(first.status).to.equal(202);
+      const second = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'all' });
+      expect(second.status).to.equal(409);
+      expect(second.body.code).to.equal('JOB_RUNNING');
+      expect((await waitForJob(app.baseUrl, first.body.id as string)).body.state).to.equal('succeeded');
+    });
+
+    it('refuses a model it cannot rebuild while running with 409 MODEL_NOT_REBUILDABLE, and an unknown one with 400', async () => {
+      const graph = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'graph' });
+      expect(graph.status).to.equal(409);
+      expect(graph.body).to.include({ code: 'MODEL_NOT_REBUILDABLE' });
+      expect((await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'everything' })).status).to.equal(400);
+    });
+
+    it('refuses a caller without audit_admin with 403, even one holding audit_reading', async () => {
+      const registered = await api(app.baseUrl, 'POST', '/api/v1/plugins', {
+        id: 'auditor',
+        name: 'Auditor',
+        type: 'agent',
+        capabilities: ['task_reading', 'audit_reading'],
+      });
+      expect(registered.status, JSON.stringify(registered.body)).to.equal(201);
+      const issued = await api(app.baseUrl, 'POST', '/api/v1/plugins/auditor/tokens', {});
+      expect(issued.status).to.equal(201);
+      const refused = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'sqlite' }, { authorization: `Bearer ${issued.body.token}` });
+      expect(refused.status).to.equal(403);
+    });
+  });
+
+  describe('given a read model built by another projector version', () => {
+    let dataDir: string;
+    let app: App | undefined;
+    let ids: string[];
+    before(async function () {
+      this.timeout(120_000);
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-bluegreen-'));
+      const first = await createApp(loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir, port: 0, sync: 'normal' }), createLogger('silent'));
+      ids = await seed(first, 4);
+      await first.stop();
+      const db = new Database(dataFiles(dataDir).readModel);
+      db.prepare("UPDATE checkpoints SET version = ? WHERE projector = 'sqlite'").run(SQLITE_PROJECTION_VERSION - 1);
+      db.close();
+    });
+    after(async () => {
+      await app?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('when the server starts, the old model answers until the new one is swapped in', async function () {
+      this.timeout(120_000);
+      app = await createApp(
+        loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir, port: 0, host: '127.0.0.1', sync: 'normal' }),
+        createLogger('silent'),
+      );
+      expect(app.projector.rebuildingAtStart, 'a rebuild was started aside').to.not.equal(undefined);
+      const { port } = await app.listen();
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const token = fs.readFileSync(app.adminTokenFile, 'utf8').trim();
+      let done = false;
+      void app.projector.rebuildingAtStart!.then(() => (done = true));
+      const statuses: number[] = [];
+      do {
+        const answer = await api(baseUrl, 'GET', `/api/v1/tasks/${ids[statuses.length % ids.length]}`, undefined, {
+          authorization: `Bearer ${token}`,
+        });
+        statuses.push(answer.status);
+      } while (!done);
+      expect(statuses.length).to.be.greaterThan(0);
+      expect(statuses.every((s) => s === 200)).to.equal(true);
+      expect(app.projector.projection.checkpoint()).to.equal(await app.store.headPosition());
+      const version = app.readDb.prepare<[], { version: number }>("SELECT version FROM checkpoints WHERE projector = 'sqlite'").get()!.version;
+      expect(version).to.equal(SQLITE_PROJECTION_VERSION);
+    });
+  });
+});

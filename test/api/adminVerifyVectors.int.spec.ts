@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { CORPUS } from '../queries/search/fixtures/corpus.js';
+import { meta, seed, startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
+import { api, startTestApp, type TestApp } from '../support/testApp.js';
+
+/** GET /admin/verify?model=vectors: the Chroma collections against the texts the log gives every task. */
+describe('Verifying the vector read model', function () {
+  // Embedded Chroma starts and embeds the seed: on a loaded 2-core machine that outlasts mocha's default.
+  this.timeout(120_000);
+  let app: TestApp;
+  let ids: Map<string, string>;
+  const store = () => app.background.vectors!.store!;
+
+  const verify = async (model: string) => {
+    const started = await api(app.baseUrl, 'GET', `/api/v1/admin/verify?model=${model}`);
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    let job = started.body;
+    for (let i = 0; job.state === 'running' && i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await api(app.baseUrl, 'GET', `/api/v1/admin/jobs/${job.id}`)).body;
+    }
+    expect(job.state, job.error).to.equal('succeeded');
+    return job.result;
+  };
+  const vectorsOf = (result: { models: Array<{ model: string }> }) => result.models.find((m) => m.model === 'vectors') as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  before(async () => {
+    app = await startVectorApp();
+    ids = await seed(app, CORPUS.slice(0, 12));
+    await app.commands.deleteTask(ids.get(CORPUS[0]!.key)!, true, meta());
+    await app.commands.updateTask(ids.get(CORPUS[1]!.key)!, { title: 'A title the log changed' }, meta());
+    await vectorsCaughtUp(app);
+  });
+  after(async () => app?.close());
+
+  describe('when the vectors follow the log', () => {
+    it('reports one vector per live task with its text’s hash, and all includes the vectors', async () => {
+      const result = await verify('all');
+      expect(result.models.map((m: { model: string }) => m.model)).to.deep.equal(['sqlite', 'graph', 'vectors']);
+      expect(result.equal, JSON.stringify(result)).to.equal(true);
+      expect(vectorsOf(result)).to.include({ live: 11, expected: 11, missing: 0, extra: 0, stale: 0 });
+    });
+  });
+
+  describe('when Chroma lost a vector, kept one of a deleted task and holds one of an older text', () => {
+    it('names each task as missing, extra and stale', async () => {
+      const lost = ids.get(CORPUS[2]!.key)!;
+      const old = ids.get(CORPUS[3]!.key)!;
+      const deleted = ids.get(CORPUS[0]!.key)!;
+      const [vector] = (await store().vectors('default', [old])).values();
+      const metadata = { projectId: 'default', status: 'pending', priority: 'normal', role: '', tags: '' };
+      await store().delete([{ id: lost, projectId: 'default' }]);
+      await store().upsert([
+        { id: old, vector: vector!, metadata: { ...metadata, hash: 'an-older-text' } },
+        { id: deleted, vector: vector!, metadata: { ...metadata, hash: 'a-deleted-task' } },
+      ]);
+      const report = vectorsOf(await verify('vectors'));
+      expect(report).to.include({ equal: false, missing: 1, extra: 1, stale: 1 });
+      const kinds = Object.fromEntries(report.examples.map((e: { kind: string; taskId: string }) => [e.kind, e.taskId]));
+      expect(kinds).to.deep.equal({ missing: lost, extra: deleted, stale: old });
+    });
+  });
+
+  describe('on a node whose vector model is off', () => {
+    let plain: TestApp;
+    before(async () => {
+      plain = await startTestApp();
+    });
+    after(() => plain?.close());
+
+    it('refuses vectors with 409 VECTORS_OFF and leaves them out of all', async () => {
+      const refused = await api(plain.baseUrl, 'GET', '/api/v1/admin/verify?model=vectors');
+      expect(refused.status).to.equal(409);
+      expect(refused.body.code).to.equal('VECTORS_OFF');
+      const started = await api(plain.baseUrl, 'GET', '/api/v1/admin/verify');
+      await plain.jobs.idle();
+      const job = plain.jobs.get(started.body.id);
+      expect((job.result as { models: Array<{ model: string }> }).models.map((m) => m.model)).to.deep.equal(['sqlite', 'graph']);
+    });
+  });
+});
