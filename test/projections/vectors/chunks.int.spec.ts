@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { taskChunks } from '../../../src/embeddings/chunks.js';
+import { verifyVectors } from '../../../src/projections/vectors/verify.js';
 import type { TestApp } from '../../support/testApp.js';
 import { LONG_CORPUS } from '../../queries/search/fixtures/taskFiles.js';
 import { meta, startVectorApp, vectorsCaughtUp } from '../../queries/search/support.js';
@@ -51,6 +52,11 @@ describe('Vector read model of long descriptions (chunks)', function () {
     await projection.applyBatch(await app.store.readAll({ fromPosition: 0, maxCount: 10_000 }));
     expect(await vectors().store!.count()).to.equal(taskChunks(long).length);
     expect(vectors().cache.stats().computed).to.equal(computed);
+  });
+
+  it('verifies equal against the log: one record per chunk, each with its chunk’s hash', async () => {
+    const report = await verifyVectors({ store: app.store, vectors: vectors().store! });
+    expect(report).to.include({ equal: true, live: taskChunks(long).length, expected: taskChunks(long).length, missing: 0, extra: 0, stale: 0 });
   });
 
   it('drops every chunk of a deleted task', async () => {
