@@ -68,7 +68,14 @@ export const buildBrowseLog = async (file: string, events: number): Promise<numb
 const ctx: OperationContext = { actor: 'bench', tool: 'bench', commandId: 'bench', correlationId: 'bench' };
 
 /** p50/p99 of one page of 100 through the catalog operation (filters, store page, items, cursor), at random starting points. */
-export const measureBrowse = async (storePath: string, samples = 300): Promise<{ rows: Row[]; figures: Record<string, number> }> => {
+export const measureBrowse = async (
+  storePath: string,
+  samples = 300,
+  /** Who wrote the log: its actors and one of its roles (default: the ones `buildBrowseLog` writes). */
+  writers: { actors?: readonly string[]; role?: string } = {},
+): Promise<{ rows: Row[]; figures: Record<string, number> }> => {
+  const actors = writers.actors ?? Array.from({ length: ACTORS }, (_, i) => actorOf(i));
+  const role = writers.role ?? 'coder';
   const store = new SqliteEventStore({ path: storePath, pollIntervalMs: 0 });
   try {
     const listEvents = auditLogOperations({ store }).find((op) => op.name === 'listEvents')!;
@@ -89,10 +96,10 @@ export const measureBrowse = async (storePath: string, samples = 300): Promise<{
     };
     const cursorAt = () => Buffer.from(JSON.stringify([Math.floor(random() * head * 0.9)])).toString('base64url');
     const shapes: Array<[string, () => Record<string, unknown>]> = [
-      ['actor', () => ({ actor: actorOf(Math.floor(random() * ACTORS)), cursor: cursorAt() })],
-      ['actor + type', () => ({ actor: actorOf(Math.floor(random() * ACTORS)), type: ['TaskUpdated'], cursor: cursorAt() })],
+      ['actor', () => ({ actor: actors[Math.floor(random() * actors.length)], cursor: cursorAt() })],
+      ['actor + type', () => ({ actor: actors[Math.floor(random() * actors.length)], type: ['TaskUpdated'], cursor: cursorAt() })],
       ['two types', () => ({ type: ['TaskCreated', 'TaskUpdated'], cursor: cursorAt() })],
-      ['role (no index: scanned in position order)', () => ({ role: 'coder', cursor: cursorAt() })],
+      ['role (no index: scanned in position order)', () => ({ role, cursor: cursorAt() })],
       ['task', () => ({ taskId: someTask })],
       ['no filter', () => ({ cursor: cursorAt() })],
     ];

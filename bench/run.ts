@@ -20,6 +20,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   graph: () => import('./graph.js'),
   auth: () => import('./auth.js'),
   claims: () => import('./claims.js'),
+  audit: () => import('./audit.js'),
 };
 
 const main = async () => {

@@ -22,12 +22,15 @@ export type AuditEventsOptions = Readonly<{
   json?: boolean;
 }>;
 
+/** A flag the command cannot use: exit 2 with the message (not an API refusal, so no problem code). */
+class UsageError extends Error {}
+
 /** Most events one `vespera audit events` prints (it follows pages of the store up to this). */
 const MAX_LIMIT = 100_000;
 
 const integer = (flag: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(value)) throw new DomainError('USAGE', 2, `${flag} takes a whole number (got "${value}").`);
+  if (!/^\d{1,16}$/.test(value)) throw new UsageError(`${flag} takes a whole number (got "${value}").`);
   return Number(value);
 };
 
@@ -54,7 +57,7 @@ export const auditEventsCommand = async (cfg: Config, openStore: (cfg: Config) =
   let limit: number;
   try {
     limit = integer('--limit', opts.limit) ?? 100;
-    if (limit < 1 || limit > MAX_LIMIT) throw new DomainError('USAGE', 2, `--limit takes 1 to ${MAX_LIMIT}.`);
+    if (limit < 1 || limit > MAX_LIMIT) throw new UsageError(`--limit takes 1 to ${MAX_LIMIT}.`);
     const input = {
       ...(opts.project === undefined ? {} : { projectId: opts.project }),
       ...(opts.stream === undefined ? {} : { streamId: opts.stream }),
@@ -72,11 +75,11 @@ export const auditEventsCommand = async (cfg: Config, openStore: (cfg: Config) =
     const parsed = listEvents.input.safeParse(input);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'filters'}: ${i.message}`);
-      throw new DomainError('USAGE', 2, `Invalid filter: ${problems.join('; ')}.`);
+      throw new UsageError(`Invalid filter: ${problems.join('; ')}.`);
     }
     query = logQueryOf(parsed.data);
   } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
+    if (!(error instanceof UsageError) && !(error instanceof DomainError)) throw error;
     process.stderr.write(`${error.message}\n`);
     return 2;
   }

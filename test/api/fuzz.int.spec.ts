@@ -111,6 +111,14 @@ const rememberRequest = async (known: Known, app: TestApp, op: AnyOperation): Pr
 const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, body: Record<string, unknown>): void => {
   const drop = <T>(list: T[], match: (item: T) => boolean) => list.splice(0, list.length, ...list.filter((item) => !match(item)));
   switch (op.name) {
+    case 'verifyReadModels':
+    case 'rebuildReadModel':
+      if (typeof body.id === 'string' && !known.jobs.includes(body.id)) known.jobs.push(body.id);
+      break;
+    case 'listAdminJobs':
+      for (const item of (body.items ?? []) as Array<{ id?: unknown }>)
+        if (typeof item.id === 'string' && !known.jobs.includes(item.id)) known.jobs.push(item.id);
+      break;
     case 'listEvents':
       for (const item of (body.items ?? []) as Array<{ metadata?: { correlationId?: unknown } }>) {
         const id = item.metadata?.correlationId;

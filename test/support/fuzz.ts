@@ -39,6 +39,8 @@ export const GARBAGE_BODIES = [
   '{"a":1}{"b":2}',
 ];
 
+const AUDIT_POINT_OPERATIONS: ReadonlySet<string> = new Set(['getTaskAsOf', 'getProjectAsOf', 'diffProject']);
+
 /** What the fuzzer has seen exist: answers feed the next requests, so clean requests reach their handlers. */
 export type Known = {
   tasks: string[];
@@ -57,6 +59,8 @@ export type Known = {
   requests: string[];
   /** Correlation ids seen in listed events. */
   correlations: string[];
+  /** Ids of verify and rebuild jobs started or listed. */
+  jobs: string[];
 };
 
 export const emptyKnown = (): Known => ({
@@ -73,6 +77,7 @@ export const emptyKnown = (): Known => ({
   services: [],
   requests: [],
   correlations: [],
+  jobs: [],
 });
 
 const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId']);
@@ -119,6 +124,10 @@ export const generator = (rnd: Random, known: Known) => {
   /** A value from what exists, for the fields that name something; undefined for the others. */
   const knownValue = (op: AnyOperation, name: string, pattern: string | undefined): unknown => {
     if (name === 'id' && (op.name === 'createProject' || op.name === 'registerPlugin')) return fitting(pattern, 'fuzz');
+    // Points of the audit reads: an early position always exists (the startup events), or an ISO time.
+    if ((name === 'at' || name === 'from' || name === 'to') && AUDIT_POINT_OPERATIONS.has(op.name))
+      return rnd.chance(0.8) ? String(rnd.int(1, 30)) : new Date(Date.now() - rnd.int(0, 60_000)).toISOString();
+    if (name === 'id' && op.name === 'getAdminJob') return some(known.jobs, () => '00000000-0000-4000-8000-000000000000');
     if (TASK_ID_FIELDS.has(name)) {
       if (CLAIMED_OPERATIONS.has(op.name) && known.claimed.length) return rnd.pick(known.claimed);
       return some(known.tasks, () => 'none-yet');
@@ -126,7 +135,7 @@ export const generator = (rnd: Random, known: Known) => {
     if (name === 'projectId') return op.name === 'createProject' ? undefined : some(known.projects, () => 'default');
     if (name === 'pluginId') return some(known.plugins, () => 'none-yet');
     if (name === 'jti') return undefined;
-    if (name === 'correlationId' && op.name === 'getCorrelation') return some(known.correlations, () => 'none-yet');
+    if (name === 'correlationId' && op.name === 'getCorrelation') return some([...known.correlations, ...known.requests], () => 'none-yet');
     if (name === 'role') return some(known.roles, () => 'generalist');
     if (name === 'name' && ROLE_OPERATIONS.has(op.name)) {
       if (op.name === 'defineRole') return fitting(pattern, 'fuzz_role');

@@ -66,5 +66,11 @@ export const selectTools = (operations: readonly AnyOperation[], selection: stri
   return [...byTool.values()].filter((op) => names.includes(op.tool));
 };
 
-/** Token budgets of a `tools/list` answer (characters / 4): `core` must stay small; any other set within 9,000. */
-export const budgetOf = (selection: string): number => (selection.trim() === 'core' ? 2_500 : 9_000);
+/**
+ * Token budgets of a `tools/list` answer (characters / 4): `core` must stay small; `all` (every tool, the audit
+ * and admin ones included: a set for operators, not for an agent's loop) within 12,000; any other set within 9,000.
+ */
+export const budgetOf = (selection: string): number => {
+  const set = selection.trim();
+  return set === 'core' ? 2_500 : set === 'all' ? 12_000 : 9_000;
+};

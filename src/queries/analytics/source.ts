@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { GraphDirection, GraphStore, Reached } from '../../projections/graph/graphStore.js';
 import type { CpmEdge, CpmTask } from '../../algorithms/cpm.js';
+import { prepared } from '../prepared.js';
 
 export type AnalyticsTask = CpmTask & { createdSeq: number; priority: string; role: string | null; parentId: string | null };
 export type ProjectGraph = Readonly<{ projectId: string; tasks: readonly AnalyticsTask[]; edges: readonly CpmEdge[] }>;
@@ -18,15 +19,27 @@ export interface AdjacencySource {
 type TaskTuple = [string, number | null, string, number, string, string | null, string | null];
 
 export const sqliteSource = (db: Database.Database): AdjacencySource => {
+  // Through prepared(): the read model's connection changes when a blue-green rebuild swaps it in.
   const s = {
-    project: db.prepare<[string], { project_id: string }>('SELECT project_id FROM tasks WHERE id = ?'),
-    tasks: db.prepare<[string]>('SELECT id, estimate, status, seq, priority, role, parent_id FROM tasks WHERE project_id = ?').raw(true),
+    get project() {
+      return prepared<[string], { project_id: string }>(db, 'SELECT project_id FROM tasks WHERE id = ?');
+    },
+    get tasks() {
+      return prepared<[string]>(db, 'SELECT id, estimate, status, seq, priority, role, parent_id FROM tasks WHERE project_id = ?').raw(true);
+    },
     // Through the tasks index: `dependencies` has no project index, and a scan grows with every project.
-    edges: db
-      .prepare<[string]>('SELECT d.task_id, d.depends_on, d.kind FROM tasks t JOIN dependencies d ON d.task_id = t.id WHERE t.project_id = ?')
-      .raw(true),
-    dependencies: db.prepare<[string]>('SELECT depends_on FROM dependencies WHERE task_id = ?').pluck(true),
-    dependents: db.prepare<[string]>('SELECT task_id FROM dependencies WHERE depends_on = ?').pluck(true),
+    get edges() {
+      return prepared<[string]>(
+        db,
+        'SELECT d.task_id, d.depends_on, d.kind FROM tasks t JOIN dependencies d ON d.task_id = t.id WHERE t.project_id = ?',
+      ).raw(true);
+    },
+    get dependencies() {
+      return prepared<[string]>(db, 'SELECT depends_on FROM dependencies WHERE task_id = ?').pluck(true);
+    },
+    get dependents() {
+      return prepared<[string]>(db, 'SELECT task_id FROM dependencies WHERE depends_on = ?').pluck(true);
+    },
   };
   return {
     name: 'sqlite',

@@ -133,9 +133,9 @@ describe('MCP tools from the operation catalog', () => {
       for (const tool of list.tools) expect(tool.title, tool.name).to.be.a('string');
     });
 
-    it('keeps all within 9,000 tokens, core tools still in full', async () => {
+    it('keeps all within 12,000 tokens, core tools still in full', async () => {
       const list = await listTools('all');
-      expect(tokensOf(list)).to.be.at.most(9_000);
+      expect(tokensOf(list)).to.be.at.most(12_000);
       for (const tool of list.tools.filter((t) => (CORE_TOOLS as readonly string[]).includes(t.name)))
         expect(tool.title, tool.name).to.be.a('string');
     });

@@ -310,6 +310,102 @@ const BUILDERS: Record<string, Builder> = {
     ok: async () => ({ args: { name: 'cycle_detection', action: 'restart' } }),
     refused: async () => ({ args: { name: 'no_such_service', action: 'start' }, code: 'SERVICE_NOT_FOUND' }),
   },
+  // Audit and admin tools (docs/audit.md).
+  list_events: {
+    ok: async (fx) => ({
+      args: { taskId: fx.base, limit: 5 },
+      check: (body) => {
+        expect(body.items.length).to.be.greaterThan(0);
+        expect(body.items[0].type).to.equal('TaskCreated');
+      },
+    }),
+    refused: async () => ({ args: { from: '2026-02-30T00:00:00Z' }, code: 'INVALID_TIME' }),
+  },
+  get_correlation: {
+    ok: async (fx) => {
+      const created = ok<{ items: Array<{ metadata: { correlationId: string } }> }>(
+        await call(fx.admin, 'list_events', { taskId: fx.base, limit: 1 }),
+      );
+      const correlationId = created.items[0]!.metadata.correlationId;
+      return {
+        args: { correlationId },
+        check: (body) => {
+          expect(body.items.map((e: { metadata: { correlationId: string } }) => e.metadata.correlationId)).to.include(correlationId);
+        },
+      };
+    },
+    refused: async () => ({ args: { correlationId: 'no-such-request' }, code: 'CORRELATION_NOT_FOUND' }),
+  },
+  get_task_as_of: {
+    ok: async (fx) => ({
+      args: { id: fx.base, at: '2100-01-01T00:00:00Z' },
+      check: (body) => {
+        expect(body.task.id).to.equal(fx.base);
+      },
+    }),
+    refused: async (fx) => ({ args: { id: fx.base, at: String(FAR_POSITION) }, code: 'POSITION_NOT_REACHED' }),
+  },
+  get_project_as_of: {
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId, limit: 5 },
+      check: (body) => {
+        expect(body.project.taskCount).to.be.greaterThan(0);
+      },
+    }),
+    refused: async (fx) => ({ args: { projectId: fx.projectId, at: 'yesterday' }, code: 'INVALID_POINT' }),
+  },
+  diff_project: {
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId },
+      check: (body) => {
+        expect(body.counts.created).to.be.greaterThan(0);
+      },
+    }),
+    refused: async (fx) => ({ args: { projectId: fx.projectId, from: String(FAR_POSITION) }, code: 'POSITION_NOT_REACHED' }),
+  },
+  undo_request: {
+    ok: async (fx) => {
+      const id = await fx.task('Undone by the MCP spec');
+      const created = ok<{ items: Array<{ metadata: { correlationId: string } }> }>(await call(fx.admin, 'list_events', { taskId: id, limit: 1 }));
+      return { args: { correlationId: created.items[0]!.metadata.correlationId, dryRun: true } };
+    },
+    refused: async () => ({ args: { correlationId: 'no-such-request' }, code: 'REQUEST_NOT_FOUND' }),
+  },
+  list_admin_jobs: {
+    ok: async () => ({ args: {} }),
+    refused: (fx) => lacking(fx, {}),
+  },
+  get_admin_job: {
+    ok: async (fx) => {
+      const listed = ok<{ items: Array<{ id: string }> }>(await call(fx.admin, 'list_admin_jobs', {}));
+      const id = listed.items[0]?.id ?? ok<{ id: string }>(await call(fx.admin, 'verify_read_models', { model: 'sqlite' })).id;
+      return {
+        args: { id },
+        check: (body) => {
+          expect(body.id).to.equal(id);
+        },
+      };
+    },
+    refused: async () => ({ args: { id: '00000000-0000-4000-8000-000000000000' }, code: 'JOB_NOT_FOUND' }),
+  },
+  verify_read_models: {
+    ok: async () => ({
+      args: { model: 'sqlite' },
+      check: (body) => {
+        expect(body.kind).to.equal('verify');
+      },
+    }),
+    refused: (fx) => lacking(fx, { model: 'sqlite' }),
+  },
+  rebuild_read_model: {
+    ok: async () => ({
+      args: { model: 'sqlite' },
+      check: (body) => {
+        expect(body.kind).to.equal('rebuild');
+      },
+    }),
+    refused: async () => ({ args: { model: 'graph' }, code: 'MODEL_NOT_REBUILDABLE' }),
+  },
 };
 
 describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function () {

@@ -24,7 +24,7 @@ const summary = z.object({
   name: z.string(),
   description: z.string(),
   taskCount: z.int(),
-  byStatus: z.record(z.enum(TASK_STATUSES), z.int()),
+  byStatus: z.object(Object.fromEntries(TASK_STATUSES.map((status) => [status, z.int()])) as Record<(typeof TASK_STATUSES)[number], z.ZodInt>),
   createdAt: z.string().nullable(),
   updatedAt: z.string().nullable(),
 });

@@ -1,0 +1,84 @@
+/**
+ * Bench `audit` (issue 12): the administrator's reads and tools over a log of ~1,000,000 events (`bench/auditLog.ts`,
+ * 100,000 with --quick): a filtered page of the event browser, backup and restore, verify (sqlite + graph) and the
+ * SQLite rebuild that verify and blue-green rebuilds run on; plus the state of a 10,000-task project as of a mid-log
+ * position (`bench/auditState.ts`, its own project). The log is built once and cached; building it is not timed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { KuzuGraphStore } from '../src/projections/graph/kuzu.js';
+import { rebuildGraph } from '../src/projections/graph/projection.js';
+import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
+import { dataFiles } from '../src/wiring/dataFiles.js';
+import { auditLog } from './auditLog.js';
+import { measureBackup, measureBrowse } from './auditBrowse.js';
+import { measureAsOf } from './auditState.js';
+import { measureVerify } from './auditVerify.js';
+import { atLeast, info, nowMs, round, tempDir, type BenchOptions, type Result, type Row } from './lib.js';
+
+/** A data directory over a copy of the log, with the live SQLite model and graph built from it (the rebuild timed). */
+const liveDataDir = async (storePath: string) => {
+  const scratch = tempDir('audit-verify');
+  const files = dataFiles(scratch.dir);
+  fs.copyFileSync(storePath, files.events);
+  const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
+  try {
+    const rebuilt = await rebuildReadModel(store, files.readModel);
+    const t0 = nowMs();
+    const graph = KuzuGraphStore.open(files.graph);
+    try {
+      await rebuildGraph(store, graph);
+    } finally {
+      graph.close();
+    }
+    return { ...scratch, rebuilt, graphSeconds: round((nowMs() - t0) / 1000, 1) };
+  } finally {
+    await store.close();
+  }
+};
+
+export const run = async (opts: BenchOptions): Promise<Result> => {
+  const log = await auditLog(opts.quick);
+  const asOf = await measureAsOf(opts);
+  const browse = await measureBrowse(log.storePath, opts.quick ? 100 : 300, { actors: log.actors, role: log.roles[0]! });
+  const backup = await measureBackup(log.storePath);
+  const live = await liveDataDir(log.storePath);
+  try {
+    const verify = await measureVerify(live.dir);
+    const rows: Row[] = [
+      info('events in the log', log.events),
+      info(`  built through the decider${log.cached ? ' (cached from an earlier run)' : ''}`, log.buildSeconds, 's'),
+      ...asOf.rows.slice(1),
+      ...browse.rows.slice(1),
+      ...backup.rows,
+      atLeast('SQLite read-model rebuild (bulk, offline)', live.rebuilt.eventsPerSecond, 50_000, 'events/s'),
+      info('  rebuild time', round(live.rebuilt.seconds, 1), 's'),
+      info('graph built from the log for verify (not timed in verify)', live.graphSeconds, 's'),
+      ...verify.rows,
+    ];
+    return {
+      name: 'audit',
+      setup: `SQLite log of ${log.events.toLocaleString('en-US')} events (${log.projects.length} projects of ${log.tasksPerProject.toLocaleString('en-US')} tasks, ${log.actors.length} agents, ${log.roles.length} roles; phases interleaved); as-of: ${asOf.setup}`,
+      rows,
+      figures: {
+        events: log.events,
+        ...asOf.figures,
+        ...browse.figures,
+        ...backup.figures,
+        rebuildEventsPerSec: live.rebuilt.eventsPerSecond,
+        rebuildSeconds: round(live.rebuilt.seconds, 2),
+        ...Object.fromEntries(Object.entries(verify.figures).map(([k, v]) => [`verify${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+      },
+    };
+  } finally {
+    live.remove();
+  }
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const { printResult } = await import('./lib.js');
+  const result = await run({ quick: process.argv.includes('--quick'), reps: 3 });
+  printResult(result);
+  console.log(JSON.stringify(result.figures));
+}
