@@ -8,13 +8,6 @@ export interface Embedder {
   close(): Promise<void>;
 }
 
-/** Descriptions are cut: the model reads short texts best, and long ones cost time without adding meaning. */
-const MAX_DESCRIPTION = 1000;
-
-/** The text a task is embedded from: title, the start of its description, and its tags. */
-export const taskText = (task: { title: string; description: string; tags: readonly string[] }): string =>
-  [task.title, task.description.slice(0, MAX_DESCRIPTION), task.tags.join(' ')].filter((part) => part.trim() !== '').join('\n');
-
 /** Cache key of a text for one model. */
 export const contentHash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
 

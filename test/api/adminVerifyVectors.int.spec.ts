@@ -48,7 +48,7 @@ describe('Verifying the vector read model', function () {
       const old = ids.get(CORPUS[3]!.key)!;
       const deleted = ids.get(CORPUS[0]!.key)!;
       const [vector] = (await store().vectors('default', [old])).values();
-      const metadata = { projectId: 'default', status: 'pending', priority: 'normal', role: '', tags: '' };
+      const metadata = { projectId: 'default', status: 'pending', priority: 'normal', role: '', tags: '', chunk: 0 };
       await store().delete([{ id: lost, projectId: 'default' }]);
       await store().upsert([
         { id: old, vector: vector!, metadata: { ...metadata, hash: 'an-older-text' } },

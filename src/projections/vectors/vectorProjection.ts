@@ -1,12 +1,15 @@
 import type Database from 'better-sqlite3';
 import { databaseOf } from '../sqlite/swappable.js';
 import type { StoredEvent } from '../../events/types.js';
-import { contentHash, taskText } from '../../embeddings/embedder.js';
+import { taskChunks } from '../../embeddings/chunks.js';
+import { contentHash } from '../../embeddings/embedder.js';
 import type { Projection } from '../projector.js';
+import { chunkId, surplusChunkIds } from './chunks.js';
 import type { ChromaVectorStore, VectorDoc } from './vectorStore.js';
 
 const VECTOR_PROJECTOR = 'vectors';
-export const VECTOR_PROJECTION_VERSION = 1;
+/** 2: a task is its title chunk plus body chunks (was one vector of title and the first 1,000 characters). */
+export const VECTOR_PROJECTION_VERSION = 2;
 
 type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
 
@@ -66,6 +69,8 @@ export class VectorProjection implements Projection {
     await this.deps.afterSqlite(last.position);
     const touched = new Map<string, string>();
     const deleted = new Map<string, string>();
+    /** Created in this batch: no older chunks of theirs can be left over (a later update's batch trims a redelivery's). */
+    const created = new Set<string>();
     for (const event of events) {
       const data = event.data as { taskId?: string; projectId?: string };
       if (!data.taskId || !data.projectId) continue;
@@ -73,11 +78,13 @@ export class VectorProjection implements Projection {
         touched.delete(data.taskId);
         deleted.set(data.taskId, data.projectId);
       } else if (TOUCHING.has(event.type)) {
+        if (event.type === 'TaskCreated' && !touched.has(data.taskId) && !deleted.has(data.taskId)) created.add(data.taskId);
         deleted.delete(data.taskId);
         touched.set(data.taskId, data.projectId);
       }
     }
-    const docs: Array<Omit<VectorDoc, 'vector'> & { text: string }> = [];
+    const docs: Array<Omit<VectorDoc, 'vector'> & { taskId: string; text: string }> = [];
+    const surplus: Array<{ id: string; projectId: string }> = [];
     for (const [taskId, projectId] of touched) {
       const row = this.source(taskId);
       if (!row) {
@@ -85,17 +92,30 @@ export class VectorProjection implements Projection {
         continue;
       }
       const tags = JSON.parse(row.tags) as string[];
-      const text = taskText({ title: row.title, description: row.description, tags });
-      const hash = contentHash(text);
-      docs.push({
-        id: taskId,
-        text,
-        metadata: { projectId, status: row.status, priority: row.priority, role: row.role ?? '', tags: tags.join(','), hash },
-      });
+      const chunks = taskChunks({ title: row.title, description: row.description, tags });
+      chunks.forEach((text, chunk) =>
+        docs.push({
+          id: chunkId(taskId, chunk),
+          taskId,
+          text,
+          metadata: {
+            projectId,
+            status: row.status,
+            priority: row.priority,
+            role: row.role ?? '',
+            tags: tags.join(','),
+            hash: contentHash(text),
+            chunk,
+          },
+        }),
+      );
+      // A shorter text than before leaves chunks behind: drop them (deleting absent ids is harmless).
+      if (!created.has(taskId)) surplus.push(...surplusChunkIds(taskId, chunks.length).map((id) => ({ id, projectId })));
     }
-    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.id, hash: d.metadata.hash, text: d.text })));
+    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.taskId, hash: d.metadata.hash, text: d.text })));
     await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));
-    if (deleted.size > 0) await this.deps.vectors.delete([...deleted].map(([id, projectId]) => ({ id, projectId })));
+    const gone = [...deleted].flatMap(([id, projectId]) => [id, ...surplusChunkIds(id, 1)].map((chunk) => ({ id: chunk, projectId })));
+    if (gone.length + surplus.length > 0) await this.deps.vectors.delete([...gone, ...surplus]);
     await this.deps.vectors.saveCheckpoint(last.position);
     this.position = last.position;
   }

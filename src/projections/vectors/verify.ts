@@ -1,26 +1,37 @@
-import { contentHash, taskText } from '../../embeddings/embedder.js';
+import { taskChunks } from '../../embeddings/chunks.js';
+import { contentHash } from '../../embeddings/embedder.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import { boundedStore } from '../boundedStore.js';
 import { compareText, type VerifyProgress } from '../verifyReport.js';
+import { chunkId, taskOfChunk } from './chunks.js';
 import type { ChromaVectorStore } from './vectorStore.js';
 
-export type VectorExample = Readonly<{ kind: 'missing' | 'extra' | 'stale'; taskId: string; projectId: string; live?: string; expected?: string }>;
+/** `chunk`: which of the task's records (0 its title chunk, n its body chunk `<taskId>#<n>`, see chunks.ts). */
+export type VectorExample = Readonly<{
+  kind: 'missing' | 'extra' | 'stale';
+  taskId: string;
+  chunk: number;
+  projectId: string;
+  live?: string;
+  expected?: string;
+}>;
 
 export type VectorsVerifyReport = Readonly<{
   model: 'vectors';
   equal: boolean;
   /** The vector projector's checkpoint in Chroma: the expected texts fold the log up to here. */
   position: number;
+  /** Records (chunks) in Chroma, and chunks the log's texts give. */
   live: number;
   expected: number;
-  /** Tasks with a text at the checkpoint and no vector. */
+  /** Chunks of a task's text at the checkpoint with no record. */
   missing: number;
-  /** Vectors of tasks that do not exist (any more) at the checkpoint. */
+  /** Records of tasks that do not exist (any more) at the checkpoint, or of chunks their text no longer has. */
   extra: number;
-  /** Vectors whose content hash is not the hash of the task's text: embedded from an older (or another) text. */
+  /** Records whose content hash is not their chunk's: embedded from an older (or another) text. */
   stale: number;
-  /** Tasks changed after the checkpoint, not judged: the projector may already hold their newer text. */
+  /** Records of tasks changed after the checkpoint, not judged: the projector may already hold their newer text. */
   skipped: number;
   examples: readonly VectorExample[];
   seconds: number;
@@ -93,23 +104,30 @@ export const verifyVectors = async (opts: {
   const counts = { missing: 0, extra: 0, stale: 0, skipped: 0 };
   const examples: VectorExample[] = [];
   const note = (e: VectorExample) => examples.length < (opts.examples ?? 10) && examples.push(e);
-  for (const id of [...new Set([...live.keys(), ...expected.keys()])].sort(compareText)) {
-    if (later.has(id)) {
+  // One record per chunk: the expected records are the chunks of every task's text, each with its own hash.
+  const records = new Map<string, { taskId: string; chunk: number; projectId: string; hash: string }>();
+  for (const [taskId, text] of expected)
+    taskChunks(text).forEach((chunk, n) =>
+      records.set(chunkId(taskId, n), { taskId, chunk: n, projectId: text.projectId, hash: contentHash(chunk) }),
+    );
+  for (const id of [...new Set([...live.keys(), ...records.keys()])].sort(compareText)) {
+    const taskId = taskOfChunk(id);
+    const chunk = id === taskId ? 0 : Number(id.slice(taskId.length + 1));
+    if (later.has(taskId)) {
       counts.skipped += 1;
       continue;
     }
-    const text = expected.get(id);
+    const want = records.get(id);
     const vector = live.get(id);
-    const hash = text && contentHash(taskText(text));
-    if (text && !vector) {
+    if (want && !vector) {
       counts.missing += 1;
-      note({ kind: 'missing', taskId: id, projectId: text.projectId, expected: hash! });
-    } else if (!text && vector) {
+      note({ kind: 'missing', taskId, chunk, projectId: want.projectId, expected: want.hash });
+    } else if (!want && vector) {
       counts.extra += 1;
-      note({ kind: 'extra', taskId: id, projectId: vector.projectId, live: vector.hash });
-    } else if (text && vector && vector.hash !== hash) {
+      note({ kind: 'extra', taskId, chunk, projectId: vector.projectId, live: vector.hash });
+    } else if (want && vector && vector.hash !== want.hash) {
       counts.stale += 1;
-      note({ kind: 'stale', taskId: id, projectId: vector.projectId, live: vector.hash, expected: hash! });
+      note({ kind: 'stale', taskId, chunk, projectId: vector.projectId, live: vector.hash, expected: want.hash });
     }
   }
   return {
@@ -117,7 +135,7 @@ export const verifyVectors = async (opts: {
     equal: counts.missing + counts.extra + counts.stale === 0,
     position,
     live: live.size,
-    expected: expected.size,
+    expected: records.size,
     ...counts,
     examples,
     seconds: Math.round(performance.now() - started) / 1000,

@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
 import { DomainError, badRequest } from '../../errors.js';
-import { contentHash, taskText } from '../../embeddings/embedder.js';
+import { titleChunk } from '../../embeddings/chunks.js';
+import { contentHash } from '../../embeddings/embedder.js';
 import { TimeoutError, withTimeout } from '../../util/timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { getTask, toTaskView, type TaskRow, type TaskView } from '../tasks.js';
-import { reciprocalRankFusion } from './fuse.js';
-import { filterSql, keywordSearch, type SearchFilter } from './keyword.js';
+import { convexFusion } from './fuse.js';
+import { filterSql, keywordSearch, type KeywordHit, type SearchFilter } from './keyword.js';
 
 export type SearchMode = 'semantic' | 'keyword' | 'hybrid';
 
@@ -52,7 +53,7 @@ export const semanticHits = async (index: SemanticIndex | undefined, run: (index
 
 export type SearchParams = SearchFilter & { q: string; mode?: SearchMode; limit?: number; cursor?: string };
 
-/** Ranked search: keyword (BM25), semantic (vectors) or both fused by reciprocal rank, with filters and a cursor. */
+/** Ranked search: keyword (BM25), semantic (vectors, best chunk and title) or both fused (see fuse.ts), with filters and a cursor. */
 export const searchTasks = async (db: Database.Database, index: SemanticIndex | undefined, params: SearchParams): Promise<SearchAnswer> => {
   const { q, mode = 'hybrid', limit = 20, cursor, ...filter } = params;
   if (q.trim() === '') throw badRequest('INVALID_QUERY', 'The search text is empty.');
@@ -67,11 +68,11 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
   const depth = Math.min(MAX_SEARCH_DEPTH, offset + limit + 1);
   const pool = Math.max(50, depth);
 
-  const keyword = mode === 'semantic' ? [] : keywordSearch(db, q, filter, pool, mode === 'keyword');
-  const semantic =
+  // The vector side starts first, so the keyword search runs while Chroma is answering.
+  const vectorSide =
     mode === 'keyword'
-      ? { hits: [] as VectorHit[] }
-      : await semanticHits(
+      ? Promise.resolve({ hits: [] as VectorHit[], reason: undefined })
+      : semanticHits(
           index,
           async (i) =>
             i.query(await i.embedQuery(q), {
@@ -81,6 +82,14 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
             }),
           index?.timeoutMs,
         );
+  let keyword: KeywordHit[];
+  try {
+    keyword = mode === 'semantic' ? [] : keywordSearch(db, q, filter, pool, mode === 'keyword' ? 'strict' : 'loose');
+  } catch (error) {
+    await vectorSide;
+    throw error;
+  }
+  const semantic = await vectorSide;
   if (mode === 'semantic' && semantic.reason) throw vectorsUnavailable(semantic.reason);
 
   const rows = rowsById(db, [...new Set([...keyword.map((h) => h.id), ...semantic.hits.map((h) => h.id)])], filter);
@@ -91,7 +100,7 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
       ? kw.map((h) => ({ id: h.id, score: h.score }))
       : mode === 'semantic'
         ? sem.map((h) => ({ id: h.id, score: h.similarity }))
-        : reciprocalRankFusion([kw.map((h) => h.id), sem.map((h) => h.id)]);
+        : convexFusion(kw, sem);
   const kwScore = new Map(kw.map((h) => [h.id, h.score]));
   const similarity = new Map(sem.map((h) => [h.id, h.similarity]));
   const page = ranked.slice(offset, offset + limit);
@@ -112,7 +121,7 @@ export const searchTasks = async (db: Database.Database, index: SemanticIndex | 
 
 /** The stored vector of a task, or its text embedded now when the vector model has not reached it yet. */
 export const taskVector = async (index: SemanticIndex, task: TaskView): Promise<Float32Array> =>
-  (await index.vectors(task.projectId, [task.id])).get(task.id) ?? index.embedQuery(taskText(task));
+  (await index.vectors(task.projectId, [task.id])).get(task.id) ?? index.embedQuery(titleChunk(task));
 
 export type SimilarTask = {
   id: string;
@@ -152,7 +161,7 @@ export const findDuplicates = async (
   index: SemanticIndex | undefined,
   input: { title: string; description?: string; projectId?: string; threshold: number; limit?: number },
 ) => {
-  const text = taskText({ title: input.title, description: input.description ?? '', tags: [] });
+  const text = titleChunk({ title: input.title, description: input.description ?? '', tags: [] });
   const projectId = input.projectId ?? 'default';
   const semantic = await semanticHits(index, async (i) => i.query(await i.embedQuery(text), { projectId, k: input.limit ?? 5 }), index?.timeoutMs);
   const close = semantic.hits.filter((h) => h.similarity >= input.threshold);
