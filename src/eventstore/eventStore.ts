@@ -1,4 +1,4 @@
-import type { NewEvent, StoredEvent } from '../events/types.js';
+import type { EventLogReader, EventQuery, EventQueryPage, EventQueryResult, NewEvent, StoredEvent } from '../events/types.js';
 
 /** `any` skips the check, `no_stream` demands a new stream, a number demands that exact last revision. */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
@@ -11,44 +11,7 @@ export type AppendResult = Readonly<{
   events: readonly StoredEvent[];
 }>;
 
-export type ReadStreamOptions = Readonly<{ fromRevision?: number; maxCount?: number }>;
-export type ReadAllOptions = Readonly<{ fromPosition?: number; maxCount?: number }>;
-
-/**
- * A filter over the whole log, for the audit browser. Every given field must match; positions and times are
- * inclusive bounds; times are ISO-8601 instants in UTC (`recordedAt`).
- */
-export type EventQuery = Readonly<{
-  streamId?: string;
-  /** Events whose data names this task (`data.taskId`). */
-  taskId?: string;
-  /** Any of these types. */
-  types?: readonly string[];
-  actor?: string;
-  role?: string;
-  tool?: string;
-  correlationId?: string;
-  fromTime?: string;
-  toTime?: string;
-  fromPosition?: number;
-  toPosition?: number;
-}>;
-
-export type EventQueryPage = Readonly<{
-  /** Start strictly after this position (the cursor of the previous page); 0 from the start. */
-  afterPosition?: number;
-  limit: number;
-}>;
-
-/** One page of a query: at most `limit` events, and where the next page starts. */
-export type EventQueryResult = Readonly<{
-  events: StoredEvent[];
-  /**
-   * Ask the next page with `afterPosition: nextAfter`; null when nothing after this page can match. It can be set
-   * while the page is short (even empty): a store that scans stops after a bounded read and says how far it got.
-   */
-  nextAfter: number | null;
-}>;
+export type { EventLogReader, EventQuery, EventQueryPage, EventQueryResult, ReadAllOptions, ReadStreamOptions } from '../events/types.js';
 
 export type AppendListener = (position: number, events?: readonly StoredEvent[]) => void;
 
@@ -58,20 +21,11 @@ export type StoreStats = Readonly<{ events: number; streams: number; headPositio
  * The only source of truth. Implementations: `SqliteEventStore` (embedded default) and
  * `EventStoreDbEventStore` (KurrentDB/EventStoreDB). Both pass test/eventstore/contract.ts.
  */
-export interface EventStore {
+export interface EventStore extends EventLogReader {
   readonly kind: string;
   appendToStream(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
-  /** Events of one stream, oldest first, from a revision (inclusive). Empty for a stream that does not exist. */
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
-  /** The global log after a position (exclusive), oldest first, in batches of at most `maxCount`. */
-  readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Current revision of a stream, or -1 when it does not exist. */
   streamRevision(streamId: string): Promise<number>;
-  /** One page of the events matching every field of the query, in position order after `afterPosition` (a bounded read). */
-  queryPage(query: EventQuery, page: EventQueryPage): Promise<EventQueryResult>;
-  /** Every event matching the query after `afterPosition`, up to `limit` (follows pages until full or at the end). */
-  queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]>;
-  headPosition(): Promise<number>;
   stats(): Promise<StoreStats>;
   /**
    * Called after every append this process makes (with the events, in log order, when the store has them

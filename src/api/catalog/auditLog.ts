@@ -1,31 +1,11 @@
-import type { StoredEvent } from '../../events/types.js';
+import type { EventLogReader, EventQuery, StoredEvent } from '../../events/types.js';
 import { DomainError, badRequest } from '../../errors.js';
 import { decodeCursor, encodeCursor } from '../../queries/cursor.js';
 import * as schemas from './schemas/auditLog.js';
 import { defineOperation, type AnyOperation } from './operation.js';
 
-/** The filter the event store answers (its `EventQuery`; the api layer names the store only through this shape). */
-export type LogQuery = Readonly<{
-  streamId?: string;
-  taskId?: string;
-  types?: readonly string[];
-  actor?: string;
-  role?: string;
-  tool?: string;
-  correlationId?: string;
-  fromTime?: string;
-  toTime?: string;
-  fromPosition?: number;
-  toPosition?: number;
-}>;
-
-/** What the event browser reads: one bounded page of the log (`EventStore.queryPage`). */
-export type LogReader = Readonly<{
-  queryPage(
-    query: LogQuery,
-    page: Readonly<{ afterPosition?: number; limit: number }>,
-  ): Promise<Readonly<{ events: StoredEvent[]; nextAfter: number | null }>>;
-}>;
+/** What the event browser reads: one bounded page of the log at a time. */
+export type LogReader = Pick<EventLogReader, 'queryPage'>;
 
 export type AuditLogCatalogDeps = Readonly<{ store: LogReader }>;
 
@@ -71,7 +51,7 @@ type Filters = Readonly<{
 }>;
 
 /** The API's filters as the store's query: projectId names its stream, times become UTC, ranges must not be reversed. */
-export const logQueryOf = (input: Filters): LogQuery => {
+export const logQueryOf = (input: Filters): EventQuery => {
   const projectStream = input.projectId === undefined ? undefined : `project-${input.projectId}`;
   if (projectStream && input.streamId !== undefined && input.streamId !== projectStream) {
     throw badRequest(
@@ -107,7 +87,7 @@ export const logQueryOf = (input: Filters): LogQuery => {
     fromPosition: input.fromPosition,
     toPosition: input.toPosition,
   };
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as LogQuery;
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as EventQuery;
 };
 
 /** The cursor is the position to go on after: opaque to the caller, checked on the way back. */
@@ -131,7 +111,7 @@ const item = (e: StoredEvent) => ({
   recordedAt: e.recordedAt,
 });
 
-const readPage = async (store: LogReader, query: LogQuery, limit: number, cursor: string | undefined) => {
+const readPage = async (store: LogReader, query: EventQuery, limit: number, cursor: string | undefined) => {
   const page = await store.queryPage(query, { afterPosition: afterOf(cursor), limit });
   return { items: page.events.map(item), nextCursor: page.nextAfter === null ? null : encodeCursor([page.nextAfter]) };
 };

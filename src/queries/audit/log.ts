@@ -1,19 +1,8 @@
 import { badRequest } from '../../errors.js';
-import type { StoredEvent } from '../../events/types.js';
+import type { EventLogReader, StoredEvent } from '../../events/types.js';
 
-/**
- * The part of the event store the audit reads, typed here so queries/ needs no import of eventstore/ (the
- * store passes in as it is: this is a structural subset of `EventStore`).
- */
-export type AuditLog = Readonly<{
-  readStream(streamId: string, options?: Readonly<{ fromRevision?: number; maxCount?: number }>): Promise<StoredEvent[]>;
-  readAll(options?: Readonly<{ fromPosition?: number; maxCount?: number }>): Promise<StoredEvent[]>;
-  queryEvents(
-    query: Readonly<{ streamId?: string; taskId?: string; types?: readonly string[]; correlationId?: string; toPosition?: number }>,
-    page: Readonly<{ afterPosition?: number; limit: number }>,
-  ): Promise<StoredEvent[]>;
-  headPosition(): Promise<number>;
-}>;
+/** The part of the event log the audit reads. */
+export type AuditLog = Pick<EventLogReader, 'readStream' | 'readAll' | 'queryEvents' | 'headPosition'>;
 
 /** A point of the log: right after the event at `position`, recorded at `time` (null before the first event). */
 export type LogPoint = Readonly<{ position: number; time: string | null }>;
