@@ -1,6 +1,7 @@
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
-import { TASK_STATUSES, type DependencyKind, type Priority, type TaskStatus } from '../../events/vocabulary.js';
+import type { TaskResult, TaskView } from '../tasks.js';
+import { TASK_STATUSES, type DependencyKind, type TaskStatus } from '../../events/vocabulary.js';
 
 /**
  * The state of one project stream folded from its events alone: the audit's answer to "what did it look like
@@ -9,7 +10,6 @@ import { TASK_STATUSES, type DependencyKind, type Priority, type TaskStatus } fr
  * Pure: events in, state out; `applyEvent` mutates the state it is given (a project may hold 100,000 tasks).
  */
 
-export type TaskResult = { agent: string; output: string; artifacts: string[]; changedFiles: string[]; warnings: string[]; completedAt: string };
 
 export type FoldedTask = TaskFields & {
   id: string;
@@ -194,24 +194,8 @@ export const foldEvents = (fold: ProjectFold, events: Iterable<StoredEvent>, upT
 
 // ─── Views ─────────────────────────────────────────────────────────────────────────────────────
 
-export type TaskAsOf = TaskFields & {
-  id: string;
-  projectId: string;
-  parentId: string | null;
-  status: TaskStatus;
-  priority: Priority;
-  role: string | null;
-  depth: number;
-  ready: boolean;
-  openDependencies: number;
-  claimedBy: string | null;
-  leaseExpiresAt: string | null;
-  result: TaskResult | null;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  dependencies: Array<{ dependsOn: string; kind: DependencyKind }>;
-};
+/** A task as of a point: the view `GET /tasks/:id` answers, with its dependencies. */
+export type TaskAsOf = TaskView & { dependencies: Array<{ dependsOn: string; kind: DependencyKind }> };
 
 const depthOf = (fold: ProjectFold, task: FoldedTask): number => {
   let depth = 0;
