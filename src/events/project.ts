@@ -15,6 +15,18 @@ export type TaskFields = {
   metadata: Record<string, unknown>;
 };
 
+/** The names of those fields, in the order the API lists them. */
+export const TASK_FIELD_NAMES = [
+  'title',
+  'description',
+  'priority',
+  'tags',
+  'estimate',
+  'files',
+  'requiredCapabilities',
+  'metadata',
+] as const satisfies readonly (keyof TaskFields)[];
+
 export type ProjectCreated = Event<'ProjectCreated', { projectId: string; name: string; description: string; createdAt: string }>;
 
 export type TaskCreated = Event<

@@ -1,5 +1,5 @@
 import { conflict } from '../../errors.js';
-import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, type TaskFields } from '../../events/project.js';
+import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, TASK_FIELD_NAMES, type TaskFields } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import type { Rule } from './rule.js';
 import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
@@ -9,23 +9,12 @@ export type UpdateTask = Command<'UpdateTask', { taskId: string; changes: Partia
 export type ChangeTaskStatus = Command<'ChangeTaskStatus', { taskId: string; status: TaskStatus; reason?: string; expectedVersion?: number }>;
 export type StatusCommand = UpdateTask | ChangeTaskStatus;
 
-const FIELD_NAMES: readonly (keyof TaskFields)[] = [
-  'title',
-  'description',
-  'priority',
-  'tags',
-  'estimate',
-  'files',
-  'requiredCapabilities',
-  'metadata',
-];
-
 /** Only the fields that really change are recorded; lists lose their duplicates first. */
 export const updateTask: Rule<UpdateTask> = ({ data, metadata }, state) => {
   requireProject(state);
   const task = requireTaskAt(state, data.taskId, data.expectedVersion);
   const changes: Partial<TaskFields> = {};
-  for (const field of FIELD_NAMES) {
+  for (const field of TASK_FIELD_NAMES) {
     const value = data.changes[field];
     if (value === undefined) continue;
     const normalised = Array.isArray(value) ? [...new Set(value)] : value;

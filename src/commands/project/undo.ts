@@ -1,5 +1,5 @@
 import { conflict, DomainError } from '../../errors.js';
-import type { ProjectEvent, TaskFields } from '../../events/project.js';
+import { TASK_FIELD_NAMES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { Command, StoredEvent } from '../../events/types.js';
 import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 import { addDependency, removeDependency } from './dependencies.js';
@@ -149,8 +149,6 @@ const planner = (state: ProjectState, correlationId: string) => {
   return { events, run };
 };
 
-const FIELDS: readonly (keyof TaskFields)[] = ['title', 'description', 'priority', 'tags', 'estimate', 'files', 'requiredCapabilities', 'metadata'];
-
 const plan = (command: UndoRequest, state: ProjectState, rules: ProjectRules): ProjectEvent[] => {
   const { data, metadata } = command;
   const now = metadata.now;
@@ -190,7 +188,7 @@ const plan = (command: UndoRequest, state: ProjectState, rules: ProjectRules): P
     if (a && a.parentId !== b.parentId) run(() => moveTask(sub('MoveTask', { taskId: b.id, parentId: b.parentId }), copy, rules));
     if (a) {
       const changes = Object.fromEntries(
-        FIELDS.filter((f) => JSON.stringify(a.fields[f]) !== JSON.stringify(b.fields[f])).map((f) => [f, b.fields[f]]),
+        TASK_FIELD_NAMES.filter((f) => JSON.stringify(a.fields[f]) !== JSON.stringify(b.fields[f])).map((f) => [f, b.fields[f]]),
       );
       if (Object.keys(changes).length > 0) run(() => updateTask(sub('UpdateTask', { taskId: b.id, changes }), copy, rules));
     }

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../../util/canonical.js';
+import { TASK_FIELD_NAMES } from '../../events/project.js';
 import type { DependencyKind } from '../../events/vocabulary.js';
 import type { TaskAsOf } from './fold.js';
 
@@ -6,14 +7,7 @@ import type { TaskAsOf } from './fold.js';
 
 /** The fields a diff compares; derived ones (depth, ready, openDependencies, version, updatedAt) follow from these. */
 export const DIFF_FIELDS = [
-  'title',
-  'description',
-  'priority',
-  'tags',
-  'estimate',
-  'files',
-  'requiredCapabilities',
-  'metadata',
+  ...TASK_FIELD_NAMES,
   'parentId',
   'status',
   'role',

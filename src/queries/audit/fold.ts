@@ -10,7 +10,6 @@ import { TASK_STATUSES, type DependencyKind, type TaskStatus } from '../../event
  * Pure: events in, state out; `applyEvent` mutates the state it is given (a project may hold 100,000 tasks).
  */
 
-
 export type FoldedTask = TaskFields & {
   id: string;
   projectId: string;
