@@ -4,39 +4,12 @@
  * SQLite rebuild that verify and blue-green rebuilds run on; plus the state of a 10,000-task project as of a mid-log
  * position (`bench/auditState.ts`, its own project). The log is built once and cached; building it is not timed.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { SqliteEventStore } from '../src/eventstore/sqlite.js';
-import { KuzuGraphStore } from '../src/projections/graph/kuzu.js';
-import { rebuildGraph } from '../src/projections/graph/projection.js';
-import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
-import { dataFiles } from '../src/wiring/dataFiles.js';
 import { auditLog } from './auditLog.js';
 import { measureBackup, measureBrowse } from './auditBrowse.js';
 import { measureAsOf } from './auditState.js';
-import { measureVerify } from './auditVerify.js';
-import { atLeast, info, nowMs, round, tempDir, type BenchOptions, type Result, type Row } from './lib.js';
-
-/** A data directory over a copy of the log, with the live SQLite model and graph built from it (the rebuild timed). */
-const liveDataDir = async (storePath: string) => {
-  const scratch = tempDir('audit-verify');
-  const files = dataFiles(scratch.dir);
-  fs.copyFileSync(storePath, files.events);
-  const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
-  try {
-    const rebuilt = await rebuildReadModel(store, files.readModel);
-    const t0 = nowMs();
-    const graph = KuzuGraphStore.open(files.graph);
-    try {
-      await rebuildGraph(store, graph);
-    } finally {
-      graph.close();
-    }
-    return { ...scratch, rebuilt, graphSeconds: round((nowMs() - t0) / 1000, 1) };
-  } finally {
-    await store.close();
-  }
-};
+import { liveDataDir, measureVerify } from './auditVerify.js';
+import { atLeast, info, round, type BenchOptions, type Result, type Row } from './lib.js';
 
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const log = await auditLog(opts.quick);

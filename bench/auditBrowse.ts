@@ -1,69 +1,16 @@
 /**
  * The event browser and backup/restore parts of bench `audit` (issue 12): `measureBrowse` and `measureBackup` over a
- * SQLite event log. Alone: `tsx bench/auditBrowse.ts [--events N] [--log FILE]` builds a log (or reuses FILE) and prints both.
+ * SQLite event log. Alone: `tsx bench/auditBrowse.ts [--quick]` runs both over the audit log (bench/auditLog.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { v7 as uuidv7 } from 'uuid';
 import { auditLogOperations } from '../src/api/catalog/auditLog.js';
 import type { OperationContext } from '../src/api/catalog/operation.js';
-import { CommandHandler } from '../src/commands/handler.js';
-import { projectCommands } from '../src/commands/project/commands.js';
-import { projectDecider, type ProjectCommand } from '../src/commands/project/decider.js';
-import type { ProjectState } from '../src/commands/project/project.js';
-import { projectStreamId, type ProjectEvent } from '../src/events/project.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { backupSqliteLog, restoreSqliteLog } from '../src/eventstore/sqliteBackup.js';
-import { atLeast, below, fmt, info, makeTree, nowMs, percentile, printResult, round, tempDir, type Row } from './lib.js';
+import { atLeast, below, fmt, info, nowMs, percentile, printResult, round, tempDir, type Row } from './lib.js';
 import { mulberry32 } from '../test/support/random.js';
-
-export const ACTORS = 50;
-const actorOf = (i: number) => `agent-${i % ACTORS}`;
-
-/**
- * A log of about `events` events through the real decider and store (sync=normal, not timed): trees of 1,000 tasks,
- * each by one of 50 actors, then single-task updates by actors, roles and tools drawn at random.
- */
-export const buildBrowseLog = async (file: string, events: number): Promise<number> => {
-  const store = new SqliteEventStore({ path: file, synchronous: 'normal', pollIntervalMs: 0 });
-  const handler = new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider() });
-  const commands = projectCommands({ handler, locateTask: async () => undefined, newId: uuidv7, now: () => new Date().toISOString() });
-  const random = mulberry32(12);
-  const ids: string[] = [];
-  let seq = 0;
-  const meta = (i: number) => ({
-    actor: actorOf(i),
-    tool: i % 7 === 0 ? 'mcp:update_task' : 'rest',
-    commandId: `browse-${++seq}`,
-    ...(i % 3 === 0 ? { role: 'coder' } : {}),
-  });
-  const trees = Math.max(1, Math.round((events * 0.6) / 1000));
-  for (let i = 0; i < trees; i++) {
-    const result = await commands.createTaskTree({ root: makeTree(1000, `browse ${i}`) }, meta(i));
-    for (const e of result.events) if (e.type === 'TaskCreated') ids.push((e.data as { taskId: string }).taskId);
-  }
-  const stream = projectStreamId('default');
-  const updates = Math.max(0, events - ids.length);
-  for (let start = 0; start < updates; start += 2000) {
-    const batch: Promise<unknown>[] = [];
-    for (let i = start; i < Math.min(updates, start + 2000); i++) {
-      const who = Math.floor(random() * ACTORS * 21);
-      const { commandId, actor, tool, role } = meta(who);
-      const taskId = ids[Math.floor(random() * ids.length)]!;
-      const command = {
-        type: 'UpdateTask',
-        data: { taskId, changes: { title: `renamed ${i}` } },
-        metadata: { now: new Date().toISOString(), commandId, actor, tool, role },
-      };
-      batch.push(handler.handle(stream, command as ProjectCommand).catch(() => undefined));
-    }
-    await Promise.all(batch);
-  }
-  const { events: count } = await store.stats();
-  await store.close();
-  return count;
-};
+import { auditLog } from './auditLog.js';
 
 const ctx: OperationContext = { actor: 'bench', tool: 'bench', commandId: 'bench', correlationId: 'bench' };
 
@@ -71,11 +18,9 @@ const ctx: OperationContext = { actor: 'bench', tool: 'bench', commandId: 'bench
 export const measureBrowse = async (
   storePath: string,
   samples = 300,
-  /** Who wrote the log: its actors and one of its roles (default: the ones `buildBrowseLog` writes). */
-  writers: { actors?: readonly string[]; role?: string } = {},
+  /** Who wrote the log: its actors and one of its roles. */
+  { actors, role }: { actors: readonly string[]; role: string },
 ): Promise<{ rows: Row[]; figures: Record<string, number> }> => {
-  const actors = writers.actors ?? Array.from({ length: ACTORS }, (_, i) => actorOf(i));
-  const role = writers.role ?? 'coder';
   const store = new SqliteEventStore({ path: storePath, pollIntervalMs: 0 });
   try {
     const listEvents = auditLogOperations({ store }).find((op) => op.name === 'listEvents')!;
@@ -160,32 +105,19 @@ export const measureBackup = async (storePath: string): Promise<{ rows: Row[]; f
   }
 };
 
+// Alone: `npx tsx bench/auditBrowse.ts [--quick]` over the audit log (bench/auditLog.ts).
 const main = async () => {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  const events = Number(flag('--events') ?? 200_000);
-  let log = flag('--log');
-  const scratch = log ? undefined : tempDir('audit-browse');
-  log ??= path.join(scratch!.dir, 'events.db');
-  if (!fs.existsSync(log)) {
-    const t0 = nowMs();
-    const built = await buildBrowseLog(log, events);
-    console.error(`built a log of ${built} events in ${round((nowMs() - t0) / 1000, 1)} s at ${log}`);
-  }
-  try {
-    const browse = await measureBrowse(log);
-    const backup = await measureBackup(log);
-    const result = {
-      name: 'audit (browse, backup)',
-      setup: `SQLite event log ${log}`,
-      rows: [...browse.rows, ...backup.rows],
-      figures: { ...browse.figures, ...backup.figures },
-    };
-    printResult(result);
-    console.log(JSON.stringify(result.figures));
-  } finally {
-    scratch?.remove();
-  }
+  const log = await auditLog(process.argv.includes('--quick'));
+  const browse = await measureBrowse(log.storePath, 300, { actors: log.actors, role: log.roles[0]! });
+  const backup = await measureBackup(log.storePath);
+  const result = {
+    name: 'audit (browse, backup)',
+    setup: `SQLite log of ${log.events.toLocaleString('en-US')} events (bench/auditLog.ts)`,
+    rows: [...browse.rows, ...backup.rows],
+    figures: { ...browse.figures, ...backup.figures },
+  };
+  printResult(result);
+  console.log(JSON.stringify(result.figures));
 };
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -5,12 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { v7 as uuidv7 } from 'uuid';
-import { CommandHandler } from '../src/commands/handler.js';
-import { projectCommands } from '../src/commands/project/commands.js';
-import { projectDecider, type ProjectCommand } from '../src/commands/project/decider.js';
-import type { ProjectState } from '../src/commands/project/project.js';
-import { projectStreamId, type ProjectEvent } from '../src/events/project.js';
 import type { EventStore } from '../src/eventstore/eventStore.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { KuzuGraphStore } from '../src/projections/graph/kuzu.js';
@@ -18,57 +12,25 @@ import { rebuildGraph } from '../src/projections/graph/projection.js';
 import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
 import { dataFiles } from '../src/wiring/dataFiles.js';
 import { kuzuFileGraph, verifyReadModels } from '../src/wiring/verify.js';
-import { below, gc, info, makeTree, meta, nowMs, printResult, round, rssMb, tempDir, type Row } from './lib.js';
+import { auditLog } from './auditLog.js';
+import { below, gc, info, nowMs, printResult, round, rssMb, tempDir, type Row } from './lib.js';
 
-/**
- * A log of about `events` events through the real decider and store, in one data directory: trees of 1,000 tasks
- * (60 %), dependencies between nearby tasks (25 %) and title/tag updates (15 %). Then the live read models are
- * built from it (SQLite read model, Kuzu graph), as a server that followed the log would hold them.
- */
-export const buildVerifyLog = async (dataDir: string, events: number): Promise<{ events: number; tasks: number }> => {
-  const files = dataFiles(dataDir);
-  const store = new SqliteEventStore({ path: files.events, synchronous: 'normal', pollIntervalMs: 0 });
+/** A data directory over a copy of the log, with the live SQLite model and graph built from it (the rebuild timed). */
+export const liveDataDir = async (storePath: string) => {
+  const scratch = tempDir('audit-verify');
+  const files = dataFiles(scratch.dir);
+  fs.copyFileSync(storePath, files.events);
+  const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
   try {
-    const handler = new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider() });
-    const commands = projectCommands({ handler, locateTask: async () => undefined, newId: uuidv7, now: () => new Date().toISOString() });
-    const ids: string[] = [];
-    const trees = Math.max(1, Math.round((events * 0.6) / 1000));
-    for (let i = 0; i < trees; i++) {
-      const result = await commands.createTaskTree({ root: makeTree(1000, `verify ${i}`) }, meta());
-      for (const e of result.events) if (e.type === 'TaskCreated') ids.push((e.data as { taskId: string }).taskId);
-    }
-    const stream = projectStreamId('default');
-    const send = async (make: (i: number) => Omit<ProjectCommand, 'metadata'>, count: number) => {
-      for (let start = 0; start < count; start += 2000) {
-        const batch: Promise<unknown>[] = [];
-        for (let i = start; i < Math.min(count, start + 2000); i++) {
-          const { commandId, actor, tool } = meta();
-          const metadata = { now: new Date().toISOString(), commandId, actor, tool };
-          batch.push(handler.handle(stream, { ...make(i), metadata } as ProjectCommand).catch(() => undefined));
-        }
-        await Promise.all(batch);
-      }
-    };
-    await send(
-      (i) => {
-        const j = 1 + ((i * 7919) % (ids.length - 1));
-        const k = Math.max(0, j - 1 - ((i * 104729) % 1000));
-        return { type: 'AddDependency', data: { taskId: ids[j]!, dependsOn: ids[k]!, kind: i % 4 === 0 ? 'soft' : 'hard' } };
-      },
-      Math.round(events * 0.25),
-    );
-    await send(
-      (i) => ({ type: 'UpdateTask', data: { taskId: ids[(i * 31) % ids.length]!, changes: { title: `renamed ${i}`, tags: ['x', `t${i % 50}`] } } }),
-      Math.round(events * 0.15),
-    );
-    await rebuildReadModel(store, files.readModel);
+    const rebuilt = await rebuildReadModel(store, files.readModel);
+    const t0 = nowMs();
     const graph = KuzuGraphStore.open(files.graph);
     try {
       await rebuildGraph(store, graph);
     } finally {
       graph.close();
     }
-    return { events: (await store.stats()).events, tasks: ids.length };
+    return { ...scratch, rebuilt, graphSeconds: round((nowMs() - t0) / 1000, 1) };
   } finally {
     await store.close();
   }
@@ -123,36 +85,20 @@ export const measureVerify = async (dataDir: string, store?: EventStore): Promis
   }
 };
 
-const countLog = async (dir: string) => {
-  const store = new SqliteEventStore({ path: dataFiles(dir).events, pollIntervalMs: 0 });
-  const events = (await store.stats()).events;
-  await store.close();
-  return { events, tasks: Math.round(events * 0.6) };
-};
-
+// Alone: `npx tsx bench/auditVerify.ts [--quick]` verifies the models built from the audit log (bench/auditLog.ts).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--events');
-  const events = at >= 0 ? Number(args[at + 1]) : args.includes('--quick') ? 20_000 : 1_000_000;
-  // --dir DIR keeps the data directory (built once if it holds no log), so phases can be measured again quickly.
-  const dirAt = args.indexOf('--dir');
-  const kept = dirAt >= 0 ? args[dirAt + 1]! : undefined;
-  const { dir, remove } = kept ? { dir: kept, remove: () => undefined } : tempDir('verify');
+  const log = await auditLog(process.argv.includes('--quick'));
+  const live = await liveDataDir(log.storePath);
   try {
-    const t0 = nowMs();
-    const reuse = kept !== undefined && fs.existsSync(dataFiles(kept).graph);
-    if (kept) fs.mkdirSync(kept, { recursive: true });
-    const built = reuse ? await countLog(dir) : await buildVerifyLog(dir, events);
-    const buildSeconds = reuse ? 0 : round((nowMs() - t0) / 1000, 1);
-    const { rows, figures } = await measureVerify(dir);
+    const { rows, figures } = await measureVerify(live.dir);
     printResult({
       name: 'audit: verify',
-      setup: `SQLite log of ${built.events.toLocaleString('en-US')} events (${built.tasks.toLocaleString('en-US')} tasks in trees of 1,000, dependencies, updates; built in ${buildSeconds} s, not timed), read model and graph built from it; no server`,
-      rows: [info('events in the log', built.events), ...rows],
+      setup: `SQLite log of ${log.events.toLocaleString('en-US')} events (bench/auditLog.ts), read model and graph built from it; no server`,
+      rows: [info('events in the log', log.events), ...rows],
       figures,
     });
-    console.log(JSON.stringify({ verify: { ...figures, buildSeconds } }));
+    console.log(JSON.stringify({ verify: figures }));
   } finally {
-    remove();
+    live.remove();
   }
 }
