@@ -11,7 +11,14 @@ export const startVectorApp = async (overrides: Partial<Config> = {}, env: NodeJ
 
 /** Resolves once the vector read model has applied the log head (bounded). */
 export const vectorsCaughtUp = async (app: TestApp, timeoutMs = 60_000): Promise<void> => {
-  await app.background.vectors!.projector!.waitFor(await app.store.headPosition(), timeoutMs);
+  const projector = app.background.vectors!.projector!;
+  try {
+    await projector.waitFor(await app.store.headPosition(), timeoutMs);
+  } catch (error) {
+    // A stall is rare and not reproduced alone: say where the vector model stood and what its dependencies reported.
+    const health = await app.background.health().catch((e: unknown) => ({ error: (e as Error).message }));
+    throw new Error(`${(error as Error).message} status=${JSON.stringify(projector.status())} background=${JSON.stringify(health)}`);
+  }
 };
 
 /** Polls `check` every 100 ms until it holds or `timeoutMs` passes. */
