@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
@@ -109,7 +108,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const now = () => new Date().toISOString();
   const graph = await startGraphWorker(
     {
-      file: path.join(config.dataDir, 'graph.kuzu'),
+      file: dataFiles(config.dataDir).graph,
       eventStore:
         config.eventStore === 'sqlite'
           ? { kind: 'sqlite', path: dataFiles(config.dataDir).events }
@@ -193,7 +192,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     jobs,
     store,
     verifier,
-    rebuildReadModels: readModelRebuilds(rebuilds),
+    rebuildReadModels: readModelRebuilds({ ...rebuilds, graph }),
     commands,
     roles,
     plugins,

@@ -182,7 +182,7 @@ program.command('serve', { isDefault: true }).description('Run the REST API with
 program
   .command('rebuild')
   .description('Rebuild a read model from the event log beside the live one and swap it in (server stopped; a running one: POST /admin/rebuild)')
-  .option('--model <model>', 'sqlite | graph | vectors | all', 'sqlite')
+  .option('--model <model>', 'sqlite | graph | all (sqlite, then graph); vectors rebuild themselves at start', 'sqlite')
   .option('--json', 'progress and the result as JSON lines on stdout')
   .action(async (opts: { model?: string; json?: boolean }) => {
     process.exitCode = await rebuildCommand(config(), opts);

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import type { EventStoreSpec } from '../eventstore/spec.js';
 import type { JobBody, ProgressReport } from '../jobs/adminJobs.js';
+import type { GraphModelHandle } from '../projections/graph/remote.js';
 import type { Projector } from '../projections/projector.js';
 import { rebuildSqliteBlueGreen } from '../projections/sqlite/blueGreen.js';
 import type { SwappableDatabase } from '../projections/sqlite/swappable.js';
@@ -14,6 +15,9 @@ export const eventStoreSpec = (config: Config): EventStoreSpec =>
 
 export type RebuildDeps = Readonly<{ config: Config; logger: Logger; projector: Projector; readModel: SwappableDatabase }>;
 
+/** The SQLite model's rebuild deps plus the graph worker, which rebuilds its own model blue-green. */
+export type ModelRebuildDeps = RebuildDeps & Readonly<{ graph: Pick<GraphModelHandle, 'rebuild'> }>;
+
 /** The SQLite read model's blue-green rebuild, reporting progress the way admin jobs and the CLI show it. */
 export const rebuildSqlite = (deps: RebuildDeps, report: (p: ProgressReport) => void = () => {}, signal?: AbortSignal) =>
   rebuildSqliteBlueGreen(
@@ -21,26 +25,41 @@ export const rebuildSqlite = (deps: RebuildDeps, report: (p: ProgressReport) => 
     { onProgress: (p) => report({ phase: p.phase, eventsDone: p.events, eventsTotal: p.head }), ...(signal ? { signal } : {}) },
   );
 
+/** The graph model's blue-green rebuild in its worker thread, with progress as admin jobs show it. */
+const rebuildGraphModel = (deps: ModelRebuildDeps, report: (p: ProgressReport) => void, signal: AbortSignal) => {
+  // The log's head as the SQLite projector last saw it: the graph worker reports only how far it read.
+  const head = () => {
+    const { position, lag } = deps.projector.status();
+    return position + lag;
+  };
+  return deps.graph.rebuild((p) => report({ phase: p.phase, eventsDone: p.events, eventsTotal: Math.max(head(), p.position) }), signal);
+};
+
 /**
  * What `POST /admin/rebuild` runs for a model: refused up front (409) for a model this node cannot rebuild
- * while it runs, so no job is started for it.
+ * while it runs, so no job is started for it. `all` rebuilds SQLite, then the graph: one after the other, so the
+ * two bulk reads of the log do not fight over the same cores.
  */
 export const readModelRebuilds =
-  (deps: RebuildDeps) =>
+  (deps: ModelRebuildDeps) =>
   (model: ReadModelChoice): JobBody => {
-    if (model === 'graph' || model === 'vectors') {
+    if (model === 'vectors') {
       throw new DomainError(
         'MODEL_NOT_REBUILDABLE',
         409,
-        `The ${model} read model cannot be rebuilt while the server runs yet; it rebuilds itself at start when its projector version changed.`,
+        'The vectors read model cannot be rebuilt while the server runs yet; it rebuilds itself at start when its projector version changed.',
         { model },
-        'Rebuild `sqlite` (or `all`, which is the SQLite model on this version) here; stop the server and delete the model to rebuild the others.',
+        'Rebuild `sqlite`, `graph` or `all` (SQLite and the graph) here; stop the server and delete the vector model to rebuild it.',
       );
     }
     return async (report, signal) => {
       const started = Date.now();
-      const sqlite = await rebuildSqlite(deps, report, signal);
-      deps.logger.info({ model: 'sqlite', ...sqlite }, 'read model rebuilt blue-green and swapped in');
-      return { models: { sqlite }, seconds: (Date.now() - started) / 1000 };
+      const models: Record<string, unknown> = {};
+      if (model === 'sqlite' || model === 'all') {
+        models.sqlite = await rebuildSqlite(deps, report, signal);
+        deps.logger.info({ model: 'sqlite', ...(models.sqlite as object) }, 'read model rebuilt blue-green and swapped in');
+      }
+      if (model === 'graph' || model === 'all') models.graph = await rebuildGraphModel(deps, report, signal);
+      return { models, seconds: (Date.now() - started) / 1000 };
     };
   };

@@ -49,7 +49,7 @@ const waitForJob = async (baseUrl: string, id: string): Promise<JsonResponse> =>
   }
 };
 
-describe('Blue-green rebuild of the SQLite read model (POST /admin/rebuild)', () => {
+describe('Blue-green rebuild of the read models (POST /admin/rebuild)', () => {
   describe('given a server with a few thousand events', () => {
     let app: TestApp;
     let ids: string[];
@@ -144,9 +144,9 @@ describe('Blue-green rebuild of the SQLite read model (POST /admin/rebuild)', ()
     });
 
     it('refuses a model it cannot rebuild while running with 409 MODEL_NOT_REBUILDABLE, and an unknown one with 400', async () => {
-      const graph = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'graph' });
-      expect(graph.status).to.equal(409);
-      expect(graph.body).to.include({ code: 'MODEL_NOT_REBUILDABLE' });
+      const vectors = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'vectors' });
+      expect(vectors.status).to.equal(409);
+      expect(vectors.body).to.include({ code: 'MODEL_NOT_REBUILDABLE' });
       expect((await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'everything' })).status).to.equal(400);
     });
 
@@ -162,6 +162,67 @@ describe('Blue-green rebuild of the SQLite read model (POST /admin/rebuild)', ()
       expect(issued.status).to.equal(201);
       const refused = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'sqlite' }, { authorization: `Bearer ${issued.body.token}` });
       expect(refused.status).to.equal(403);
+    });
+  });
+
+  describe('given a server whose graph model holds a few thousand tasks and dependencies', () => {
+    let app: TestApp;
+    let ids: string[];
+    before(async function () {
+      this.timeout(120_000);
+      app = await startTestApp();
+      ids = await seed(app, 4);
+      await app.graph.projector.waitFor(await app.store.headPosition(), 30_000);
+    });
+    after(async () => app?.close());
+
+    it('when the graph is rebuilt, dependency rules keep being enforced and edges added meanwhile are in the swapped-in graph', async function () {
+      this.timeout(120_000);
+      const started = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'graph' });
+      expect(started.status, JSON.stringify(started.body)).to.equal(202);
+      let job = started;
+      const added: Array<[string, string]> = [];
+      for (let round = 1; job.body.state === 'running'; round++) {
+        const [from, to] = [ids[500 + round * 3]!, ids[500 + round * 3 + 1]!];
+        const dep = await api(app.baseUrl, 'POST', `/api/v1/tasks/${from}/dependencies`, { dependsOn: to });
+        expect(dep.status, JSON.stringify(dep.body)).to.equal(201);
+        added.push([from, to]);
+        // The reverse edge would close a cycle: refused while the rebuild runs as at any other time.
+        const cycle = await api(app.baseUrl, 'POST', `/api/v1/tasks/${to}/dependencies`, { dependsOn: from });
+        expect(cycle.status, JSON.stringify(cycle.body)).to.equal(409);
+        job = await api(app.baseUrl, 'GET', `/api/v1/admin/jobs/${started.body.id}`);
+      }
+      expect(job.body.state, JSON.stringify(job.body)).to.equal('succeeded');
+      expect(job.body.result.models.graph.tasks).to.be.at.least(ids.length);
+      expect(job.body.result.models.graph.swappedAt).to.be.at.least(job.body.result.models.graph.position);
+      expect(added.length, 'dependencies added while the rebuild ran').to.be.greaterThan(0);
+      await app.graph.projector.waitFor(await app.store.headPosition(), 10_000);
+      const { graph } = await app.graph.cut();
+      const edges = new Set(graph.edges.map((e) => `${e.taskId}>${e.dependsOn}`));
+      for (const [from, to] of added) expect(edges.has(`${from}>${to}`), `${from} depends on ${to}`).to.equal(true);
+      expect(fs.existsSync(path.join(app.dataDir, 'graph.kuzu.rebuild'))).to.equal(false);
+    });
+
+    it('then the swapped-in graph equals the log, as verify reads it', async function () {
+      this.timeout(60_000);
+      const verify = await api(app.baseUrl, 'GET', '/api/v1/admin/verify?model=graph');
+      expect(verify.status, JSON.stringify(verify.body)).to.equal(202);
+      const job = await waitForJob(app.baseUrl, verify.body.id as string);
+      expect(job.body.state, JSON.stringify(job.body)).to.equal('succeeded');
+      expect(job.body.result.equal, JSON.stringify(job.body.result)).to.equal(true);
+    });
+
+    it('then `all` rebuilds SQLite and the graph, one after the other, and new writes reach both', async function () {
+      this.timeout(120_000);
+      const started = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'all' });
+      expect(started.status).to.equal(202);
+      const job = await waitForJob(app.baseUrl, started.body.id as string);
+      expect(job.body.state, JSON.stringify(job.body)).to.equal('succeeded');
+      expect(Object.keys(job.body.result.models)).to.deep.equal(['sqlite', 'graph']);
+      const dep = await api(app.baseUrl, 'POST', `/api/v1/tasks/${ids[1200]}/dependencies`, { dependsOn: ids[1201] });
+      expect(dep.status, JSON.stringify(dep.body)).to.equal(201);
+      const cycle = await api(app.baseUrl, 'POST', `/api/v1/tasks/${ids[1201]}/dependencies`, { dependsOn: ids[1200] });
+      expect(cycle.status).to.equal(409);
     });
   });
 

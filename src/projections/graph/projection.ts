@@ -163,19 +163,34 @@ export type GraphRebuildResult = Readonly<{
   edges: number;
 }>;
 
+export type GraphRebuildOptions = Readonly<{
+  batchSize?: number;
+  /** Called after each batch folded: the position reached and the events read so far. */
+  onProgress?: (position: number, events: number) => void;
+  /** Checked between batches: a rebuild asked to stop throws before it touches the store. */
+  signal?: AbortSignal;
+}>;
+
 /** Folds the whole log in memory, then loads the graph in bulk (COPY) into a cleared store. */
-export const rebuildGraph = async (store: EventStore, graph: GraphStore, batchSize = 10_000): Promise<GraphRebuildResult> => {
+export const rebuildGraph = async (
+  store: EventStore,
+  graph: GraphStore,
+  { batchSize = 10_000, onProgress, signal }: GraphRebuildOptions = {},
+): Promise<GraphRebuildResult> => {
   const started = process.hrtime.bigint();
   const memory = new MemoryGraph();
   let position = 0;
   let events = 0;
   for (;;) {
+    signal?.throwIfAborted();
     const batch = await store.readAll({ fromPosition: position, maxCount: batchSize });
     if (batch.length === 0) break;
     for (const event of batch) applyGraphEvent(memory, event);
     position = batch.at(-1)!.position;
     events += batch.length;
+    onProgress?.(position, events);
   }
+  signal?.throwIfAborted();
   const snapshot = memory.snapshot();
   graph.clear();
   graph.bulkLoad(snapshot);

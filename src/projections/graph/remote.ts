@@ -5,6 +5,7 @@ import { TimeoutError } from '../../util/timeout.js';
 import { spawnModuleWorker } from '../../util/worker.js';
 import type { ProjectorStatus } from '../projector.js';
 import type { CycleReport } from './cycleDetection.js';
+import type { GraphBlueGreenResult } from './index.js';
 import type { GraphCheckpoint, GraphSnapshot } from './graphStore.js';
 import type { GraphRequest, GraphWorkerData } from './worker.js';
 
@@ -17,7 +18,14 @@ type Reply = {
   cycles?: CycleReport | null;
   dump?: GraphSnapshot;
   checkpoint?: GraphCheckpoint | null;
+  progress?: GraphRebuildProgress;
+  rebuilt?: GraphBlueGreenResult;
 };
+
+export type GraphRebuildProgress = Readonly<{ phase: string; position: number; events: number }>;
+
+/** Longest a rebuild request may run in the worker (the rebuild of a million-event log takes well under a minute). */
+const REBUILD_WAIT_MS = 6 * 60 * 60_000;
 type Ask = GraphRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** The graph read model, running in its worker thread; status and cycle reports are mirrored here for /health. */
@@ -30,6 +38,8 @@ export type GraphModelHandle = Readonly<{
   cut: () => Promise<{ checkpoint: GraphCheckpoint | null; graph: GraphSnapshot }>;
   /** The worker thread as a dependency: `down` once a request to it went unanswered past its timeout. */
   health: () => DependencyStatus;
+  /** Blue-green rebuild in the worker (see GraphModel.rebuild); the signal asks the worker to give it up. */
+  rebuild: (onProgress?: (p: GraphRebuildProgress) => void, signal?: AbortSignal) => Promise<GraphBlueGreenResult>;
   stop: () => Promise<void>;
 }>;
 
@@ -37,7 +47,10 @@ export type GraphModelHandle = Readonly<{
 export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<GraphModelHandle> => {
   const worker: Worker = spawnModuleWorker(import.meta.url, 'worker', data);
   const health = new DependencyHealth('graph-worker', { timeoutMs });
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  const pending = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; progress?: (p: GraphRebuildProgress) => void }
+  >();
   let next = 0;
   let status: ProjectorStatus = { name: 'graph', version: 0, position: 0, lag: 0, running: false };
   let cycles: CycleReport | undefined;
@@ -54,6 +67,10 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
         return;
       }
       const waiting = pending.get(reply.id);
+      if (reply.progress) {
+        waiting?.progress?.(reply.progress);
+        return;
+      }
       pending.delete(reply.id);
       if (!waiting) return;
       clearTimeout(waiting.timer);
@@ -74,7 +91,7 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
   });
   await ready;
 
-  const ask = (request: Ask, waitMs = 0): Promise<Reply> => {
+  const ask = (request: Ask, waitMs = 0, progress?: (p: GraphRebuildProgress) => void): Promise<Reply> => {
     if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       const id = ++next;
@@ -84,7 +101,7 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
         health.failed(error);
         reject(error);
       }, waitMs + timeoutMs);
-      pending.set(id, { resolve, reject, timer });
+      pending.set(id, { resolve, reject, timer, ...(progress ? { progress } : {}) });
       worker.postMessage({ ...request, id });
     });
   };
@@ -123,6 +140,16 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
       return { checkpoint: reply.checkpoint ?? null, graph: reply.dump! };
     },
     health: () => health.status(),
+    rebuild: async (onProgress, signal) => {
+      signal?.throwIfAborted();
+      const abort = () => void ask({ type: 'abortRebuild' }).catch(() => undefined);
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        return (await ask({ type: 'rebuild' }, REBUILD_WAIT_MS, onProgress)).rebuilt!;
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
+    },
     stop: async () => {
       clearInterval(timer);
       if (!failure) await ask({ type: 'stop' }).catch(() => undefined);

@@ -17,6 +17,8 @@ export type GraphRequest =
   | { id: number; type: 'waitFor'; position: number; timeoutMs: number }
   | { id: number; type: 'checkCycles' }
   | { id: number; type: 'dump' }
+  | { id: number; type: 'rebuild' }
+  | { id: number; type: 'abortRebuild' }
   | { id: number; type: 'stop' };
 
 /**
@@ -39,6 +41,7 @@ const main = async () => {
   });
   const port = parentPort!;
   const answer = (id: number, body: Record<string, unknown>) => port.postMessage({ id, ...body });
+  let rebuild: AbortController | undefined;
   port.on('message', (request: GraphRequest) => {
     const run = async (): Promise<Record<string, unknown>> => {
       switch (request.type) {
@@ -52,7 +55,23 @@ const main = async () => {
         case 'dump':
           // Checkpoint and dump in one synchronous step: no batch can land between them (verify's consistent cut).
           return { checkpoint: model.graph.checkpoint() ?? null, dump: model.graph.dump() };
+        case 'rebuild': {
+          const abort = (rebuild = new AbortController());
+          try {
+            const result = await model.rebuild({
+              signal: abort.signal,
+              onProgress: (phase, position, events) => answer(request.id, { progress: { phase, position, events } }),
+            });
+            return { rebuilt: result };
+          } finally {
+            if (rebuild === abort) rebuild = undefined;
+          }
+        }
+        case 'abortRebuild':
+          rebuild?.abort();
+          return {};
         case 'stop':
+          rebuild?.abort();
           model.stop();
           await store.close();
           return {};

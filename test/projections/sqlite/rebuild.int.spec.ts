@@ -12,6 +12,9 @@ import { DomainError } from '../../../src/errors.js';
 import { type ProjectEvent } from '../../../src/events/project.js';
 import { SqliteEventStore } from '../../../src/eventstore/sqlite.js';
 import { createLogger } from '../../../src/logger.js';
+import { KuzuGraphStore } from '../../../src/projections/graph/kuzu.js';
+import { sortSnapshot } from '../../../src/projections/graph/graphStore.js';
+import { rebuildGraph } from '../../../src/projections/graph/projection.js';
 import { Projector } from '../../../src/projections/projector.js';
 import { SqliteProjection } from '../../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../../src/projections/sqlite/readModel.js';
@@ -233,6 +236,48 @@ describe('Rebuilding the SQLite read model', () => {
         expect(lines.at(0)).to.have.keys('phase', 'eventsDone', 'eventsTotal', 'eventsPerSecond', 'etaSeconds');
         expect(lines.at(-1)).to.include({ model: 'sqlite', events: workload.events, position: head });
         expect(JSON.stringify(readDump(dataFiles(dataDir).readModel).dump)).to.equal(JSON.stringify(live.dump));
+      });
+
+      it('`rebuild --model graph --json` builds the graph beside its file and renames it in: the graph the log folds to', async function () {
+        this.timeout(60_000);
+        const run = await runCli(['rebuild', '--model', 'graph', '--json'], dataDir);
+        expect(run.code, run.stderr).to.equal(0);
+        const lines = run.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines.at(-1)).to.include({ model: 'graph', events: workload.events, position: head });
+        expect(run.stderr).to.match(/Rebuilt the graph read model from \d+ events/);
+        expect(fs.existsSync(`${dataFiles(dataDir).graph}.rebuild`)).to.equal(false);
+        const rebuilt = KuzuGraphStore.open(dataFiles(dataDir).graph, { readOnly: true });
+        const expected = KuzuGraphStore.open(path.join(dataDir, 'tmp', 'expected.kuzu'));
+        try {
+          const store = new SqliteEventStore({ path: dataFiles(dataDir).events });
+          await rebuildGraph(store, expected);
+          await store.close();
+          expect(rebuilt.checkpoint()?.position).to.equal(head);
+          expect(rebuilt.dump().edges.length).to.be.greaterThan(0);
+          expect(JSON.stringify(sortSnapshot(rebuilt.dump()))).to.equal(JSON.stringify(sortSnapshot(expected.dump())));
+        } finally {
+          rebuilt.close();
+          expected.close();
+          fs.rmSync(path.join(dataDir, 'tmp'), { recursive: true, force: true });
+        }
+      });
+
+      it('`rebuild --model all` rebuilds SQLite, then the graph', async function () {
+        this.timeout(60_000);
+        const run = await runCli(['rebuild', '--model', 'all'], dataDir);
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.stderr).to.match(/Rebuilt the SQLite read model from .*\n.*Rebuilt the graph read model from /s);
+        expect(JSON.stringify(readDump(dataFiles(dataDir).readModel).dump)).to.equal(JSON.stringify(live.dump));
+      });
+
+      it('`rebuild --model vectors` refuses with exit 1: the vector model rebuilds itself at start', async function () {
+        this.timeout(60_000);
+        const run = await runCli(['rebuild', '--model', 'vectors'], dataDir);
+        expect(run.code).to.equal(1);
+        expect(run.stderr).to.contain('rebuilds itself when the server starts');
       });
 
       it('`rebuild` refuses (exit 1) while a server owns the data directory, pointing at POST /admin/rebuild', async function () {
