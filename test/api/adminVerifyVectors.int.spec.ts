@@ -6,7 +6,7 @@ import { api, startTestApp, type TestApp } from '../support/testApp.js';
 /** GET /admin/verify?model=vectors: the Chroma collections against the texts the log gives every task. */
 describe('Verifying the vector read model', function () {
   // Embedded Chroma starts and embeds the seed: on a loaded 2-core machine that outlasts mocha's default.
-  this.timeout(120_000);
+  this.timeout(180_000);
   let app: TestApp;
   let ids: Map<string, string>;
   const store = () => app.background.vectors!.store!;

@@ -8,7 +8,7 @@ import { PrivateRedis } from './redisServer.js';
 const health = async (app: TestApp) => (await api(app.baseUrl, 'GET', '/health')).body;
 
 describe('When Redis dies during writes and comes back', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   const redis = new PrivateRedis();
   let app: TestApp;
   before(async () => {

@@ -409,7 +409,7 @@ const BUILDERS: Record<string, Builder> = {
 };
 
 describe('MCP tools (SDK Client over InMemoryTransport, vectors on)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let app: TestApp;
   let admin: Connected;
   let powerless: Connected;

@@ -6,7 +6,7 @@ import { meta, seed, startVectorApp, vectorsCaughtUp } from '../../queries/searc
 describe('Vector read model', function () {
   // Embedded Chroma starts and the embedder works through the seed: on a loaded 2-core machine that outlasts
   // mocha's 30 s default, and vectorsCaughtUp allows 60 s itself.
-  this.timeout(120_000);
+  this.timeout(180_000);
   let app: TestApp;
   let ids: Map<string, string>;
   const vectors = () => app.background.vectors!;

@@ -7,7 +7,7 @@ import { eventually, seed, startVectorApp, vectorsCaughtUp } from './support.js'
 describe('When the Chroma child process dies mid-run', function () {
   // Embedded Chroma starts and the embedder works through the seed: on a loaded 2-core machine that outlasts
   // mocha's 30 s default, and vectorsCaughtUp allows 60 s itself.
-  this.timeout(120_000);
+  this.timeout(180_000);
   let app: TestApp;
   let restartedPid: number | undefined;
   before(async () => {

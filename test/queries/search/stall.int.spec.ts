@@ -10,7 +10,7 @@ const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
 };
 
 describe('When Chroma stops answering (SIGSTOP) and then resumes', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let app: TestApp;
   let pid: number;
   const health = async () => (await api(app.baseUrl, 'GET', '/health')).body;

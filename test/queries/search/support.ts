@@ -9,8 +9,12 @@ export const startVectorApp = async (overrides: Partial<Config> = {}, env: NodeJ
   return app;
 };
 
-/** Resolves once the vector read model has applied the log head (bounded). */
-export const vectorsCaughtUp = async (app: TestApp, timeoutMs = 60_000): Promise<void> => {
+/**
+ * Resolves once the vector read model has applied the log head (bounded). The default leaves room for a cold start on
+ * a loaded 2-core CI machine: the first embedding call loads the model in the worker, and the first Chroma writes of a
+ * fresh child process are slow; suites that use it give their hooks more than this.
+ */
+export const vectorsCaughtUp = async (app: TestApp, timeoutMs = 120_000): Promise<void> => {
   const projector = app.background.vectors!.projector!;
   try {
     await projector.waitFor(await app.store.headPosition(), timeoutMs);

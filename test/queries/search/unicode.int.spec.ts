@@ -5,7 +5,7 @@ import { startVectorApp, vectorsCaughtUp } from './support.js';
 
 /** Found by the catalog fuzzer: one tag holding a lone surrogate made Chroma refuse every upsert after it. */
 describe('A task whose text holds a lone surrogate (\\ud800)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let app: TestApp;
   before(async () => {
     app = await startVectorApp();
