@@ -95,4 +95,66 @@ describe('projectCommands', () => {
       expect(claimed?.taskId).to.equal('t2');
     });
   });
+
+  describe('undoRequest', () => {
+    /**
+     * The store as undo reads it, with another request of the same project appended right after each of the first
+     * `interleaved` reads of the project stream: a command slips in between the read and the decision, as one from
+     * another connection can.
+     */
+    const withInterleavedWrites = (interleaved: number, otherTask: string) => {
+      let reads = 0;
+      const log = {
+        queryEvents: store.queryEvents.bind(store),
+        readStream: async (...args: Parameters<SqliteEventStore['readStream']>) => {
+          const read = await store.readStream(...args);
+          if (++reads <= interleaved) await commands.updateTask(otherTask, { title: `Meanwhile ${reads}` }, meta(`meanwhile-${reads}`));
+          return read;
+        },
+      };
+      return {
+        log,
+        reads: () => reads,
+      };
+    };
+    const undoing = (log: ReturnType<typeof withInterleavedWrites>['log']) =>
+      projectCommands({
+        handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider() }),
+        locateTask: async () => 'default',
+        newId: () => `t${++minted}`,
+        now: () => '2025-01-01T00:00:00.000Z',
+        roleDefinition: async () => undefined,
+        log,
+      });
+
+    beforeEach(async () => {
+      await commands.createTask({ title: 'Undone' }, meta('c1'));
+      await commands.createTask({ title: 'Busy' }, meta('c2'));
+      await commands.updateTask('t1', { title: 'Renamed' }, { ...meta('c3'), correlationId: 'req-rename' });
+    });
+
+    it('given other requests of the project landing between its read and its decision, when it retries, then it reverses the request', async () => {
+      const interleaving = withInterleavedWrites(2, 't2');
+      const result = await undoing(interleaving.log).undoRequest('req-rename', false, meta('undo-1'));
+      expect(interleaving.reads()).to.be.greaterThan(2);
+      expect(result.events.map((e) => e.type)).to.deep.equal(['TaskUpdated']);
+      const events = await store.readStream('project-default');
+      const titles = events.filter((e) => e.type === 'TaskUpdated').map((e) => (e.data as { changes: { title: string } }).changes.title);
+      expect(titles).to.deep.equal(['Renamed', 'Meanwhile 1', 'Meanwhile 2', 'Undone']);
+      expect(events.at(-1)?.metadata.causationId).to.equal('req-rename');
+    });
+
+    it('given the project changing under every attempt, when five reads went stale, then it refuses with UNDO_STALE and appends no compensation', async () => {
+      const interleaving = withInterleavedWrites(Number.POSITIVE_INFINITY, 't2');
+      const refused = await undoing(interleaving.log)
+        .undoRequest('req-rename', false, meta('undo-2'))
+        .then(
+          () => undefined,
+          (error: { code?: string }) => error,
+        );
+      expect(refused?.code).to.equal('UNDO_STALE');
+      const events = await store.readStream('project-default');
+      expect(events.filter((e) => e.metadata.causationId === 'req-rename')).to.deep.equal([]);
+    });
+  });
 });
