@@ -192,7 +192,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     jobs,
     store,
     verifier,
-    rebuildReadModels: readModelRebuilds({ ...rebuilds, graph }),
+    rebuildReadModels: readModelRebuilds({ ...rebuilds, graph, ...(vectors ? { vectors: vectors.rebuild } : {}) }),
     commands,
     roles,
     plugins,

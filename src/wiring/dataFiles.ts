@@ -10,6 +10,8 @@ export const dataFiles = (dataDir: string) => ({
   adminToken: path.join(dataDir, 'admin.token'),
   /** `{pid, url, startedAt}` of the server that owns this directory while it listens (see serverFile.ts). */
   server: path.join(dataDir, 'server.json'),
+  /** `{generation}` of the vector model's Chroma collections in use: a blue-green rebuild builds the next one aside. */
+  vectorGeneration: path.join(dataDir, 'vectors.json'),
   /** Scratch space of administrative work (verify's models rebuilt aside), emptied by whoever made it. */
   tmp: path.join(dataDir, 'tmp'),
 });

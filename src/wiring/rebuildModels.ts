@@ -15,8 +15,15 @@ export const eventStoreSpec = (config: Config): EventStoreSpec =>
 
 export type RebuildDeps = Readonly<{ config: Config; logger: Logger; projector: Projector; readModel: SwappableDatabase }>;
 
-/** The SQLite model's rebuild deps plus the graph worker, which rebuilds its own model blue-green. */
-export type ModelRebuildDeps = RebuildDeps & Readonly<{ graph: Pick<GraphModelHandle, 'rebuild'> }>;
+/**
+ * The SQLite model's rebuild deps plus the graph worker, which rebuilds its own model blue-green, and the vector
+ * model's blue-green rebuild when vectors are on (wiring/vectors.ts).
+ */
+export type ModelRebuildDeps = RebuildDeps &
+  Readonly<{
+    graph: Pick<GraphModelHandle, 'rebuild'>;
+    vectors?: (report: (p: ProgressReport) => void, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  }>;
 
 /** The SQLite read model's blue-green rebuild, reporting progress the way admin jobs and the CLI show it. */
 export const rebuildSqlite = (deps: RebuildDeps, report: (p: ProgressReport) => void = () => {}, signal?: AbortSignal) =>
@@ -36,20 +43,21 @@ const rebuildGraphModel = (deps: ModelRebuildDeps, report: (p: ProgressReport) =
 };
 
 /**
- * What `POST /admin/rebuild` runs for a model: refused up front (409) for a model this node cannot rebuild
- * while it runs, so no job is started for it. `all` rebuilds SQLite, then the graph: one after the other, so the
- * two bulk reads of the log do not fight over the same cores.
+ * What `POST /admin/rebuild` runs for a model: refused up front (409) for a model this node does not keep (vectors
+ * while VESPERA_VECTORS=off), so no job is started for it. `all` rebuilds SQLite, the graph, then the vectors (which
+ * read the SQLite model): one after the other, so the bulk reads of the log do not fight over the same cores.
  */
 export const readModelRebuilds =
   (deps: ModelRebuildDeps) =>
   (model: ReadModelChoice): JobBody => {
-    if (model === 'vectors') {
+    const { vectors } = deps;
+    if (model === 'vectors' && !vectors) {
       throw new DomainError(
-        'MODEL_NOT_REBUILDABLE',
+        'VECTORS_OFF',
         409,
-        'The vectors read model cannot be rebuilt while the server runs yet; it rebuilds itself at start when its projector version changed.',
+        'The vector model is off here (VESPERA_VECTORS=off): there are no vectors to rebuild.',
         { model },
-        'Rebuild `sqlite`, `graph` or `all` (SQLite and the graph) here; stop the server and delete the vector model to rebuild it.',
+        'Rebuild `sqlite`, `graph` or `all`; start the server with VESPERA_VECTORS=on to keep a vector model.',
       );
     }
     return async (report, signal) => {
@@ -60,6 +68,7 @@ export const readModelRebuilds =
         deps.logger.info({ model: 'sqlite', ...(models.sqlite as object) }, 'read model rebuilt blue-green and swapped in');
       }
       if (model === 'graph' || model === 'all') models.graph = await rebuildGraphModel(deps, report, signal);
+      if ((model === 'vectors' || model === 'all') && vectors) models.vectors = await vectors(report, signal);
       return { models, seconds: (Date.now() - started) / 1000 };
     };
   };

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -14,6 +15,9 @@ import { ChromaServer, heartbeat, type ChromaStatus } from '../projections/vecto
 import { VECTOR_PROJECTION_VERSION, VectorProjection } from '../projections/vectors/vectorProjection.js';
 import { ChromaVectorStore, isChromaOutage } from '../projections/vectors/vectorStore.js';
 import { DependencyHealth } from '../util/dependencyHealth.js';
+import { DomainError } from '../errors.js';
+import type { ProgressReport } from '../jobs/adminJobs.js';
+import { dataFiles } from './dataFiles.js';
 
 export type VectorRuntimeDeps = Readonly<{
   config: Config;
@@ -31,6 +35,23 @@ export type VectorsStatus = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** The generation of collections the model answers from (0, the first, when no rebuild ever swapped one in). */
+const readGeneration = (file: string): number => {
+  try {
+    const { generation } = JSON.parse(fs.readFileSync(file, 'utf8')) as { generation?: unknown };
+    return Number.isSafeInteger(generation) && (generation as number) >= 0 ? (generation as number) : 0;
+  } catch {
+    return 0;
+  }
+};
+
+/** Written by rename, so a crash leaves the old generation or the new one, never half a file. */
+const writeGeneration = (file: string, generation: number): void => {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ generation, swappedAt: new Date().toISOString() }), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+};
 
 /** Longest the projector waits for one embedding job (queued behind others during a rebuild). */
 const JOB_WAIT_MS = 120_000;
@@ -87,12 +108,14 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   let projector: Projector | undefined;
   let projection: VectorProjection | undefined;
   let stopped = false;
+  const generationFile = dataFiles(config.dataDir).vectorGeneration;
+  const afterSqlite = (position: number) => sqlite.waitFor(position, 60_000);
   const boot = async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
         if (server && !server.isUp) await server.start();
-        vectors = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls);
-        projection = new VectorProjection({ vectors, readDb, afterSqlite: (p) => sqlite.waitFor(p, 60_000), vectorsFor });
+        vectors = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, readGeneration(generationFile));
+        projection = new VectorProjection({ vectors, readDb, afterSqlite, vectorsFor });
         await projection.load();
         projector = new Projector(store, projection, log, 1000);
         if (!stopped) await projector.start();
@@ -117,12 +140,59 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   });
   const booted = boot();
 
+  /**
+   * Blue-green: the next generation of collections is seeded from the SQLite read model's tasks (vectors from the
+   * embedding cache where the text is known), follows the log up to the head while searches go on against the current
+   * one, then takes its place; the old collections are dropped after the swap. A failure or an abort drops what was
+   * built aside and leaves the current model answering.
+   */
+  const rebuild = async (report: (progress: ProgressReport) => void, signal: AbortSignal) => {
+    await booted;
+    const current = vectors;
+    if (!projector || !current || stopped) {
+      throw new DomainError('DEPENDENCY_UNAVAILABLE', 503, 'The vector read model is not running, so it cannot be rebuilt now.', {
+        dependency: 'chroma',
+      });
+    }
+    const started = Date.now();
+    const aside = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, current.generation + 1);
+    try {
+      // What an earlier, abandoned rebuild left behind.
+      await aside.reset();
+      const next = new VectorProjection({ vectors: aside, readDb, afterSqlite, vectorsFor });
+      const from = sqlite.currentPosition;
+      const total = (readDb.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n;
+      report({ phase: 'seed', eventsDone: 0, eventsTotal: total });
+      const tasks = await next.seed(from, {
+        signal,
+        onProgress: (done) => report({ phase: 'seed', eventsDone: done, eventsTotal: Math.max(total, done) }),
+      });
+      signal.throwIfAborted();
+      report({ phase: 'catch-up', eventsDone: from, eventsTotal: await store.headPosition() });
+      const { position } = await projector.replaceProjection(next, () => {
+        writeGeneration(generationFile, aside.generation);
+        vectors = aside;
+        projection = next;
+        return next;
+      });
+      log.info({ generation: aside.generation, tasks, position }, 'vector read model rebuilt blue-green and swapped in');
+      await current
+        .reset()
+        .catch((error: unknown) => log.warn({ err: error, generation: current.generation }, 'could not drop the replaced vector collections'));
+      return { tasks, position, generation: aside.generation, seconds: (Date.now() - started) / 1000 };
+    } catch (error) {
+      if (vectors !== aside) await aside.reset().catch(() => undefined);
+      throw error;
+    }
+  };
+
   return {
     cache,
     bulk,
     embedQuery,
     modelId: bulk.modelId,
     booted,
+    rebuild,
     get store(): ChromaVectorStore | undefined {
       return vectors;
     },

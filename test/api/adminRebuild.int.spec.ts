@@ -143,10 +143,10 @@ describe('Blue-green rebuild of the read models (POST /admin/rebuild)', () => {
       expect((await waitForJob(app.baseUrl, first.body.id as string)).body.state).to.equal('succeeded');
     });
 
-    it('refuses a model it cannot rebuild while running with 409 MODEL_NOT_REBUILDABLE, and an unknown one with 400', async () => {
+    it('refuses the vectors with 409 VECTORS_OFF where they are off, and an unknown model with 400', async () => {
       const vectors = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'vectors' });
       expect(vectors.status).to.equal(409);
-      expect(vectors.body).to.include({ code: 'MODEL_NOT_REBUILDABLE' });
+      expect(vectors.body).to.include({ code: 'VECTORS_OFF' });
       expect((await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'everything' })).status).to.equal(400);
     });
 

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { CORPUS } from '../queries/search/fixtures/corpus.js';
 import { meta, seed, startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
-import { api, startTestApp, type TestApp } from '../support/testApp.js';
+import { api, restartTestApp, startTestApp, type TestApp } from '../support/testApp.js';
 
 /** GET /admin/verify?model=vectors: the Chroma collections against the texts the log gives every task. */
 describe('Verifying the vector read model', function () {
@@ -58,6 +60,62 @@ describe('Verifying the vector read model', function () {
       expect(report).to.include({ equal: false, missing: 1, extra: 1, stale: 1 });
       const kinds = Object.fromEntries(report.examples.map((e: { kind: string; taskId: string }) => [e.kind, e.taskId]));
       expect(kinds).to.deep.equal({ missing: lost, extra: deleted, stale: old });
+    });
+  });
+
+  describe('when an administrator rebuilds the vectors blue-green (POST /admin/rebuild)', () => {
+    const rebuild = async () => {
+      const started = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model: 'vectors' });
+      expect(started.status, JSON.stringify(started.body)).to.equal(202);
+      return started.body.id as string;
+    };
+    const job = async (id: string) => (await api(app.baseUrl, 'GET', `/api/v1/admin/jobs/${id}`)).body;
+    const search = (q: string) => api(app.baseUrl, 'GET', `/api/v1/search?q=${encodeURIComponent(q)}&mode=semantic&limit=20`);
+
+    it('keeps answering searches while it runs, takes in the writes made meanwhile, and repairs what Chroma lost', async () => {
+      const lost = ids.get(CORPUS[4]!.key)!;
+      await store().delete([{ id: lost, projectId: 'default' }]);
+      expect(vectorsOf(await verify('vectors'))).to.include({ equal: false });
+      const before = store().generation;
+      const id = await rebuild();
+      const answers: number[] = [];
+      const during = await app.commands.createTask({ title: 'Rotate the signing keys of the release pipeline' }, meta());
+      const created = (during.events.find((e) => e.type === 'TaskCreated')!.data as { taskId: string }).taskId;
+      do answers.push((await search(CORPUS[5]!.title)).status);
+      while ((await job(id)).state === 'running');
+      const done = await job(id);
+      expect(done.state, done.error).to.equal('succeeded');
+      expect(answers.every((status) => status === 200)).to.equal(true);
+      expect(done.result.models.vectors).to.include({ generation: before + 1 });
+      // 11 tasks lived when it started; the one created meanwhile is seeded or caught up, depending on who came first.
+      expect(done.result.models.vectors.tasks).to.be.within(11, 12);
+      expect(store().generation).to.equal(before + 1);
+      await vectorsCaughtUp(app);
+      const report = vectorsOf(await verify('vectors'));
+      expect(report, JSON.stringify(report)).to.include({ equal: true, live: 12, expected: 12, missing: 0, extra: 0, stale: 0 });
+      const found = (await search('rotate signing keys release')).body.items.map((hit: { id: string }) => hit.id);
+      expect(found).to.include(created);
+    });
+
+    it('drops the replaced collections and answers from the new generation after a restart', async () => {
+      const generation = store().generation;
+      const collections = async () => {
+        const { ChromaClient } = await import('chromadb');
+        const url = new URL(app.background.vectors!.chromaServer!.url);
+        return (await new ChromaClient({ host: url.hostname, port: Number(url.port) }).listCollections({ limit: 10_000 })).map((c) => c.name);
+      };
+      const names = await collections();
+      expect(
+        names.filter((n) => n.endsWith('_t')).every((n) => n.includes(`r${generation}_`)),
+        names.join(', '),
+      ).to.equal(true);
+      expect(JSON.parse(fs.readFileSync(path.join(app.dataDir, 'vectors.json'), 'utf8'))).to.include({ generation });
+      const position = app.background.vectors!.projector!.status().position;
+      app = await restartTestApp(app);
+      await app.background.vectors!.booted;
+      expect(store().generation).to.equal(generation);
+      expect(app.background.vectors!.projector!.status().position).to.be.at.least(position);
+      expect(vectorsOf(await verify('vectors'))).to.include({ equal: true, live: 12 });
     });
   });
 

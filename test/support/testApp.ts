@@ -14,6 +14,17 @@ const tokens = new Map<string, string>();
 export const startTestApp = async (overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-test-'));
   const config = loadConfig({ VESPERA_LOG_LEVEL: 'silent', ...env }, { dataDir, port: 0, host: '127.0.0.1', sync: 'normal', ...overrides });
+  return launch(config, dataDir);
+};
+
+/** Stops a test app and starts a new process-alike over the same data directory and settings (another port). */
+export const restartTestApp = async (app: TestApp): Promise<TestApp> => {
+  tokens.delete(app.baseUrl);
+  await app.stop();
+  return launch(app.config, app.dataDir);
+};
+
+const launch = async (config: Config, dataDir: string): Promise<TestApp> => {
   const app = await createApp(config, createLogger(config.logLevel));
   const address = await app.listen();
   const baseUrl = `http://127.0.0.1:${address.port}`;

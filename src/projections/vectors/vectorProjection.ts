@@ -12,6 +12,10 @@ const VECTOR_PROJECTOR = 'vectors';
 export const VECTOR_PROJECTION_VERSION = 2;
 
 type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
+type TaskRow = TaskSource & { id: string; projectId: string };
+
+/** Tasks read per page when a rebuild seeds a model from the SQLite read model. */
+const SEED_PAGE = 500;
 
 /** The vector model's own lookup of what it indexes, in the SQLite read model it follows (never ahead of it). */
 /** Prepared again when a blue-green rebuild swapped the read model's connection. */
@@ -25,6 +29,27 @@ const taskSource = (db: Database.Database) => {
     }
     return statement.get(id);
   };
+};
+
+type ChunkDoc = Omit<VectorDoc, 'vector'> & { taskId: string; text: string };
+
+/** A task's chunk records as stored: the title chunk under the task id, then its body chunks. */
+const chunkDocs = (row: TaskRow): ChunkDoc[] => {
+  const tags = JSON.parse(row.tags) as string[];
+  return taskChunks({ title: row.title, description: row.description, tags }).map((text, chunk) => ({
+    id: chunkId(row.id, chunk),
+    taskId: row.id,
+    text,
+    metadata: {
+      projectId: row.projectId,
+      status: row.status,
+      priority: row.priority,
+      role: row.role ?? '',
+      tags: tags.join(','),
+      hash: contentHash(text),
+      chunk,
+    },
+  }));
 };
 
 /** Events that change a task's text or its filterable metadata. */
@@ -83,7 +108,7 @@ export class VectorProjection implements Projection {
         touched.set(data.taskId, data.projectId);
       }
     }
-    const docs: Array<Omit<VectorDoc, 'vector'> & { taskId: string; text: string }> = [];
+    const docs: ChunkDoc[] = [];
     const surplus: Array<{ id: string; projectId: string }> = [];
     for (const [taskId, projectId] of touched) {
       const row = this.source(taskId);
@@ -91,33 +116,48 @@ export class VectorProjection implements Projection {
         deleted.set(taskId, projectId);
         continue;
       }
-      const tags = JSON.parse(row.tags) as string[];
-      const chunks = taskChunks({ title: row.title, description: row.description, tags });
-      chunks.forEach((text, chunk) =>
-        docs.push({
-          id: chunkId(taskId, chunk),
-          taskId,
-          text,
-          metadata: {
-            projectId,
-            status: row.status,
-            priority: row.priority,
-            role: row.role ?? '',
-            tags: tags.join(','),
-            hash: contentHash(text),
-            chunk,
-          },
-        }),
-      );
+      const chunks = chunkDocs({ ...row, id: taskId, projectId });
+      docs.push(...chunks);
       // A shorter text than before leaves chunks behind: drop them (deleting absent ids is harmless).
       if (!created.has(taskId)) surplus.push(...surplusChunkIds(taskId, chunks.length).map((id) => ({ id, projectId })));
     }
-    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.taskId, hash: d.metadata.hash, text: d.text })));
-    await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));
+    await this.store(docs);
     const gone = [...deleted].flatMap(([id, projectId]) => [id, ...surplusChunkIds(id, 1)].map((chunk) => ({ id: chunk, projectId })));
     if (gone.length + surplus.length > 0) await this.deps.vectors.delete([...gone, ...surplus]);
     await this.deps.vectors.saveCheckpoint(last.position);
     this.position = last.position;
+  }
+
+  private async store(docs: readonly ChunkDoc[]): Promise<void> {
+    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.taskId, hash: d.metadata.hash, text: d.text })));
+    await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));
+  }
+
+  /**
+   * Fills an empty model (a blue-green rebuild's) from the SQLite read model's tasks, page by page, and checkpoints
+   * it at `position`, where the read model stood before the first page was read. Pages read later may already hold
+   * newer rows: harmless, since the projector then applies every event after `position`, and each batch writes
+   * the task's current row again (or deletes it).
+   */
+  async seed(position: number, opts: { signal?: AbortSignal; onProgress?: (tasksDone: number) => void } = {}): Promise<number> {
+    let done = 0;
+    for (let after = ''; ;) {
+      opts.signal?.throwIfAborted();
+      // Prepared per page: a blue-green swap of the read model may change its connection between two pages.
+      const rows = this.deps.readDb
+        .prepare<[string, number], TaskRow>(
+          'SELECT id, project_id AS projectId, title, description, tags, status, priority, role FROM tasks WHERE id > ? ORDER BY id LIMIT ?',
+        )
+        .all(after, SEED_PAGE);
+      if (rows.length === 0) break;
+      await this.store(rows.flatMap(chunkDocs));
+      done += rows.length;
+      after = rows.at(-1)!.id;
+      opts.onProgress?.(done);
+    }
+    await this.deps.vectors.saveCheckpoint(position);
+    this.position = position;
+    return done;
   }
 
   async reset(): Promise<void> {

@@ -54,11 +54,16 @@ export class ChromaVectorStore {
   private readonly collections = new Map<string, Collection>();
   private known = false;
 
+  /**
+   * `generation` > 0 names a blue-green rebuild's collections (`vp_<model>_<version>r<generation>_…`) beside the ones it
+   * replaces: no generation's prefix is a prefix of another's, so `projects()` and `reset()` never reach across.
+   */
   constructor(
     url: string,
     modelId: string,
     version: number,
     private readonly calls: ChromaCalls,
+    readonly generation = 0,
   ) {
     const parsed = new URL(url);
     this.client = new ChromaClient({
@@ -66,7 +71,7 @@ export class ChromaVectorStore {
       port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 8000)),
       ssl: parsed.protocol === 'https:',
     });
-    this.prefix = `vp_${tag(modelId)}_${version}_`;
+    this.prefix = `vp_${tag(modelId)}_${version}${generation > 0 ? `r${generation}` : ''}_`;
   }
 
   private write<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -404,7 +404,7 @@ const BUILDERS: Record<string, Builder> = {
         expect(body.kind).to.equal('rebuild');
       },
     }),
-    refused: async () => ({ args: { model: 'vectors' }, code: 'MODEL_NOT_REBUILDABLE' }),
+    refused: (fx) => lacking(fx, { model: 'sqlite' }),
   },
 };
 
