@@ -36,20 +36,27 @@ export type VectorsStatus = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
-/** The generation of collections the model answers from (0, the first, when no rebuild ever swapped one in). */
-const readGeneration = (file: string): number => {
+/** Which Chroma collections the model answers from: the projector version and embedding model that wrote them, and their generation. */
+type Generation = Readonly<{ generation: number; version: number; model: string | undefined }>;
+
+/** No file: the first generation, written (if at all) by this version before generations were recorded. */
+const readGeneration = (file: string): Generation => {
   try {
-    const { generation } = JSON.parse(fs.readFileSync(file, 'utf8')) as { generation?: unknown };
-    return Number.isSafeInteger(generation) && (generation as number) >= 0 ? (generation as number) : 0;
+    const { generation, version, model } = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return {
+      generation: Number.isSafeInteger(generation) && (generation as number) >= 0 ? (generation as number) : 0,
+      version: Number.isSafeInteger(version) ? (version as number) : VECTOR_PROJECTION_VERSION,
+      model: typeof model === 'string' ? model : undefined,
+    };
   } catch {
-    return 0;
+    return { generation: 0, version: VECTOR_PROJECTION_VERSION, model: undefined };
   }
 };
 
 /** Written by rename, so a crash leaves the old generation or the new one, never half a file. */
-const writeGeneration = (file: string, generation: number): void => {
+const writeGeneration = (file: string, generation: Generation): void => {
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ generation, swappedAt: new Date().toISOString() }), { mode: 0o600 });
+  fs.writeFileSync(tmp, JSON.stringify({ ...generation, swappedAt: new Date().toISOString() }), { mode: 0o600 });
   fs.renameSync(tmp, file);
 };
 
@@ -108,17 +115,32 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   let projector: Projector | undefined;
   let projection: VectorProjection | undefined;
   let stopped = false;
+  const stopping = new AbortController();
+  let rebuilding = false;
   const generationFile = dataFiles(config.dataDir).vectorGeneration;
   const afterSqlite = (position: number) => sqlite.waitFor(position, 60_000);
   const boot = async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
         if (server && !server.isUp) await server.start();
-        vectors = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, readGeneration(generationFile));
-        projection = new VectorProjection({ vectors, readDb, afterSqlite, vectorsFor });
+        const recorded = readGeneration(generationFile);
+        // Vectors of another embedding model do not answer this model's queries: those collections are left alone.
+        const sameModel = recorded.model === undefined || recorded.model === bulk.modelId;
+        const older = sameModel && recorded.version !== VECTOR_PROJECTION_VERSION;
+        vectors = sameModel
+          ? new ChromaVectorStore(url(), bulk.modelId, recorded.version, calls, recorded.generation)
+          : new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, recorded.generation + 1);
+        if (!sameModel) writeGeneration(generationFile, { generation: vectors.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
+        projection = new VectorProjection({ vectors, readDb, afterSqlite, vectorsFor }, older);
         await projection.load();
         projector = new Projector(store, projection, log, 1000);
-        if (!stopped) await projector.start();
+        if (older)
+          log.warn(
+            { version: recorded.version, now: VECTOR_PROJECTION_VERSION },
+            'vectors were built by another projector version; rebuilding them aside',
+          );
+        // Built by another version: the old collections answer while the current version is built aside (blue-green).
+        if (!stopped) await projector.start(older ? { rebuildAside: () => rebuild(() => {}, stopping.signal) } : {});
         return;
       } catch (error) {
         log.warn({ err: error }, 'vector read model could not start; retrying');
@@ -138,8 +160,6 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       (error: unknown) => log.warn({ err: error }, 'reloading the vector checkpoint failed'),
     );
   });
-  const booted = boot();
-
   /**
    * Blue-green: the next generation of collections is seeded from the SQLite read model's tasks (vectors from the
    * embedding cache where the text is known), follows the log up to the head while searches go on against the current
@@ -147,13 +167,22 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
    * built aside and leaves the current model answering.
    */
   const rebuild = async (report: (progress: ProgressReport) => void, signal: AbortSignal) => {
-    await booted;
     const current = vectors;
     if (!projector || !current || stopped) {
       throw new DomainError('DEPENDENCY_UNAVAILABLE', 503, 'The vector read model is not running, so it cannot be rebuilt now.', {
         dependency: 'chroma',
       });
     }
+    if (rebuilding) {
+      throw new DomainError(
+        'JOB_RUNNING',
+        409,
+        'The vector read model is being rebuilt already (at start, after a projector version change).',
+        {},
+        'Wait for it to finish.',
+      );
+    }
+    rebuilding = true;
     const started = Date.now();
     const aside = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, current.generation + 1);
     try {
@@ -170,7 +199,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       signal.throwIfAborted();
       report({ phase: 'catch-up', eventsDone: from, eventsTotal: await store.headPosition() });
       const { position } = await projector.replaceProjection(next, () => {
-        writeGeneration(generationFile, aside.generation);
+        writeGeneration(generationFile, { generation: aside.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
         vectors = aside;
         projection = next;
         return next;
@@ -183,8 +212,12 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     } catch (error) {
       if (vectors !== aside) await aside.reset().catch(() => undefined);
       throw error;
+    } finally {
+      rebuilding = false;
     }
   };
+
+  const booted = boot();
 
   return {
     cache,
@@ -211,6 +244,8 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     }),
     stop: async () => {
       stopped = true;
+      stopping.abort();
+      await projector?.rebuildingAtStart;
       chroma.stop();
       projector?.stop();
       await server?.stop();

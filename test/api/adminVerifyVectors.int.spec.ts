@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { ChromaClient } from 'chromadb';
+import { VECTOR_PROJECTION_VERSION } from '../../src/projections/vectors/vectorProjection.js';
 import { CORPUS } from '../queries/search/fixtures/corpus.js';
 import { meta, seed, startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
 import { api, restartTestApp, startTestApp, type TestApp } from '../support/testApp.js';
@@ -100,7 +102,6 @@ describe('Verifying the vector read model', function () {
     it('drops the replaced collections and answers from the new generation after a restart', async () => {
       const generation = store().generation;
       const collections = async () => {
-        const { ChromaClient } = await import('chromadb');
         const url = new URL(app.background.vectors!.chromaServer!.url);
         return (await new ChromaClient({ host: url.hostname, port: Number(url.port) }).listCollections({ limit: 10_000 })).map((c) => c.name);
       };
@@ -115,6 +116,49 @@ describe('Verifying the vector read model', function () {
       await app.background.vectors!.booted;
       expect(store().generation).to.equal(generation);
       expect(app.background.vectors!.projector!.status().position).to.be.at.least(position);
+      expect(vectorsOf(await verify('vectors'))).to.include({ equal: true, live: 12 });
+    });
+
+    it('when the server starts over vectors an older projector version wrote, they answer until the rebuilt ones are swapped in', async () => {
+      const { generation } = store();
+      const client = new ChromaClient({ host: '127.0.0.1', port: Number(new URL(app.background.vectors!.chromaServer!.url).port) });
+      // What an older version left: the same collections under its version's names, and vectors.json naming it.
+      const current = `_${VECTOR_PROJECTION_VERSION}r${generation}_`;
+      const older = `_${VECTOR_PROJECTION_VERSION - 1}r${generation}_`;
+      for (const c of await client.listCollections({ limit: 10_000 })) {
+        if (c.name.includes(current)) await c.modify({ name: c.name.replace(current, older) });
+      }
+      const file = path.join(app.dataDir, 'vectors.json');
+      app = await restartTestApp(app, () => {
+        const recorded = JSON.parse(fs.readFileSync(file, 'utf8'));
+        fs.writeFileSync(file, JSON.stringify({ ...recorded, version: VECTOR_PROJECTION_VERSION - 1 }));
+      });
+      await app.background.vectors!.booted;
+      const rebuilt = app.background.vectors!.projector!.rebuildingAtStart;
+      expect(rebuilt, 'a rebuild was started aside').to.not.equal(undefined);
+      let swapped = false;
+      void rebuilt!.then(() => (swapped = true));
+      const answers: Array<{ status: number; hits: number }> = [];
+      do {
+        const answer = await search(CORPUS[5]!.title);
+        answers.push({ status: answer.status, hits: answer.body.items?.length ?? 0 });
+      } while (!swapped);
+      expect(
+        answers.every((a) => a.status === 200 && a.hits > 0),
+        JSON.stringify(answers),
+      ).to.equal(true);
+      expect(store().generation).to.equal(generation + 1);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).to.include({ generation: generation + 1, version: VECTOR_PROJECTION_VERSION });
+      const names = (
+        await new ChromaClient({ host: '127.0.0.1', port: Number(new URL(app.background.vectors!.chromaServer!.url).port) }).listCollections({
+          limit: 10_000,
+        })
+      ).map((c) => c.name);
+      expect(
+        names.filter((n) => n.includes(older)),
+        names.join(', '),
+      ).to.deep.equal([]);
+      await vectorsCaughtUp(app);
       expect(vectorsOf(await verify('vectors'))).to.include({ equal: true, live: 12 });
     });
   });

@@ -17,10 +17,14 @@ export const startTestApp = async (overrides: Partial<Config> = {}, env: NodeJS.
   return launch(config, dataDir);
 };
 
-/** Stops a test app and starts a new process-alike over the same data directory and settings (another port). */
-export const restartTestApp = async (app: TestApp): Promise<TestApp> => {
+/**
+ * Stops a test app and starts a new process-alike over the same data directory and settings (another port);
+ * `meanwhile` runs while no server is up (to change its files as an upgrade or an operator would).
+ */
+export const restartTestApp = async (app: TestApp, meanwhile: () => void | Promise<void> = () => {}): Promise<TestApp> => {
   tokens.delete(app.baseUrl);
   await app.stop();
+  await meanwhile();
   return launch(app.config, app.dataDir);
 };
 

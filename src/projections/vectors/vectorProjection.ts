@@ -75,7 +75,14 @@ export class VectorProjection implements Projection {
   private position = 0;
   private readonly source: (id: string) => TaskSource | undefined;
 
-  constructor(private readonly deps: VectorProjectionDeps) {
+  /**
+   * `builtByAnotherVersion`: the collections were written by another projector version; the model answers from them
+   * (at the position they reached) while the projector rebuilds the current version aside, and applies nothing.
+   */
+  constructor(
+    private readonly deps: VectorProjectionDeps,
+    private readonly builtByAnotherVersion = false,
+  ) {
     this.source = taskSource(deps.readDb);
   }
 
@@ -85,6 +92,10 @@ export class VectorProjection implements Projection {
   }
 
   checkpoint(): number {
+    return this.builtByAnotherVersion ? -1 : this.position;
+  }
+
+  storedPosition(): number {
     return this.position;
   }
 
