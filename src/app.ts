@@ -15,6 +15,7 @@ import { readYourWrites } from './api/catalog/readYourWrites.js';
 import { createMetrics } from './api/metrics.js';
 import { resourceChanges, type ResourceChanges } from './api/mcp/changes.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
+import type { McpSessions } from './api/mcp/sessions.js';
 import { servedTools } from './api/mcp/tools.js';
 import { IdempotencyKeys } from './api/idempotency.js';
 import { httpApp } from './api/rest/server.js';
@@ -87,6 +88,8 @@ export type App = Readonly<{
   validators: ReadonlyMap<string, Validators>;
   /** Which MCP resources changed, once the SQLite model shows it (resource subscriptions over HTTP and stdio). */
   resourceChanges: ResourceChanges;
+  /** The open MCP Streamable HTTP sessions. */
+  mcpSessions: McpSessions;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
   adminTokenFile: string;
   http: Express;
@@ -312,6 +315,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     operations,
     validators,
     resourceChanges: changes,
+    mcpSessions: mcpHttp.sessions,
     adminTokenFile,
     http: express,
     server,
