@@ -129,6 +129,14 @@ const mcpErrorOf = (error: DomainError): McpError => {
   });
 };
 
+/** Stateless HTTP builds a server per request: the index of the catalog is made once per catalog. */
+const indexes = new WeakMap<readonly AnyOperation[], ReadonlyMap<string, AnyOperation>>();
+const operationsByName = (operations: readonly AnyOperation[]): ReadonlyMap<string, AnyOperation> => {
+  let index = indexes.get(operations);
+  if (!index) indexes.set(operations, (index = new Map(operations.map((op) => [op.name, op]))));
+  return index;
+};
+
 type ResourceServerDeps = ResourceDeps &
   Readonly<{
     invoke: Invoke;
@@ -146,7 +154,7 @@ export const resourceCapabilities = (deps: ResourceDeps) => ({ subscribe: deps.c
  * notices at hand, resources/subscribe: `notifications/resources/updated` follows each change of a subscribed URI.
  */
 export const registerResources = (server: Server, deps: ResourceServerDeps): void => {
-  const byName = new Map(deps.operations.map((op) => [op.name, op]));
+  const byName = operationsByName(deps.operations);
   const run = async (operation: string, args: Record<string, unknown>, extra: unknown) => {
     const op = byName.get(operation);
     if (!op) throw new McpError(ErrorCode.InternalError, `This server does not serve ${operation}.`);

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
+import { buildMcpServer } from '../../../src/api/mcp/server.js';
+import { servedTools } from '../../../src/api/mcp/tools.js';
+import { VERSION } from '../../../src/version.js';
 import { api, startTestApp, type TestApp } from '../../support/testApp.js';
 
 type Watcher = { client: Client; updates: Array<{ uri: string; at: number }>; reads: (uri: string) => Promise<unknown> };
@@ -243,6 +247,39 @@ describe('MCP resources (vespera://) and their subscriptions', () => {
     it('refuses to subscribe to a URI no template matches', async () => {
       const { client } = await watcher();
       expect((await refusal(client.subscribeResource({ uri: 'https://example.com/' }))).code).to.equal(-32602);
+    });
+  });
+
+  describe('over one long-lived connection, as stdio serves them', () => {
+    it('subscribes and notifies without HTTP sessions', async () => {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const server = buildMcpServer({
+        tools: servedTools(app.operations, 'core'),
+        validators: app.validators,
+        authorizer: app.authorizer,
+        caller: () => app.authorizer.authenticate(`Bearer ${app.adminToken}`),
+        logger: app.logger,
+        version: VERSION,
+        resources: { operations: app.operations, changes: app.resourceChanges },
+      });
+      const client = new Client({ name: 'vespera-stdio-like', version: '1.0.0' });
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notice) => void updates.push(notice.params.uri));
+      await Promise.all([client.connect(clientSide), server.connect(serverSide)]);
+      try {
+        await client.subscribeResource({ uri: task(second.id) });
+        await rest('PATCH', `/tasks/${second.id}`, { title: 'Second, over stdio' });
+        const deadline = performance.now() + 5000;
+        while (!updates.includes(task(second.id))) {
+          expect(performance.now(), 'a notice over the in-memory connection').to.be.below(deadline);
+          await sleep(20);
+        }
+        const { contents } = await client.readResource({ uri: task(second.id) });
+        expect(JSON.parse((contents[0] as { text: string }).text)).to.include({ title: 'Second, over stdio' });
+      } finally {
+        await client.close();
+        await server.close();
+      }
     });
   });
 });
