@@ -13,6 +13,7 @@ const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
+const ORIGIN = 'https://app.example.com';
 const TOOLS_LIST = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
 
 type Raw = { status: number; headers: Headers; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -173,7 +174,7 @@ describe('MCP sessions over Streamable HTTP (/mcp)', () => {
   describe('limits', () => {
     let small: TestApp;
     before(async () => {
-      small = await startTestApp({}, { VESPERA_MCP_MAX_SESSIONS: '2', VESPERA_MCP_SESSION_IDLE_MS: '1000' });
+      small = await startTestApp({ corsOrigins: [ORIGIN] }, { VESPERA_MCP_MAX_SESSIONS: '2', VESPERA_MCP_SESSION_IDLE_MS: '1000' });
     });
     after(async () => small?.close());
 
@@ -189,6 +190,15 @@ describe('MCP sessions over Streamable HTTP (/mcp)', () => {
       await new Promise((resolve) => setTimeout(resolve, 1600));
       expect(mcpSessionsOf(small)).to.equal(0);
       await openSession(small, small.adminToken);
+    });
+
+    it('lets a browser on an allowed origin read Mcp-Session-Id', async () => {
+      const answer = await raw(small, 'POST', { ...bearer(small.adminToken), origin: ORIGIN }, INITIALIZE);
+      expect(answer.headers.get('mcp-session-id')).to.be.a('string');
+      expect(answer.headers.get('access-control-expose-headers')).to.include('Mcp-Session-Id');
+      expect((await raw(small, 'DELETE', { ...inSession(small.adminToken, answer.headers.get('mcp-session-id')!), origin: ORIGIN })).status).to.equal(
+        200,
+      );
     });
 
     it('refuses a bad session setting at start, by variable name', () => {
