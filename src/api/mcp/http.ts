@@ -60,6 +60,7 @@ export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
         caller: async (extra) => callerOfRequest(extra),
         resources: { operations, ...(changes ? { changes } : {}) },
       }),
+    (authorization) => deps.authorizer.authenticate(authorization),
     deps.logger,
   );
   const sessionOf = (req: Request): string | undefined => (sessions.enabled ? req.get('mcp-session-id') : undefined);

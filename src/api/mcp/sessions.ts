@@ -26,6 +26,8 @@ type Session = {
   lastSeen: number;
   /** Open GET streams: a client listening for notices is not idle. */
   streams: number;
+  /** The Authorization header of the latest request, to check a listening session's token again while it sends nothing. */
+  authorization: string | undefined;
 };
 
 const ownerOf = (caller: Caller): string => caller.jti ?? `actor:${caller.actor}`;
@@ -63,6 +65,8 @@ export class McpSessions {
   constructor(
     private readonly settings: McpSessionSettings,
     private readonly build: () => Server,
+    /** Who a token is now (signature, expiry, revocation): a refusal throws. */
+    private readonly authenticate: (authorization: string | undefined) => Promise<Caller | undefined>,
     private readonly logger: Logger,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(250, Math.floor(settings.idleMs / 4))));
@@ -105,6 +109,7 @@ export class McpSessions {
           server,
           lastSeen: Date.now(),
           streams: 0,
+          authorization: req.headers.authorization,
         };
         this.sessions.set(id, session);
         this.logger.debug({ session: id, actor: caller.actor }, 'MCP session opened');
@@ -129,6 +134,7 @@ export class McpSessions {
     const session = this.sessions.get(id);
     if (!session || session.owner !== ownerOf(caller)) throw sessionNotFound();
     session.lastSeen = Date.now();
+    session.authorization = req.headers.authorization;
     if (req.method === 'GET') {
       session.streams++;
       res.on('close', () => {
@@ -148,15 +154,31 @@ export class McpSessions {
     await Promise.all(open.map((s) => this.end(s.transport, s.server)));
   }
 
+  /** Closes idle sessions and those whose token expired; a session only listening has its token checked again. */
   private sweep(): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
       const idle = session.streams === 0 && now - session.lastSeen > this.settings.idleMs;
-      if (!idle && session.expiresAt > now) continue;
-      this.sessions.delete(session.id);
-      this.logger.debug({ session: session.id, reason: idle ? 'idle' : 'token expired' }, 'MCP session closed');
-      void this.end(session.transport, session.server);
+      if (idle || session.expiresAt <= now) this.drop(session, idle ? 'idle' : 'token expired');
+      else if (session.streams > 0) void this.recheck(session);
     }
+  }
+
+  private async recheck(session: Session): Promise<void> {
+    let caller: Caller | undefined;
+    try {
+      caller = await this.authenticate(session.authorization);
+    } catch {
+      caller = undefined;
+    }
+    if (!caller || ownerOf(caller) !== session.owner) this.drop(session, 'token refused');
+  }
+
+  private drop(session: Session, reason: string): void {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    this.logger.debug({ session: session.id, reason }, 'MCP session closed');
+    void this.end(session.transport, session.server);
   }
 
   private async end(transport: StreamableHTTPServerTransport, server: Server): Promise<void> {

@@ -192,6 +192,29 @@ describe('MCP sessions over Streamable HTTP (/mcp)', () => {
       await openSession(small, small.adminToken);
     });
 
+    it('closes a session that only listens once its token is revoked, ending its stream', async function () {
+      this.timeout(20_000);
+      const token = await tokenWith(small, ['task_reading']);
+      const pluginId = ((await api(small.baseUrl, 'GET', '/api/v1/plugins/me', undefined, bearer(token))).body as { pluginId: string }).pluginId;
+      const sessionId = await openSession(small, token);
+      const stream = await fetch(`${small.baseUrl}/mcp`, { headers: { ...inSession(token, sessionId), accept: 'text/event-stream' } });
+      expect(stream.status).to.equal(200);
+      const ended = (async () => {
+        const reader = stream.body!.getReader();
+        while (!(await reader.read()).done);
+        return performance.now();
+      })();
+      // Listening keeps it from going idle: still open after the idle time.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(small.mcpSessions.size, 'sessions open while listening').to.be.above(0);
+      const open = small.mcpSessions.size;
+      expect((await api(small.baseUrl, 'POST', `/api/v1/plugins/${pluginId}/revoke`, {})).status).to.equal(200);
+      const revokedAt = performance.now();
+      const endedAt = await Promise.race([ended, new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 5000))]);
+      expect(endedAt - revokedAt, 'ms until the stream ends').to.be.below(3000);
+      expect(small.mcpSessions.size).to.equal(open - 1);
+    });
+
     it('lets a browser on an allowed origin read Mcp-Session-Id', async () => {
       const answer = await raw(small, 'POST', { ...bearer(small.adminToken), origin: ORIGIN }, INITIALIZE);
       expect(answer.headers.get('mcp-session-id')).to.be.a('string');
