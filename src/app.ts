@@ -49,7 +49,7 @@ import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
-import { getDependencies } from './queries/taskGraph.js';
+import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './wiring/background.js';
@@ -228,6 +228,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     readAll: (options) => store.readAll(options),
     applied: (position) => projector.waitFor(position, config.readWaitMs),
     dependentsOf: (taskId) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.map((d) => d.id),
+    subtreeOf: (taskId) => getTaskTree(readDb, { taskId, maxDepth: config.maxDepth }),
     logger: logger.child({ component: 'mcp-resources' }),
   });
   const mcpHttp = mcpHttpRouter({

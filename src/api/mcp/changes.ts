@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StoredEvent } from '../../events/types.js';
+import type { TaskTree, TreeNode } from '../../queries/taskGraph.js';
 import { dashboardUri, readyUri, taskUri } from './resourceUris.js';
 
 /** URIs of resources whose content may have changed, announced once the read model shows the change. */
@@ -18,6 +19,8 @@ export type ResourceChangeDeps = Readonly<{
   applied: (position: number) => Promise<void>;
   /** Tasks with a dependency on this one: their `ready` and `openDependencies` follow its status (may throw for a gone task). */
   dependentsOf: (taskId: string) => readonly string[];
+  /** The subtree under a task: a move changes the `depth` of every task in it (may throw for a gone task). */
+  subtreeOf: (taskId: string) => TaskTree;
   logger: Logger;
   /** At most one notice per URI per this many milliseconds (100 by default): bursts of writes coalesce. */
   coalesceMs?: number;
@@ -25,6 +28,8 @@ export type ResourceChangeDeps = Readonly<{
 
 /** Events after which the tasks depending on the event's task may become ready or blocked. */
 const STATUS_EVENTS = new Set(['TaskStatusChanged', 'TaskCompleted', 'TaskDeleted', 'TaskClaimed', 'TaskReleased', 'LeaseExpired']);
+
+const idsOf = (nodes: readonly TreeNode[]): string[] => nodes.flatMap((node) => [node.id, ...idsOf(node.children)]);
 
 const projectOf = (event: StoredEvent): string | undefined => {
   const data = event.data as { projectId?: unknown };
@@ -49,12 +54,15 @@ export const resourceChanges = (deps: ResourceChangeDeps): ResourceChanges => {
   let work = Promise.resolve();
   let closed = false;
 
-  const dependentsOf = (taskId: string): readonly string[] => {
+  /** Tasks whose view follows this event's task, as the read model knows them (none when it does not know the task yet). */
+  const relatedTo = (type: string, taskId: string): readonly string[] => {
     try {
-      return deps.dependentsOf(taskId);
+      if (STATUS_EVENTS.has(type)) return deps.dependentsOf(taskId);
+      if (type === 'TaskMoved') return idsOf(deps.subtreeOf(taskId).roots);
     } catch {
-      return []; // not in the read model yet, or deleted: nothing depends on it there
+      // not in the read model yet, or deleted: nothing there depends on it or sits under it
     }
+    return [];
   };
 
   const urisOf = (event: StoredEvent, into: Set<string>) => {
@@ -64,7 +72,7 @@ export const resourceChanges = (deps: ResourceChangeDeps): ResourceChanges => {
     const { taskId, dependsOn } = event.data as { taskId?: unknown; dependsOn?: unknown };
     if (typeof taskId === 'string') {
       into.add(taskUri(taskId));
-      if (STATUS_EVENTS.has(event.type)) for (const dependent of dependentsOf(taskId)) into.add(taskUri(dependent));
+      for (const related of relatedTo(event.type, taskId)) into.add(taskUri(related));
     }
     if (typeof dependsOn === 'string') into.add(taskUri(dependsOn));
   };

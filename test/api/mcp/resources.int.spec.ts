@@ -202,6 +202,19 @@ describe('MCP resources (vespera://) and their subscriptions', () => {
       expect(await w.reads(task(second.id))).to.include({ ready: true });
     });
 
+    it('notifies every task of a moved subtree, whose depth changes', async () => {
+      const w = await watcher();
+      const parent = await rest('POST', '/tasks', { title: 'Parent', projectId: project });
+      const child = await rest('POST', '/tasks', { title: 'Child', parentId: parent.id });
+      const grandchild = await rest('POST', '/tasks', { title: 'Grandchild', parentId: child.id });
+      await w.client.subscribeResource({ uri: task(grandchild.id) });
+      const before = (await w.reads(task(grandchild.id))) as { depth: number };
+      const seen = w.updates.length;
+      await rest('POST', `/tasks/${child.id}/move`, { parentId: null });
+      await noticeFor(w, task(grandchild.id), seen);
+      expect(await w.reads(task(grandchild.id))).to.include({ depth: before.depth - 1 });
+    });
+
     it('sends nothing more for a URI after unsubscribe, while other subscriptions go on', async () => {
       const w = await watcher();
       const fourth = await rest('POST', '/tasks', { title: 'Fourth', projectId: project });
