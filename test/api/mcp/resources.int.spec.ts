@@ -101,6 +101,31 @@ describe('MCP resources (vespera://) and their subscriptions', () => {
       expect(uris).to.deep.equal(projects.flatMap((p) => [ready(p.id), dashboard(p.id)]));
       expect(uris).to.include(ready(project));
     });
+
+    it('pages resources/list 50 projects at a time, and the pages together name every project once', async () => {
+      for (let i = 0; i < 55; i++) await rest('POST', '/projects', { id: `${project}-p${i}`, name: `Paged ${i}` });
+      const { client } = await watcher();
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listResources(cursor ? { cursor } : {});
+        pages.push(page.resources.map((r) => r.uri));
+        cursor = page.nextCursor;
+      } while (cursor && pages.length < 10);
+      expect(pages.length).to.be.at.least(2);
+      expect(pages[0]).to.have.length(100);
+      const projects: string[] = [];
+      let next: string | null = null;
+      do {
+        const page = (await rest('GET', `/projects?limit=200${next ? `&cursor=${encodeURIComponent(next)}` : ''}`)) as {
+          items: Array<{ id: string }>;
+          nextCursor: string | null;
+        };
+        projects.push(...page.items.map((p) => p.id));
+        next = page.nextCursor;
+      } while (next);
+      expect(pages.flat()).to.deep.equal(projects.flatMap((id) => [ready(id), dashboard(id)]));
+    });
   });
 
   describe('reading', () => {
