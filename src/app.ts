@@ -13,7 +13,9 @@ import { buildCatalog, type AnyOperation } from './api/catalog/index.js';
 import { instrument } from './api/catalog/instrument.js';
 import { readYourWrites } from './api/catalog/readYourWrites.js';
 import { createMetrics } from './api/metrics.js';
+import { resourceChanges, type ResourceChanges } from './api/mcp/changes.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
+import type { McpSessions } from './api/mcp/sessions.js';
 import { servedTools } from './api/mcp/tools.js';
 import { IdempotencyKeys } from './api/idempotency.js';
 import { httpApp } from './api/rest/server.js';
@@ -47,6 +49,7 @@ import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './wiring/background.js';
@@ -83,6 +86,10 @@ export type App = Readonly<{
   background: Background;
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
+  /** Which MCP resources changed, once the SQLite model shows it (resource subscriptions over HTTP and stdio). */
+  resourceChanges: ResourceChanges;
+  /** The open MCP Streamable HTTP sessions. */
+  mcpSessions: McpSessions;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
   adminTokenFile: string;
   http: Express;
@@ -216,6 +223,25 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     synchronous: config.sync,
   });
 
+  const changes = resourceChanges({
+    onAppended: (listener) => store.onAppended(listener),
+    readAll: (options) => store.readAll(options),
+    applied: (position) => projector.waitFor(position, config.readWaitMs),
+    dependentsOf: (taskId) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.map((d) => d.id),
+    subtreeOf: (taskId) => getTaskTree(readDb, { taskId, maxDepth: config.maxDepth }),
+    logger: logger.child({ component: 'mcp-resources' }),
+  });
+  const mcpHttp = mcpHttpRouter({
+    tools: servedTools(operations, config.mcpTools, logger),
+    operations,
+    changes,
+    sessions: { enabled: config.mcpSessions === 'on', idleMs: config.mcpSessionIdleMs, max: config.mcpMaxSessions },
+    validators,
+    authorizer,
+    logger,
+    version: VERSION,
+  });
+
   const health = healthReport({ store, projector, graph, background });
   const express = httpApp({
     operations,
@@ -228,8 +254,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     health,
     metrics: metrics.render,
     mount: (api) => {
-      const tools = servedTools(operations, config.mcpTools, logger);
-      api.use('/mcp', mcpHttpRouter({ tools, validators, authorizer, logger, version: VERSION }));
+      api.use('/mcp', mcpHttp);
     },
   });
   const server = http.createServer(express);
@@ -254,6 +279,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     verifier.stop();
     startRebuild.abort();
     await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
+    // MCP sessions hold notice streams open, which would keep server.close waiting.
+    await mcpHttp.close();
+    changes.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
@@ -287,6 +315,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     background,
     operations,
     validators,
+    resourceChanges: changes,
+    mcpSessions: mcpHttp.sessions,
     adminTokenFile,
     http: express,
     server,

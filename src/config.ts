@@ -63,6 +63,12 @@ export type Config = Readonly<{
   idempotencyRetentionHours: number;
   /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
   mcpTools: string;
+  /** MCP Streamable HTTP sessions (`initialize` without `Mcp-Session-Id` opens one): needed for resource subscriptions. */
+  mcpSessions: 'on' | 'off';
+  /** An MCP session without requests or an open stream for this long is closed. */
+  mcpSessionIdleMs: number;
+  /** MCP sessions open at once; past it `initialize` gets 503 MCP_SESSIONS_EXHAUSTED. */
+  mcpMaxSessions: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -160,6 +166,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     auth: true,
     idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),
     mcpTools,
+    mcpSessions: oneOf('VESPERA_MCP_SESSIONS', ['on', 'off'], 'on'),
+    mcpSessionIdleMs: int('VESPERA_MCP_SESSION_IDLE_MS', 30 * 60_000, 1000, 86_400_000),
+    mcpMaxSessions: int('VESPERA_MCP_MAX_SESSIONS', 1000, 1, 100_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

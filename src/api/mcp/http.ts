@@ -1,11 +1,27 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { Router, type Request, type Response } from 'express';
 import { DomainError } from '../../errors.js';
 import type { Caller } from '../auth/authorizer.js';
+import type { AnyOperation } from '../catalog/operation.js';
+import type { ResourceChanges } from './changes.js';
 import { buildMcpServer, type McpDeps } from './server.js';
+import { callerOfRequest, McpSessions, type McpSessionSettings } from './sessions.js';
 
-export type McpHttpDeps = Omit<McpDeps, 'caller'>;
+export type McpHttpDeps = Omit<McpDeps, 'caller' | 'resources'> &
+  Readonly<{
+    /** The whole catalog, which resources are read through. */
+    operations: readonly AnyOperation[];
+    /** Change notices for resource subscriptions (sessions only: a stateless request has no stream to send them on). */
+    changes?: ResourceChanges;
+    sessions?: McpSessionSettings;
+  }>;
+
+/** The /mcp router, and `close()` to end its sessions when the app stops (before the HTTP server closes). */
+export type McpHttpRouter = Router & Readonly<{ close: () => Promise<void>; sessions: McpSessions }>;
+
+const SESSIONS_OFF: McpSessionSettings = { enabled: false, idleMs: 30 * 60_000, max: 1 };
 
 const unauthenticated = () =>
   new DomainError(
@@ -16,20 +32,45 @@ const unauthenticated = () =>
     'Send `Authorization: Bearer <token>` with a valid plugin token.',
   );
 
+const callerOf = (res: Response): Caller => {
+  const caller = res.locals.caller as Caller | undefined;
+  if (!caller) {
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    throw unauthenticated();
+  }
+  return caller;
+};
+
 /**
- * Streamable HTTP in stateless mode: every POST gets a fresh server and transport, so nothing is shared
- * between callers. The API server's middleware has already authenticated the token (a bad one is a 401 there).
+ * Streamable HTTP, stateless or in sessions. A request with `Mcp-Session-Id` belongs to that session; an `initialize`
+ * without one opens a session when sessions are on (the answer names it in `Mcp-Session-Id`); anything else is
+ * served statelessly by a fresh server and transport, so a client that never sends the header works as before.
+ * The API server's middleware has already authenticated the token (a bad one is a 401 there).
  */
-export const mcpHttpRouter = (deps: McpHttpDeps): Router => {
+export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
   const router = Router();
   const jsonSchemaValidator = new AjvJsonSchemaValidator();
+  const { operations, changes, sessions: settings = SESSIONS_OFF, ...common } = deps;
+  const sessions = new McpSessions(
+    settings,
+    () =>
+      buildMcpServer({
+        ...common,
+        jsonSchemaValidator,
+        caller: async (extra) => callerOfRequest(extra),
+        resources: { operations, ...(changes ? { changes } : {}) },
+      }),
+    (authorization) => deps.authorizer.authenticate(authorization),
+    deps.logger,
+  );
+  const sessionOf = (req: Request): string | undefined => (sessions.enabled ? req.get('mcp-session-id') : undefined);
+
   router.post('/', async (req: Request, res: Response) => {
-    const caller = res.locals.caller as Caller | undefined;
-    if (!caller) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      throw unauthenticated();
-    }
-    const server = buildMcpServer({ ...deps, jsonSchemaValidator, caller: async () => caller });
+    const caller = callerOf(res);
+    const id = sessionOf(req);
+    if (id !== undefined) return sessions.handle(id, caller, req, res, req.body);
+    if (sessions.enabled && isInitializeRequest(req.body)) return sessions.open(caller, req, res, req.body);
+    const server = buildMcpServer({ ...common, jsonSchemaValidator, caller: async () => caller, resources: { operations } });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
@@ -38,12 +79,18 @@ export const mcpHttpRouter = (deps: McpHttpDeps): Router => {
     await server.connect(transport);
     await transport.handleRequest(req, res, req.body);
   });
-  // Stateless: no server-initiated streams to GET and no sessions to DELETE.
-  router.all('/', (_req, res) => {
+  // GET opens a session's notice stream and DELETE ends a session; without a session there is neither.
+  router.all('/', async (req, res) => {
+    const id = sessionOf(req);
+    if (id !== undefined && (req.method === 'GET' || req.method === 'DELETE')) return sessions.handle(id, callerOf(res), req, res);
     res
       .status(405)
       .setHeader('Allow', 'POST')
-      .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp.' }, id: null });
+      .json({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp (GET and DELETE need an Mcp-Session-Id).' },
+        id: null,
+      });
   });
-  return router;
+  return Object.assign(router, { close: () => sessions.close(), sessions });
 };

@@ -9,6 +9,7 @@ import type { AnyOperation } from '../catalog/operation.js';
 import { invoker } from '../invoke.js';
 import type { Validators } from '../validation.js';
 import { errorResult, renderLine } from './results.js';
+import { registerResources, resourceCapabilities, type ResourceDeps } from './resources.js';
 import { answersObject } from './schemas.js';
 import type { McpTools } from './tools.js';
 
@@ -16,8 +17,13 @@ export type McpDeps = Readonly<{
   tools: McpTools;
   validators: ReadonlyMap<string, Validators>;
   authorizer: Authorizer;
-  /** Who calls: resolved per call over stdio (a token can be revoked meanwhile), once per request over HTTP. */
-  caller: () => Promise<Caller | undefined>;
+  /**
+   * Who calls: resolved per call over stdio (a token can be revoked meanwhile), once per request over HTTP. `extra`
+   * is the SDK's request context: in an HTTP session each request brings its own caller in `extra.authInfo`.
+   */
+  caller: (extra?: unknown) => Promise<Caller | undefined>;
+  /** Resources (and, with change notices, subscriptions) over the catalog; without them the server offers tools only. */
+  resources?: ResourceDeps;
   logger: Logger;
   version: string;
   /** The SDK builds an ajv instance per server unless given one: share it when servers are built per request. */
@@ -57,15 +63,19 @@ export const buildMcpServer = (deps: McpDeps): Server => {
   const server = new Server(
     { name: 'vespera', version: deps.version },
     {
-      capabilities: { tools: {} },
+      capabilities: { tools: {}, ...(deps.resources ? { resources: resourceCapabilities(deps.resources) } : {}) },
       instructions: INSTRUCTIONS,
       ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}),
     },
   );
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
+  if (deps.resources) {
+    const authorize = deps.authorizer.authorize.bind(deps.authorizer);
+    registerResources(server, { ...deps.resources, invoke, caller: deps.caller, authorize, logger: deps.logger });
+  }
   // tools/call is served by the fallback handler, which sees the request unparsed: a handler registered for it
   // is preceded by the SDK's own parse, which answers a malformed call with -32603 and the whole Zod report.
-  server.fallbackRequestHandler = async (request): Promise<CallToolResult> => {
+  server.fallbackRequestHandler = async (request, extra): Promise<CallToolResult> => {
     if (request.method !== 'tools/call') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
     const { name, args } = callParams(request.params);
     const op = deps.tools.byName.get(name);
@@ -76,7 +86,7 @@ export const buildMcpServer = (deps: McpDeps): Server => {
       );
     const correlationId = randomUUID();
     try {
-      const result = await invoke(op, { caller: await deps.caller(), tool: `mcp:${op.tool}`, correlationId, args: () => args });
+      const result = await invoke(op, { caller: await deps.caller(extra), tool: `mcp:${op.tool}`, correlationId, args: () => args });
       return toolResult(op, result.body);
     } catch (error) {
       if (error instanceof DomainError) return errorResult(error);

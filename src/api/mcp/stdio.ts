@@ -7,6 +7,7 @@ import { writeAdminToken } from '../auth/bootstrap.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
 import type { Validators } from '../validation.js';
+import type { ResourceChanges } from './changes.js';
 import { buildMcpServer } from './server.js';
 import { JsonRpcLines } from './stdioLines.js';
 import { servedTools } from './tools.js';
@@ -21,6 +22,8 @@ export type StdioDeps = Readonly<{
   adminTokenFile: string;
   /** The tool selection (VESPERA_MCP_TOOLS). */
   mcpTools: string;
+  /** Change notices, so a stdio client can subscribe to resources too. */
+  resourceChanges?: ResourceChanges;
   version: string;
 }>;
 
@@ -90,6 +93,7 @@ export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = proces
     caller,
     logger: app.logger,
     version: app.version,
+    resources: { operations, ...(app.resourceChanges ? { changes: app.resourceChanges } : {}) },
   });
   const lines = new JsonRpcLines((answer) => process.stdout.write(`${JSON.stringify(answer)}\n`));
   process.stdin.pipe(lines);

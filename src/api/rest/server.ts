@@ -68,7 +68,7 @@ export const httpApp = (deps: HttpDeps): Express => {
   app.use(
     cors({
       origin: settings.corsOrigins.length > 0 ? [...settings.corsOrigins] : false,
-      exposedHeaders: ['ETag', 'X-Vespera-Position', 'X-Correlation-Id', 'Retry-After'],
+      exposedHeaders: ['ETag', 'X-Vespera-Position', 'X-Correlation-Id', 'Retry-After', 'Mcp-Session-Id'],
     }),
   );
   app.use((req, res, next) => {
