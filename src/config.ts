@@ -63,6 +63,8 @@ export type Config = Readonly<{
   idempotencyRetentionHours: number;
   /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
   mcpTools: string;
+  /** Longest a stop (SIGTERM) lets in-flight requests and feed sockets finish before it cuts the connections left. */
+  drainMs: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -160,6 +162,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     auth: true,
     idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),
     mcpTools,
+    drainMs: int('VESPERA_DRAIN_MS', 10_000, 0, 600_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -142,7 +142,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     stop: async () => {
       stopped = true;
       chroma.stop();
-      projector?.stop();
+      await projector?.stop();
       await server?.stop();
       await Promise.all([bulk.close(), inThread.close()]);
       cache.close();
