@@ -6,6 +6,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { REPO, runCli } from '../support/cli.js';
+import { startTestApp } from '../support/testApp.js';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { createLogger } from '../../src/logger.js';
+import { Projector, type Projection } from '../../src/projections/projector.js';
 
 /** `vespera serve` as its own process, stopped by signals the way a supervisor (Kubernetes, systemd, a terminal) stops it. */
 type Served = {
@@ -53,7 +57,7 @@ type Outcome = { title: string; startedAt: number; status?: number; connection?:
  * POST /api/v1/tasks over node:http. The body is sent up to `held` characters short, the rest on `finish()`: the server
  * has the request (its headers) but cannot answer it yet.
  */
-const createTask = (served: Served, title: string, agent: http.Agent | false, held = 0) => {
+const createTask = (served: Pick<Served, 'url' | 'token'>, title: string, agent: http.Agent | false, held = 0) => {
   const body = JSON.stringify({ title });
   const outcome: Outcome = { title, startedAt: Date.now() };
   const request = http.request(`${served.url}/api/v1/tasks`, {
@@ -106,7 +110,7 @@ const titlesInLog = (dataDir: string): string[] => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('vespera serve on SIGTERM', function () {
+describe('Shutdown', function () {
   this.timeout(240_000);
   let scratch: string;
 
@@ -115,7 +119,7 @@ describe('vespera serve on SIGTERM', function () {
   });
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  describe('under load', () => {
+  describe('vespera serve, on SIGTERM under load', () => {
     const DRAIN_MS = 8000;
     let dataDir: string;
     let served: Served;
@@ -201,7 +205,7 @@ describe('vespera serve on SIGTERM', function () {
     });
   });
 
-  describe('when a request outlasts VESPERA_DRAIN_MS', () => {
+  describe('vespera serve, when a request outlasts VESPERA_DRAIN_MS', () => {
     it('cuts it at the bound, still closes the stores at a checkpoint, and exits 1', async () => {
       const dataDir = path.join(scratch, 'bound');
       const served = await serve(dataDir, { VESPERA_DRAIN_MS: '1500' });
@@ -221,7 +225,7 @@ describe('vespera serve on SIGTERM', function () {
     });
   });
 
-  describe('on a second signal', () => {
+  describe('vespera serve, on a second signal', () => {
     it('exits at once, without waiting for the drain', async () => {
       const served = await serve(path.join(scratch, 'twice'), { VESPERA_DRAIN_MS: '60000' });
       const stuck = createTask(served, 'held open', false, 3);
@@ -234,6 +238,76 @@ describe('vespera serve on SIGTERM', function () {
       expect(exit.code).to.equal(128 + os.constants.signals.SIGINT);
       expect(exit.at - secondAt).to.be.below(2000);
       expect((await stuck.answered).status).to.equal(undefined);
+    });
+  });
+
+  describe('app.stop() in process', () => {
+    it('runs the drain hooks once the listener is closed, with the stores still open, and drains only after them', async () => {
+      const app = await startTestApp();
+      const target = { url: app.baseUrl, token: app.adminToken };
+      const keepAlive = new http.Agent({ keepAlive: true });
+      const held = createTask(target, 'held until a hook lets it go', keepAlive, 3);
+      await sleep(200);
+      const seen: { listening?: boolean; refused?: string; head?: number } = {};
+      app.onDrain(async () => {
+        seen.listening = app.server.listening;
+        seen.refused = (await createTask(target, 'after the listener closed', false).answered).error;
+        seen.head = await app.store.headPosition();
+        held.finish();
+        await sleep(300);
+      });
+      app.onDrain(() => {
+        throw new Error('a hook that fails does not stop the others, nor the stop');
+      });
+      const started = Date.now();
+      await app.close();
+      keepAlive.destroy();
+      expect(seen).to.deep.include({ listening: false, refused: 'ECONNREFUSED' });
+      expect(seen.head).to.be.above(0);
+      expect(await held.answered).to.include({ status: 201, connection: 'close' });
+      expect(app.drained()).to.include({ cutRequests: 0, cutConnections: 0 });
+      expect(Date.now() - started).to.be.at.least(300);
+    });
+  });
+
+  describe('Projector.stop()', () => {
+    it('lets the batch in flight finish with its checkpoint before it resolves, and starts no other', async () => {
+      const store = new SqliteEventStore({ path: path.join(scratch, 'projector.db'), synchronous: 'normal' });
+      const meta = (i: number) => ({ actor: 'test', tool: 'test', commandId: `c${i}`, correlationId: `c${i}`, schemaVersion: 1 });
+      await store.appendToStream(
+        'noted',
+        Array.from({ length: 10 }, (_, i) => ({ id: `e${i}`, type: 'Noted', data: { i }, metadata: meta(i) })),
+        'no_stream',
+      );
+      let checkpoint = 0;
+      const applied: number[][] = [];
+      let entered!: () => void;
+      const inFlight = new Promise<void>((resolve) => (entered = resolve));
+      // A store that pays per batch (Kuzu, Chroma): each batch takes a while to apply.
+      const slow: Projection = {
+        name: 'slow',
+        version: 1,
+        checkpoint: () => checkpoint,
+        reset: () => void (checkpoint = 0),
+        applyBatch: async (events) => {
+          entered();
+          await sleep(200);
+          applied.push(events.map((e) => e.position));
+          checkpoint = events.at(-1)!.position;
+        },
+      };
+      const projector = new Projector(store, slow, createLogger('silent'), 4);
+      try {
+        void projector.start();
+        await inFlight;
+        await projector.stop();
+        expect(checkpoint, 'the checkpoint once stop() resolved').to.equal(4);
+        await sleep(400);
+        expect(applied).to.deep.equal([[1, 2, 3, 4]]);
+        expect(projector.status()).to.include({ position: 4, running: false });
+      } finally {
+        await store.close();
+      }
     });
   });
 });
