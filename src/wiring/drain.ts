@@ -71,7 +71,7 @@ export const drainable = (server: http.Server) => {
     let hooksSettled = false;
     void Promise.allSettled(hooks.map(async (hook) => hook())).then(() => (hooksSettled = true));
     const clean = await quiet(deadline, () => hooksSettled);
-    // Keep-alive connections whose last answer went out before the drain began; they carry no request now.
+    // Keep-alive connections left idle (idle when the drain began, or past a streamed answer): they carry no request now.
     server.closeIdleConnections();
     const cutRequests = clean ? 0 : inFlight.size;
     const allClosed = await within(closed, deadline - Date.now());
@@ -87,11 +87,5 @@ export const drainable = (server: http.Server) => {
   return {
     /** Stops accepting at once and resolves once every connection is closed, at most `boundMs` later (then cutting them). */
     close,
-    get draining() {
-      return draining;
-    },
-    inFlight: () => inFlight.size,
   };
 };
-
-export type Drainable = ReturnType<typeof drainable>;
