@@ -19,8 +19,9 @@ ENV NODE_ENV=production \
     VESPERA_HOST=0.0.0.0 \
     VESPERA_PORT=3000
 WORKDIR /app
-RUN groupadd --system vespera \
-  && useradd --system --gid vespera --home-dir /app --shell /usr/sbin/nologin vespera \
+# A fixed numeric id: Kubernetes' runAsNonRoot can only verify a numeric USER (deploy/k8s runs as 10001 too).
+RUN groupadd --system --gid 10001 vespera \
+  && useradd --system --uid 10001 --gid vespera --home-dir /app --shell /usr/sbin/nologin vespera \
   && mkdir -p /data \
   && chown vespera:vespera /data
 COPY --from=build --chown=vespera:vespera /app/node_modules ./node_modules
@@ -28,7 +29,7 @@ COPY --from=build --chown=vespera:vespera /app/dist ./dist
 COPY --chown=vespera:vespera package.json ./
 COPY --chown=vespera:vespera bin ./bin
 COPY --chown=vespera:vespera roles ./roles
-USER vespera
+USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

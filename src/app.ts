@@ -60,6 +60,7 @@ import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
 import { serverVerifier } from './wiring/verify.js';
 import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
 import { swappableDatabase } from './projections/sqlite/swappable.js';
+import { drainable, type DrainHook, type DrainResult } from './wiring/drain.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
@@ -96,7 +97,15 @@ export type App = Readonly<{
   server: http.Server;
   /** Starts listening; resolves to the bound address (port 0 picks a free one). */
   listen: () => Promise<AddressInfo>;
+  /**
+   * Registers a hook `stop()` runs once the listener is closed, while in-flight requests finish: long-lived streams
+   * (feed sockets with 1001 and their last position, SSE) close themselves here instead of holding the drain to its bound.
+   */
+  onDrain: (hook: DrainHook) => void;
+  /** Drains (at most `VESPERA_DRAIN_MS`), then stops projectors at a checkpoint and closes every store. */
   stop: () => Promise<void>;
+  /** How the last `stop()` drained the HTTP server (undefined before one). */
+  drained: () => DrainResult | undefined;
 }>;
 
 /** The composition root: every component is built here, once, and handed to whoever needs it. */
@@ -259,6 +268,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   });
   const server = http.createServer(express);
   server.keepAliveTimeout = 65_000;
+  const drain = drainable(server);
+  // MCP sessions hold notice streams open: they end while the server drains, like feed sockets.
+  const drainHooks: DrainHook[] = [() => mcpHttp.close()];
+  let drained: DrainResult | undefined;
 
   const listen = () =>
     new Promise<AddressInfo>((resolve, reject) => {
@@ -274,28 +287,38 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // The listener closes first; every store stays open until the requests in flight are answered.
+    const hooks = drainHooks.map((hook) => async () => {
+      try {
+        await hook();
+      } catch (error) {
+        logger.warn({ err: error }, 'a drain hook failed');
+      }
+    });
+    const draining = server.listening ? drain.close(config.drainMs, hooks) : undefined;
     // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
     jobs.abortAll();
     verifier.stop();
     startRebuild.abort();
     await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
-    // MCP sessions hold notice streams open, which would keep server.close waiting.
-    await mcpHttp.close();
+    drained = await draining;
+    if (drained && (drained.cutRequests > 0 || drained.cutConnections > 0))
+      logger.warn(drained, 'the drain reached VESPERA_DRAIN_MS; cut the requests and connections left');
+    else if (drained) logger.info(drained, 'drained');
     changes.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 5000).unref();
-    });
-    removeServerFile(config.dataDir);
     clearInterval(adminTokenRenewal);
-    await leases.close();
-    await background.stop();
-    projector.stop();
-    await graph.stop();
-    await store.close();
-    idempotency.close();
-    readDb.close();
+    try {
+      await leases.close();
+      await background.stop();
+      await projector.stop();
+      await graph.stop();
+      await store.close();
+      idempotency.close();
+      readDb.close();
+    } finally {
+      // Only now: while it stands, a local CLI asks this server (refused) instead of opening stores still open here.
+      removeServerFile(config.dataDir);
+    }
   };
 
   return {
@@ -321,6 +344,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     http: express,
     server,
     listen,
+    onDrain: (hook) => void drainHooks.push(hook),
     stop,
+    drained: () => drained,
   };
 };

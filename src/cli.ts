@@ -68,17 +68,25 @@ const serve = async () => {
   const address = await app.listen();
   logger.info({ url: `http://${address.address}:${address.port}`, dataDir: cfg.dataDir, eventStore: cfg.eventStore }, 'Vespera is listening');
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // The operator's second signal: no more waiting for the drain.
+      logger.warn({ signal }, 'second signal; exiting now');
+      logger.flush();
+      process.exit(128 + (os.constants.signals[signal] ?? 1));
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, drainMs: cfg.drainMs }, 'shutting down: draining requests in flight');
     app.stop().then(
       () => {
+        const drained = app.drained();
         logger.flush();
-        process.exit(0);
+        // 1 tells a supervisor that the drain bound cut requests or connections; the stores still closed at a checkpoint.
+        process.exit(drained && (drained.cutRequests > 0 || drained.cutConnections > 0) ? 1 : 0);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
+        logger.flush();
         process.exit(1);
       },
     );

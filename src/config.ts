@@ -69,6 +69,8 @@ export type Config = Readonly<{
   mcpSessionIdleMs: number;
   /** MCP sessions open at once; past it `initialize` gets 503 MCP_SESSIONS_EXHAUSTED. */
   mcpMaxSessions: number;
+  /** Longest a stop (SIGTERM) lets in-flight requests and feed sockets finish before it cuts the connections left. */
+  drainMs: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -169,6 +171,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     mcpSessions: oneOf('VESPERA_MCP_SESSIONS', ['on', 'off'], 'on'),
     mcpSessionIdleMs: int('VESPERA_MCP_SESSION_IDLE_MS', 30 * 60_000, 1000, 86_400_000),
     mcpMaxSessions: int('VESPERA_MCP_MAX_SESSIONS', 1000, 1, 100_000),
+    drainMs: int('VESPERA_DRAIN_MS', 10_000, 0, 600_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

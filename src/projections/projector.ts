@@ -152,7 +152,8 @@ export class Projector {
     return { position: this.position };
   }
 
-  stop(): void {
+  /** Starts no new batch; resolves once the batch in flight is applied with its checkpoint, so the model stops at one. */
+  async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.throttled);
     this.unsubscribe?.();
@@ -161,6 +162,7 @@ export class Projector {
       waiter.reject(new DomainError('SHUTTING_DOWN', 503, 'The server is shutting down.'));
     }
     this.waiters = [];
+    await this.run;
   }
 
   status(): ProjectorStatus {
@@ -199,7 +201,7 @@ export class Projector {
 
   /** Applies everything up to the store's current head, then returns. */
   catchUp(): Promise<void> {
-    if (this.paused) return Promise.resolve();
+    if (this.paused || !this.running) return Promise.resolve();
     if (this.catchingUp) {
       this.again = true;
       return this.run;

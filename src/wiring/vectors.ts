@@ -247,7 +247,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       stopping.abort();
       await projector?.rebuildingAtStart;
       chroma.stop();
-      projector?.stop();
+      await projector?.stop();
       await server?.stop();
       await Promise.all([bulk.close(), inThread.close()]);
       cache.close();

@@ -69,8 +69,19 @@ describe('Deployment files', () => {
     it('uses the official images for the companions', () => {
       expect(service('kurrentdb')).to.match(/image: docker\.kurrent\.io\/kurrent-latest\/kurrentdb:/);
       expect(service('kurrentdb')).to.match(/KURRENTDB_INSECURE: "?true"?/);
-      expect(service('redis')).to.match(/image: redis:7-alpine/);
+      expect(service('redis')).to.match(/image: redis:7\.\d+\.\d+-alpine/);
       expect(service('chroma')).to.match(/image: chromadb\/chroma/);
+    });
+
+    it('pins every image to a released version: no latest, no bare name, and Vespera at the package version', () => {
+      const images = [...services.keys()].map((name) => [name, /^ {4}image:\s*(\S+)\s*$/m.exec(service(name))?.[1]] as const);
+      for (const [name, image] of images) {
+        expect(image, `${name} names an image`).to.be.a('string');
+        const tag = /:([^:/]+)$/.exec(image!)?.[1];
+        expect(tag, `${name}: ${image}`).to.match(/^v?\d+\.\d+\.\d+([.-][\w.]+)?$/);
+      }
+      const { version } = JSON.parse(read('package.json')) as { version: string };
+      expect(service('vespera')).to.match(new RegExp(`^ {4}image: vespera:${version.replace(/\./g, '\\.')}$`, 'm'));
     });
 
     it('declares every named volume a service mounts', () => {

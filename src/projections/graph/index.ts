@@ -25,7 +25,8 @@ export type GraphModel = Readonly<{
    * one catch up the tail, then closes both, renames the new file over the live one and goes on with it.
    */
   rebuild: (opts?: { onProgress?: (phase: string, position: number, events: number) => void; signal?: AbortSignal }) => Promise<GraphBlueGreenResult>;
-  stop: () => void;
+  /** Resolves once the batch in flight is applied and the database closed. */
+  stop: () => Promise<void>;
 }>;
 
 /** Kuzu keeps a database in one file and, while open, its write-ahead log beside it. */
@@ -141,10 +142,10 @@ export const startGraphModel = async (opts: {
     cycles: () => last,
     checkCycles,
     rebuild,
-    stop: () => {
+    stop: async () => {
       clearTimeout(first);
       clearInterval(timer);
-      projector.stop();
+      await projector.stop();
       graph.close();
     },
   };

@@ -72,7 +72,7 @@ const main = async () => {
           return {};
         case 'stop':
           rebuild?.abort();
-          model.stop();
+          await model.stop();
           await store.close();
           return {};
         default: {
