@@ -245,7 +245,8 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     stop: async () => {
       stopped = true;
       stopping.abort();
-      await projector?.rebuildingAtStart;
+      // A rebuild at start sees the abort between pages; one waiting on Chroma or the embedder is not waited for long.
+      if (projector?.rebuildingAtStart) await Promise.race([projector.rebuildingAtStart, sleep(5000)]);
       chroma.stop();
       await projector?.stop();
       await server?.stop();
