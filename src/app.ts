@@ -46,11 +46,14 @@ import { sqliteSource } from './queries/analytics/source.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
-import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { activeLeaseCount, expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { EMBED_QUEUE } from './jobs/embedJob.js';
 import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './wiring/background.js';
-import { healthReport } from './wiring/health.js';
+import { healthReport, readinessReport } from './wiring/health.js';
+import { MAINTENANCE_QUEUE } from './wiring/maintenance.js';
+import { startTracing } from './wiring/tracing.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
@@ -174,10 +177,6 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
   const background = await startBackground({ config, logger, store, readDb, sqlite: projector });
-  const metrics = createMetrics(
-    () => [projector.status(), graph.projector.status(), ...background.projectorStatuses()],
-    () => store.headPosition(),
-  );
   const leases = createLeaseExpiry({
     expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
     overdue: (at) => expiredLeases(readDb, at),
@@ -185,6 +184,30 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     scanIntervalMs: config.leaseScanIntervalMs,
     ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
   });
+  const metrics = createMetrics(
+    () => [projector.status(), graph.projector.status(), ...background.projectorStatuses()],
+    () => store.headPosition(),
+    {
+      queues: async () =>
+        Promise.all(
+          (
+            [
+              [EMBED_QUEUE, background.queue],
+              [MAINTENANCE_QUEUE, background.queue.inline],
+            ] as const
+          ).map(async ([queue, q]) => ({
+            queue,
+            ...(await q.stats(queue)),
+          })),
+        ),
+      activeLeases: () => activeLeaseCount(readDb),
+      leaseExpiries: () => leases.expiries(),
+      embeddingsPending: async () => {
+        const [vectorModel] = background.projectorStatuses();
+        return vectorModel ? Math.max(0, (await store.headPosition()) - vectorModel.position) : 0;
+      },
+    },
+  );
   const jobs = new AdminJobs();
   const vectors = background.vectors;
   const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut, ...(vectors ? { vectors: () => vectors.store } : {}) });
@@ -217,6 +240,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   });
 
   const health = healthReport({ store, projector, graph, background });
+  const tracing = startTracing(config, logger);
   const express = httpApp({
     operations,
     validators,
@@ -226,6 +250,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     authorizer,
     idempotency,
     health,
+    ready: readinessReport({ store, projector, maxLag: config.readyMaxLag }),
+    observeRequest: metrics.observeRequest,
     metrics: metrics.render,
     mount: (api) => {
       const tools = servedTools(operations, config.mcpTools, logger);
@@ -268,6 +294,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     await store.close();
     idempotency.close();
     readDb.close();
+    await tracing.shutdown();
   };
 
   return {

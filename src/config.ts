@@ -63,6 +63,14 @@ export type Config = Readonly<{
   idempotencyRetentionHours: number;
   /** MCP tools served: `core`, `standard`, `all` or a comma list of tool names (checked against the catalog at start). */
   mcpTools: string;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. http://collector:4318): tracing is on only when it (or the traces endpoint) is set. */
+  otlpEndpoint?: string;
+  /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: the full traces URL, used as given (it wins over `otlpEndpoint`). */
+  otlpTracesEndpoint?: string;
+  /** `OTEL_SERVICE_NAME`, the `service.name` of every span. */
+  serviceName: string;
+  /** Most events the SQLite projector may trail the log by while `/health/ready` still answers 200. */
+  readyMaxLag: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -117,6 +125,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push(`VESPERA_DUPLICATE_THRESHOLD must be a number above 0 and at most 1 (got "${env.VESPERA_DUPLICATE_THRESHOLD}")`);
   if (env.REDIS_URL && !/^rediss?:\/\/[^\s]+$/.test(env.REDIS_URL))
     problems.push(`REDIS_URL must look like redis://host:6379 (got "${env.REDIS_URL}")`);
+  const otlpUrl = (name: string): string | undefined => {
+    const raw = env[name];
+    if (!raw) return undefined;
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(raw)) problems.push(`${name} must be an http(s) URL like http://collector:4318 (got "${raw}")`);
+    return raw;
+  };
+  const otlpEndpoint = otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const otlpTracesEndpoint = otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const serviceName = (env.OTEL_SERVICE_NAME || 'vespera').trim();
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(serviceName)) problems.push(`OTEL_SERVICE_NAME must be 1–128 letters, digits, . _ - (got "${serviceName}")`);
   const host = env.VESPERA_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) problems.push(`VESPERA_HOST is not a host name or address (got "${host}")`);
   const config: Config = {
@@ -160,6 +178,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     auth: true,
     idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),
     mcpTools,
+    ...(otlpEndpoint ? { otlpEndpoint } : {}),
+    ...(otlpTracesEndpoint ? { otlpTracesEndpoint } : {}),
+    serviceName,
+    readyMaxLag: int('VESPERA_READY_MAX_LAG', 1000, 0, 100_000_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);
