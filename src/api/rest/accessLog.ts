@@ -1,6 +1,5 @@
-import { AsyncResource } from 'node:async_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Caller } from '../auth/authorizer.js';
@@ -39,15 +38,6 @@ export const routeOf = (req: Request, res: Response): string => {
   if (req.route) return joinRoute(req.baseUrl, String((req.route as { path: string }).path));
   return 'unmatched';
 };
-
-/**
- * Keeps a middleware's continuation in the request's async context: body parsers call `next` from the socket's stream
- * events, which would otherwise run the rest of the request outside its scope and its span.
- */
-export const inRequestContext =
-  (middleware: RequestHandler): RequestHandler =>
-  (req, res, next) =>
-    middleware(req, res, AsyncResource.bind(next as (err?: unknown) => void) as NextFunction);
 
 /**
  * One line per request (pino-http): method, route pattern, status, ms, actor, role, operation, tool, correlationId;

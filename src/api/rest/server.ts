@@ -10,7 +10,7 @@ import type { AnyOperation } from '../catalog/operation.js';
 import type { IdempotencyKeys } from '../idempotency.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
-import { accessLog, inRequestContext } from './accessLog.js';
+import { accessLog } from './accessLog.js';
 import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
 import { restRouter } from './router.js';
 
@@ -126,7 +126,7 @@ export const httpApp = (deps: HttpDeps): Express => {
       res.type(contentType).send(body);
     });
   }
-  app.use(inRequestContext(express.json({ limit: settings.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] })));
+  app.use(express.json({ limit: settings.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   deps.mount?.(app);
   app.use('/api/v1', restRouter(deps));
   app.use(notFoundRoute);
