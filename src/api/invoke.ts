@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Authorizer, Caller } from './auth/authorizer.js';
 import type { AnyOperation, OperationContext, OperationResult } from './catalog/operation.js';
 import { requestHash, type IdempotencyKeys } from './idempotency.js';
-import { activeTraceparent, requestScope } from './requestScope.js';
+import { activeTraceparent } from './traceContext.js';
 import { assertShallow, assertValid, type Validators } from './validation.js';
 
 export type InvokeDeps = Readonly<{
@@ -32,6 +32,8 @@ export type Call = Readonly<{
   /** Recorded in every event the call causes: `rest`, `mcp:<tool>`. */
   tool: string;
   correlationId: string;
+  /** The W3C traceparent the request sent (valid ones only), recorded in its events while tracing is off. */
+  traceparent?: string;
   /** The arguments, read from the transport only once the caller may run the operation. */
   args: () => Record<string, unknown>;
   /** Read once the arguments are valid, so a bad argument is reported before a bad header. */
@@ -48,10 +50,8 @@ export type Invoke = (operation: AnyOperation, call: Call) => Promise<OperationR
 export const invoker = (deps: InvokeDeps): Invoke => {
   const run = invokeOnce(deps);
   // One span per call (REST and MCP alike) under the request's server span; a no-op while tracing is off.
-  return (operation, call) => {
-    const scope = requestScope();
-    if (scope) Object.assign(scope, { operation: operation.name, tool: call.tool });
-    return trace.getTracer('vespera').startActiveSpan(`${call.tool} ${operation.name}`, async (span) => {
+  return (operation, call) =>
+    trace.getTracer('vespera').startActiveSpan(`${call.tool} ${operation.name}`, async (span) => {
       span.setAttributes({ 'vespera.operation': operation.name, 'vespera.tool': call.tool, 'vespera.correlation_id': call.correlationId });
       try {
         return await run(operation, call);
@@ -62,7 +62,6 @@ export const invoker = (deps: InvokeDeps): Invoke => {
         span.end();
       }
     });
-  };
 };
 
 const invokeOnce =
@@ -90,7 +89,7 @@ const invokeOnce =
       commandId,
       ...(hash ? { requestHash: hash } : {}),
       correlationId: call.correlationId,
-      ...traceOf(),
+      ...traceOf(call),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
       ...(minPosition === undefined ? {} : { minPosition }),
     };
@@ -103,7 +102,7 @@ const invokeOnce =
   };
 
 /** The traceparent the call's events carry: the active span's when tracing is on, else the one the request sent. */
-const traceOf = (): { traceparent?: string } => {
-  const traceparent = activeTraceparent() ?? requestScope()?.traceparent;
+const traceOf = (call: Call): { traceparent?: string } => {
+  const traceparent = activeTraceparent() ?? call.traceparent;
   return traceparent ? { traceparent } : {};
 };

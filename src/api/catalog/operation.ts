@@ -14,7 +14,7 @@ export type OperationContext = Readonly<{
   /** Hash of the request an Idempotency-Key named, so a reused key with another request is refused. */
   requestHash?: string;
   correlationId: string;
-  /** W3C traceparent of the request (see api/requestScope.ts), recorded in the events it causes. */
+  /** W3C traceparent of the request (see api/traceContext.ts), recorded in the events it causes. */
   traceparent?: string;
   /** From `If-Match` (REST) or the `expectedVersion` argument. */
   expectedVersion?: number;

@@ -101,11 +101,13 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
   const invoke = invoker({ validators, logger, authorizer, ...(idempotency ? { idempotency } : {}) });
   for (const operation of [...operations].sort(bySpecificity)) {
     const handler: RequestHandler = async (req: Request, res: Response) => {
-      noteRoute(req, res);
+      noteRoute(req, res, operation.name);
+      const traceparent = res.locals.traceparent as string | undefined;
       const result = await invoke(operation, {
         caller: res.locals.caller as Caller | undefined,
         tool: 'rest',
         correlationId: String(res.getHeader('x-correlation-id')),
+        ...(traceparent ? { traceparent } : {}),
         args: () => argsOf(operation, req),
         facts: () => factsOf(req),
       });

@@ -1,22 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { trace } from '@opentelemetry/api';
-
-/**
- * What one HTTP request learns on its way through, for its access-log line and its events: the W3C traceparent its
- * events carry, and the operation and tool (`rest`, `mcp:<tool>`) the invoker ran. Set by the access-log middleware,
- * filled by the invoker; empty outside a request (CLI, background jobs).
- */
-export type RequestScope = {
-  traceparent?: string;
-  operation?: string;
-  tool?: string;
-};
-
-const scopes = new AsyncLocalStorage<RequestScope>();
-
-export const runInRequestScope = <T>(scope: RequestScope, fn: () => T): T => scopes.run(scope, fn);
-
-export const requestScope = (): RequestScope | undefined => scopes.getStore();
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
