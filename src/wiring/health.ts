@@ -57,16 +57,23 @@ export const healthReport = ({ store, projector, graph, background }: HealthDeps
   };
 };
 
-export type ReadinessDeps = Readonly<{ store: EventStore; projector: Projector; maxLag: number; timeoutMs?: number }>;
+export type ReadinessDeps = Readonly<{
+  store: EventStore;
+  projector: Projector;
+  maxLag: number;
+  timeoutMs?: number;
+  /** True once shutdown began (SIGTERM): the server is taken out of rotation while it drains. */
+  stopping?: () => boolean;
+}>;
 
 /**
  * What /health/ready answers: ready while the event store answers (within `timeoutMs`) and the SQLite projector, which
  * every read waits for, trails the log by at most `maxLag` events (VESPERA_READY_MAX_LAG). Graph, vectors, Chroma and
  * Redis are left out: the API answers without them (degraded, as /health says), so taking the pod out would not help.
  */
-export const readinessReport = ({ store, projector, maxLag, timeoutMs = 2000 }: ReadinessDeps) => {
+export const readinessReport = ({ store, projector, maxLag, timeoutMs = 2000, stopping }: ReadinessDeps) => {
   return async () => {
-    const reasons: string[] = [];
+    const reasons: string[] = stopping?.() ? ['the server is shutting down'] : [];
     let head: number | undefined;
     try {
       head = await withTimeout(store.headPosition(), timeoutMs, 'the event store');

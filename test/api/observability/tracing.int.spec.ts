@@ -63,6 +63,14 @@ describe('Traces (OpenTelemetry over OTLP/HTTP, W3C traceparent)', () => {
       expect(receiver.refused).to.deep.equal([]);
     });
 
+    it('gives each request to the graph (Kuzu) worker its own span, as a child of the active one', async () => {
+      await app.graph.checkCycles();
+      const kuzu = await until('the kuzu checkCycles span', () => receiver.spans.find((s) => s.name === 'kuzu checkCycles'));
+      expect(kuzu.attributes).to.include({ 'db.system.name': 'kuzu' });
+      // The 250 ms status poll is left out, or it would bury everything else.
+      expect(receiver.spans.filter((s) => s.name === 'kuzu status')).to.deep.equal([]);
+    });
+
     it('starts a new trace for a request whose traceparent is malformed, and still answers it', async () => {
       const before = new Set(receiver.spans.map((s) => s.spanId));
       const response = await api(app.baseUrl, 'GET', '/api/v1/tasks?limit=1', undefined, { traceparent: '00-NOT-A-TRACE-01' });
