@@ -129,6 +129,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     const raw = env[name];
     if (!raw) return undefined;
     if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(raw)) problems.push(`${name} must be an http(s) URL like http://collector:4318 (got "${raw}")`);
+    else if (/^https?:\/\/[^/]*@/.test(raw)) problems.push(`${name} must not hold credentials: send them with OTEL_EXPORTER_OTLP_HEADERS`);
     return raw;
   };
   const otlpEndpoint = otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT');

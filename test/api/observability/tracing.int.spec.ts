@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { loadConfig } from '../../../src/config.js';
+import { ConfigError } from '../../../src/errors.js';
+import { tracesUrl } from '../../../src/wiring/tracing.js';
 import { api, startTestApp, type TestApp } from '../../support/testApp.js';
 import { randomHex, startOtlpReceiver, until, type ReceivedSpan } from './support.js';
 
@@ -63,7 +66,7 @@ describe('Traces (OpenTelemetry over OTLP/HTTP, W3C traceparent)', () => {
       expect(receiver.refused).to.deep.equal([]);
     });
 
-    it('gives each request to the graph (Kuzu) worker its own span, as a child of the active one', async () => {
+    it('gives each request to the graph (Kuzu) worker its own span, except the status poll', async () => {
       await app.graph.checkCycles();
       const kuzu = await until('the kuzu checkCycles span', () => receiver.spans.find((s) => s.name === 'kuzu checkCycles'));
       expect(kuzu.attributes).to.include({ 'db.system.name': 'kuzu' });
@@ -81,6 +84,19 @@ describe('Traces (OpenTelemetry over OTLP/HTTP, W3C traceparent)', () => {
       expect(server.parentSpanId ?? '').to.equal('');
       expect(server.traceId).to.match(/^[0-9a-f]{32}$/);
     });
+  });
+
+  it('refuses an OTLP endpoint that is not an http(s) URL or holds credentials, by variable name', () => {
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).to.throw(ConfigError, /OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://user:secret@collector/v1/traces' })).to.throw(
+      ConfigError,
+      /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must not hold credentials/,
+    );
+    expect(() => loadConfig({ OTEL_SERVICE_NAME: 'has spaces' })).to.throw(ConfigError, /OTEL_SERVICE_NAME/);
+    const config = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
+    expect(tracesUrl(config)).to.equal('http://collector:4318/v1/traces');
+    expect(tracesUrl({ ...config, otlpTracesEndpoint: 'http://other:4318/custom' })).to.equal('http://other:4318/custom');
+    expect(tracesUrl(loadConfig({}))).to.equal(undefined);
   });
 
   describe('without an OTLP endpoint', () => {
