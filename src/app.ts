@@ -177,16 +177,10 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   if (!config.auth) logger.warn('authentication is disabled for this process');
 
   const background = await startBackground({ config, logger, store, readDb, sqlite: projector });
-  const leases = createLeaseExpiry({
-    expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
-    overdue: (at) => expiredLeases(readDb, at),
-    logger: logger.child({ component: 'leases' }),
-    scanIntervalMs: config.leaseScanIntervalMs,
-    ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
-  });
   const metrics = createMetrics(
     () => [projector.status(), graph.projector.status(), ...background.projectorStatuses()],
     () => store.headPosition(),
+    // Read at scrape time (after start), so `leases` below is defined by then.
     {
       queues: async () =>
         Promise.all(
@@ -208,6 +202,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       },
     },
   );
+  const leases = createLeaseExpiry({
+    expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
+    overdue: (at) => expiredLeases(readDb, at),
+    logger: logger.child({ component: 'leases' }),
+    scanIntervalMs: config.leaseScanIntervalMs,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl, queueName: `${config.queuePrefix}-lease-expiry`, redisTimeoutMs: config.redisTimeoutMs } : {}),
+  });
   const jobs = new AdminJobs();
   const vectors = background.vectors;
   const verifier = serverVerifier({ store, dataDir: config.dataDir, liveGraph: graph.cut, ...(vectors ? { vectors: () => vectors.store } : {}) });
