@@ -48,12 +48,15 @@ import { sqliteSource } from './queries/analytics/source.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
-import { expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { activeLeaseCount, expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { getDependencies, getTaskTree } from './queries/taskGraph.js';
+import { EMBED_QUEUE } from './jobs/embedJob.js';
 import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
 import { startBackground, type Background } from './wiring/background.js';
-import { healthReport } from './wiring/health.js';
+import { healthReport, readinessReport } from './wiring/health.js';
+import { MAINTENANCE_QUEUE } from './wiring/maintenance.js';
+import { startTracing } from './wiring/tracing.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
@@ -193,6 +196,27 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const metrics = createMetrics(
     () => [projector.status(), graph.projector.status(), ...background.projectorStatuses()],
     () => store.headPosition(),
+    // Read at scrape time (after start), so `leases` below is defined by then.
+    {
+      queues: async () =>
+        Promise.all(
+          (
+            [
+              [EMBED_QUEUE, background.queue],
+              [MAINTENANCE_QUEUE, background.queue.inline],
+            ] as const
+          ).map(async ([queue, q]) => ({
+            queue,
+            ...(await q.stats(queue)),
+          })),
+        ),
+      activeLeases: () => activeLeaseCount(readDb),
+      leaseExpiries: () => leases.expiries(),
+      embeddingsPending: async () => {
+        const [vectorModel] = background.projectorStatuses();
+        return vectorModel ? Math.max(0, (await store.headPosition()) - vectorModel.position) : 0;
+      },
+    },
   );
   const leases = createLeaseExpiry({
     expire: (taskId) => commands.expireLease(taskId, { actor: 'system', tool: 'lease-expiry', commandId: `lease-expiry-${uuidv7()}` }),
@@ -252,6 +276,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   });
 
   const health = healthReport({ store, projector, graph, background });
+  const tracing = startTracing(config, logger);
   const express = httpApp({
     operations,
     validators,
@@ -261,6 +286,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     authorizer,
     idempotency,
     health,
+    ready: readinessReport({ store, projector, maxLag: config.readyMaxLag, stopping: () => stopped }),
+    observeRequest: metrics.observeRequest,
     metrics: metrics.render,
     mount: (api) => {
       api.use('/mcp', mcpHttp);
@@ -319,6 +346,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       // Only now: while it stands, a local CLI asks this server (refused) instead of opening stores still open here.
       removeServerFile(config.dataDir);
     }
+    await tracing.shutdown();
   };
 
   return {

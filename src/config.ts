@@ -71,6 +71,14 @@ export type Config = Readonly<{
   mcpMaxSessions: number;
   /** Longest a stop (SIGTERM) lets in-flight requests and feed sockets finish before it cuts the connections left. */
   drainMs: number;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. http://collector:4318): tracing is on only when it (or the traces endpoint) is set. */
+  otlpEndpoint?: string;
+  /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: the full traces URL, used as given (it wins over `otlpEndpoint`). */
+  otlpTracesEndpoint?: string;
+  /** `OTEL_SERVICE_NAME`, the `service.name` of every span. */
+  serviceName: string;
+  /** Most events the SQLite projector may trail the log by while `/health/ready` still answers 200. */
+  readyMaxLag: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -125,6 +133,17 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push(`VESPERA_DUPLICATE_THRESHOLD must be a number above 0 and at most 1 (got "${env.VESPERA_DUPLICATE_THRESHOLD}")`);
   if (env.REDIS_URL && !/^rediss?:\/\/[^\s]+$/.test(env.REDIS_URL))
     problems.push(`REDIS_URL must look like redis://host:6379 (got "${env.REDIS_URL}")`);
+  const otlpUrl = (name: string): string | undefined => {
+    const raw = env[name];
+    if (!raw) return undefined;
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(raw)) problems.push(`${name} must be an http(s) URL like http://collector:4318 (got "${raw}")`);
+    else if (/^https?:\/\/[^/]*@/.test(raw)) problems.push(`${name} must not hold credentials: send them with OTEL_EXPORTER_OTLP_HEADERS`);
+    return raw;
+  };
+  const otlpEndpoint = otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const otlpTracesEndpoint = otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const serviceName = (env.OTEL_SERVICE_NAME || 'vespera').trim();
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(serviceName)) problems.push(`OTEL_SERVICE_NAME must be 1–128 letters, digits, . _ - (got "${serviceName}")`);
   const host = env.VESPERA_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) problems.push(`VESPERA_HOST is not a host name or address (got "${host}")`);
   const config: Config = {
@@ -172,6 +191,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     mcpSessionIdleMs: int('VESPERA_MCP_SESSION_IDLE_MS', 30 * 60_000, 1000, 86_400_000),
     mcpMaxSessions: int('VESPERA_MCP_MAX_SESSIONS', 1000, 1, 100_000),
     drainMs: int('VESPERA_DRAIN_MS', 10_000, 0, 600_000),
+    ...(otlpEndpoint ? { otlpEndpoint } : {}),
+    ...(otlpTracesEndpoint ? { otlpTracesEndpoint } : {}),
+    serviceName,
+    readyMaxLag: int('VESPERA_READY_MAX_LAG', 1000, 0, 100_000_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

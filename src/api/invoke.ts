@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Authorizer, Caller } from './auth/authorizer.js';
 import type { AnyOperation, OperationContext, OperationResult } from './catalog/operation.js';
 import { requestHash, type IdempotencyKeys } from './idempotency.js';
+import { activeTraceparent } from './traceContext.js';
 import { assertShallow, assertValid, type Validators } from './validation.js';
 
 export type InvokeDeps = Readonly<{
@@ -30,6 +32,8 @@ export type Call = Readonly<{
   /** Recorded in every event the call causes: `rest`, `mcp:<tool>`. */
   tool: string;
   correlationId: string;
+  /** The W3C traceparent the request sent (valid ones only), recorded in its events while tracing is off. */
+  traceparent?: string;
   /** The arguments, read from the transport only once the caller may run the operation. */
   args: () => Record<string, unknown>;
   /** Read once the arguments are valid, so a bad argument is reported before a bad header. */
@@ -43,7 +47,24 @@ export type Invoke = (operation: AnyOperation, call: Call) => Promise<OperationR
  * command, run, check the answer against its schema. Surfaces only parse their transport and render the result;
  * a refusal is thrown as a DomainError for the surface to map.
  */
-export const invoker =
+export const invoker = (deps: InvokeDeps): Invoke => {
+  const run = invokeOnce(deps);
+  // One span per call (REST and MCP alike) under the request's server span; a no-op while tracing is off.
+  return (operation, call) =>
+    trace.getTracer('vespera').startActiveSpan(`${call.tool} ${operation.name}`, async (span) => {
+      span.setAttributes({ 'vespera.operation': operation.name, 'vespera.tool': call.tool, 'vespera.correlation_id': call.correlationId });
+      try {
+        return await run(operation, call);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+};
+
+const invokeOnce =
   ({ validators, authorizer, logger, idempotency }: InvokeDeps): Invoke =>
   async (operation, call) => {
     const { input, output } = validators.get(operation.name)!;
@@ -68,6 +89,7 @@ export const invoker =
       commandId,
       ...(hash ? { requestHash: hash } : {}),
       correlationId: call.correlationId,
+      ...traceOf(call),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
       ...(minPosition === undefined ? {} : { minPosition }),
     };
@@ -78,3 +100,9 @@ export const invoker =
     }
     return result;
   };
+
+/** The traceparent the call's events carry: the active span's when tracing is on, else the one the request sent. */
+const traceOf = (call: Call): { traceparent?: string } => {
+  const traceparent = activeTraceparent() ?? call.traceparent;
+  return traceparent ? { traceparent } : {};
+};

@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Link } from '@opentelemetry/api';
 import { v5 as uuidv5 } from 'uuid';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import type { Command, Decider, Event, EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
@@ -59,7 +60,37 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     return (await this.catchUp(streamId)).state;
   }
 
-  private async decideBatch(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
+  /**
+   * One span per batch (a no-op while tracing is off), child of the first command's request and linked to the others':
+   * a batch decides commands of several requests together.
+   */
+  private decideBatch(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
+    const contexts = commands.map((c) =>
+      c.metadata.traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent: c.metadata.traceparent }) : undefined,
+    );
+    const links: Link[] = contexts.slice(1).flatMap((ctx) => {
+      const linked = ctx && trace.getSpanContext(ctx);
+      return linked ? [{ context: linked }] : [];
+    });
+    const attributes = { 'vespera.stream_id': streamId, 'vespera.commands': commands.length };
+    return trace.getTracer('vespera').startActiveSpan('decide+append', { attributes, links }, contexts[0] ?? context.active(), async (span) => {
+      try {
+        const outcomes = await this.decideAndAppend(streamId, commands);
+        span.setAttribute(
+          'vespera.events',
+          outcomes.reduce((n, o) => n + (o instanceof Error ? 0 : o.events.length), 0),
+        );
+        return outcomes;
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async decideAndAppend(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -191,6 +222,7 @@ const metadataFor = ({ type, metadata }: Command): EventMetadata => ({
   ...(metadata.requestHash ? { requestHash: metadata.requestHash } : {}),
   correlationId: metadata.correlationId ?? metadata.commandId,
   ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
+  ...(metadata.traceparent ? { traceparent: metadata.traceparent } : {}),
   schemaVersion: 1,
 });
 

@@ -10,6 +10,8 @@ export type RequestMeta = Readonly<{
   correlationId?: string;
   /** The request this one answers (an undo: the undone request's correlation id). */
   causationId?: string;
+  /** W3C traceparent of the request, recorded in its events. */
+  traceparent?: string;
   expectedVersion?: number;
 }>;
 
@@ -22,4 +24,5 @@ export const commandMetadata = (meta: RequestMeta, now: string): CommandMetadata
   tool: meta.tool,
   correlationId: meta.correlationId ?? meta.commandId,
   ...(meta.causationId ? { causationId: meta.causationId } : {}),
+  ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
 });

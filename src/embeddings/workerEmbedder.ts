@@ -1,5 +1,6 @@
 import { DependencyHealth } from '../util/dependencyHealth.js';
 import { TimeoutError } from '../util/timeout.js';
+import { inSpan } from '../util/spans.js';
 import { spawnModuleWorker } from '../util/worker.js';
 import type { Embedder } from './embedder.js';
 import { USE_LITE_DIMENSIONS, USE_LITE_MODEL_ID } from './useLite.js';
@@ -49,16 +50,21 @@ export const startWorkerEmbedder = ({ timeoutMs = 30_000 }: { timeoutMs?: number
       if (texts.length === 0) return Promise.resolve([]);
       if (failure) return Promise.reject(failure);
       const id = ++next;
-      return new Promise<Float32Array[]>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          const error = new TimeoutError(`the embedding worker (${texts.length} texts)`, timeoutMs);
-          health.failed(error);
-          settle(id)?.reject(error);
-        }, timeoutMs);
-        pending.set(id, { resolve, reject, timer });
-        worker.ref();
-        worker.postMessage({ id, texts });
-      });
+      return inSpan(
+        'embed',
+        { 'vespera.texts': texts.length, 'vespera.model': USE_LITE_MODEL_ID },
+        () =>
+          new Promise<Float32Array[]>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              const error = new TimeoutError(`the embedding worker (${texts.length} texts)`, timeoutMs);
+              health.failed(error);
+              settle(id)?.reject(error);
+            }, timeoutMs);
+            pending.set(id, { resolve, reject, timer });
+            worker.ref();
+            worker.postMessage({ id, texts });
+          }),
+      );
     },
     close: async () => {
       await worker.terminate();

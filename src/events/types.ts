@@ -14,6 +14,8 @@ export type EventMetadata = Readonly<{
   requestHash?: string;
   correlationId: string;
   causationId?: string | undefined;
+  /** W3C traceparent of the request that caused the event (the active span's when tracing is on), when it sent one. */
+  traceparent?: string | undefined;
   schemaVersion: number;
 }>;
 
@@ -39,6 +41,8 @@ export type CommandMetadata = Readonly<{
   correlationId?: string | undefined;
   /** The request this command answers (an undo names the request it reverses). */
   causationId?: string | undefined;
+  /** W3C traceparent of the request, copied into the events' metadata. */
+  traceparent?: string | undefined;
   /** Ids the decider may hand out, in order (task ids for a tree, for example). */
   newIds?: readonly string[];
 }>;

@@ -22,6 +22,8 @@ export interface LeaseExpiry {
   schedule(taskId: string, leaseExpiresAt: string): void;
   /** Expires every overdue lease now. */
   sweep(): Promise<number>;
+  /** Leases this process has expired (a LeaseExpired appended) since it started, for `vespera_lease_expiries_total`. */
+  expiries(): number;
   close(): Promise<void>;
 }
 
@@ -43,8 +45,15 @@ export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
   const { expire, overdue, logger } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
   let closed = false;
+  let expiries = 0;
+  const counted = (result: unknown) => {
+    const events = (result as { events?: readonly unknown[] } | undefined)?.events;
+    if (events && events.length > 0) expiries += 1;
+  };
   const run = (taskId: string) =>
-    expire(taskId).catch((error: unknown) => logger.warn({ err: error, taskId }, 'lease expiry failed; the next scan retries'));
+    expire(taskId)
+      .then(counted)
+      .catch((error: unknown) => logger.warn({ err: error, taskId }, 'lease expiry failed; the next scan retries'));
 
   const sweep = async () => {
     if (closed) return 0;
@@ -76,6 +85,7 @@ export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
         ).catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not schedule lease expiry; the scan will catch it'));
       },
       sweep,
+      expiries: () => expiries,
       close: async () => {
         closed = true;
         clearInterval(scan);
@@ -98,6 +108,7 @@ export const createLeaseExpiry = (deps: LeaseExpiryDeps): LeaseExpiry => {
       timers.set(taskId, timer);
     },
     sweep,
+    expiries: () => expiries,
     close: async () => {
       closed = true;
       clearInterval(scan);

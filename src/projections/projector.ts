@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Context, type Link } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
@@ -152,6 +153,20 @@ export class Projector {
     return { position: this.position };
   }
 
+  /**
+   * Stops applying after the batch in hand (the model keeps answering from where it is) until the returned function is
+   * called; for operators' tests of lag (readiness) and for maintenance. Refused while a blue-green swap holds the projector.
+   */
+  async hold(): Promise<() => void> {
+    if (this.paused) throw new Error(`the ${this.projection.name} projector is already paused`);
+    this.paused = true;
+    await this.run;
+    return () => {
+      this.paused = false;
+      this.wake();
+    };
+  }
+
   /** Starts no new batch; resolves once the batch in flight is applied with its checkpoint, so the model stops at one. */
   async stop(): Promise<void> {
     this.running = false;
@@ -227,7 +242,7 @@ export class Projector {
               ? handed
               : await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize });
           if (events.length === 0) break;
-          await this.projection.applyBatch(events);
+          await this.applyTraced(events);
           this.position = events.at(-1)!.position;
           this.head = Math.max(this.head, this.position);
           this.release();
@@ -251,6 +266,43 @@ export class Projector {
       this.again = false;
       this.wake();
     }
+  }
+
+  /**
+   * Applies one batch in a span (a no-op while tracing is off) that continues the trace of the batch's first traced event
+   * and links up to 32 others, so a request's trace shows the projection of its events.
+   */
+  private async applyTraced(events: readonly StoredEvent[]): Promise<void> {
+    const tracer = trace.getTracer('vespera');
+    let parent: Context | undefined;
+    const links: Link[] = [];
+    const seen = new Set<string>();
+    for (const event of events) {
+      const traceparent = event.metadata.traceparent;
+      if (!traceparent || seen.has(traceparent) || links.length >= 32) continue;
+      seen.add(traceparent);
+      const ctx = propagation.extract(ROOT_CONTEXT, { traceparent });
+      const linked = trace.getSpanContext(ctx);
+      if (!linked) continue;
+      if (parent) links.push({ context: linked });
+      else parent = ctx;
+    }
+    const attributes = {
+      'vespera.projector': this.projection.name,
+      'vespera.from_position': events[0]!.position,
+      'vespera.to_position': events.at(-1)!.position,
+      'vespera.events': events.length,
+    };
+    await tracer.startActiveSpan(`project ${this.projection.name}`, { attributes, links }, parent ?? context.active(), async (span) => {
+      try {
+        await this.projection.applyBatch(events);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   private wake(): void {

@@ -196,3 +196,7 @@ export const expiredLeases = (db: Database.Database, now: string, limit = 500): 
 
 export const listReadyTasks = (db: Database.Database, opts: { projectId?: string; role?: string; limit?: number; cursor?: string }): Page<TaskView> =>
   listTasks(db, { ...opts, ready: true, sort: 'priority' });
+
+/** Tasks held under a lease now (in progress, lease not yet returned), for `vespera_active_leases`. */
+export const activeLeaseCount = (db: Database.Database): number =>
+  prepared<[], { n: number }>(db, 'SELECT COUNT(*) AS n FROM tasks WHERE lease_expires_at IS NOT NULL').get()!.n;

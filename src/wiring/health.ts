@@ -1,4 +1,5 @@
 import type { EventStore } from '../eventstore/eventStore.js';
+import { withTimeout } from '../util/timeout.js';
 import type { GraphModelHandle } from '../projections/graph/remote.js';
 import type { Projector } from '../projections/projector.js';
 import { VERSION } from '../version.js';
@@ -53,5 +54,41 @@ export const healthReport = ({ store, projector, graph, background }: HealthDeps
         projectors: [projector.status()],
       };
     }
+  };
+};
+
+export type ReadinessDeps = Readonly<{
+  store: EventStore;
+  projector: Projector;
+  maxLag: number;
+  timeoutMs?: number;
+  /** True once shutdown began (SIGTERM): the server is taken out of rotation while it drains. */
+  stopping?: () => boolean;
+}>;
+
+/**
+ * What /health/ready answers: ready while the event store answers (within `timeoutMs`) and the SQLite projector, which
+ * every read waits for, trails the log by at most `maxLag` events (VESPERA_READY_MAX_LAG). Graph, vectors, Chroma and
+ * Redis are left out: the API answers without them (degraded, as /health says), so taking the pod out would not help.
+ */
+export const readinessReport = ({ store, projector, maxLag, timeoutMs = 2000, stopping }: ReadinessDeps) => {
+  return async () => {
+    const reasons: string[] = stopping?.() ? ['the server is shutting down'] : [];
+    let head: number | undefined;
+    try {
+      head = await withTimeout(store.headPosition(), timeoutMs, 'the event store');
+    } catch (error) {
+      reasons.push(`the event store does not answer: ${(error as Error).message}`);
+    }
+    const status = projector.status();
+    const lag = head === undefined ? undefined : Math.max(0, head - status.position);
+    if (!status.running) reasons.push(`the ${status.name} projector is not running`);
+    if (lag !== undefined && lag > maxLag) reasons.push(`the ${status.name} projector trails the log by ${lag} events (at most ${maxLag} allowed)`);
+    return {
+      ready: reasons.length === 0,
+      reasons,
+      ...(head === undefined ? {} : { headPosition: head }),
+      projector: { name: status.name, position: status.position, ...(lag === undefined ? {} : { lag }), maxLag },
+    };
   };
 };

@@ -6,7 +6,7 @@ import { ScheduledService, type Service } from '../jobs/services.js';
 import type { Projector } from '../projections/projector.js';
 import { optimizeReadModel } from '../projections/sqlite/readModel.js';
 
-const MAINTENANCE_QUEUE = 'maintenance';
+export const MAINTENANCE_QUEUE = 'maintenance';
 
 export type MaintenanceDeps = Readonly<{
   config: Config;

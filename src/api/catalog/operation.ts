@@ -14,6 +14,8 @@ export type OperationContext = Readonly<{
   /** Hash of the request an Idempotency-Key named, so a reused key with another request is refused. */
   requestHash?: string;
   correlationId: string;
+  /** W3C traceparent of the request (see api/traceContext.ts), recorded in the events it causes. */
+  traceparent?: string;
   /** From `If-Match` (REST) or the `expectedVersion` argument. */
   expectedVersion?: number;
   /** From `X-Vespera-Min-Position` or the `minPosition` argument. */
@@ -26,6 +28,7 @@ export const requestMeta = (ctx: OperationContext) => ({
   tool: ctx.tool,
   commandId: ctx.commandId,
   correlationId: ctx.correlationId,
+  ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
   ...(ctx.requestHash ? { requestHash: ctx.requestHash } : {}),
   ...(ctx.role ? { role: ctx.role } : {}),
   ...(ctx.expectedVersion === undefined ? {} : { expectedVersion: ctx.expectedVersion }),

@@ -6,8 +6,8 @@ import { DomainError } from '../../errors.js';
 import type { Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
 import type { ResourceChanges } from './changes.js';
-import { buildMcpServer, type McpDeps } from './server.js';
-import { callerOfRequest, McpSessions, type McpSessionSettings } from './sessions.js';
+import { buildMcpServer, type RequestContext, type McpDeps } from './server.js';
+import { callerOfRequest, contextOfRequest, McpSessions, type McpSessionSettings } from './sessions.js';
 
 export type McpHttpDeps = Omit<McpDeps, 'caller' | 'resources'> &
   Readonly<{
@@ -41,6 +41,13 @@ const callerOf = (res: Response): Caller => {
   return caller;
 };
 
+/** The request's X-Correlation-Id (set by the API server for every request) and the traceparent its events carry. */
+const requestOf = (res: Response): RequestContext => {
+  const correlationId = res.getHeader('x-correlation-id');
+  const traceparent = res.locals.traceparent as string | undefined;
+  return { ...(typeof correlationId === 'string' ? { correlationId } : {}), ...(traceparent ? { traceparent } : {}) };
+};
+
 /**
  * Streamable HTTP, stateless or in sessions. A request with `Mcp-Session-Id` belongs to that session; an `initialize`
  * without one opens a session when sessions are on (the answer names it in `Mcp-Session-Id`); anything else is
@@ -58,6 +65,7 @@ export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
         ...common,
         jsonSchemaValidator,
         caller: async (extra) => callerOfRequest(extra),
+        requestContext: contextOfRequest,
         resources: { operations, ...(changes ? { changes } : {}) },
       }),
     (authorization) => deps.authorizer.authenticate(authorization),
@@ -67,10 +75,17 @@ export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
 
   router.post('/', async (req: Request, res: Response) => {
     const caller = callerOf(res);
+    const request = requestOf(res);
     const id = sessionOf(req);
-    if (id !== undefined) return sessions.handle(id, caller, req, res, req.body);
-    if (sessions.enabled && isInitializeRequest(req.body)) return sessions.open(caller, req, res, req.body);
-    const server = buildMcpServer({ ...common, jsonSchemaValidator, caller: async () => caller, resources: { operations } });
+    if (id !== undefined) return sessions.handle(id, caller, req, res, req.body, request);
+    if (sessions.enabled && isInitializeRequest(req.body)) return sessions.open(caller, req, res, req.body, request);
+    const server = buildMcpServer({
+      ...common,
+      jsonSchemaValidator,
+      caller: async () => caller,
+      requestContext: () => request,
+      resources: { operations },
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();

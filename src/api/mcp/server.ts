@@ -22,6 +22,11 @@ export type McpDeps = Readonly<{
    * is the SDK's request context: in an HTTP session each request brings its own caller in `extra.authInfo`.
    */
   caller: (extra?: unknown) => Promise<Caller | undefined>;
+  /**
+   * The HTTP request a call came in (its X-Correlation-Id and the traceparent its events carry), so an MCP call's log
+   * line, events and undo name the same request as a REST call's; absent over stdio, where each call gets its own id.
+   */
+  requestContext?: (extra?: unknown) => RequestContext | undefined;
   /** Resources (and, with change notices, subscriptions) over the catalog; without them the server offers tools only. */
   resources?: ResourceDeps;
   logger: Logger;
@@ -29,6 +34,8 @@ export type McpDeps = Readonly<{
   /** The SDK builds an ajv instance per server unless given one: share it when servers are built per request. */
   jsonSchemaValidator?: jsonSchemaValidator;
 }>;
+
+export type RequestContext = Readonly<{ correlationId?: string; traceparent?: string }>;
 
 const INSTRUCTIONS =
   'Vespera: tasks for teams of agents. Find work with claim_next_task or list_tasks, keep it with heartbeat_task, finish with complete_task. ' +
@@ -84,9 +91,11 @@ export const buildMcpServer = (deps: McpDeps): Server => {
         ErrorCode.InvalidParams,
         `Unknown tool: ${name.slice(0, 100).replace(/\s+/g, ' ')}. tools/list names the tools this server offers.`,
       );
-    const correlationId = randomUUID();
+    const from = deps.requestContext?.(extra);
+    const correlationId = from?.correlationId ?? randomUUID();
+    const trace = from?.traceparent ? { traceparent: from.traceparent } : {};
     try {
-      const result = await invoke(op, { caller: await deps.caller(extra), tool: `mcp:${op.tool}`, correlationId, args: () => args });
+      const result = await invoke(op, { caller: await deps.caller(extra), tool: `mcp:${op.tool}`, correlationId, ...trace, args: () => args });
       return toolResult(op, result.body);
     } catch (error) {
       if (error instanceof DomainError) return errorResult(error);

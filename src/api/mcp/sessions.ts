@@ -6,6 +6,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Caller } from '../auth/authorizer.js';
+import type { RequestContext } from './server.js';
 
 export type McpSessionSettings = Readonly<{
   /** `VESPERA_MCP_SESSIONS`: an `initialize` without `Mcp-Session-Id` opens a session; `off` keeps /mcp stateless. */
@@ -41,16 +42,19 @@ const sessionNotFound = () =>
     'Start a new session: send initialize without Mcp-Session-Id.',
   );
 
-/** The caller of one HTTP request, handed to the session's server in `extra.authInfo.extra.caller`. */
-const authInfoOf = (caller: Caller): AuthInfo => ({
+/** The caller of one HTTP request and the request itself, handed to the session's server in `extra.authInfo.extra`. */
+const authInfoOf = (caller: Caller, request: RequestContext): AuthInfo => ({
   token: '',
   clientId: caller.pluginId ?? caller.actor,
   scopes: [...caller.capabilities],
-  extra: { caller },
+  extra: { caller, request },
 });
 
-export const callerOfRequest = (extra: unknown): Caller | undefined =>
-  (extra as { authInfo?: { extra?: { caller?: Caller } } } | undefined)?.authInfo?.extra?.caller;
+type SessionExtra = { authInfo?: { extra?: { caller?: Caller; request?: RequestContext } } } | undefined;
+
+export const callerOfRequest = (extra: unknown): Caller | undefined => (extra as SessionExtra)?.authInfo?.extra?.caller;
+
+export const contextOfRequest = (extra: unknown): RequestContext | undefined => (extra as SessionExtra)?.authInfo?.extra?.request;
 
 /**
  * Stateful Streamable HTTP sessions: one server and transport per session, kept until the client sends DELETE,
@@ -82,7 +86,7 @@ export class McpSessions {
   }
 
   /** Opens a session for an `initialize` request and answers it (the answer carries `Mcp-Session-Id`). */
-  async open(caller: Caller, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async open(caller: Caller, req: IncomingMessage, res: ServerResponse, body: unknown, request: RequestContext = {}): Promise<void> {
     if (this.closing) throw new DomainError('SHUTTING_DOWN', 503, 'The server is shutting down.');
     if (this.sessions.size >= this.settings.max) this.sweep();
     if (this.sessions.size >= this.settings.max) {
@@ -126,11 +130,11 @@ export class McpSessions {
       if (!session) void this.end(transport, server);
     });
     await server.connect(transport);
-    await transport.handleRequest(Object.assign(req, { auth: authInfoOf(caller) }), res, body);
+    await transport.handleRequest(Object.assign(req, { auth: authInfoOf(caller, request) }), res, body);
   }
 
   /** Hands a request (POST, GET for the notice stream, DELETE to end) to the session `id` of this caller. */
-  async handle(id: string, caller: Caller, req: IncomingMessage, res: ServerResponse, body?: unknown): Promise<void> {
+  async handle(id: string, caller: Caller, req: IncomingMessage, res: ServerResponse, body?: unknown, request: RequestContext = {}): Promise<void> {
     const session = this.sessions.get(id);
     if (!session || session.owner !== ownerOf(caller)) throw sessionNotFound();
     session.lastSeen = Date.now();
@@ -142,7 +146,7 @@ export class McpSessions {
         session.lastSeen = Date.now();
       });
     }
-    await session.transport.handleRequest(Object.assign(req, { auth: authInfoOf(caller) }), res, body);
+    await session.transport.handleRequest(Object.assign(req, { auth: authInfoOf(caller, request) }), res, body);
   }
 
   /** Ends every session (their notice streams close); new sessions are refused from now on. */

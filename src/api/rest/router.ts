@@ -7,6 +7,7 @@ import type { IdempotencyKeys } from '../idempotency.js';
 import { invoker, type RequestFacts } from '../invoke.js';
 import type { JsonSchema } from '../schemas.js';
 import type { Validators } from '../validation.js';
+import { noteRoute } from './accessLog.js';
 
 export type RestDeps = Readonly<{
   operations: readonly AnyOperation[];
@@ -100,10 +101,13 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
   const invoke = invoker({ validators, logger, authorizer, ...(idempotency ? { idempotency } : {}) });
   for (const operation of [...operations].sort(bySpecificity)) {
     const handler: RequestHandler = async (req: Request, res: Response) => {
+      noteRoute(req, res, operation.name);
+      const traceparent = res.locals.traceparent as string | undefined;
       const result = await invoke(operation, {
         caller: res.locals.caller as Caller | undefined,
         tool: 'rest',
         correlationId: String(res.getHeader('x-correlation-id')),
+        ...(traceparent ? { traceparent } : {}),
         args: () => argsOf(operation, req),
         facts: () => factsOf(req),
       });

@@ -10,6 +10,7 @@ import type { AnyOperation } from '../catalog/operation.js';
 import type { IdempotencyKeys } from '../idempotency.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
+import { accessLog } from './accessLog.js';
 import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
 import { restRouter } from './router.js';
 
@@ -33,6 +34,10 @@ export type HttpDeps = Readonly<{
   authorizer: Authorizer;
   health: () => Promise<{ status: 'ok' | 'degraded' | 'down' } & Record<string, unknown>>;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** `/health/ready`: 503 with the reasons while the server should get no traffic. Without it, ready once it answers. */
+  ready?: () => Promise<{ ready: boolean } & Record<string, unknown>>;
+  /** Each finished request, for the request duration histogram. */
+  observeRequest?: (method: string, route: string, status: number, seconds: number) => void;
   /** Remembers Idempotency-Keys per caller (see idempotency.ts). */
   idempotency?: IdempotencyKeys;
   /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
@@ -76,11 +81,20 @@ export const httpApp = (deps: HttpDeps): Express => {
     res.setHeader('X-Correlation-Id', incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID());
     next();
   });
+  app.use(accessLog({ logger: deps.logger, ...(deps.observeRequest ? { observe: deps.observeRequest } : {}) }));
 
   const openapi = openApiDocument(deps.operations, deps.version);
   app.get('/health', async (_req, res) => {
     const health = await deps.health();
     res.status(health.status === 'down' ? 503 : 200).json(health);
+  });
+  // Liveness: the process answers; nothing else is checked, so a slow dependency never gets the pod restarted.
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'live' });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    const ready = deps.ready ? await deps.ready() : { ready: true };
+    res.status(ready.ready ? 200 : 503).json({ status: ready.ready ? 'ready' : 'not_ready', ...ready });
   });
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { DomainError } from '../../errors.js';
 import { DependencyHealth, type DependencyStatus } from '../../util/dependencyHealth.js';
 import { TimeoutError } from '../../util/timeout.js';
+import { inSpan } from '../../util/spans.js';
 import { spawnModuleWorker } from '../../util/worker.js';
 import type { ProjectorStatus } from '../projector.js';
 import type { CycleReport } from './cycleDetection.js';
@@ -91,7 +92,12 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
   });
   await ready;
 
-  const ask = (request: Ask, waitMs = 0, progress?: (p: GraphRebuildProgress) => void): Promise<Reply> => {
+  // Every request but the 250 ms status poll gets a span (a no-op while tracing is off).
+  const ask = (request: Ask, waitMs = 0, progress?: (p: GraphRebuildProgress) => void): Promise<Reply> =>
+    request.type === 'status'
+      ? askWorker(request, waitMs, progress)
+      : inSpan(`kuzu ${request.type}`, { 'db.system.name': 'kuzu' }, () => askWorker(request, waitMs, progress));
+  const askWorker = (request: Ask, waitMs = 0, progress?: (p: GraphRebuildProgress) => void): Promise<Reply> => {
     if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       const id = ++next;

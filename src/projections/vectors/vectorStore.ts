@@ -1,5 +1,6 @@
 import { ChromaClient, ChromaConnectionError, ChromaServerError, type Collection, type Metadata, type Where } from 'chromadb';
 import type { DependencyHealth } from '../../util/dependencyHealth.js';
+import { inSpan } from '../../util/spans.js';
 import { CHUNK_FANOUT, tasksFromChunkHits } from './chunks.js';
 
 /** `chunk`: 0 for a task's title chunk (stored under the task id), n for its body chunk `<taskId>#<n>` (see chunks.ts). */
@@ -75,11 +76,11 @@ export class ChromaVectorStore {
   }
 
   private write<T>(what: string, run: () => Promise<T>): Promise<T> {
-    return this.calls.health.call(what, run, this.calls.writeTimeoutMs);
+    return inSpan(`chroma ${what}`, { 'db.system.name': 'chroma' }, () => this.calls.health.call(what, run, this.calls.writeTimeoutMs));
   }
 
   private read<T>(what: string, run: () => Promise<T>): Promise<T> {
-    return this.calls.health.call(what, run, this.calls.readTimeoutMs);
+    return inSpan(`chroma ${what}`, { 'db.system.name': 'chroma' }, () => this.calls.health.call(what, run, this.calls.readTimeoutMs));
   }
 
   private async collection(projectId: string): Promise<Collection> {

@@ -67,6 +67,38 @@ describe('MCP over Streamable HTTP (/mcp, stateless)', () => {
       expect(history.items[0]!.actor).to.match(/^http-task_creation-task_reading-/);
     });
 
+    it('records the HTTP request in the events: its X-Correlation-Id and traceparent, in a session and without one', async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const headers = { authorization: `Bearer ${app.adminToken}`, 'x-correlation-id': 'mcp-in-session', traceparent };
+      const client = new Client({ name: 'vespera-http-spec', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${app.baseUrl}/mcp`), { requestInit: { headers } }));
+      clients.push(client);
+      ok(await call(client, 'create_task', { title: 'Traced over MCP' }));
+      const inSession = await api(app.baseUrl, 'GET', '/api/v1/audit/correlations/mcp-in-session');
+      expect(inSession.status, JSON.stringify(inSession.body)).to.equal(200);
+      expect(inSession.body.items.map((e: { type: string }) => e.type)).to.include('TaskCreated');
+      expect(inSession.body.items[0].metadata).to.include({ correlationId: 'mcp-in-session', traceparent, tool: 'mcp:create_task' });
+
+      const stateless = await fetch(`${app.baseUrl}/mcp`, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'x-correlation-id': 'mcp-stateless',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'create_task', arguments: { title: 'Traced without a session' } },
+        }),
+      });
+      expect(stateless.status).to.equal(200);
+      const events = await api(app.baseUrl, 'GET', '/api/v1/audit/correlations/mcp-stateless');
+      expect(events.body.items[0].metadata).to.include({ correlationId: 'mcp-stateless', traceparent });
+    });
+
     it('lists the configured tool set', async () => {
       const client = await clientWith(app.adminToken);
       expect((await client.listTools()).tools.map((t) => t.name)).to.deep.equal(app.operations.map((op) => op.tool));
