@@ -3,6 +3,8 @@ import type { Embedder } from '../../src/embeddings/embedder.js';
 import { cosine } from '../../src/embeddings/embedder.js';
 import { loadUseLite, USE_LITE_DIMENSIONS } from '../../src/embeddings/useLite.js';
 import { startWorkerEmbedder } from '../../src/embeddings/workerEmbedder.js';
+import { spawnModuleWorker } from '../../src/util/worker.js';
+import { Worker } from 'node:worker_threads';
 
 describe('Embedder (USE-lite, shipped weights)', () => {
   let inThread: Embedder;
@@ -36,5 +38,37 @@ describe('Embedder (USE-lite, shipped weights)', () => {
   it('places texts of like meaning closer than unrelated ones (cosine similarity, higher is closer)', async () => {
     const [login, signIn, invoice] = await worker.embed(['login test fails randomly', 'sign-in check is flaky', 'send invoices as PDF']);
     expect(cosine(login!, signIn!)).to.be.greaterThan(cosine(login!, invoice!));
+  });
+
+  describe('when its worker thread dies', () => {
+    it('refuses calls with the reason it died, then starts a new worker and embeds again', async function () {
+      this.timeout(60_000);
+      const from = new URL('../../src/embeddings/workerEmbedder.ts', import.meta.url).href;
+      let spawned = 0;
+      // The first worker fails as a worker whose module does not load would; the next ones are the model's.
+      const embedder = startWorkerEmbedder({
+        spawn: () => (++spawned === 1 ? new Worker("throw new Error('the model did not load')", { eval: true }) : spawnModuleWorker(from, 'worker')),
+      });
+      try {
+        const refused = await embedder.embed(['Fix the flaky login test']).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        expect(refused?.message).to.equal('embedding worker exited (1): the model did not load');
+        expect(embedder.health.status()).to.include({ state: 'down' });
+        let vectors: Float32Array[] | undefined;
+        for (const deadline = Date.now() + 45_000; !vectors && Date.now() < deadline;) {
+          vectors = await embedder.embed(['Fix the flaky login test']).catch(async () => {
+            await new Promise((r) => setTimeout(r, 100));
+            return undefined;
+          });
+        }
+        expect(vectors?.[0]).to.have.length(USE_LITE_DIMENSIONS);
+        expect(spawned).to.equal(2);
+        expect(embedder.health.status()).to.include({ state: 'up' });
+      } finally {
+        await embedder.close();
+      }
+    });
   });
 });

@@ -59,8 +59,9 @@ const levelOf = (req: Request, res: Response): Level =>
  * `traceparent` continued when valid), the traceparent the request's events carry (`res.locals.traceparent`) and
  * the request duration histogram.
  *
- * Written on pino directly rather than through pino-http: pino-http makes two child loggers per request, measured at
- * about a quarter of the CPU time of a whole `GET /api/v1/tasks/:id`.
+ * Written on pino directly rather than through pino-http: pino-http makes two child loggers per request. Measured in
+ * one process (express, keep-alive, 8 connections, a JSON answer): +60 µs of CPU per request with pino-http 11 even
+ * with quiet loggers and minimal serializers, +15 µs here — a quarter of a whole `GET /api/v1/tasks/:id`.
  */
 export const accessLog = ({ logger, observe }: AccessLogDeps): RequestHandler => {
   const tracer = trace.getTracer('vespera');
