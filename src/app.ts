@@ -16,6 +16,9 @@ import { createMetrics } from './api/metrics.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
 import { servedTools } from './api/mcp/tools.js';
 import { IdempotencyKeys } from './api/idempotency.js';
+import { Feed } from './api/feed/feed.js';
+import { FEED_SSE_PATH, feedSseHandler } from './api/feed/sse.js';
+import { attachFeedWebSocket } from './api/feed/ws.js';
 import { httpApp } from './api/rest/server.js';
 import { compileValidators, type Validators } from './api/validation.js';
 import { CommandHandler } from './commands/handler.js';
@@ -83,6 +86,8 @@ export type App = Readonly<{
   background: Background;
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
+  /** The live feed over the log (WebSocket /api/v1/ws, SSE /api/v1/events/stream): stats() for /metrics, close() at shutdown. */
+  feed: Feed;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
   adminTokenFile: string;
   http: Express;
@@ -216,6 +221,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     synchronous: config.sync,
   });
 
+  const feedLogger = logger.child({ component: 'feed' });
+  const feed = new Feed(store, { bufferBytes: config.feedBufferBytes, stallMs: 2 * config.feedHeartbeatMs, logger: feedLogger });
+  await feed.start();
   const health = healthReport({ store, projector, graph, background });
   const express = httpApp({
     operations,
@@ -230,10 +238,22 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     mount: (api) => {
       const tools = servedTools(operations, config.mcpTools, logger);
       api.use('/mcp', mcpHttpRouter({ tools, validators, authorizer, logger, version: VERSION }));
+      api.get(FEED_SSE_PATH, feedSseHandler({ feed, authorizer, heartbeatMs: config.feedHeartbeatMs, logger: feedLogger }));
     },
   });
   const server = http.createServer(express);
   server.keepAliveTimeout = 65_000;
+  const feedSockets = attachFeedWebSocket(server, {
+    feed,
+    authorizer,
+    logger: feedLogger,
+    settings: {
+      authTimeoutMs: config.feedAuthTimeoutMs,
+      heartbeatMs: config.feedHeartbeatMs,
+      idleMs: config.feedIdleMs,
+      maxConnections: config.feedMaxConnections,
+    },
+  });
 
   const listen = () =>
     new Promise<AddressInfo>((resolve, reject) => {
@@ -249,6 +269,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // Feed sockets first: each is closed with 1001 and the last position it was sent, so clients resume after it.
+    await feed.close();
+    feedSockets.close();
     // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
     jobs.abortAll();
     verifier.stop();
@@ -287,6 +310,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     background,
     operations,
     validators,
+    feed,
     adminTokenFile,
     http: express,
     server,

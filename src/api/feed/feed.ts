@@ -1,0 +1,408 @@
+import type { Logger } from 'pino';
+import { DomainError } from '../../errors.js';
+import type { EventLogReader, StoredEvent } from '../../events/types.js';
+import { holdsCapability } from '../../events/vocabulary.js';
+
+/**
+ * The live feed: one hub over the global log that hands events to subscriptions in position order. A subscription
+ * catches up from the log in pages, then follows what the store announces (`onAppended`). It reads only the log,
+ * never a read model, so rebuilds and replays of projections never reach it.
+ */
+
+/** What the feed reads: the log and its append announcements (every EventStore is one). */
+export type FeedLog = Pick<EventLogReader, 'readAll' | 'headPosition'> & {
+  onAppended(listener: (position: number, events?: readonly StoredEvent[]) => void): () => void;
+};
+
+export type FeedFilter = Readonly<{ projectId?: string; taskId?: string; types?: readonly string[] }>;
+
+/** Who is listening: the capabilities of its token decide which streams it sees. */
+export type FeedCaller = Readonly<{ actor: string; capabilities: readonly string[] }>;
+
+/** One transport connection (a WebSocket or an SSE response) as the hub sees it. */
+export interface FeedSink {
+  /** Queues one event; `body` is the event's JSON members without braces (shared by every subscriber). */
+  event(sub: string, event: StoredEvent, body: string): void;
+  caughtUp(sub: string, position: number): void;
+  /** Bytes queued in this process and not yet handed to the kernel. */
+  buffered(): number;
+  /** Resolves when the queue has emptied (or the connection is gone). */
+  drained(): Promise<void>;
+  /** Ends the connection; resolves once it is closed. */
+  end(code: number, reason: string): Promise<void>;
+}
+
+export type FeedOptions = Readonly<{
+  /** Per-connection cap on queued bytes: past it the consumer is dropped (close 4008). */
+  bufferBytes: number;
+  /** Longest a catch-up waits for a consumer to drain before dropping it. */
+  stallMs: number;
+  /** Subscriptions one connection may hold. */
+  maxSubscriptions?: number;
+  /** Events read per catch-up page. */
+  pageSize?: number;
+  logger?: Logger;
+}>;
+
+export type FeedStats = { connections: number; subscriptions: number; dropped: number };
+
+/** Close codes the feed uses (docs/feed.md#close-codes). */
+export const CLOSE = { normal: 1000, goingAway: 1001, idle: 4000, unauthenticated: 4001, forbidden: 4003, slowConsumer: 4008 } as const;
+
+/**
+ * The capability the feed needs (docs/feed.md#authorization). Subscribing needs `task_reading` or `audit_reading`;
+ * each event then needs what reads its stream in the catalog today: project and role streams `task_reading`
+ * (getTask, listRoles), plugin streams `admin` (getPlugin), any other stream `audit_reading` (listEvents), which
+ * also sees every stream.
+ */
+export const FEED_CAPABILITIES = ['task_reading', 'audit_reading'] as const;
+
+export const requireSubscriber = (caller: FeedCaller | undefined): FeedCaller => {
+  if (!caller) {
+    throw new DomainError(
+      'AUTHENTICATION_REQUIRED',
+      401,
+      'The live feed needs a plugin token.',
+      {},
+      'Send `Authorization: Bearer <token>` (or, on a WebSocket, a first message {"op":"auth","token":"…"}).',
+    );
+  }
+  if (FEED_CAPABILITIES.some((c) => holdsCapability(caller.capabilities, c))) return caller;
+  throw new DomainError(
+    'MISSING_CAPABILITY',
+    403,
+    'The live feed needs the `task_reading` (or `audit_reading`) capability, which the token does not carry.',
+    { required: 'task_reading', granted: caller.capabilities },
+    'Ask an administrator for a token with that capability.',
+  );
+};
+
+/** Which streams a caller's events may come from, decided once per connection. */
+const streamReader = (capabilities: readonly string[]): ((streamId: string) => boolean) => {
+  if (holdsCapability(capabilities, 'audit_reading')) return () => true;
+  const tasks = holdsCapability(capabilities, 'task_reading');
+  const plugins = holdsCapability(capabilities, 'admin');
+  return (streamId) => {
+    if (streamId.startsWith('project-') || streamId === 'roles') return tasks;
+    if (streamId.startsWith('plugin-')) return plugins;
+    return false;
+  };
+};
+
+const matcher = (filter: FeedFilter): ((event: StoredEvent) => boolean) => {
+  const stream = filter.projectId === undefined ? undefined : `project-${filter.projectId}`;
+  const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : undefined;
+  const { taskId } = filter;
+  return (event) =>
+    (stream === undefined || event.streamId === stream) &&
+    (types === undefined || types.has(event.type)) &&
+    (taskId === undefined || (event.data as { taskId?: unknown }).taskId === taskId);
+};
+
+/** An event's JSON, serialised once however many subscribers receive it. */
+const bodies = new WeakMap<StoredEvent, string>();
+const bodyOf = (event: StoredEvent): string => {
+  let body = bodies.get(event);
+  if (body === undefined) {
+    const { position, type, streamId, data, metadata, recordedAt } = event;
+    body = JSON.stringify({ position, type, streamId, data, metadata, recordedAt }).slice(1, -1);
+    bodies.set(event, body);
+  }
+  return body;
+};
+
+class Subscription {
+  /** The last position this subscription has looked at (delivered or filtered out). */
+  cursor: number;
+  live = false;
+  stopped = false;
+  readonly matches: (event: StoredEvent) => boolean;
+
+  constructor(
+    readonly id: string,
+    filter: FeedFilter,
+    fromPosition: number,
+    private readonly connection: FeedConnection,
+  ) {
+    this.cursor = fromPosition - 1;
+    this.matches = matcher(filter);
+  }
+
+  /** A live event from the hub: anything at or below the cursor was already seen in catch-up. */
+  offer(event: StoredEvent): void {
+    if (this.stopped || event.position <= this.cursor) return;
+    this.cursor = event.position;
+    if (this.matches(event)) this.connection.deliver(this.id, event, true);
+  }
+}
+
+/** One client connection: its caller, its subscriptions and what it was last sent. */
+export class FeedConnection {
+  /** Position of the last event sent on this connection (in the close reason). */
+  lastPosition = 0;
+  closed = false;
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly readable: (streamId: string) => boolean;
+
+  constructor(
+    private readonly hub: Feed,
+    readonly caller: FeedCaller,
+    private readonly sink: FeedSink,
+  ) {
+    this.readable = streamReader(caller.capabilities);
+  }
+
+  get size(): number {
+    return this.subscriptions.size;
+  }
+
+  /**
+   * Starts a subscription at `fromPosition` (inclusive; omitted: from now on). Resolves once it is live (after
+   * `caught_up` was sent); refusals are DomainErrors with the stable codes of docs/feed.md#errors.
+   */
+  async subscribe(id: string, filter: FeedFilter, fromPosition?: number): Promise<void> {
+    requireSubscriber(this.caller);
+    if (this.closed) return;
+    if (this.subscriptions.has(id)) throw new DomainError('SUBSCRIPTION_EXISTS', 409, `Subscription \`${id}\` already exists on this connection.`);
+    if (this.subscriptions.size >= this.hub.maxSubscriptions) {
+      throw new DomainError('TOO_MANY_SUBSCRIPTIONS', 429, `A connection holds at most ${this.hub.maxSubscriptions} subscriptions.`);
+    }
+    const start = fromPosition ?? this.hub.position + 1;
+    if (fromPosition !== undefined) await this.hub.checkFrom(fromPosition);
+    const subscription = new Subscription(id, filter, Math.max(1, start), this);
+    this.subscriptions.set(id, subscription);
+    this.hub.changed();
+    try {
+      await this.hub.catchUp(this, subscription);
+    } catch (error) {
+      this.unsubscribe(id);
+      throw error;
+    }
+  }
+
+  unsubscribe(id: string): boolean {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) return false;
+    subscription.stopped = true;
+    this.subscriptions.delete(id);
+    this.hub.leave(subscription);
+    return true;
+  }
+
+  /** Ends the connection with `code`; the reason carries the last position sent, the point to resume after. */
+  end(code: number, why: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
+    this.hub.disconnect(this);
+    return this.sink.end(code, `${why}; lastPosition=${this.lastPosition}`);
+  }
+
+  /** The transport went away on its own (the client closed it). */
+  gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
+    this.hub.disconnect(this);
+  }
+
+  /**
+   * @internal Hands one event (already matched by the subscription) to the transport, unless the caller may not
+   * read it. A live event past the cap drops the consumer; a catch-up waits for it instead (`pressure`).
+   */
+  deliver(sub: string, event: StoredEvent, live: boolean): void {
+    if (this.closed || !this.readable(event.streamId)) return;
+    this.sink.event(sub, event, bodyOf(event));
+    this.lastPosition = event.position;
+    if (live && this.sink.buffered() > this.hub.bufferBytes) this.hub.drop(this);
+  }
+
+  /** @internal */
+  caughtUp(subscription: Subscription): void {
+    if (!this.closed && !subscription.stopped) this.sink.caughtUp(subscription.id, subscription.cursor);
+  }
+
+  /** @internal Whether the transport holds more than half the cap: a catch-up then waits (`pressure`). */
+  pressed(): boolean {
+    return this.sink.buffered() > this.hub.bufferBytes / 2;
+  }
+
+  /** @internal Waits for the transport to drain; false when it did not within the stall limit. */
+  async pressure(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.hub.stallMs);
+    });
+    const drained = await Promise.race([this.sink.drained().then(() => true), stalled]);
+    clearTimeout(timer);
+    return drained && !this.closed;
+  }
+}
+
+/** The hub: one listener on the store, every connection and live subscription of this process. */
+export class Feed {
+  readonly bufferBytes: number;
+  readonly stallMs: number;
+  readonly maxSubscriptions: number;
+  private readonly pageSize: number;
+  private readonly connections = new Set<FeedConnection>();
+  private readonly live = new Set<Subscription>();
+  private subscriptionCount = 0;
+  private dropped = 0;
+  /** Every event up to here has been handed to the live subscriptions. */
+  private dispatched = 0;
+  /** The highest position the store has announced. */
+  private target = 0;
+  private pumping = false;
+  private closing = false;
+  private unlisten: (() => void) | undefined;
+
+  constructor(
+    private readonly log: FeedLog,
+    private readonly options: FeedOptions,
+  ) {
+    this.bufferBytes = options.bufferBytes;
+    this.stallMs = options.stallMs;
+    this.maxSubscriptions = options.maxSubscriptions ?? 100;
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  /** Listens to the store from its current head. */
+  async start(): Promise<void> {
+    this.unlisten = this.log.onAppended((position, events) => this.announced(position, events));
+    const head = await this.log.headPosition();
+    this.dispatched = Math.max(this.dispatched, head);
+    this.target = Math.max(this.target, head);
+  }
+
+  /** The position live delivery has reached. */
+  get position(): number {
+    return this.dispatched;
+  }
+
+  get accepting(): boolean {
+    return !this.closing;
+  }
+
+  connect(caller: FeedCaller, sink: FeedSink): FeedConnection {
+    const connection = new FeedConnection(this, caller, sink);
+    if (this.closing) {
+      connection.closed = true;
+      void sink.end(CLOSE.goingAway, 'server shutting down; lastPosition=0');
+      return connection;
+    }
+    this.connections.add(connection);
+    return connection;
+  }
+
+  stats(): { connections: number; subscriptions: number; dropped: number } {
+    return { connections: this.connections.size, subscriptions: this.subscriptionCount, dropped: this.dropped };
+  }
+
+  /** Closes every connection with `code` and the last position each was sent; resolves when all are closed. */
+  async close(code: number = CLOSE.goingAway): Promise<void> {
+    this.closing = true;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    const why = code === CLOSE.goingAway ? 'server shutting down' : 'feed closed';
+    await Promise.all([...this.connections].map((c) => c.end(code, why)));
+  }
+
+  /** @internal A resume point past the head of the log is refused: it names events that do not exist. */
+  async checkFrom(fromPosition: number): Promise<void> {
+    const head = Math.max(this.target, await this.log.headPosition());
+    if (fromPosition > head + 1) {
+      throw new DomainError('POSITION_NOT_REACHED', 400, `Log position ${fromPosition} does not exist yet; the log ends at ${head}.`, {
+        position: fromPosition,
+        head,
+      });
+    }
+  }
+
+  /** @internal */
+  changed(): void {
+    this.subscriptionCount += 1;
+  }
+
+  /** @internal */
+  leave(subscription: Subscription): void {
+    this.live.delete(subscription);
+    this.subscriptionCount -= 1;
+  }
+
+  /** @internal */
+  disconnect(connection: FeedConnection): void {
+    this.connections.delete(connection);
+  }
+
+  /** @internal A consumer whose queue passed the cap: closed with 4008 so memory stays bounded. */
+  drop(connection: FeedConnection): void {
+    if (connection.closed) return;
+    this.dropped += 1;
+    this.options.logger?.info({ actor: connection.caller.actor, lastPosition: connection.lastPosition }, 'slow feed consumer dropped');
+    void connection.end(CLOSE.slowConsumer, 'slow consumer');
+  }
+
+  /**
+   * Reads the log from the subscription's cursor in pages until it has reached what the hub has handed out live,
+   * then joins the live set in the same tick: every later event reaches it through `offer`, and anything it read
+   * past the hub's position is skipped there. No live event is buffered while catching up.
+   */
+  async catchUp(connection: FeedConnection, subscription: Subscription): Promise<void> {
+    while (!subscription.stopped && subscription.cursor < this.dispatched) {
+      const page = await this.log.readAll({ fromPosition: subscription.cursor, maxCount: this.pageSize });
+      if (subscription.stopped) return;
+      if (page.length === 0) break;
+      for (const event of page) {
+        if (subscription.stopped || connection.closed) return;
+        if (event.position <= subscription.cursor) continue;
+        subscription.cursor = event.position;
+        if (!subscription.matches(event)) continue;
+        connection.deliver(subscription.id, event, false);
+        if (connection.pressed() && !(await connection.pressure())) {
+          this.drop(connection);
+          return;
+        }
+      }
+    }
+    if (subscription.stopped || connection.closed) return;
+    subscription.live = true;
+    this.live.add(subscription);
+    connection.caughtUp(subscription);
+  }
+
+  private announced(position: number, events?: readonly StoredEvent[]): void {
+    if (this.closing || position <= this.dispatched) return;
+    this.target = Math.max(this.target, position);
+    // The store's own events arrive in order; when they start right after the last one handed out, use them.
+    if (!this.pumping && events && events.length > 0 && events[0]!.position === this.dispatched + 1) {
+      for (const event of events) if (event.position > this.dispatched) this.dispatch(event);
+    } else if (!this.pumping && this.live.size === 0) {
+      // Nobody listens live: catching-up subscriptions read up to the new position from the log themselves.
+      this.dispatched = this.target;
+    }
+    if (this.dispatched < this.target) void this.pump();
+  }
+
+  /** Reads from the log what the announcements did not carry (another process's appends, EventStoreDB). */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.closing && this.dispatched < this.target) {
+        const page = await this.log.readAll({ fromPosition: this.dispatched, maxCount: this.pageSize });
+        if (page.length === 0) break;
+        for (const event of page) if (event.position > this.dispatched) this.dispatch(event);
+      }
+    } catch (error) {
+      this.options.logger?.error({ err: error }, 'the live feed could not read the log; it tries again at the next append');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private dispatch(event: StoredEvent): void {
+    this.dispatched = event.position;
+    for (const subscription of this.live) subscription.offer(event);
+  }
+}
