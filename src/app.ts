@@ -222,7 +222,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   });
 
   const feedLogger = logger.child({ component: 'feed' });
-  const feed = new Feed(store, { bufferBytes: config.feedBufferBytes, stallMs: 2 * config.feedHeartbeatMs, logger: feedLogger });
+  const feed = new Feed(store, { bufferBytes: config.feedBufferBytes, stallMs: config.feedStallMs, logger: feedLogger });
   await feed.start();
   const health = healthReport({ store, projector, graph, background });
   const express = httpApp({

@@ -69,8 +69,10 @@ export type Config = Readonly<{
   feedHeartbeatMs: number;
   /** A feed socket without a subscription for this long is closed (4000). */
   feedIdleMs: number;
-  /** Bytes a feed connection may have queued before it is dropped as a slow consumer (4008). */
+  /** Bytes a feed connection may have queued; past it the consumer reads the log at its own pace instead of live. */
   feedBufferBytes: number;
+  /** Longest a feed consumer with a full queue may take to drain before it is dropped as a slow consumer (4008). */
+  feedStallMs: number;
   /** Feed sockets one process accepts; past it the upgrade answers 503. */
   feedMaxConnections: number;
 }>;
@@ -174,6 +176,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     feedHeartbeatMs: int('VESPERA_FEED_HEARTBEAT_MS', 30_000, 50, 600_000),
     feedIdleMs: int('VESPERA_FEED_IDLE_MS', 300_000, 50, 86_400_000),
     feedBufferBytes: int('VESPERA_FEED_BUFFER_BYTES', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    feedStallMs: int('VESPERA_FEED_STALL_MS', 10_000, 50, 600_000),
     feedMaxConnections: int('VESPERA_FEED_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     ...overrides,
   };

@@ -33,9 +33,9 @@ export interface FeedSink {
 }
 
 export type FeedOptions = Readonly<{
-  /** Per-connection cap on queued bytes: past it the consumer is dropped (close 4008). */
+  /** Per-connection cap on queued bytes: past it live delivery stops and the consumer reads the log at its own pace. */
   bufferBytes: number;
-  /** Longest a catch-up waits for a consumer to drain before dropping it. */
+  /** Longest a consumer past half the cap may take to drain before it is dropped (close 4008). */
   stallMs: number;
   /** Subscriptions one connection may hold. */
   maxSubscriptions?: number;
@@ -208,18 +208,28 @@ export class FeedConnection {
 
   /**
    * @internal Hands one event (already matched by the subscription) to the transport, unless the caller may not
-   * read it. A live event past the cap drops the consumer; a catch-up waits for it instead (`pressure`).
+   * read it. A live event that takes the queue past the cap sends the connection's subscriptions back to reading
+   * the log at the consumer's pace (`Feed.fallBehind`), so a burst never grows the queue further.
    */
   deliver(sub: string, event: StoredEvent, live: boolean): void {
     if (this.closed || !this.readable(event.streamId)) return;
     this.sink.event(sub, event, bodyOf(event));
     this.lastPosition = event.position;
-    if (live && this.sink.buffered() > this.hub.bufferBytes) this.hub.drop(this);
+    if (live && this.sink.buffered() > this.hub.bufferBytes) this.hub.fallBehind(this);
+  }
+
+  /** @internal */
+  liveSubscriptions(): Subscription[] {
+    return [...this.subscriptions.values()].filter((s) => s.live);
   }
 
   /** @internal */
   caughtUp(subscription: Subscription): void {
     if (!this.closed && !subscription.stopped) this.sink.caughtUp(subscription.id, subscription.cursor);
+  }
+
+  buffered(): number {
+    return this.sink.buffered();
   }
 
   /** @internal Whether the transport holds more than half the cap: a catch-up then waits (`pressure`). */
@@ -299,6 +309,13 @@ export class Feed {
     return { connections: this.connections.size, subscriptions: this.subscriptionCount, dropped: this.dropped };
   }
 
+  /** Bytes queued for all connections and not yet handed to the kernel (bounded by connections × bufferBytes). */
+  bufferedBytes(): number {
+    let total = 0;
+    for (const connection of this.connections) total += connection.buffered();
+    return total;
+  }
+
   /** Closes every connection with `code` and the last position each was sent; resolves when all are closed. */
   async close(code: number = CLOSE.goingAway): Promise<void> {
     this.closing = true;
@@ -335,7 +352,22 @@ export class Feed {
     this.connections.delete(connection);
   }
 
-  /** @internal A consumer whose queue passed the cap: closed with 4008 so memory stays bounded. */
+  /**
+   * @internal A connection whose queue passed the cap: its live subscriptions leave the live set and read the log
+   * from their cursors again, paced by the consumer. One that does not drain within `stallMs` is dropped (4008).
+   */
+  fallBehind(connection: FeedConnection): void {
+    for (const subscription of connection.liveSubscriptions()) {
+      subscription.live = false;
+      this.live.delete(subscription);
+      this.catchUp(connection, subscription).catch((error: unknown) => {
+        this.options.logger?.error({ err: error }, 'a lagging feed subscription could not read the log');
+        void connection.end(CLOSE.goingAway, 'log unavailable');
+      });
+    }
+  }
+
+  /** @internal A consumer that stopped draining: closed with 4008 so memory stays bounded. */
   drop(connection: FeedConnection): void {
     if (connection.closed) return;
     this.dropped += 1;
@@ -349,23 +381,23 @@ export class Feed {
    * past the hub's position is skipped there. No live event is buffered while catching up.
    */
   async catchUp(connection: FeedConnection, subscription: Subscription): Promise<void> {
-    while (!subscription.stopped && subscription.cursor < this.dispatched) {
+    const gone = () => subscription.stopped || connection.closed;
+    for (;;) {
+      if (connection.pressed() && !(await connection.pressure())) return this.drop(connection);
+      if (gone()) return;
+      if (subscription.cursor >= this.dispatched) break;
       const page = await this.log.readAll({ fromPosition: subscription.cursor, maxCount: this.pageSize });
-      if (subscription.stopped) return;
+      if (gone()) return;
       if (page.length === 0) break;
       for (const event of page) {
-        if (subscription.stopped || connection.closed) return;
         if (event.position <= subscription.cursor) continue;
         subscription.cursor = event.position;
         if (!subscription.matches(event)) continue;
         connection.deliver(subscription.id, event, false);
-        if (connection.pressed() && !(await connection.pressure())) {
-          this.drop(connection);
-          return;
-        }
+        if (connection.pressed() && !(await connection.pressure())) return this.drop(connection);
+        if (gone()) return;
       }
     }
-    if (subscription.stopped || connection.closed) return;
     subscription.live = true;
     this.live.add(subscription);
     connection.caughtUp(subscription);

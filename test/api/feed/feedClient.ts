@@ -59,8 +59,8 @@ export class FeedClient {
     for (;;) {
       const found = this.messages.slice(from).find(test);
       if (found) return found;
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed; got ${JSON.stringify(this.messages.slice(-5))}`);
-      if (Date.now() > deadline) throw new Error(`timed out; last messages ${JSON.stringify(this.messages.slice(-5))}`);
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed; got ${this.summary()}`);
+      if (Date.now() > deadline) throw new Error(`timed out; got ${this.summary()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
         this.waiters.push(() => {
@@ -69,6 +69,14 @@ export class FeedClient {
         });
       });
     }
+  }
+
+  /** The last few messages, shortened, for a failure message. */
+  summary(): string {
+    return `${this.messages.length} messages, last: ${this.messages
+      .slice(-4)
+      .map((m) => JSON.stringify(m).slice(0, 160))
+      .join(' ')}`;
   }
 
   events(sub?: string): FeedMessage[] {
@@ -111,3 +119,91 @@ export const createTask = async (app: TestApp, projectId: string, title: string)
 };
 
 export const headPosition = async (app: TestApp): Promise<number> => app.store.headPosition();
+
+/** One server-sent event as the stream framed it. */
+export type SseFrame = { id?: string; event: string; data: Record<string, unknown> };
+
+/** A real fetch of the SSE stream, read frame by frame as an EventSource would. */
+export class SseClient {
+  readonly frames: SseFrame[] = [];
+  private ended = false;
+  private wake: (() => void) | undefined;
+
+  private constructor(
+    readonly response: Response,
+    private readonly controller: AbortController,
+  ) {}
+
+  static async open(baseUrl: string, query: string, headers: Record<string, string>): Promise<SseClient> {
+    const controller = new AbortController();
+    const response = await fetch(`${baseUrl}/api/v1/events/stream${query}`, { headers, signal: controller.signal });
+    const client = new SseClient(response, controller);
+    if (response.ok) void client.read();
+    return client;
+  }
+
+  private async read(): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of this.response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields: Record<string, string> = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const at = line.indexOf(': ');
+            if (at > 0) fields[line.slice(0, at)] = line.slice(at + 2);
+          }
+          if (fields.data === undefined) continue;
+          this.frames.push({
+            ...(fields.id === undefined ? {} : { id: fields.id }),
+            event: fields.event ?? 'message',
+            data: JSON.parse(fields.data),
+          });
+          this.wake?.();
+        }
+      }
+    } catch {
+      // aborted by the spec
+    }
+    this.ended = true;
+    this.wake?.();
+  }
+
+  events(): SseFrame[] {
+    return this.frames.filter((f) => f.event === 'message');
+  }
+
+  async next(test: (f: SseFrame) => boolean, timeoutMs = 10_000): Promise<SseFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(test);
+      if (found) return found;
+      const got = () =>
+        this.frames
+          .slice(-3)
+          .map((f) => JSON.stringify(f).slice(0, 160))
+          .join(' ');
+      if (this.ended) throw new Error(`stream ended; got ${got()}`);
+      if (Date.now() > deadline) throw new Error(`timed out; got ${got()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  abort(): void {
+    this.controller.abort();
+  }
+}
