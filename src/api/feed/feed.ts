@@ -46,6 +46,11 @@ export type FeedOptions = Readonly<{
 
 export type FeedStats = { connections: number; subscriptions: number; dropped: number };
 
+/** Longest one fan-out slice holds the event loop before yielding to other work. */
+const FAN_OUT_SLICE_MS = 2;
+/** Events the hub may hold for live delivery; past it live subscriptions read the log instead (memory stays bounded). */
+const MAX_QUEUED = 10_000;
+
 /** Close codes the feed uses (docs/feed.md#close-codes). */
 export const CLOSE = { normal: 1000, goingAway: 1001, idle: 4000, unauthenticated: 4001, forbidden: 4003, slowConsumer: 4008 } as const;
 
@@ -122,7 +127,7 @@ class Subscription {
     readonly id: string,
     filter: FeedFilter,
     fromPosition: number,
-    private readonly connection: FeedConnection,
+    readonly connection: FeedConnection,
   ) {
     this.cursor = fromPosition - 1;
     this.matches = matcher(filter);
@@ -264,6 +269,12 @@ export class Feed {
   /** The highest position the store has announced. */
   private target = 0;
   private pumping = false;
+  /** Events accepted for live delivery, not yet offered to every live subscription (oldest first). */
+  private queue: StoredEvent[] = [];
+  private queueHead = 0;
+  /** The live set the event at the queue's head is being offered to, and how far that got. */
+  private fanning: { subscriptions: Subscription[]; at: number } | undefined;
+  private fanOutScheduled = false;
   private closing = false;
   private unlisten: (() => void) | undefined;
 
@@ -435,6 +446,49 @@ export class Feed {
 
   private dispatch(event: StoredEvent): void {
     this.dispatched = event.position;
-    for (const subscription of this.live) subscription.offer(event);
+    if (this.live.size === 0) return;
+    this.queue.push(event);
+    if (this.queue.length - this.queueHead > MAX_QUEUED) return this.overloaded();
+    if (!this.fanOutScheduled) this.fanOut();
+  }
+
+  /**
+   * Offers the queued events to the live subscriptions in order, yielding after a slice of time so a fan-out to
+   * thousands of sockets never holds the event loop (and the requests waiting on it) for long.
+   */
+  private fanOut(): void {
+    const started = performance.now();
+    while (this.queueHead < this.queue.length) {
+      const event = this.queue[this.queueHead]!;
+      this.fanning ??= { subscriptions: [...this.live], at: 0 };
+      const { subscriptions } = this.fanning;
+      while (this.fanning.at < subscriptions.length) {
+        const subscription = subscriptions[this.fanning.at++]!;
+        // One that left the live set meanwhile reads this event from the log; one that rejoined is past it.
+        if (subscription.live) subscription.offer(event);
+        if ((this.fanning.at & 63) === 0 && performance.now() - started > FAN_OUT_SLICE_MS) {
+          this.fanOutScheduled = true;
+          setImmediate(() => {
+            this.fanOutScheduled = false;
+            this.fanOut();
+          });
+          return;
+        }
+      }
+      this.fanning = undefined;
+      this.queueHead += 1;
+    }
+    this.queue = [];
+    this.queueHead = 0;
+  }
+
+  /** Appends outrun the fan-out: every live subscription goes back to reading the log at its own pace. */
+  private overloaded(): void {
+    const connections = new Set([...this.live].map((s) => s.connection));
+    this.queue = [];
+    this.queueHead = 0;
+    this.fanning = undefined;
+    this.options.logger?.warn({ connections: connections.size }, 'the live feed fell behind the log; subscriptions read it at their own pace');
+    for (const connection of connections) this.fallBehind(connection);
   }
 }

@@ -61,9 +61,22 @@ export const feedSseHandler =
     });
     res.write(': vespera live feed\n\n');
     let closed = false;
+    let corked = false;
+    // Events written in one tick leave in one write (a catch-up page, a group commit).
+    const cork = () => {
+      if (corked) return;
+      corked = true;
+      res.cork();
+      process.nextTick(() => {
+        corked = false;
+        res.uncork();
+      });
+    };
     const sink: FeedSink = {
       event: (_sub, event, body) => {
-        if (!closed) res.write(`id: ${event.position}\ndata: {${body}}\n\n`);
+        if (closed) return;
+        cork();
+        res.write(`id: ${event.position}\ndata: {${body}}\n\n`);
       },
       // The caught-up position is a resume point too: everything before it was sent or did not match.
       caughtUp: (_sub, position) => {

@@ -43,9 +43,44 @@ const http_status = (status: number): string =>
     status
   ] ?? 'Error';
 
+/** A whole unmasked text frame (RFC 6455 §5.2), as a server sends it. */
+const textFrame = (payload: Buffer): Buffer => {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
+};
+
+/**
+ * One event's message as a ready frame, built once per subscription id: a thousand subscribers that name their
+ * subscription alike share one buffer, and each socket gets one write.
+ */
+const frames = new WeakMap<object, Map<string, Buffer>>();
+const frameOf = (sub: string, event: object, body: string): Buffer => {
+  let bySub = frames.get(event);
+  if (!bySub) frames.set(event, (bySub = new Map()));
+  let frame = bySub.get(sub);
+  if (!frame) {
+    frame = textFrame(Buffer.from(`{"op":"event","sub":${JSON.stringify(sub)},${body}}`));
+    if (bySub.size < 16) bySub.set(sub, frame);
+  }
+  return frame;
+};
+
 type Socket = {
   ws: WebSocket;
   raw: Duplex;
+  corked?: boolean;
   /** The Authorization header value the caller proved itself with (re-checked at every heartbeat). */
   authorization?: string;
   role?: string;
@@ -78,9 +113,23 @@ export const attachFeedWebSocket = (server: http.Server, deps: FeedWsDeps): { cl
       ...(error.hint ? { hint: error.hint } : {}),
     });
 
+  // Messages written in one tick leave in one write (a catch-up page, a group commit): cork until the next tick.
+  const cork = (s: Socket) => {
+    if (s.corked) return;
+    s.corked = true;
+    s.raw.cork();
+    process.nextTick(() => {
+      s.corked = false;
+      s.raw.uncork();
+    });
+  };
+
   const sinkOf = (s: Socket): FeedSink => ({
     event: (sub, event, body) => {
-      if (s.ws.readyState === s.ws.OPEN) s.ws.send(`{"op":"event","sub":${JSON.stringify(sub)},${body}}`);
+      if (s.ws.readyState !== s.ws.OPEN) return;
+      cork(s);
+      // Straight to the socket: with compression off, ws's sender keeps no queue of its own, so order holds.
+      s.raw.write(frameOf(sub, event, body));
     },
     caughtUp: (sub, position) => sendJson(s, { op: 'caught_up', sub, position }),
     buffered: () => s.ws.bufferedAmount,
