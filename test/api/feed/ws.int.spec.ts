@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../../support/testApp.js';
+import { api, startTestApp, type TestApp } from '../../support/testApp.js';
 import { bearer, createProject, createTask, FeedClient, pluginToken } from './feedClient.js';
 
 describe('Live feed over WebSocket', () => {
@@ -202,6 +202,20 @@ describe('Live feed over WebSocket', () => {
       expect(client.events().map((e) => e.streamId)).to.deep.equal(['project-alpha']);
       expect(client.events()[0]!.data?.taskId).to.equal(task.id);
       expect(admin.events().some((e) => e.streamId === 'plugin-someone-else')).to.equal(true);
+    });
+  });
+
+  describe('when the token is revoked while the socket is open', () => {
+    it('closes the socket with 4001 within a heartbeat', async () => {
+      const token = await pluginToken(app, 'revoked-reader', ['task_reading']);
+      const client = await authenticated(bearer(token));
+      client.send({ op: 'subscribe', id: 's' });
+      await client.next((m) => m.op === 'caught_up');
+      const revoked = await api(app.baseUrl, 'POST', '/api/v1/plugins/revoked-reader/revoke', { reason: 'spec' });
+      const { code } = await client.closed;
+      expect(revoked.status, JSON.stringify(revoked.body)).to.be.oneOf([200, 201]);
+      expect(code).to.equal(4001);
+      expect(client.messages.find((m) => m.op === 'error')?.code).to.equal('TOKEN_REVOKED');
     });
   });
 
