@@ -113,15 +113,25 @@ export const attachFeedWebSocket = (server: http.Server, deps: FeedWsDeps): { cl
       ...(error.hint ? { hint: error.hint } : {}),
     });
 
-  // Messages written in one tick leave in one write (a catch-up page, a group commit): cork until the next tick.
+  // A socket written twice in one tick (a catch-up page, a group commit) is corked until the tick ends, so its
+  // messages leave in one write; a single live message goes straight out. One flush per tick for every socket.
+  const touched = new Set<Socket>();
+  const flush = () => {
+    for (const s of touched) {
+      if (s.corked) {
+        s.corked = false;
+        s.raw.uncork();
+      }
+    }
+    touched.clear();
+  };
   const cork = (s: Socket) => {
-    if (s.corked) return;
-    s.corked = true;
-    s.raw.cork();
-    process.nextTick(() => {
-      s.corked = false;
-      s.raw.uncork();
-    });
+    if (touched.size === 0) process.nextTick(flush);
+    if (!touched.has(s)) touched.add(s);
+    else if (!s.corked) {
+      s.corked = true;
+      s.raw.cork();
+    }
   };
 
   const sinkOf = (s: Socket): FeedSink => ({
