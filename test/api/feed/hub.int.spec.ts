@@ -76,7 +76,11 @@ describe('Live feed hub over the SQLite log', () => {
   describe('when a subscription starts in the past while appends go on', () => {
     it('hands over from the log to live without a gap or a duplicate', async () => {
       for (let i = 0; i < 3000; i += 100) {
-        await local.appendToStream('project-y', Array.from({ length: 100 }, (_, j) => newEvent(i + j, 'before')), 'any');
+        await local.appendToStream(
+          'project-y',
+          Array.from({ length: 100 }, (_, j) => newEvent(i + j, 'before')),
+          'any',
+        );
       }
       const sink = new RecordingSink();
       const connection = feed.connect({ actor: 'reader', capabilities: ['task_reading'] }, sink);
