@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../../support/testApp.js';
@@ -75,6 +76,31 @@ describe('Live feed slow consumer', () => {
       await client.close();
       expect(received.map((e) => e.position)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => from + i));
       expect(app.feed.stats().dropped).to.equal(1);
+    });
+  });
+
+  describe('when a server-sent-events consumer stops reading', () => {
+    it('ends its stream once the queue stayed full past the stall time, holding no more than the cap', async () => {
+      const droppedBefore = app.feed.stats().dropped;
+      const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.get(`${app.baseUrl}/api/v1/events/stream`, { headers: { authorization: `Bearer ${app.adminToken}` } }, resolve).on('error', reject);
+      });
+      response.pause();
+      for (let i = 0; i < 50 && app.feed.stats().subscriptions === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      let peak = 0;
+      const stopSampling = app.store.onAppended(() => {
+        peak = Math.max(peak, app.feed.bufferedBytes());
+      });
+      await flood(EVENTS);
+      for (let i = 0; i < 100 && app.feed.stats().dropped === droppedBefore; i++) await new Promise((r) => setTimeout(r, 50));
+      stopSampling();
+      const ended = response.socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => response.socket.once('close', () => resolve()));
+      response.resume();
+      await ended;
+      expect(response.statusCode).to.equal(200);
+      expect(app.feed.stats().dropped).to.equal(droppedBefore + 1);
+      expect(peak).to.be.at.most(BUFFER + 2 * EVENT_BYTES);
+      expect(app.feed.stats()).to.deep.include({ connections: 0, subscriptions: 0 });
     });
   });
 });
