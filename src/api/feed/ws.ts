@@ -27,6 +27,9 @@ export type FeedWsDeps = Readonly<{
   logger: Logger;
 }>;
 
+/** Messages a socket may send behind its auth message before the answer. */
+const MAX_HELD = 16;
+
 /** Query parameters that would put a credential into a URL, where logs and proxies keep it. */
 const CREDENTIAL_PARAMS = ['token', 'access_token', 'jwt', 'authorization', 'auth', 'bearer'];
 
@@ -88,6 +91,8 @@ type Socket = {
   connection?: FeedConnection;
   alive: boolean;
   authorizing?: boolean;
+  /** Messages that arrived while the auth message was being checked, handled once it succeeds. */
+  held?: Array<[RawData, boolean]>;
   authTimer?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
 };
@@ -194,8 +199,10 @@ export const attachFeedWebSocket = (server: http.Server, deps: FeedWsDeps): { cl
       requireSubscriber(caller);
       s.authorization = authorization;
       authenticated(s, caller);
+      for (const [data, isBinary] of s.held?.splice(0) ?? []) onMessage(s, data, isBinary);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
+      s.held = [];
       sendError(s, error);
       s.ws.close(error.status === 403 ? CLOSE.forbidden : CLOSE.unauthenticated, error.code);
     }
@@ -213,7 +220,14 @@ export const attachFeedWebSocket = (server: http.Server, deps: FeedWsDeps): { cl
     }
   };
 
-  const onMessage = (s: Socket, data: RawData, isBinary: boolean) => {
+  const onMessage = (s: Socket, data: RawData, isBinary: boolean): void => {
+    // A client may subscribe right behind its auth message, without waiting for the answer.
+    if (s.authorizing && !s.connection) {
+      if ((s.held ??= []).length < MAX_HELD) s.held.push([data, isBinary]);
+      else
+        sendError(s, new DomainError('AUTHENTICATION_PENDING', 429, `At most ${MAX_HELD} messages may follow the auth message before its answer.`));
+      return;
+    }
     const parsed = parseClientMessage(isBinary ? undefined : data.toString('utf8'));
     if (parsed instanceof DomainError) return sendError(s, parsed);
     if (!s.connection) {

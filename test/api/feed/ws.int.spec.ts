@@ -43,9 +43,10 @@ describe('Live feed over WebSocket', () => {
     it('accepts a first {"op":"auth"} message from a socket without the header (browsers)', async () => {
       const client = open({});
       await client.opened;
+      // The subscribe follows the auth message at once, as a browser's would.
       client.send({ op: 'auth', token: app.adminToken });
-      const welcome = await client.next((m) => m.op === 'authenticated');
       client.send({ op: 'subscribe', id: 'browser', projectId: 'alpha' });
+      const welcome = await client.next((m) => m.op === 'authenticated');
       await client.next((m) => m.op === 'caught_up');
       const task = await createTask(app, 'alpha', 'message auth');
       const event = await client.next((m) => m.op === 'event' && m.data?.taskId === task.id);
