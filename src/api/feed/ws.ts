@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -36,15 +36,11 @@ const CREDENTIAL_PARAMS = ['token', 'access_token', 'jwt', 'authorization', 'aut
 /** Answers an upgrade request with a problem+json response and closes the socket. */
 const refuse = (socket: Duplex, error: DomainError): void => {
   const body = JSON.stringify(problemOf(error));
-  const status = `${error.status} ${http_status(error.status)}`;
+  const status = `${error.status} ${http.STATUS_CODES[error.status] ?? 'Error'}`;
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 };
-const http_status = (status: number): string =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 422: 'Unprocessable Content', 503: 'Service Unavailable' })[
-    status
-  ] ?? 'Error';
 
 /** A whole unmasked text frame (RFC 6455 §5.2), as a server sends it. */
 const textFrame = (payload: Buffer): Buffer => {
