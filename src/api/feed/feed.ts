@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { EventLogReader, StoredEvent } from '../../events/types.js';
-import { holdsCapability } from '../../events/vocabulary.js';
+import { requireSubscriber, streamReader, type FeedCaller } from './access.js';
+
+export type { FeedCaller } from './access.js';
 
 /**
  * The live feed: one hub over the global log that hands events to subscriptions in position order. A subscription
@@ -15,9 +17,6 @@ export type FeedLog = Pick<EventLogReader, 'readAll' | 'headPosition'> & {
 };
 
 export type FeedFilter = Readonly<{ projectId?: string; taskId?: string; types?: readonly string[] }>;
-
-/** Who is listening: the capabilities of its token decide which streams it sees. */
-export type FeedCaller = Readonly<{ actor: string; capabilities: readonly string[] }>;
 
 /** One transport connection (a WebSocket or an SSE response) as the hub sees it. */
 export interface FeedSink {
@@ -53,46 +52,6 @@ const MAX_QUEUED = 10_000;
 
 /** Close codes the feed uses (docs/feed.md#close-codes). */
 export const CLOSE = { normal: 1000, goingAway: 1001, idle: 4000, unauthenticated: 4001, forbidden: 4003, slowConsumer: 4008 } as const;
-
-/**
- * The capability the feed needs (docs/feed.md#authorization). Subscribing needs `task_reading` or `audit_reading`;
- * each event then needs what reads its stream in the catalog today: project and role streams `task_reading`
- * (getTask, listRoles), plugin streams `admin` (getPlugin), any other stream `audit_reading` (listEvents), which
- * also sees every stream.
- */
-export const FEED_CAPABILITIES = ['task_reading', 'audit_reading'] as const;
-
-export const requireSubscriber = (caller: FeedCaller | undefined): FeedCaller => {
-  if (!caller) {
-    throw new DomainError(
-      'AUTHENTICATION_REQUIRED',
-      401,
-      'The live feed needs a plugin token.',
-      {},
-      'Send `Authorization: Bearer <token>` (or, on a WebSocket, a first message {"op":"auth","token":"…"}).',
-    );
-  }
-  if (FEED_CAPABILITIES.some((c) => holdsCapability(caller.capabilities, c))) return caller;
-  throw new DomainError(
-    'MISSING_CAPABILITY',
-    403,
-    'The live feed needs the `task_reading` (or `audit_reading`) capability, which the token does not carry.',
-    { required: 'task_reading', granted: caller.capabilities },
-    'Ask an administrator for a token with that capability.',
-  );
-};
-
-/** Which streams a caller's events may come from, decided once per connection. */
-const streamReader = (capabilities: readonly string[]): ((streamId: string) => boolean) => {
-  if (holdsCapability(capabilities, 'audit_reading')) return () => true;
-  const tasks = holdsCapability(capabilities, 'task_reading');
-  const plugins = holdsCapability(capabilities, 'admin');
-  return (streamId) => {
-    if (streamId.startsWith('project-') || streamId === 'roles') return tasks;
-    if (streamId.startsWith('plugin-')) return plugins;
-    return false;
-  };
-};
 
 const matcher = (filter: FeedFilter): ((event: StoredEvent) => boolean) => {
   const stream = filter.projectId === undefined ? undefined : `project-${filter.projectId}`;

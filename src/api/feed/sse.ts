@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
-import { CLOSE, requireSubscriber, type Feed, type FeedSink } from './feed.js';
+import { requireSubscriber } from './access.js';
+import { CLOSE, type Feed, type FeedSink } from './feed.js';
 import { parseFilter } from './messages.js';
 
 export const FEED_SSE_PATH = '/api/v1/events/stream';

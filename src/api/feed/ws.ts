@@ -5,7 +5,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import { problemOf } from '../rest/problem.js';
-import { CLOSE, requireSubscriber, type Feed, type FeedConnection, type FeedSink } from './feed.js';
+import { requireSubscriber } from './access.js';
+import { CLOSE, type Feed, type FeedConnection, type FeedSink } from './feed.js';
 import { parseClientMessage, type SubscribeMessage } from './messages.js';
 
 export const FEED_WS_PATH = '/api/v1/ws';
