@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   auth: () => import('./auth.js'),
   claims: () => import('./claims.js'),
   audit: () => import('./audit.js'),
+  feed: () => import('./feed.js'),
 };
 
 const main = async () => {
@@ -30,7 +31,9 @@ const main = async () => {
   const repsAt = args.indexOf('--reps');
   const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 3;
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps takes a positive integer');
-  const names = args.filter((a, i) => !a.startsWith('--') && !(repsAt >= 0 && i === repsAt + 1));
+  // Values of options a bench reads itself (feed: --events N).
+  const valueOf = new Set(['--reps', '--events']);
+  const names = args.filter((a, i) => !a.startsWith('--') && !valueOf.has(args[i - 1] ?? ''));
   const unknown = names.filter((n) => !(n in BENCHES));
   if (unknown.length > 0) throw new Error(`Unknown bench ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
   const selected = names.length > 0 ? names : Object.keys(BENCHES);

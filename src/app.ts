@@ -18,6 +18,9 @@ import { mcpHttpRouter } from './api/mcp/http.js';
 import type { McpSessions } from './api/mcp/sessions.js';
 import { servedTools } from './api/mcp/tools.js';
 import { IdempotencyKeys } from './api/idempotency.js';
+import { Feed } from './api/feed/feed.js';
+import { FEED_SSE_PATH, feedSseHandler } from './api/feed/sse.js';
+import { attachFeedWebSocket } from './api/feed/ws.js';
 import { httpApp } from './api/rest/server.js';
 import { compileValidators, type Validators } from './api/validation.js';
 import { CommandHandler } from './commands/handler.js';
@@ -94,6 +97,8 @@ export type App = Readonly<{
   resourceChanges: ResourceChanges;
   /** The open MCP Streamable HTTP sessions. */
   mcpSessions: McpSessions;
+  /** The live feed over the log (WebSocket /api/v1/ws, SSE /api/v1/events/stream): stats() for /metrics, close() at shutdown. */
+  feed: Feed;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
   adminTokenFile: string;
   http: Express;
@@ -216,6 +221,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
         const [vectorModel] = background.projectorStatuses();
         return vectorModel ? Math.max(0, (await store.headPosition()) - vectorModel.position) : 0;
       },
+      feed: () => feed.stats(),
     },
   );
   const leases = createLeaseExpiry({
@@ -256,6 +262,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     synchronous: config.sync,
   });
 
+  const feedLogger = logger.child({ component: 'feed' });
+  const feed = new Feed(store, { bufferBytes: config.feedBufferBytes, stallMs: config.feedStallMs, logger: feedLogger });
+  await feed.start();
   const changes = resourceChanges({
     onAppended: (listener) => store.onAppended(listener),
     readAll: (options) => store.readAll(options),
@@ -291,13 +300,30 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     metrics: metrics.render,
     mount: (api) => {
       api.use('/mcp', mcpHttp);
+      api.get(FEED_SSE_PATH, feedSseHandler({ feed, authorizer, heartbeatMs: config.feedHeartbeatMs, logger: feedLogger }));
     },
   });
   const server = http.createServer(express);
   server.keepAliveTimeout = 65_000;
+  const feedSockets = attachFeedWebSocket(server, {
+    feed,
+    authorizer,
+    logger: feedLogger,
+    settings: {
+      authTimeoutMs: config.feedAuthTimeoutMs,
+      heartbeatMs: config.feedHeartbeatMs,
+      idleMs: config.feedIdleMs,
+      maxConnections: config.feedMaxConnections,
+    },
+  });
   const drain = drainable(server);
   // MCP sessions hold notice streams open: they end while the server drains, like feed sockets.
-  const drainHooks: DrainHook[] = [() => mcpHttp.close()];
+  // Feed sockets end with 1001 and the last position each was sent, so clients resume after it.
+  const closeFeed = async () => {
+    await feed.close();
+    feedSockets.close();
+  };
+  const drainHooks: DrainHook[] = [closeFeed, () => mcpHttp.close()];
   let drained: DrainResult | undefined;
 
   const listen = () =>
@@ -323,6 +349,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       }
     });
     const draining = server.listening ? drain.close(config.drainMs, hooks) : undefined;
+    // Never listening, there is no drain to run the hooks: the feed still lets go of the store.
+    if (!draining) await closeFeed();
     // A running rebuild is abandoned (its aside file removed); the live model stays as it was.
     jobs.abortAll();
     verifier.stop();
@@ -368,6 +396,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     validators,
     resourceChanges: changes,
     mcpSessions: mcpHttp.sessions,
+    feed,
     adminTokenFile,
     http: express,
     server,

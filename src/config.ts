@@ -79,6 +79,18 @@ export type Config = Readonly<{
   serviceName: string;
   /** Most events the SQLite projector may trail the log by while `/health/ready` still answers 200. */
   readyMaxLag: number;
+  /** The live feed (docs/feed.md): how long a socket may take to send its auth message. */
+  feedAuthTimeoutMs: number;
+  /** Feed heartbeat: ping (WebSocket) or comment (SSE) interval; a socket that missed a pong is cut, the token re-checked. */
+  feedHeartbeatMs: number;
+  /** A feed socket without a subscription for this long is closed (4000). */
+  feedIdleMs: number;
+  /** Bytes a feed connection may have queued; past it the consumer reads the log at its own pace instead of live. */
+  feedBufferBytes: number;
+  /** Longest a feed consumer with a full queue may take to drain before it is dropped as a slow consumer (4008). */
+  feedStallMs: number;
+  /** Feed sockets one process accepts; past it the upgrade answers 503. */
+  feedMaxConnections: number;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -195,6 +207,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...(otlpTracesEndpoint ? { otlpTracesEndpoint } : {}),
     serviceName,
     readyMaxLag: int('VESPERA_READY_MAX_LAG', 1000, 0, 100_000_000),
+    feedAuthTimeoutMs: int('VESPERA_FEED_AUTH_TIMEOUT_MS', 5000, 50, 60_000),
+    feedHeartbeatMs: int('VESPERA_FEED_HEARTBEAT_MS', 30_000, 50, 600_000),
+    feedIdleMs: int('VESPERA_FEED_IDLE_MS', 300_000, 50, 86_400_000),
+    feedBufferBytes: int('VESPERA_FEED_BUFFER_BYTES', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    feedStallMs: int('VESPERA_FEED_STALL_MS', 10_000, 50, 600_000),
+    feedMaxConnections: int('VESPERA_FEED_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);
