@@ -169,9 +169,13 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   const rebuild = async (report: (progress: ProgressReport) => void, signal: AbortSignal) => {
     const current = vectors;
     if (!projector || !current || stopped) {
-      throw new DomainError('DEPENDENCY_UNAVAILABLE', 503, 'The vector read model is not running, so it cannot be rebuilt now.', {
-        dependency: 'chroma',
-      });
+      throw new DomainError(
+        'VECTORS_UNAVAILABLE',
+        503,
+        'The vector read model has not started (Chroma or the model is not up yet), so it cannot be rebuilt now.',
+        {},
+        'Wait until /health shows the vectors projector running, then ask again.',
+      );
     }
     if (rebuilding) {
       throw new DomainError(
