@@ -119,10 +119,11 @@ export class Projector {
   async replaceProjection(
     next: Projection,
     swap: (next: Projection) => Projection | Promise<Projection>,
-    { closeEnough = 1000, batchSize = 500 }: { closeEnough?: number; batchSize?: number } = {},
+    { closeEnough = 1000, batchSize = 500, signal }: { closeEnough?: number; batchSize?: number; signal?: AbortSignal } = {},
   ): Promise<{ position: number }> {
     const follow = async (untilWithin: number) => {
       for (;;) {
+        signal?.throwIfAborted();
         const from = next.checkpoint();
         if ((await this.store.headPosition()) - from <= untilWithin) return;
         const events = await this.store.readAll({ fromPosition: from, maxCount: batchSize });
@@ -168,7 +169,7 @@ export class Projector {
   }
 
   /** Starts no new batch; resolves once the batch in flight is applied with its checkpoint, so the model stops at one. */
-  async stop(): Promise<void> {
+  async stop({ waitMs = 5000 }: { waitMs?: number } = {}): Promise<void> {
     this.running = false;
     clearTimeout(this.throttled);
     this.unsubscribe?.();
@@ -177,7 +178,17 @@ export class Projector {
       waiter.reject(new DomainError('SHUTTING_DOWN', 503, 'The server is shutting down.'));
     }
     this.waiters = [];
-    await this.run;
+    // A batch waiting on another process (Chroma, the embedder, Kuzu) is not waited for past `waitMs`: it is not
+    // checkpointed then, and the next start applies it again (every projection's writes are idempotent).
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      this.run.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.logger.warn({ projector: this.projection.name, waitMs }, 'stopped without waiting longer for the batch in flight');
   }
 
   status(): ProjectorStatus {

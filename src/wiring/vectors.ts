@@ -202,13 +202,19 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       });
       signal.throwIfAborted();
       report({ phase: 'catch-up', eventsDone: from, eventsTotal: await store.headPosition() });
-      const { position } = await projector.replaceProjection(next, () => {
-        writeGeneration(generationFile, { generation: aside.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
-        vectors = aside;
-        projection = next;
-        return next;
-      });
+      const { position } = await projector.replaceProjection(
+        next,
+        () => {
+          writeGeneration(generationFile, { generation: aside.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
+          vectors = aside;
+          projection = next;
+          return next;
+        },
+        { signal },
+      );
       log.info({ generation: aside.generation, tasks, position }, 'vector read model rebuilt blue-green and swapped in');
+      // Searches that took the old collections just before the swap finish against them first (a query has this long).
+      await sleep(calls.readTimeoutMs);
       await current
         .reset()
         .catch((error: unknown) => log.warn({ err: error, generation: current.generation }, 'could not drop the replaced vector collections'));

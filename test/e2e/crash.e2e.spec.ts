@@ -306,9 +306,16 @@ describe('Crash safety', () => {
 
     describe('and then stopped cleanly', () => {
       before(async function () {
-        this.timeout(30_000);
+        this.timeout(45_000);
         restarted.child.kill('SIGTERM');
-        const { code } = await restarted.exited;
+        // Bounded here rather than by mocha, so a stop that hangs shows what the server logged meanwhile.
+        const { code } = await Promise.race([
+          restarted.exited,
+          sleep(40_000).then(() => {
+            restarted.child.kill('SIGKILL');
+            throw new Error(`vespera serve had not exited 40 s after SIGTERM; its log ends:\n${restarted.log().slice(-4000)}`);
+          }),
+        ]);
         expect(code, restarted.log()).to.equal(0);
       });
 
