@@ -9,7 +9,7 @@ import type { EventStore } from '../src/eventstore/eventStore.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { KuzuGraphStore } from '../src/projections/graph/kuzu.js';
 import { rebuildGraph } from '../src/projections/graph/projection.js';
-import { rebuildReadModel } from '../src/projections/sqlite/rebuild.js';
+import { rebuildReadModelFile } from '../src/projections/sqlite/rebuild.js';
 import { dataFiles } from '../src/wiring/dataFiles.js';
 import { kuzuFileGraph, verifyReadModels } from '../src/wiring/verify.js';
 import { auditLog } from './auditLog.js';
@@ -22,7 +22,8 @@ export const liveDataDir = async (storePath: string) => {
   fs.copyFileSync(storePath, files.events);
   const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
   try {
-    const rebuilt = await rebuildReadModel(store, files.readModel);
+    // The offline rebuild as `vespera rebuild` and `vespera restore` run it: in a worker thread with its own heap settings.
+    const rebuilt = await rebuildReadModelFile({ kind: 'sqlite', path: files.events }, files.readModel);
     const t0 = nowMs();
     const graph = KuzuGraphStore.open(files.graph);
     try {

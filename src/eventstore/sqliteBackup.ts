@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { DomainError } from '../errors.js';
-import { BackupWriter, readBackup, type BackupRow, type BackupSummary } from './backup.js';
+import { BackupWriter, type BackupRow, type BackupSummary } from './backup.js';
+import { readBackupInWorker } from './backupReader.js';
 import { SqliteEventStore } from './sqlite.js';
 import { QUERY_INDEXES, QUERY_INDEX_DDL, type EventRow } from './sqliteQuery.js';
 
@@ -119,7 +120,8 @@ export const restoreSqliteLog = async (
     const insertBatch = db.transaction((rows: readonly BackupRow[]) => {
       for (const r of rows) insert.run(r.position, r.id, r.streamId, r.revision, r.type, r.data, r.metadata, r.recordedAt);
     });
-    const trailer = await readBackup(file, (rows, progress) => {
+    // Lines are read and checked in a worker thread while this one writes the batches already checked.
+    const trailer = await readBackupInWorker(file, (rows, progress) => {
       insertBatch(rows);
       onProgress(progress);
     });

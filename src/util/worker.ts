@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
  * Starts `<name>.js` beside `from` in a worker thread. Built code starts it directly. From source (tsx),
  * loader hooks do not reach worker threads on Node 20, so a two-line bootstrap registers tsx inside the
  * worker before importing `<name>.ts`.
  */
-export const spawnModuleWorker = (from: string, name: string, workerData?: unknown): Worker => {
-  if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), { workerData });
+export const spawnModuleWorker = (from: string, name: string, workerData?: unknown, options: Pick<WorkerOptions, 'resourceLimits'> = {}): Worker => {
+  if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), { workerData, ...options });
   const tsx = pathToFileURL(
     createRequire(from)
       .resolve('tsx/esm/api')
@@ -16,5 +16,5 @@ export const spawnModuleWorker = (from: string, name: string, workerData?: unkno
   ).href;
   const entry = new URL(`./${name}.ts`, from).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, ...options });
 };

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
 import { backupSqliteLog, restoreSqliteLog, type BackupProgress } from '../eventstore/sqliteBackup.js';
-import { rebuildReadModel } from '../projections/sqlite/rebuild.js';
+import { rebuildReadModelFile } from '../projections/sqlite/rebuild.js';
 import { dataFiles } from './dataFiles.js';
 import { readServerFile } from './serverFile.js';
 
@@ -91,7 +91,7 @@ export const restoreCommand = async (cfg: Config, file: string, opts: Options): 
     const restored = await restoreSqliteLog(files.events, path.resolve(file), progress.update);
     progress.stop();
     store = new SqliteEventStore({ path: files.events, synchronous: cfg.sync, pollIntervalMs: 0 });
-    const rebuilt = await rebuildReadModel(store, files.readModel);
+    const rebuilt = await rebuildReadModelFile({ kind: 'sqlite', path: files.events }, files.readModel);
     for (const graph of ['graph.kuzu', 'graph.kuzu.wal']) fs.rmSync(path.join(cfg.dataDir, graph), { recursive: true, force: true });
     const summary = {
       file: path.resolve(file),

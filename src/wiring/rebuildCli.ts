@@ -3,7 +3,8 @@ import cliProgress from 'cli-progress';
 import { openEventStore } from '../app.js';
 import type { Config } from '../config.js';
 import { rebuildGraphFile } from '../projections/graph/index.js';
-import { rebuildReadModel, type RebuildProgress } from '../projections/sqlite/rebuild.js';
+import { rebuildReadModelFile, type RebuildProgress } from '../projections/sqlite/rebuild.js';
+import { eventStoreSpec } from './rebuildModels.js';
 import { dataFiles } from './dataFiles.js';
 import { readServerFile as runningServer } from './serverFile.js';
 
@@ -72,7 +73,7 @@ export const rebuildCommand = async (config: Config, opts: { model?: string; jso
     head = await store.headPosition();
     if (model === 'sqlite' || model === 'all') {
       await withProgress('sqlite', 'SQLite read model', (progress) =>
-        rebuildReadModel(store, dataFiles(config.dataDir).readModel, (p: RebuildProgress) => progress(p.position, p.events)),
+        rebuildReadModelFile(eventStoreSpec(config), dataFiles(config.dataDir).readModel, (p: RebuildProgress) => progress(p.position, p.events)),
       );
     }
     if (model === 'graph' || model === 'all') {

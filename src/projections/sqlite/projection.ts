@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
@@ -34,6 +35,7 @@ export class SqliteProjection {
     if (bulk) for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
     this.applyAccess = accessProjection(db);
     this.s = statements(db);
+    if (bulk) this.stageHistory();
     // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
     this.applyBatchTx = db.transaction((events: readonly StoredEvent[]) => {
       this.touched.clear();
@@ -174,7 +176,7 @@ export class SqliteProjection {
       case 'TaskStatusChanged':
         if (e.data.from === 'in_progress') this.s.endClaim.run(e.data.to, null, event.revision, e.data.changedAt, e.data.taskId);
         this.s.setStatus.run(e.data.to, event.revision, e.data.changedAt, e.data.taskId);
-        this.s.recomputeDependents.run(e.data.taskId);
+        if (!this.bulk) this.s.recomputeDependents.run(e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, {
           status: { from: e.data.from, to: e.data.to },
           ...(e.data.reason ? { reason: e.data.reason } : {}),
@@ -198,13 +200,13 @@ export class SqliteProjection {
           projectId: e.data.projectId,
           at: e.data.addedAt,
         });
-        this.s.recomputeOne.run(e.data.taskId);
+        if (!this.bulk) this.s.recomputeOne.run(e.data.taskId);
         this.s.touchTask.run(event.revision, e.data.addedAt, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn, kind: e.data.kind });
         return;
       case 'DependencyRemoved':
         this.s.deleteDep.run(e.data.taskId, e.data.dependsOn);
-        this.s.recomputeOne.run(e.data.taskId);
+        if (!this.bulk) this.s.recomputeOne.run(e.data.taskId);
         this.s.touchTask.run(event.revision, e.data.removedAt, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn });
         return;
@@ -244,7 +246,7 @@ export class SqliteProjection {
       case 'TaskCompleted': {
         const { taskId, projectId, status, completedAt, ...result } = e.data;
         this.s.endClaim.run(status, json({ ...result, completedAt }), event.revision, completedAt, taskId);
-        this.s.recomputeDependents.run(taskId);
+        if (!this.bulk) this.s.recomputeDependents.run(taskId);
         this.history(event, taskId, projectId, {
           status: { from: 'in_progress', to: status },
           agent: result.agent,
@@ -280,16 +282,51 @@ export class SqliteProjection {
   }
   private readonly paths = new Map<string, { path: string; depth: number }>();
 
-  /** Ends a bulk rebuild: the full-text rows of the final tasks, then the query indexes. */
+  /**
+   * Ends a bulk rebuild: the open hard dependencies of every task (a function of the final dependencies and statuses,
+   * so counted once here rather than after every status change), the full-text rows of the final tasks, then the
+   * query indexes.
+   */
   finishBulk(): void {
-    this.db.transaction(() => this.s.bulkFts.run())();
+    this.db.transaction(() => {
+      this.s.recomputeAll.run();
+      this.s.bulkFts.run();
+      if (this.stagingFile)
+        this.db.exec(`INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
+          SELECT position, task_id, project_id, revision, event_type, at, actor, role, tool, changes FROM staging.history ORDER BY task_id, position`);
+    })();
+    if (this.stagingFile) {
+      this.db.exec('DETACH DATABASE staging');
+      fs.rmSync(this.stagingFile, { force: true });
+      this.stagingFile = this.stagedHistory = undefined;
+    }
     this.db.exec(READ_MODEL_DDL);
   }
+
+  /**
+   * A bulk rebuild appends history rows in log order to a staging file beside the model, and copies them into
+   * `task_history` once, in key order (finishBulk): inserting them one by one in log order lands each in a random
+   * place of a `(task_id, position)` tree that outgrows the cache (measured: a fifth of a 1,000,000-event rebuild).
+   */
+  private stageHistory(): void {
+    const file = `${this.db.name}.history`;
+    for (const suffix of ['', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+    this.db.prepare('ATTACH DATABASE ? AS staging').run(file);
+    this.db.exec(`PRAGMA staging.journal_mode = OFF; PRAGMA staging.synchronous = OFF;
+      CREATE TABLE staging.history (position INTEGER, task_id TEXT, project_id TEXT, revision INTEGER, event_type TEXT,
+        at TEXT, actor TEXT, role TEXT, tool TEXT, changes TEXT)`);
+    this.stagedHistory = this.db.prepare(
+      'INSERT INTO staging.history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.stagingFile = file;
+  }
+  private stagedHistory: Database.Statement | undefined;
+  private stagingFile: string | undefined;
 
   private history(event: StoredEvent, taskId: string, projectId: string, changes: object): void {
     const { actor, role, tool } = event.metadata;
     const { position, revision, type, recordedAt } = event;
-    this.s.history.run(position, taskId, projectId, revision, type, recordedAt, actor, role ?? null, tool, json(changes));
+    (this.stagedHistory ?? this.s.history).run(position, taskId, projectId, revision, type, recordedAt, actor, role ?? null, tool, json(changes));
     this.touched.set(projectId, [recordedAt, revision]);
   }
 

@@ -73,6 +73,8 @@ export const statements = (db: Database.Database) => ({
   deleteDep: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? AND depends_on = ?'),
   recomputeOne: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id = ?`),
   recomputeDependents: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT task_id FROM dependencies WHERE depends_on = ?)`),
+  /** Every task with dependencies at once: the end of a bulk rebuild, where the counts follow the final statuses. */
+  recomputeAll: db.prepare(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT DISTINCT task_id FROM dependencies)`),
   history: db.prepare<[number, string, string, number, string, string, string, string | null, string, string]>(
     `INSERT OR REPLACE INTO task_history (position, task_id, project_id, revision, event_type, at, actor, role, tool, changes)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
