@@ -20,6 +20,10 @@ export const liveDataDir = async (storePath: string) => {
   const scratch = tempDir('audit-verify');
   const files = dataFiles(scratch.dir);
   fs.copyFileSync(storePath, files.events);
+  // The copy's dirty pages are written out before the timed rebuild, so the kernel's writeback does not run inside it.
+  const fd = fs.openSync(files.events, 'r+');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
   const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
   try {
     // The offline rebuild as `vespera rebuild` and `vespera restore` run it: in a worker thread with its own heap settings.
