@@ -5,13 +5,13 @@
  * so none shares an event loop with what it measures. This file is all three (`FEED_BENCH_ROLE` picks).
  * Runs alone: `npm run bench -- feed [--quick] [--events N]`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import {
   atLeast,
+  forkBenchChild,
   below,
   gc,
   heapMb,
@@ -36,43 +36,15 @@ const PROJECT = 'fanout';
 
 // ─── Child processes ─────────────────────────────────────────────────────────────────────────────
 
-type Child = { request: <T>(message: object, answer: string) => Promise<T>; close: () => Promise<void>; proc: ChildProcess };
+/** What the two child processes answer: the type names the answer, the rest is read by the caller. */
+type RoleMessage = { type: string } & Record<string, unknown>;
 
-const forkRole = async (role: 'server' | 'subscribers'): Promise<Child & { ready: Record<string, unknown> }> => {
-  const proc = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+/** One of the bench's own roles (this file, `FEED_BENCH_ROLE`) in a child process. */
+const forkRole = async (role: 'server' | 'subscribers') => {
+  const child = await forkBenchChild<RoleMessage>(`feed bench ${role}`, fileURLToPath(import.meta.url), {
     env: { ...process.env, FEED_BENCH_ROLE: role },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(answer: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== answer) return;
-        proc.off('message', onMessage);
-        proc.off('exit', onExit);
-        resolve(message as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`feed bench ${role} exited (${code}) before answering ${answer}`));
-      proc.on('message', onMessage);
-      proc.once('exit', onExit);
-    });
-  const ready = await next<Record<string, unknown>>('ready');
-  return {
-    proc,
-    ready,
-    request: <T>(message: object, answer: string) => {
-      const answered = next<T>(answer);
-      proc.send(message);
-      return answered;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.send({ type: 'stop' });
-        setTimeout(() => proc.kill('SIGKILL'), 15_000).unref();
-      }),
-  };
+  return { ...child, request: <T>(message: object, answer: string) => child.request(message, answer) as Promise<RoleMessage & T> };
 };
 
 /** The server: a default Vespera (vectors off: the feed does not touch them) that can also grow its log fast. */

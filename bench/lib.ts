@@ -229,6 +229,9 @@ export type ServerMessage =
   | { type: 'seeded'; ids: string[]; seconds: number; rssMb: number; heapMb: number }
   | { type: 'rss'; rssMb: number; heapMb: number };
 
+/** The answer of type `T`: its member of the union `M`, or `M` itself when `M` does not name its types. */
+export type AnswerOf<M, T> = [Extract<M, { type: T }>] extends [never] ? M : Extract<M, { type: T }>;
+
 export type ChildServer = {
   baseUrl: string;
   /** The server's admin token: HTTP benches authenticate like any client. */
@@ -236,7 +239,7 @@ export type ChildServer = {
   /** The configuration the server runs with, for the setup line. */
   config: Setup;
   pid: number;
-  request: <T extends ServerMessage['type']>(message: object, answer: T) => Promise<Extract<ServerMessage, { type: T }>>;
+  request: <T extends ServerMessage['type']>(message: object, answer: T) => Promise<AnswerOf<ServerMessage, T>>;
   close: () => Promise<void>;
 };
 
@@ -251,40 +254,63 @@ export type ChildServer = {
 export const startChildServer = async (sync: 'full' | 'normal' = 'full', vectors: 'on' | 'off' = 'on'): Promise<ChildServer> => {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server.ts');
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child: ChildProcess = fork(script, [], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...extra],
+  const child = await forkBenchChild<ServerMessage>('bench server', script, {
+    execArgv: extra,
     env: { ...process.env, BENCH_SYNC: process.env.BENCH_SYNC ?? sync, BENCH_VECTORS: vectors },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T extends ServerMessage['type']>(answer: T) =>
-    new Promise<Extract<ServerMessage, { type: T }>>((resolve, reject) => {
-      const onMessage = (message: ServerMessage) => {
-        if (message.type !== answer) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as Extract<ServerMessage, { type: T }>);
-      };
-      const onExit = (code: number | null) => reject(new Error(`bench server exited (${code}) before answering ${answer}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
-  const ready = await next('ready');
+  const { ready } = child;
   return {
     baseUrl: `http://127.0.0.1:${ready.port}`,
     headers: { authorization: `Bearer ${ready.token}` },
     config: ready.config,
-    pid: child.pid!,
-    request: (message, answer) => {
+    pid: child.proc.pid!,
+    request: child.request,
+    close: child.close,
+  };
+};
+
+/**
+ * A bench process in a child Node (tsx loader, `--expose-gc`) spoken to over IPC: `request` sends a message and
+ * resolves with the first answer of the named type; the child announces itself with `{type: 'ready'}` and ends on
+ * `{type: 'stop'}` (killed if it has not within 15 s).
+ */
+export const forkBenchChild = async <M extends { type: string }>(
+  name: string,
+  script: string,
+  { execArgv = [], env = process.env }: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+) => {
+  const proc: ChildProcess = fork(script, [], {
+    execArgv: ['--import', 'tsx', '--expose-gc', ...execArgv],
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T extends M['type']>(answer: T) =>
+    new Promise<AnswerOf<M, T>>((resolve, reject) => {
+      const onMessage = (message: M) => {
+        if (message.type !== answer) return;
+        proc.off('message', onMessage);
+        proc.off('exit', onExit);
+        resolve(message as AnswerOf<M, T>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`${name} exited (${code}) before answering ${answer}`));
+      proc.on('message', onMessage);
+      proc.once('exit', onExit);
+    });
+  const ready = await next('ready');
+  return {
+    proc,
+    ready,
+    request: <T extends M['type']>(message: object, answer: T): Promise<AnswerOf<M, T>> => {
       const answered = next(answer);
-      child.send(message);
+      proc.send(message);
       return answered;
     },
     close: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.send({ type: 'stop' });
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.send({ type: 'stop' });
+        setTimeout(() => proc.kill('SIGKILL'), 15_000).unref();
       }),
   };
 };
