@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Context, type Link } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
+import { withTimeout } from '../util/timeout.js';
 import type { StoredEvent } from '../events/types.js';
 import type { EventStore } from '../eventstore/eventStore.js';
 
@@ -180,14 +181,10 @@ export class Projector {
     this.waiters = [];
     // A batch waiting on another process (Chroma, the embedder, Kuzu) is not waited for past `waitMs`: it is not
     // checkpointed then, and the next start applies it again (every projection's writes are idempotent).
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      this.run.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), waitMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const finished = await withTimeout(this.run, waitMs, `the ${this.projection.name} projector's batch`).then(
+      () => true,
+      () => false,
+    );
     if (!finished) this.logger.warn({ projector: this.projection.name, waitMs }, 'stopped without waiting longer for the batch in flight');
   }
 

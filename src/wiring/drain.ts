@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { withTimeout } from '../util/timeout.js';
 
 /** No request in flight for this long counts as drained: a connection accepted just before the listener closed has its request read by then. */
 const QUIET_MS = 50;
@@ -16,16 +17,6 @@ export type DrainHook = () => void | Promise<void>;
 const delay = (ms: number) =>
   new Promise<void>((resolve) => {
     setTimeout(resolve, ms);
-  });
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
-const within = (promise: Promise<unknown>, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
   });
 
 /**
@@ -74,7 +65,10 @@ export const drainable = (server: http.Server) => {
     // Keep-alive connections left idle (idle when the drain began, or past a streamed answer): they carry no request now.
     server.closeIdleConnections();
     const cutRequests = clean ? 0 : inFlight.size;
-    const allClosed = await within(closed, deadline - Date.now());
+    const allClosed = await withTimeout(closed, Math.max(0, deadline - Date.now()), 'the drain').then(
+      () => true,
+      () => false,
+    );
     const cutConnections = allClosed ? 0 : sockets.size;
     if (!allClosed) {
       server.closeAllConnections();

@@ -15,6 +15,7 @@ import { ChromaServer, heartbeat, type ChromaStatus } from '../projections/vecto
 import { VECTOR_PROJECTION_VERSION, VectorProjection } from '../projections/vectors/vectorProjection.js';
 import { ChromaVectorStore, isChromaOutage } from '../projections/vectors/vectorStore.js';
 import { DependencyHealth } from '../util/dependencyHealth.js';
+import { withTimeout } from '../util/timeout.js';
 import { DomainError } from '../errors.js';
 import type { ProgressReport } from '../jobs/adminJobs.js';
 import { dataFiles } from './dataFiles.js';
@@ -256,7 +257,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       stopped = true;
       stopping.abort();
       // A rebuild at start sees the abort between pages; one waiting on Chroma or the embedder is not waited for long.
-      if (projector?.rebuildingAtStart) await Promise.race([projector.rebuildingAtStart, sleep(5000)]);
+      if (projector?.rebuildingAtStart) await withTimeout(projector.rebuildingAtStart, 5000, 'the vector rebuild at start').catch(() => undefined);
       chroma.stop();
       await projector?.stop();
       await server?.stop();
