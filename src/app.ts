@@ -56,6 +56,8 @@ import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { EMBED_QUEUE } from './jobs/embedJob.js';
 import { AdminJobs } from './jobs/adminJobs.js';
 import { createLeaseExpiry, type LeaseExpiry } from './jobs/leaseExpiry.js';
+import { redisCommands } from './jobs/bullmq.js';
+import { SharedRateLimitStore } from './api/rest/sharedRateLimit.js';
 import { startBackground, type Background } from './wiring/background.js';
 import { healthReport, readinessReport } from './wiring/health.js';
 import { MAINTENANCE_QUEUE } from './wiring/maintenance.js';
@@ -286,6 +288,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
 
   const health = healthReport({ store, projector, graph, background });
   const tracing = startTracing(config, logger);
+  // With Redis, every node counts one budget per token and per address (docs/deploy.md).
+  const rateLimitRedis = config.redisUrl ? redisCommands(config.redisUrl, config.redisTimeoutMs) : undefined;
+  const rateLimitLogger = logger.child({ component: 'rate-limit' });
   const express = httpApp({
     operations,
     validators,
@@ -298,6 +303,12 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     ready: readinessReport({ store, projector, maxLag: config.readyMaxLag, stopping: () => stopped }),
     observeRequest: metrics.observeRequest,
     metrics: metrics.render,
+    ...(rateLimitRedis
+      ? {
+          rateLimitStore: (limit: 'anonymous' | 'token') =>
+            new SharedRateLimitStore(rateLimitRedis.send, `${config.queuePrefix}:rate:${limit}:`, rateLimitLogger),
+        }
+      : {}),
     mount: (api) => {
       api.use('/mcp', mcpHttp);
       api.get(FEED_SSE_PATH, feedSseHandler({ feed, authorizer, heartbeatMs: config.feedHeartbeatMs, logger: feedLogger }));
@@ -361,6 +372,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       logger.warn(drained, 'the drain reached VESPERA_DRAIN_MS; cut the requests and connections left');
     else if (drained) logger.info(drained, 'drained');
     changes.close();
+    rateLimitRedis?.close();
     clearInterval(adminTokenRenewal);
     try {
       await leases.close();

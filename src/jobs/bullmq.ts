@@ -168,3 +168,23 @@ export class BullQueue implements JobQueue {
     this.watch.disconnect();
   }
 }
+
+/**
+ * A connection for single commands whose callers would rather fail than wait (shared rate limits): no offline
+ * queue and no retries, so a call fails at once while Redis is away; it reconnects by itself in the background.
+ */
+export const redisCommands = (url: string, timeoutMs: number) => {
+  const redis = new Redis({
+    ...redisConnection(url),
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+  });
+  redis.on('error', () => undefined);
+  return {
+    send: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<string | number | boolean | (string | number | boolean)[]>,
+    close: () => redis.disconnect(),
+  };
+};

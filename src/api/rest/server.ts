@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type Express } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
@@ -42,13 +42,30 @@ export type HttpDeps = Readonly<{
   idempotency?: IdempotencyKeys;
   /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
   mount?: (app: Express) => void;
+  /**
+   * Where the rate limits count, one store per limit (`anonymous`, `token`): shared by every node when given
+   * (see sharedRateLimit.ts); this process's memory otherwise.
+   */
+  rateLimitStore?: (limit: 'anonymous' | 'token') => Store;
 }>;
 
 const CORRELATION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-const limiter = (perMinute: number, windowMs: number, key: (caller: Caller | undefined, ip: string) => string | undefined) =>
+const limiter = (
+  perMinute: number,
+  windowMs: number,
+  key: (caller: Caller | undefined, ip: string) => string | undefined,
+  store: Store | undefined,
+  logger: Logger,
+) =>
   rateLimit({
     windowMs,
+    ...(store ? { store, passOnStoreError: true } : {}),
+    // The store reports its own outages once (sharedRateLimit.ts); a line per request that passes uncounted is noise.
+    logger: {
+      error: (error, message) => logger.debug({ err: error }, message ?? 'rate limit'),
+      warn: (error, message) => logger.warn({ err: error }, message ?? 'rate limit'),
+    },
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
@@ -112,8 +129,10 @@ export const httpApp = (deps: HttpDeps): Express => {
     }
     next();
   });
-  app.use(limiter(settings.anonymousRateLimitPerMinute, settings.rateLimitWindowMs, (caller, ip) => (caller?.pluginId ? undefined : `ip:${ip}`)));
-  app.use(limiter(settings.rateLimitPerMinute, settings.rateLimitWindowMs, (caller) => (caller?.jti ? `token:${caller.jti}` : undefined)));
+  const anonymousKey = (caller: Caller | undefined, ip: string) => (caller?.pluginId ? undefined : `ip:${ip}`);
+  const tokenKey = (caller: Caller | undefined) => (caller?.jti ? `token:${caller.jti}` : undefined);
+  app.use(limiter(settings.anonymousRateLimitPerMinute, settings.rateLimitWindowMs, anonymousKey, deps.rateLimitStore?.('anonymous'), deps.logger));
+  app.use(limiter(settings.rateLimitPerMinute, settings.rateLimitWindowMs, tokenKey, deps.rateLimitStore?.('token'), deps.logger));
   app.use((_req, res, next) => {
     if (res.locals.authFailure) throw res.locals.authFailure as DomainError;
     next();
