@@ -186,6 +186,9 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   if (synced.events.length > 0) logger.info({ events: synced.events.length }, 'role files differ from the roles stream; synced');
   await waitForReadModel(synced.position);
 
+  // On a shared log (several nodes) this node's read model may start far behind: whether the admin plugin exists is
+  // asked of it, so it first catches up with the whole log (at once on a node that restarts on its own model).
+  await projector.waitFor(await store.headPosition(), 10 * 60_000);
   const tokens = new TokenService(loadJwtSecret(config.dataDir, config.jwtSecret), config.tokenTtlSeconds, config.tokenMaxTtlSeconds);
   const bootstrap = { file: dataFiles(config.dataDir).adminToken, readDb, plugins, tokens, waitForReadModel, logger };
   const adminTokenFile = await ensureAdminToken(bootstrap);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { PluginCommands } from '../../commands/plugins/commands.js';
+import { DomainError } from '../../errors.js';
 import { CAPABILITIES } from '../../events/vocabulary.js';
 import { grantOf, pluginStatus } from '../../queries/plugins.js';
 import type { TokenService } from './tokens.js';
@@ -37,11 +38,16 @@ export const ensureAdminToken = async (deps: {
     return file;
   }
   if (!admin) {
-    const registered = await plugins.register(
-      { pluginId: ADMIN_PLUGIN_ID, name: 'Administrator', type: 'admin', capabilities: [...CAPABILITIES] },
-      { ...SYSTEM, commandId: `bootstrap-admin-${randomUUID()}` },
-    );
-    await waitForReadModel(registered.position);
+    try {
+      const registered = await plugins.register(
+        { pluginId: ADMIN_PLUGIN_ID, name: 'Administrator', type: 'admin', capabilities: [...CAPABILITIES] },
+        { ...SYSTEM, commandId: `bootstrap-admin-${randomUUID()}` },
+      );
+      await waitForReadModel(registered.position);
+    } catch (error) {
+      // Another node on the same log registered it first (both started on an empty log): theirs is as good.
+      if (!(error instanceof DomainError) || error.code !== 'PLUGIN_EXISTS') throw error;
+    }
   }
   if (fs.existsSync(file)) {
     try {
