@@ -1,0 +1,468 @@
+import pg from 'pg';
+import type { NewEvent, StoredEvent } from '../events/types.js';
+import { ConcurrencyError, DomainError, EventStoreUnavailableError, redactUrl } from '../errors.js';
+import {
+  describeExpected,
+  type AppendListener,
+  type AppendResult,
+  collectQuery,
+  type EventQuery,
+  type EventQueryPage,
+  type EventQueryResult,
+  type EventStore,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StoreStats,
+} from './eventStore.js';
+import { EVENT_COLUMNS, PG_QUERY_INDEX_DDL, pageResult, pgQueryPage, toStoredPg, type PgEventRow } from './postgresQuery.js';
+
+export type PostgresEventStoreOptions = Readonly<{
+  /** Connection string, e.g. `postgres://vespera:secret@127.0.0.1:5432/vespera`. */
+  url: string;
+  /** How often to look for appends made by other processes when no notification came (ms); 0 disables. */
+  pollIntervalMs?: number;
+  /** Connections in the pool (appends use one at a time; reads the rest). */
+  poolSize?: number;
+  /** How long a connection attempt may take before the store counts as unavailable (ms). */
+  connectTimeoutMs?: number;
+  /** Whether to LISTEN for other processes' appends (default true when polling is on). */
+  listen?: boolean;
+  now?: () => string;
+}>;
+
+type PendingAppend = {
+  streamId: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+};
+
+/** The channel every append notifies on, with the new head position as payload. */
+export const APPEND_CHANNEL = 'vespera_events';
+
+/** Any fixed number: every node that starts at once creates the schema under this lock, one after the other. */
+const SCHEMA_LOCK = 0x76657370;
+
+/** Groups appends waiting together into one transaction, at most this many. */
+const MAX_BATCH = 500;
+
+/**
+ * `event_head` holds one row: the last position handed out. Why not a sequence: positions taken from a sequence are
+ * handed out when a transaction *starts* inserting but become visible when it *commits*, so transaction A can take
+ * position 10, B take 11 and commit first; a follower reading `position > 9` sees 11, moves its checkpoint to 11 and
+ * never sees 10 once A commits (the "skipped late commit"). Taking positions from this row under `FOR UPDATE` inside
+ * the append transaction serialises appenders (across every process on the database): the next one cannot allocate
+ * until the previous one committed or rolled back, so positions become visible in order and without holes.
+ * Group commit (several appends per transaction) keeps that serial section cheap.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  position    bigint PRIMARY KEY,
+  id          text NOT NULL UNIQUE,
+  stream_id   text NOT NULL,
+  revision    integer NOT NULL,
+  type        text NOT NULL,
+  data        jsonb NOT NULL,
+  metadata    jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  UNIQUE (stream_id, revision)
+);
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id text PRIMARY KEY,
+  revision  integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_head (
+  one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+  position bigint NOT NULL
+);
+INSERT INTO event_head (one, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
+`;
+
+/** SQLSTATE classes and driver codes that mean "the server is not there", not "the statement is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+const isUnavailable = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection closed/i.test(
+    error.message,
+  );
+};
+
+/**
+ * EventStore over PostgreSQL (the `pg` driver). Several processes may share one database: the schema is created
+ * under an advisory lock, appends serialise on `event_head`, and every append notifies `vespera_events` so the other
+ * processes' listeners wake at once (polling stays as the fallback when the LISTEN connection is down).
+ */
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres';
+  /** The connection string without its password, for messages and logs. */
+  readonly url: string;
+  private readonly pool: pg.Pool;
+  private readonly listeners = new Set<AppendListener>();
+  private readonly now: () => string;
+  private readonly pollIntervalMs: number;
+  private readonly listen: boolean;
+  private readiness: Promise<void> | undefined;
+  private pending: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private lastSeenPosition = 0;
+  private poller: NodeJS.Timeout | undefined;
+  private polling = false;
+  private listener: pg.Client | undefined;
+  private relisten: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: PostgresEventStoreOptions) {
+    this.url = redactUrl(options.url);
+    this.now = options.now ?? (() => new Date().toISOString());
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.listen = options.listen ?? this.pollIntervalMs > 0;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 8,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'vespera',
+    });
+    // An idle connection that dies (server restart) must not crash the process: the next checkout opens a new one.
+    this.pool.on('error', () => {});
+    // Nor one that dies while checked out: the query it was running rejects, which is where the error is handled.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
+  }
+
+  appendToStream(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(this.unavailable(new Error('the store is closed')));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ streamId, events, expected, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  async readStream(streamId: string, { fromRevision = 0, maxCount = Number.MAX_SAFE_INTEGER }: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    const rows = await this.query<PgEventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+      [streamId, fromRevision, Math.min(maxCount, Number.MAX_SAFE_INTEGER)],
+    );
+    return rows.map(toStoredPg);
+  }
+
+  async readAll({ fromPosition = 0, maxCount = 1000 }: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    const rows = await this.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [
+      fromPosition,
+      maxCount,
+    ]);
+    return rows.map(toStoredPg);
+  }
+
+  async queryPage(query: EventQuery, page: EventQueryPage): Promise<EventQueryResult> {
+    const { text, values } = pgQueryPage(query, page);
+    return pageResult(await this.query<PgEventRow>(text, values), page.limit);
+  }
+
+  async queryEvents(query: EventQuery, page: EventQueryPage): Promise<StoredEvent[]> {
+    return collectQuery((q, p) => this.queryPage(q, p), query, page);
+  }
+
+  async streamRevision(streamId: string): Promise<number> {
+    const [row] = await this.query<{ revision: number }>('SELECT revision FROM streams WHERE stream_id = $1', [streamId]);
+    return row?.revision ?? -1;
+  }
+
+  /** The last committed position: `event_head` only moves when an append commits. */
+  async headPosition(): Promise<number> {
+    const [row] = await this.query<{ position: string }>('SELECT position FROM event_head');
+    return Number(row?.position ?? 0);
+  }
+
+  async stats(): Promise<StoreStats> {
+    const [row] = await this.query<{ events: string; streams: string; head: string }>(
+      'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams, (SELECT position FROM event_head) AS head',
+    );
+    return { events: Number(row!.events), streams: Number(row!.streams), headPosition: Number(row!.head ?? 0) };
+  }
+
+  onAppended(listener: AppendListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Connects, creates the schema when missing and starts following: every other method waits for it. */
+  ready(): Promise<void> {
+    this.readiness ??= this.start().catch((error: unknown) => {
+      this.readiness = undefined;
+      throw this.unavailable(error);
+    });
+    return this.readiness;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    if (this.relisten) clearTimeout(this.relisten);
+    while (this.flushing) await this.flushing;
+    this.listeners.clear();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => {});
+    await this.pool.end();
+  }
+
+  private async start(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Several nodes starting at once would race on CREATE TABLE IF NOT EXISTS (it is not atomic in PostgreSQL).
+      await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+      try {
+        await client.query(DDL);
+        await client.query(PG_QUERY_INDEX_DDL);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]);
+      }
+      const { rows } = await client.query<{ position: string }>('SELECT position FROM event_head');
+      this.lastSeenPosition = Math.max(this.lastSeenPosition, Number(rows[0]?.position ?? 0));
+    } finally {
+      client.release();
+    }
+    if (this.pollIntervalMs > 0 && !this.poller) {
+      this.poller = setInterval(() => void this.pollForeignAppends(), this.pollIntervalMs);
+      this.poller.unref();
+    }
+    if (this.listen && !this.listener) void this.startListening();
+  }
+
+  /** One dedicated connection LISTENs; when it drops it reconnects (and LISTENs again) a second later. */
+  private async startListening(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5000 });
+    this.listener = client;
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (this.closed) return;
+      this.relisten = setTimeout(() => void this.startListening(), 1000);
+      this.relisten.unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (message) => {
+      const position = Number(message.payload);
+      if (Number.isFinite(position) && position > this.lastSeenPosition) {
+        this.lastSeenPosition = position;
+        this.notify(position);
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${APPEND_CHANNEL}`);
+      // Appends made while the connection was down were not announced.
+      await this.pollForeignAppends();
+    } catch {
+      retry();
+    }
+  }
+
+  private async query<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
+    await this.ready();
+    try {
+      return (await this.pool.query<Row>(text, values)).rows;
+    } catch (error) {
+      throw isUnavailable(error) ? this.unavailable(error) : error;
+    }
+  }
+
+  private unavailable(error: unknown): EventStoreUnavailableError {
+    if (error instanceof EventStoreUnavailableError) return error;
+    const reason = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
+    return new EventStoreUnavailableError(this.url, reason);
+  }
+
+  /** One transaction at a time from this process; appends that arrive meanwhile wait and go together into the next. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        await this.flush(batch);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /**
+   * Group commit: one transaction for the batch, each append inside its own savepoint so a stale expected revision
+   * fails alone. A lost connection rolls the whole transaction back: every append of the batch fails with
+   * EVENT_STORE_UNAVAILABLE and nothing of it is written.
+   */
+  private async flush(batch: readonly PendingAppend[]): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    const outcomes: Array<AppendResult | Error> = [];
+    let head = 0;
+    try {
+      await this.ready();
+      client = await this.pool.connect();
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ position: string }>('SELECT position FROM event_head FOR UPDATE');
+      head = Number(rows[0]!.position);
+      for (const append of batch) {
+        await client.query('SAVEPOINT append');
+        try {
+          const outcome = await this.appendOne(client, append, head);
+          await client.query('RELEASE SAVEPOINT append');
+          head = Math.max(head, outcome.appendedHead);
+          outcomes.push(outcome.result);
+        } catch (error) {
+          if (isUnavailable(error)) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT append');
+          await client.query('RELEASE SAVEPOINT append');
+          outcomes.push(error as Error);
+        }
+      }
+      await client.query('UPDATE event_head SET position = $1', [head]);
+      await client.query('SELECT pg_notify($1, $2)', [APPEND_CHANNEL, String(head)]);
+      await client.query('COMMIT');
+      client.release();
+      client = undefined;
+    } catch (error) {
+      if (client) {
+        await client.query('ROLLBACK').catch(() => {});
+        // A connection that failed mid-transaction is not handed out again.
+        client.release(isUnavailable(error) ? (error as Error) : undefined);
+      }
+      const failure = isUnavailable(error) || error instanceof EventStoreUnavailableError ? this.unavailable(error) : error;
+      for (const append of batch) append.reject(failure);
+      return;
+    }
+    const previous = this.lastSeenPosition;
+    const appended: StoredEvent[] = [];
+    batch.forEach((append, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) append.reject(outcome);
+      else {
+        for (const event of outcome.events) if (event.position > previous) appended.push(event);
+        append.resolve(outcome);
+      }
+    });
+    appended.sort((a, b) => a.position - b.position);
+    if (head > previous) {
+      this.lastSeenPosition = head;
+      // Only when they follow on from what listeners saw last; otherwise the position alone (they read the log).
+      this.notify(head, appended[0]?.position === previous + 1 ? appended : undefined);
+    }
+  }
+
+  private async appendOne(
+    client: pg.PoolClient,
+    { streamId, events, expected }: PendingAppend,
+    head: number,
+  ): Promise<{ result: AppendResult; appendedHead: number }> {
+    const replay = await this.replayOf(client, streamId, events, head);
+    if (replay) return { result: replay, appendedHead: head };
+    const { rows } = await client.query<{ revision: number }>('SELECT revision FROM streams WHERE stream_id = $1', [streamId]);
+    const current = rows[0]?.revision ?? -1;
+    const ok =
+      expected === 'any' || (expected === 'no_stream' && current === -1) || (expected === 'stream_exists' && current >= 0) || expected === current;
+    if (!ok) throw new ConcurrencyError(streamId, describeExpected(expected), current);
+    if (events.length === 0) return { result: { nextRevision: current, position: head, events: [] }, appendedHead: head };
+    const recordedAt = this.now();
+    const stored: StoredEvent[] = events.map((event, i) => ({
+      id: event.id,
+      type: event.type,
+      data: event.data as object,
+      metadata: event.metadata,
+      streamId,
+      revision: current + 1 + i,
+      position: head + 1 + i,
+      recordedAt,
+    }));
+    await client.query(
+      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at)
+       SELECT p, i, $3, r, t, d::jsonb, m::jsonb, $8::timestamptz
+       FROM unnest($1::bigint[], $2::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(p, i, r, t, d, m)`,
+      [
+        stored.map((e) => e.position),
+        stored.map((e) => e.id),
+        streamId,
+        stored.map((e) => e.revision),
+        stored.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata)),
+        recordedAt,
+      ],
+    );
+    const revision = stored.at(-1)!.revision;
+    await client.query(
+      'INSERT INTO streams (stream_id, revision) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
+      [streamId, revision],
+    );
+    return { result: { nextRevision: revision, position: stored.at(-1)!.position, events: stored }, appendedHead: stored.at(-1)!.position };
+  }
+
+  /** The same events appended again (same ids, same stream) succeed without appending: as the SQLite store does. */
+  private async replayOf(client: pg.PoolClient, streamId: string, events: readonly NewEvent[], head: number): Promise<AppendResult | undefined> {
+    if (events.length === 0) return undefined;
+    const { rows } = await client.query<{ stream_id: string; revision: number }>('SELECT stream_id, revision FROM events WHERE id = $1', [
+      events[0]!.id,
+    ]);
+    const first = rows[0];
+    if (!first) return undefined;
+    if (first.stream_id !== streamId) {
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        422,
+        `Event ${events[0]!.id} already belongs to stream ${first.stream_id}: its command id was used before.`,
+        {
+          eventId: events[0]!.id,
+        },
+      );
+    }
+    const read = await client.query<PgEventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+      [streamId, first.revision, events.length],
+    );
+    const stored = read.rows.map(toStoredPg);
+    return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)?.position ?? head, events: stored };
+  }
+
+  private async pollForeignAppends(): Promise<void> {
+    if (this.polling || this.closed || this.listeners.size === 0) return;
+    this.polling = true;
+    try {
+      const head = await this.headPosition();
+      if (head > this.lastSeenPosition) {
+        this.lastSeenPosition = head;
+        this.notify(head);
+      }
+    } catch {
+      // down for now: the next tick tries again
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private notify(position: number, events?: readonly StoredEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(position, events);
+      } catch {
+        // a listener's failure is its own; the append has already succeeded
+      }
+    }
+  }
+}
