@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { api, startTestApp, type TestApp } from '../support/testApp.js';
+import { REPO } from '../support/cli.js';
+import { freshDatabase, requirePostgres, startProxy } from '../support/postgres.js';
+
+type Run = { code: number | null; stderr: string };
+
+/** `vespera serve` as its own process with exactly this store configuration (nothing of the test run's VESPERA_*). */
+const serveWith = (storeEnv: Record<string, string>): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-pg-'));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      cwd: REPO,
+      env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_PORT: '0', VESPERA_VECTORS: 'off', ...storeEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      resolve({ code, stderr });
+    });
+  });
+
+describe('Vespera on the PostgreSQL event store', function () {
+  this.timeout(90_000);
+
+  before(async function () {
+    await requirePostgres(this);
+  });
+
+  describe('when the event store does not answer at start', () => {
+    it('exits 3 with one EVENT_STORE_UNAVAILABLE line naming the PostgreSQL URL without its password', async () => {
+      const run = await serveWith({ VESPERA_EVENT_STORE: 'postgres', VESPERA_POSTGRES_URL: 'postgres://vespera:pg-s3cret@127.0.0.1:1/vespera' });
+      expect(run.code).to.equal(3);
+      expect(run.stderr.trim().split('\n')).to.have.length(1);
+      expect(run.stderr).to.match(/^EVENT_STORE_UNAVAILABLE .*postgres:\/\/vespera@127\.0\.0\.1:1\/vespera/);
+      expect(run.stderr).not.to.include('pg-s3cret');
+    });
+
+    it('does the same for KurrentDB', async () => {
+      const run = await serveWith({ VESPERA_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://admin:kdb-s3cret@127.0.0.1:1?tls=false' });
+      expect(run.code).to.equal(3);
+      expect(run.stderr.trim().split('\n')).to.have.length(1);
+      expect(run.stderr).to.match(/^EVENT_STORE_UNAVAILABLE .*kurrentdb:\/\/admin@127\.0\.0\.1:1/);
+      expect(run.stderr).not.to.include('kdb-s3cret');
+    });
+  });
+
+  describe('when PostgreSQL is cut off mid-run and comes back', () => {
+    let app: TestApp | undefined;
+    let proxy: Awaited<ReturnType<typeof startProxy>>;
+    let drop: () => Promise<void>;
+
+    before(async () => {
+      const db = await freshDatabase();
+      drop = db.drop;
+      proxy = await startProxy({ host: '127.0.0.1', port: 5432 });
+      app = await startTestApp({ eventStore: 'postgres', postgresUrl: proxy.urlFor(db.url) });
+    });
+
+    after(async () => {
+      proxy?.restore();
+      await app?.close();
+      await proxy?.close();
+      await drop?.();
+    });
+
+    it('serves writes, answers 503 EVENT_STORE_UNAVAILABLE while it is away, and takes writes again when it is back', async () => {
+      const before = await api(app!.baseUrl, 'POST', '/api/v1/tasks', { title: 'Before the cut' });
+      expect(before.status).to.equal(201);
+      const head = await app!.store.headPosition();
+
+      proxy.cut();
+      const during = await api(app!.baseUrl, 'POST', '/api/v1/tasks', { title: 'During the cut' });
+      expect(during.status).to.equal(503);
+      expect(during.headers.get('content-type')).to.match(/application\/problem\+json/);
+      expect(during.body).to.include({ code: 'EVENT_STORE_UNAVAILABLE', status: 503 });
+      expect(during.body.hint).to.be.a('string');
+
+      proxy.restore();
+      let after = during;
+      for (let i = 0; i < 50 && after.status !== 201; i++) {
+        await sleep(100);
+        after = await api(app!.baseUrl, 'POST', '/api/v1/tasks', { title: 'After the cut' });
+      }
+      expect(after.status).to.equal(201);
+      const titles = (await app!.store.readAll({ fromPosition: head })).map((e) => (e.data as { title?: string }).title);
+      expect(titles, 'nothing of the refused write was stored').to.deep.equal(['After the cut']);
+    });
+  });
+});
