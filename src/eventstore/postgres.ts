@@ -56,6 +56,10 @@ const MAX_BATCH = 500;
  * the append transaction serialises appenders (across every process on the database): the next one cannot allocate
  * until the previous one committed or rolled back, so positions become visible in order and without holes.
  * Group commit (several appends per transaction) keeps that serial section cheap.
+ *
+ * `data` and `metadata` are `json`, not `jsonb`: jsonb reorders object keys, and an event must read back byte for
+ * byte as it was appended (a read model rebuilt from the log must equal the live one, which saw the original order).
+ * The audit indexes are expression indexes on `->>`, which work on `json` as well.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -64,8 +68,8 @@ CREATE TABLE IF NOT EXISTS events (
   stream_id   text NOT NULL,
   revision    integer NOT NULL,
   type        text NOT NULL,
-  data        jsonb NOT NULL,
-  metadata    jsonb NOT NULL,
+  data        json NOT NULL,
+  metadata    json NOT NULL,
   recorded_at timestamptz NOT NULL,
   UNIQUE (stream_id, revision)
 );
@@ -393,7 +397,7 @@ export class PostgresEventStore implements EventStore {
     }));
     await client.query(
       `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at)
-       SELECT p, i, $3, r, t, d::jsonb, m::jsonb, $8::timestamptz
+       SELECT p, i, $3, r, t, d::json, m::json, $8::timestamptz
        FROM unnest($1::bigint[], $2::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(p, i, r, t, d, m)`,
       [
         stored.map((e) => e.position),

@@ -31,7 +31,7 @@ export const toStoredPg = (row: PgEventRow): StoredEvent =>
 
 /**
  * The indexes behind the audit filters, each `(key, position)` so a filtered page is one index range scan in
- * position order. The expressions are those of QUERY_CLAUSES exactly, so the planner can use them.
+ * position order. The expressions are those of QUERY_CLAUSES exactly, so the planner can use them (`->>` on `json`).
  */
 export const PG_QUERY_INDEX_DDL = `
 CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream_id, position);

@@ -34,8 +34,8 @@ const serveWith = (storeEnv: Record<string, string>): Promise<Run> =>
 describe('Vespera on the PostgreSQL event store', function () {
   this.timeout(90_000);
 
-  before(async function () {
-    await requirePostgres(this);
+  before(async () => {
+    await requirePostgres();
   });
 
   describe('when the event store does not answer at start', () => {

@@ -21,14 +21,9 @@ export const postgresAnswers = async (url = POSTGRES_ADMIN_URL, timeoutMs = 2000
   }
 };
 
-/**
- * PostgreSQL is required, not optional: without it a spec fails at once and says what to start. Outside CI a
- * machine without it may skip (`this.skip()` in the caller) — under CI=true it never does.
- */
-export const requirePostgres = async (context: Mocha.Context): Promise<void> => {
-  const answers = await postgresAnswers();
-  if (!answers && process.env.CI !== 'true') context.skip();
-  expect(answers, `PostgreSQL answers at ${POSTGRES_ADMIN_URL} (start it: .ci/run does, or pg_ctlcluster <version> main start)`).to.equal(true);
+/** PostgreSQL is required, not optional (as Redis is): without it a spec fails at once and says what to start. */
+export const requirePostgres = async (url = POSTGRES_ADMIN_URL): Promise<void> => {
+  expect(await postgresAnswers(url), `PostgreSQL answers at ${url} (start it: .ci/run does, or pg_ctlcluster <version> main start)`).to.equal(true);
 };
 
 const withAdmin = async <T>(run: (client: pg.Client) => Promise<T>): Promise<T> => {
