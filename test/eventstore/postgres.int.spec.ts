@@ -153,6 +153,30 @@ describe('PostgresEventStore', function () {
     });
   });
 
+  describe('when the LISTEN connection drops and the server is back', () => {
+    it('LISTENs again, so other processes wake it without waiting for the poll', async () => {
+      const { hostname, port } = new URL(url);
+      const proxy = await startProxy({ host: hostname, port: Number(port || 5432) });
+      try {
+        const writer = open({ listen: false, pollIntervalMs: 0 });
+        const watcher = open({ url: proxy.urlFor(url), pollIntervalMs: 60_000, connectTimeoutMs: 1000 });
+        await watcher.ready();
+        const seen: number[] = [];
+        watcher.onAppended((position) => seen.push(position));
+        await sleep(200);
+        proxy.cut();
+        await sleep(300);
+        proxy.restore();
+        await sleep(2500); // it retries a second after the drop
+        const { position } = await writer.appendToStream(`test-${randomUUID()}`, [newEvent()], 'no_stream');
+        for (let i = 0; i < 100 && !seen.includes(position); i++) await sleep(10);
+        expect(seen).to.include(position);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
   describe('when PostgreSQL does not answer at start', () => {
     it('fails with EVENT_STORE_UNAVAILABLE naming the URL without its password', async () => {
       const proxy = await startProxy({ host: '127.0.0.1', port: 5432 });
@@ -202,6 +226,52 @@ describe('PostgresEventStore', function () {
         }
         expect(resumed).to.equal(1);
         expect(await store.headPosition()).to.equal(2);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('leaves every append whole or absent when the cut comes while transactions are in flight', async () => {
+      const { hostname, port } = new URL(url);
+      const proxy = await startProxy({ host: hostname, port: Number(port || 5432) });
+      try {
+        const store = open({ url: proxy.urlFor(url), connectTimeoutMs: 1000 });
+        await store.ready();
+        const streams = Array.from({ length: 300 }, () => `test-${randomUUID()}`);
+        let acknowledged = 0;
+        // Ten appends every 2 ms, so transactions are under way when the cut comes after the first thirty commits.
+        const appends = streams.map(async (s, i) => {
+          await sleep(Math.floor(i / 10) * 2);
+          const result = await store.appendToStream(s, [newEvent(), newEvent(), newEvent()], 'no_stream');
+          acknowledged += 1;
+          return result;
+        });
+        for (let i = 0; i < 2000 && acknowledged < 30; i++) await sleep(1);
+        proxy.cut();
+        const outcomes = await Promise.allSettled(appends);
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).to.have.property('code', 'EVENT_STORE_UNAVAILABLE');
+        expect(
+          outcomes.some((o) => o.status === 'rejected'),
+          'the cut hit appends in flight',
+        ).to.equal(true);
+        console.error(`      (${outcomes.filter((o) => o.status === 'fulfilled').length} of ${outcomes.length} acknowledged before the cut)`);
+        proxy.restore();
+
+        const direct = new PostgresEventStore({ url, pollIntervalMs: 0 });
+        try {
+          const counts = await Promise.all(streams.map(async (s) => (await direct.readStream(s)).length));
+          expect(
+            counts.filter((n) => n !== 0 && n !== 3),
+            'no append is half written',
+          ).to.deep.equal([]);
+          outcomes.forEach((o, i) => {
+            if (o.status === 'fulfilled') expect(counts[i], 'an acknowledged append is stored').to.equal(3);
+          });
+          const head = await direct.headPosition();
+          expect((await direct.stats()).events, 'the head counts exactly the events stored').to.equal(head);
+        } finally {
+          await direct.close();
+        }
       } finally {
         await proxy.close();
       }
