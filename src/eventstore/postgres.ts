@@ -31,6 +31,14 @@ export type PostgresEventStoreOptions = Readonly<{
   now?: () => string;
 }>;
 
+/** What `vespera_append_batch` says of each append, in order. */
+type BatchOutcome =
+  | { revision: number; position: number }
+  | { replay: number }
+  | { error: 'conflict'; actual: number }
+  | { error: 'reused'; stream: string }
+  | { error: 'duplicate'; detail: string };
+
 type PendingAppend = {
   streamId: string;
   events: readonly NewEvent[];
@@ -55,7 +63,7 @@ const MAX_BATCH = 500;
  * never sees 10 once A commits (the "skipped late commit"). Taking positions from this row under `FOR UPDATE` inside
  * the append transaction serialises appenders (across every process on the database): the next one cannot allocate
  * until the previous one committed or rolled back, so positions become visible in order and without holes.
- * Group commit (several appends per transaction) keeps that serial section cheap.
+ * Group commit (a batch of appends in one call of `vespera_append_batch`, one statement) keeps that serial section cheap.
  *
  * `data` and `metadata` are `json`, not `jsonb`: jsonb reorders object keys, and an event must read back byte for
  * byte as it was appended (a read model rebuilt from the log must equal the live one, which saw the original order).
@@ -82,6 +90,67 @@ CREATE TABLE IF NOT EXISTS event_head (
   position bigint NOT NULL
 );
 INSERT INTO event_head (one, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION vespera_append_batch(batch json, recorded timestamptz) RETURNS json
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head bigint;
+  start_head bigint;
+  a json;
+  s text;
+  n int;
+  cur int;
+  owner text;
+  first_rev int;
+  ok boolean;
+  results json[] := '{}';
+BEGIN
+  SELECT position INTO head FROM event_head FOR UPDATE;
+  start_head := head;
+  FOR a IN SELECT value FROM json_array_elements(batch) LOOP
+    s := a->>'stream';
+    n := json_array_length(a->'events');
+    BEGIN
+      owner := NULL;
+      IF n > 0 THEN
+        SELECT stream_id, revision INTO owner, first_rev FROM events WHERE id = a->'events'->0->>'id';
+      END IF;
+      IF owner IS NOT NULL AND owner <> s THEN
+        results := results || json_build_object('error', 'reused', 'stream', owner);
+      ELSIF owner IS NOT NULL THEN
+        results := results || json_build_object('replay', first_rev);
+      ELSE
+        SELECT revision INTO cur FROM streams WHERE stream_id = s;
+        IF NOT FOUND THEN cur := -1; END IF;
+        ok := CASE a->>'expected'
+          WHEN 'any' THEN true
+          WHEN 'no_stream' THEN cur = -1
+          WHEN 'stream_exists' THEN cur >= 0
+          ELSE cur = (a->>'revision')::int END;
+        IF NOT ok THEN
+          results := results || json_build_object('error', 'conflict', 'actual', cur);
+        ELSE
+          IF n > 0 THEN
+            INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at)
+            SELECT head + t.o, t.ev->>'id', s, cur + t.o, t.ev->>'type', t.ev->'data', t.ev->'metadata', recorded
+            FROM json_array_elements(a->'events') WITH ORDINALITY AS t(ev, o);
+            INSERT INTO streams (stream_id, revision) VALUES (s, cur + n)
+            ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision;
+          END IF;
+          head := head + n;
+          results := results || json_build_object('revision', cur + n, 'position', head);
+        END IF;
+      END IF;
+    EXCEPTION WHEN unique_violation THEN
+      results := results || json_build_object('error', 'duplicate', 'detail', SQLERRM);
+    END;
+  END LOOP;
+  IF head > start_head THEN
+    UPDATE event_head SET position = head;
+    PERFORM pg_notify('vespera_events', head::text);
+  END IF;
+  RETURN array_to_json(results);
+END
+$fn$;
 `;
 
 /** SQLSTATE classes and driver codes that mean "the server is not there", not "the statement is wrong". */
@@ -209,7 +278,7 @@ export class PostgresEventStore implements EventStore {
   ready(): Promise<void> {
     this.readiness ??= this.start().catch((error: unknown) => {
       this.readiness = undefined;
-      throw this.unavailable(error);
+      throw isUnavailable(error) ? this.unavailable(error) : error;
     });
     return this.readiness;
   }
@@ -310,138 +379,86 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Group commit: one transaction for the batch, each append inside its own savepoint so a stale expected revision
-   * fails alone. A lost connection rolls the whole transaction back: every append of the batch fails with
+   * Group commit: the whole batch is one call of `vespera_append_batch`, one statement and so one transaction and one
+   * round trip; inside it each append runs in its own exception block (a savepoint), so a stale expected revision
+   * fails alone. A lost connection rolls the whole statement back: every append of the batch fails with
    * EVENT_STORE_UNAVAILABLE and nothing of it is written.
    */
   private async flush(batch: readonly PendingAppend[]): Promise<void> {
-    let client: pg.PoolClient | undefined;
-    const outcomes: Array<AppendResult | Error> = [];
-    let head = 0;
+    const recordedAt = this.now();
+    const payload = JSON.stringify(
+      batch.map(({ streamId, events, expected }) => ({
+        stream: streamId,
+        expected: typeof expected === 'number' ? 'exact' : expected,
+        revision: typeof expected === 'number' ? expected : null,
+        events: events.map(({ id, type, data, metadata }) => ({ id, type, data, metadata })),
+      })),
+    );
+    let outcomes: BatchOutcome[];
     try {
-      await this.ready();
-      client = await this.pool.connect();
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ position: string }>('SELECT position FROM event_head FOR UPDATE');
-      head = Number(rows[0]!.position);
-      for (const append of batch) {
-        await client.query('SAVEPOINT append');
-        try {
-          const outcome = await this.appendOne(client, append, head);
-          await client.query('RELEASE SAVEPOINT append');
-          head = Math.max(head, outcome.appendedHead);
-          outcomes.push(outcome.result);
-        } catch (error) {
-          if (isUnavailable(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT append');
-          await client.query('RELEASE SAVEPOINT append');
-          outcomes.push(error as Error);
-        }
-      }
-      await client.query('UPDATE event_head SET position = $1', [head]);
-      await client.query('SELECT pg_notify($1, $2)', [APPEND_CHANNEL, String(head)]);
-      await client.query('COMMIT');
-      client.release();
-      client = undefined;
+      const [row] = await this.query<{ outcomes: BatchOutcome[] }>('SELECT vespera_append_batch($1::json, $2::timestamptz) AS outcomes', [
+        payload,
+        recordedAt,
+      ]);
+      outcomes = row!.outcomes;
     } catch (error) {
-      if (client) {
-        await client.query('ROLLBACK').catch(() => {});
-        // A connection that failed mid-transaction is not handed out again.
-        client.release(isUnavailable(error) ? (error as Error) : undefined);
-      }
-      const failure = isUnavailable(error) || error instanceof EventStoreUnavailableError ? this.unavailable(error) : error;
-      for (const append of batch) append.reject(failure);
+      for (const append of batch) append.reject(error);
       return;
     }
     const previous = this.lastSeenPosition;
     const appended: StoredEvent[] = [];
-    batch.forEach((append, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome instanceof Error) append.reject(outcome);
-      else {
-        for (const event of outcome.events) if (event.position > previous) appended.push(event);
-        append.resolve(outcome);
-      }
-    });
+    let head = previous;
+    await Promise.all(
+      batch.map(async (append, i) => {
+        try {
+          const result = await this.settle(append, outcomes[i]!, recordedAt);
+          for (const event of result.events) if (event.position > previous) appended.push(event);
+          head = Math.max(head, result.position);
+          append.resolve(result);
+        } catch (error) {
+          append.reject(error);
+        }
+      }),
+    );
     appended.sort((a, b) => a.position - b.position);
-    if (head > previous) {
-      this.lastSeenPosition = head;
+    if (head > this.lastSeenPosition) {
       // Only when they follow on from what listeners saw last; otherwise the position alone (they read the log).
-      this.notify(head, appended[0]?.position === previous + 1 ? appended : undefined);
+      const contiguous = appended[0]?.position === previous + 1 && appended.at(-1)!.position === head && this.lastSeenPosition === previous;
+      this.lastSeenPosition = head;
+      this.notify(head, contiguous ? appended : undefined);
     }
   }
 
-  private async appendOne(
-    client: pg.PoolClient,
-    { streamId, events, expected }: PendingAppend,
-    head: number,
-  ): Promise<{ result: AppendResult; appendedHead: number }> {
-    const replay = await this.replayOf(client, streamId, events, head);
-    if (replay) return { result: replay, appendedHead: head };
-    const { rows } = await client.query<{ revision: number }>('SELECT revision FROM streams WHERE stream_id = $1', [streamId]);
-    const current = rows[0]?.revision ?? -1;
-    const ok =
-      expected === 'any' || (expected === 'no_stream' && current === -1) || (expected === 'stream_exists' && current >= 0) || expected === current;
-    if (!ok) throw new ConcurrencyError(streamId, describeExpected(expected), current);
-    if (events.length === 0) return { result: { nextRevision: current, position: head, events: [] }, appendedHead: head };
-    const recordedAt = this.now();
+  /** One append's outcome in the batch as its result or its error. */
+  private async settle({ streamId, events, expected }: PendingAppend, outcome: BatchOutcome, recordedAt: string): Promise<AppendResult> {
+    if ('error' in outcome) {
+      if (outcome.error === 'conflict') throw new ConcurrencyError(streamId, describeExpected(expected), outcome.actual);
+      const owner = outcome.error === 'reused' ? outcome.stream : undefined;
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        422,
+        owner
+          ? `Event ${events[0]!.id} already belongs to stream ${owner}: its command id was used before.`
+          : `An event id of this append is already in the log: its command id was used before.`,
+        { eventId: events[0]!.id },
+      );
+    }
+    if ('replay' in outcome) {
+      // The same events appended again (same ids, same stream) succeed without appending: as the SQLite store does.
+      const stored = await this.readStream(streamId, { fromRevision: outcome.replay, maxCount: events.length });
+      return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)!.position, events: stored };
+    }
     const stored: StoredEvent[] = events.map((event, i) => ({
       id: event.id,
       type: event.type,
       data: event.data as object,
       metadata: event.metadata,
       streamId,
-      revision: current + 1 + i,
-      position: head + 1 + i,
+      revision: outcome.revision - events.length + 1 + i,
+      position: outcome.position - events.length + 1 + i,
       recordedAt,
     }));
-    await client.query(
-      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at)
-       SELECT p, i, $3, r, t, d::json, m::json, $8::timestamptz
-       FROM unnest($1::bigint[], $2::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(p, i, r, t, d, m)`,
-      [
-        stored.map((e) => e.position),
-        stored.map((e) => e.id),
-        streamId,
-        stored.map((e) => e.revision),
-        stored.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata)),
-        recordedAt,
-      ],
-    );
-    const revision = stored.at(-1)!.revision;
-    await client.query(
-      'INSERT INTO streams (stream_id, revision) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
-      [streamId, revision],
-    );
-    return { result: { nextRevision: revision, position: stored.at(-1)!.position, events: stored }, appendedHead: stored.at(-1)!.position };
-  }
-
-  /** The same events appended again (same ids, same stream) succeed without appending: as the SQLite store does. */
-  private async replayOf(client: pg.PoolClient, streamId: string, events: readonly NewEvent[], head: number): Promise<AppendResult | undefined> {
-    if (events.length === 0) return undefined;
-    const { rows } = await client.query<{ stream_id: string; revision: number }>('SELECT stream_id, revision FROM events WHERE id = $1', [
-      events[0]!.id,
-    ]);
-    const first = rows[0];
-    if (!first) return undefined;
-    if (first.stream_id !== streamId) {
-      throw new DomainError(
-        'IDEMPOTENCY_KEY_REUSED',
-        422,
-        `Event ${events[0]!.id} already belongs to stream ${first.stream_id}: its command id was used before.`,
-        {
-          eventId: events[0]!.id,
-        },
-      );
-    }
-    const read = await client.query<PgEventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
-      [streamId, first.revision, events.length],
-    );
-    const stored = read.rows.map(toStoredPg);
-    return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)?.position ?? head, events: stored };
+    return { nextRevision: outcome.revision, position: outcome.position, events: stored };
   }
 
   private async pollForeignAppends(): Promise<void> {
