@@ -51,6 +51,7 @@ describe('PostgresEventStore', function () {
     });
   });
 
+  // Tried against positions taken from a sequence (and the head updated at commit): the follower missed most events.
   describe('when appenders on several pools race (late commits)', () => {
     it('hands out positions that a follower reading `position > checkpoint` never skips', async () => {
       const writers = Array.from({ length: 4 }, () => open({ listen: false, pollIntervalMs: 0 }));

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 import { REPO } from '../support/cli.js';
 import { freshDatabase, requirePostgres, startProxy } from '../support/postgres.js';
@@ -36,6 +38,15 @@ describe('Vespera on the PostgreSQL event store', function () {
 
   before(async () => {
     await requirePostgres();
+  });
+
+  describe('when the configuration names PostgreSQL', () => {
+    it('takes VESPERA_POSTGRES_URL and refuses a missing or foreign one', () => {
+      const url = 'postgres://vespera:secret@db.internal:5432/vespera';
+      expect(loadConfig({ VESPERA_EVENT_STORE: 'postgres', VESPERA_POSTGRES_URL: url })).to.include({ eventStore: 'postgres', postgresUrl: url });
+      expect(() => loadConfig({ VESPERA_EVENT_STORE: 'postgres' })).to.throw(ConfigError, /VESPERA_POSTGRES_URL is required/);
+      expect(() => loadConfig({ VESPERA_EVENT_STORE: 'postgres', VESPERA_POSTGRES_URL: 'mysql://db/x' })).to.throw(ConfigError, /postgres:\/\//);
+    });
   });
 
   describe('when the event store does not answer at start', () => {
