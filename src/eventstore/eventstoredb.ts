@@ -131,7 +131,7 @@ export class EventStoreDbEventStore implements EventStore {
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw error;
+      throw this.unavailable(error);
     }
     return stored;
   }
@@ -150,11 +150,15 @@ export class EventStoreDbEventStore implements EventStore {
     // The read starts at `from` inclusively, so one extra event covers the one we drop.
     const read = this.client.readAll({ direction: FORWARDS, fromPosition: from, maxCount: maxCount + 1, filter: excludeSystemEvents() });
     const stored: StoredEvent[] = [];
-    for await (const resolved of read) {
-      if (!resolved.event) continue;
-      const event = toStored(resolved.event, resolved.commitPosition);
-      if (event.position > fromPosition) stored.push(event);
-      if (stored.length === maxCount) break;
+    try {
+      for await (const resolved of read) {
+        if (!resolved.event) continue;
+        const event = toStored(resolved.event, resolved.commitPosition);
+        if (event.position > fromPosition) stored.push(event);
+        if (stored.length === maxCount) break;
+      }
+    } catch (error) {
+      throw this.unavailable(error);
     }
     return stored;
   }
@@ -165,7 +169,7 @@ export class EventStoreDbEventStore implements EventStore {
         if (resolved.event) return Number(resolved.event.revision);
       }
     } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
+      if (!(error instanceof StreamNotFoundError)) throw this.unavailable(error);
     }
     return -1;
   }
