@@ -196,6 +196,7 @@ export class PostgresEventStore implements EventStore {
   private lastSeenPosition = 0;
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
+  private heldNotification = 0;
   private listener: pg.Client | undefined;
   private relisten: NodeJS.Timeout | undefined;
   private closed = false;
@@ -336,10 +337,10 @@ export class PostgresEventStore implements EventStore {
     client.on('end', retry);
     client.on('notification', (message) => {
       const position = Number(message.payload);
-      if (Number.isFinite(position) && position > this.lastSeenPosition) {
-        this.lastSeenPosition = position;
-        this.notify(position);
-      }
+      if (!Number.isFinite(position)) return;
+      // Our own batch's NOTIFY may overtake its reply: held until the batch settles, so listeners get its events.
+      if (this.flushing) this.heldNotification = Math.max(this.heldNotification, position);
+      else this.announce(position);
     });
     try {
       await client.connect();
@@ -375,6 +376,15 @@ export class PostgresEventStore implements EventStore {
       }
     } finally {
       this.flushing = undefined;
+      this.announce(this.heldNotification);
+    }
+  }
+
+  /** Another process's appends up to `position` (from NOTIFY), when listeners have not seen them yet. */
+  private announce(position: number): void {
+    if (position > this.lastSeenPosition) {
+      this.lastSeenPosition = position;
+      this.notify(position);
     }
   }
 
