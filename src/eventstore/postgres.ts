@@ -263,11 +263,13 @@ export class PostgresEventStore implements EventStore {
     return Number(row?.position ?? 0);
   }
 
+  /** Positions have no holes (1, 2, 3, … from `event_head`), so the head is also the number of events: no count of the log. */
   async stats(): Promise<StoreStats> {
-    const [row] = await this.query<{ events: string; streams: string; head: string }>(
-      'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams, (SELECT position FROM event_head) AS head',
+    const [row] = await this.query<{ streams: string; head: string }>(
+      'SELECT (SELECT COUNT(*) FROM streams) AS streams, (SELECT position FROM event_head) AS head',
     );
-    return { events: Number(row!.events), streams: Number(row!.streams), headPosition: Number(row!.head ?? 0) };
+    const head = Number(row!.head ?? 0);
+    return { events: head, streams: Number(row!.streams), headPosition: head };
   }
 
   onAppended(listener: AppendListener): () => void {
