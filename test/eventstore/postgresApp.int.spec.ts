@@ -12,12 +12,12 @@ import { freshDatabase, requirePostgres, startProxy } from '../support/postgres.
 
 type Run = { code: number | null; stderr: string };
 
-/** `vespera serve` as its own process with exactly this store configuration (nothing of the test run's VESPERA_*). */
-const serveWith = (storeEnv: Record<string, string>): Promise<Run> =>
+/** `vespera ARGS…` as its own process with exactly this store configuration (nothing of the test run's VESPERA_*). */
+const cliWith = (args: string[], storeEnv: Record<string, string>): Promise<Run> =>
   new Promise((resolve, reject) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-pg-'));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       cwd: REPO,
       env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_PORT: '0', VESPERA_VECTORS: 'off', ...storeEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -51,7 +51,10 @@ describe('Vespera on the PostgreSQL event store', function () {
 
   describe('when the event store does not answer at start', () => {
     it('exits 3 with one EVENT_STORE_UNAVAILABLE line naming the PostgreSQL URL without its password', async () => {
-      const run = await serveWith({ VESPERA_EVENT_STORE: 'postgres', VESPERA_POSTGRES_URL: 'postgres://vespera:pg-s3cret@127.0.0.1:1/vespera' });
+      const run = await cliWith(['serve'], {
+        VESPERA_EVENT_STORE: 'postgres',
+        VESPERA_POSTGRES_URL: 'postgres://vespera:pg-s3cret@127.0.0.1:1/vespera',
+      });
       expect(run.code).to.equal(3);
       expect(run.stderr.trim().split('\n')).to.have.length(1);
       expect(run.stderr).to.match(/^EVENT_STORE_UNAVAILABLE .*postgres:\/\/vespera@127\.0\.0\.1:1\/vespera/);
@@ -59,11 +62,36 @@ describe('Vespera on the PostgreSQL event store', function () {
     });
 
     it('does the same for KurrentDB', async () => {
-      const run = await serveWith({ VESPERA_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://admin:kdb-s3cret@127.0.0.1:1?tls=false' });
+      const run = await cliWith(['serve'], {
+        VESPERA_EVENT_STORE: 'eventstoredb',
+        EVENTSTORE_URL: 'kurrentdb://admin:kdb-s3cret@127.0.0.1:1?tls=false',
+      });
       expect(run.code).to.equal(3);
       expect(run.stderr.trim().split('\n')).to.have.length(1);
       expect(run.stderr).to.match(/^EVENT_STORE_UNAVAILABLE .*kurrentdb:\/\/admin@127\.0\.0\.1:1/);
       expect(run.stderr).not.to.include('kdb-s3cret');
+    });
+  });
+
+  describe('when asked for a backup or a restore of a PostgreSQL log', () => {
+    it('refuses (exit 1) and points at pg_dump', async () => {
+      const db = await freshDatabase();
+      try {
+        const env = { VESPERA_EVENT_STORE: 'postgres', VESPERA_POSTGRES_URL: db.url };
+        const file = path.join(os.tmpdir(), `vespera-pg-backup-${process.pid}.ndjson`);
+        for (const args of [
+          ['backup', file],
+          ['restore', file],
+        ]) {
+          const run = await cliWith(args, env);
+          expect(run.code, args[0]).to.equal(1);
+          expect(run.stderr).to.match(/works on the embedded SQLite event log; this configuration uses postgres/);
+          expect(run.stderr).to.include('pg_dump');
+        }
+        expect(fs.existsSync(file), 'no backup file written').to.equal(false);
+      } finally {
+        await db.drop();
+      }
     });
   });
 
