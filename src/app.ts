@@ -40,6 +40,7 @@ import type { ProjectEvent } from './events/project.js';
 import type { RoleEvent } from './events/roles.js';
 import type { EventStore } from './eventstore/eventStore.js';
 import { EventStoreDbEventStore } from './eventstore/eventstoredb.js';
+import { PostgresEventStore } from './eventstore/postgres.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { Projector } from './projections/projector.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
@@ -66,12 +67,13 @@ import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
 import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
 import { serverVerifier } from './wiring/verify.js';
-import { readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
+import { eventStoreSpec, readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
 import { swappableDatabase } from './projections/sqlite/swappable.js';
 import { drainable, type DrainHook, type DrainResult } from './wiring/drain.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
+  if (config.eventStore === 'postgres') return new PostgresEventStore({ url: config.postgresUrl! });
   return new SqliteEventStore({ path: dataFiles(config.dataDir).events, synchronous: config.sync });
 };
 
@@ -123,6 +125,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
+  // An unreachable store fails the start here, before anything else opens (the CLI prints EVENT_STORE_UNAVAILABLE, exit 3).
+  await store.headPosition().catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    throw error;
+  });
   // Every reader holds this handle; a blue-green rebuild points it at the new model (wiring/rebuildModels.ts).
   const readModel = swappableDatabase(openReadModel(dataFiles(config.dataDir).readModel));
   const readDb = readModel.db;
@@ -135,10 +142,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const graph = await startGraphWorker(
     {
       file: dataFiles(config.dataDir).graph,
-      eventStore:
-        config.eventStore === 'sqlite'
-          ? { kind: 'sqlite', path: dataFiles(config.dataDir).events }
-          : { kind: 'eventstoredb', url: config.eventStoreUrl! },
+      eventStore: eventStoreSpec(config),
       logLevel: config.logLevel,
       cycleCheckMs: config.cycleIntervalMs,
     },

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createApp, openEventStore } from './app.js';
 import { loadConfig, type Config } from './config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, EventStoreUnavailableError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
@@ -286,6 +286,11 @@ program.command('stats').description('Events, streams and projector positions, a
 program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
 
 program.parseAsync().catch((error: unknown) => {
+  // The log does not answer: one line naming it (without its password), exit 3, so a supervisor can tell it apart.
+  if (error instanceof EventStoreUnavailableError) {
+    console.error(`EVENT_STORE_UNAVAILABLE ${error.message}`);
+    process.exit(3);
+  }
   // Role-file and configuration problems are the operator's to fix: say what and where, no stack.
   console.error(error instanceof RoleFileError || error instanceof ConfigError ? error.message : error instanceof Error ? error.message : error);
   process.exit(1);

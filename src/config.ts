@@ -5,8 +5,10 @@ export type Config = Readonly<{
   dataDir: string;
   host: string;
   port: number;
-  eventStore: 'sqlite' | 'eventstoredb';
+  eventStore: 'sqlite' | 'eventstoredb' | 'postgres';
   eventStoreUrl?: string;
+  /** `VESPERA_POSTGRES_URL` (postgres://user:password@host:5432/db), for VESPERA_EVENT_STORE=postgres. */
+  postgresUrl?: string;
   /** SQLite event store durability: `full` survives a power cut, `normal` only a process crash. */
   sync: 'full' | 'normal';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -117,7 +119,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     }
     return raw as T;
   };
-  const eventStore = oneOf('VESPERA_EVENT_STORE', ['sqlite', 'eventstoredb'], 'sqlite');
+  const eventStore = oneOf('VESPERA_EVENT_STORE', ['sqlite', 'eventstoredb', 'postgres'], 'sqlite');
+  const postgresUrl = env.VESPERA_POSTGRES_URL || undefined;
+  if (eventStore === 'postgres' && !postgresUrl) {
+    problems.push('VESPERA_POSTGRES_URL is required when VESPERA_EVENT_STORE=postgres (e.g. postgres://vespera@127.0.0.1:5432/vespera)');
+  }
+  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    problems.push('VESPERA_POSTGRES_URL must be a postgres:// connection string');
+  }
   const eventStoreUrl = env.EVENTSTORE_URL || undefined;
   if (eventStore === 'eventstoredb' && !eventStoreUrl) {
     problems.push('EVENTSTORE_URL is required when VESPERA_EVENT_STORE=eventstoredb (e.g. kurrentdb://localhost:2113?tls=false)');
@@ -164,6 +173,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: int('VESPERA_PORT', 3000, 0, 65535),
     eventStore,
     ...(eventStoreUrl ? { eventStoreUrl } : {}),
+    ...(postgresUrl ? { postgresUrl } : {}),
     sync: oneOf('VESPERA_SYNC', ['full', 'normal'], 'full'),
     logLevel: oneOf('VESPERA_LOG_LEVEL', LOG_LEVELS, 'info'),
     maxDepth: int('VESPERA_MAX_DEPTH', 10, 1, 50),

@@ -53,3 +53,31 @@ export class ConcurrencyError extends DomainError {
     );
   }
 }
+
+/** The event store does not answer (down, restarting, unreachable): nothing was written; retry once it is back. */
+export class EventStoreUnavailableError extends DomainError {
+  constructor(
+    /** The store's address without its password. */
+    readonly url: string,
+    reason: string,
+  ) {
+    super(
+      'EVENT_STORE_UNAVAILABLE',
+      503,
+      `The event store at ${url} is unavailable (${reason}); nothing was written.`,
+      { url },
+      'Retry in a few seconds; the operator should check that the event store is running.',
+    );
+  }
+}
+
+/** A connection string fit for logs and messages: the password removed. */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1@');
+  }
+};

@@ -7,7 +7,9 @@ import {
   NO_STREAM,
   START,
   STREAM_EXISTS,
+  DeadlineExceededError,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   jsonEvent,
@@ -18,7 +20,7 @@ import {
 } from '@kurrent/kurrentdb-client';
 import type { EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
 import { upcast } from '../events/upcasters.js';
-import { ConcurrencyError } from '../errors.js';
+import { ConcurrencyError, EventStoreUnavailableError, redactUrl } from '../errors.js';
 import {
   type AppendListener,
   describeExpected,
@@ -78,8 +80,10 @@ export class EventStoreDbEventStore implements EventStore {
   private readonly poller: NodeJS.Timeout | undefined;
   private lastSeenPosition = 0;
   private polling = false;
+  private readonly url: string;
 
   constructor(options: EventStoreDbEventStoreOptions) {
+    this.url = redactUrl(options.url);
     this.client = KurrentDBClient.connectionString(options.url);
     const poll = options.pollIntervalMs ?? 200;
     // Polling the head rather than subscribing to $all: nothing to resubscribe after a dropped connection.
@@ -110,7 +114,7 @@ export class EventStoreDbEventStore implements EventStore {
         const actual = error.actualState === NO_STREAM ? -1 : Number(error.actualState);
         throw new ConcurrencyError(streamId, describeExpected(expected), actual);
       }
-      throw error;
+      throw this.unavailable(error);
     }
   }
 
@@ -127,7 +131,7 @@ export class EventStoreDbEventStore implements EventStore {
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw error;
+      throw this.unavailable(error);
     }
     return stored;
   }
@@ -146,11 +150,15 @@ export class EventStoreDbEventStore implements EventStore {
     // The read starts at `from` inclusively, so one extra event covers the one we drop.
     const read = this.client.readAll({ direction: FORWARDS, fromPosition: from, maxCount: maxCount + 1, filter: excludeSystemEvents() });
     const stored: StoredEvent[] = [];
-    for await (const resolved of read) {
-      if (!resolved.event) continue;
-      const event = toStored(resolved.event, resolved.commitPosition);
-      if (event.position > fromPosition) stored.push(event);
-      if (stored.length === maxCount) break;
+    try {
+      for await (const resolved of read) {
+        if (!resolved.event) continue;
+        const event = toStored(resolved.event, resolved.commitPosition);
+        if (event.position > fromPosition) stored.push(event);
+        if (stored.length === maxCount) break;
+      }
+    } catch (error) {
+      throw this.unavailable(error);
     }
     return stored;
   }
@@ -161,17 +169,28 @@ export class EventStoreDbEventStore implements EventStore {
         if (resolved.event) return Number(resolved.event.revision);
       }
     } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
+      if (!(error instanceof StreamNotFoundError)) throw this.unavailable(error);
     }
     return -1;
   }
 
   async headPosition(): Promise<number> {
-    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: excludeSystemEvents() });
-    for await (const resolved of read) {
-      if (resolved.event) return toStored(resolved.event, resolved.commitPosition).position;
+    try {
+      const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: excludeSystemEvents() });
+      for await (const resolved of read) {
+        if (resolved.event) return toStored(resolved.event, resolved.commitPosition).position;
+      }
+      return 0;
+    } catch (error) {
+      throw this.unavailable(error);
     }
-    return 0;
+  }
+
+  /** The client's "no connection" errors as EVENT_STORE_UNAVAILABLE (503, the URL without its password); others as they are. */
+  private unavailable(error: unknown): unknown {
+    return error instanceof UnavailableError || error instanceof DeadlineExceededError
+      ? new EventStoreUnavailableError(this.url, error.message)
+      : error;
   }
 
   async stats(): Promise<StoreStats> {

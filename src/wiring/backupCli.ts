@@ -46,7 +46,9 @@ const sqliteOnly = (cfg: Config, what: string): number | undefined =>
     ? undefined
     : refuse(
         `vespera ${what} works on the embedded SQLite event log; this configuration uses ${cfg.eventStore}.`,
-        'KurrentDB assigns its own log positions, so a restore could not keep them: back it up with its own tools (docs/audit.md#backup-and-restore).',
+        cfg.eventStore === 'postgres'
+          ? 'Back up the PostgreSQL database with pg_dump and restore it with pg_restore: they keep the log positions (docs/event-stores.md).'
+          : 'KurrentDB assigns its own log positions, so a restore could not keep them: back it up with its own tools (docs/audit.md#backup-and-restore).',
       );
 
 /** `vespera backup FILE [--json]`: the log up to its head as NDJSON; safe while a server runs on the same data dir. */

@@ -10,8 +10,11 @@ import { rebuildSqliteBlueGreen } from '../projections/sqlite/blueGreen.js';
 import type { SwappableDatabase } from '../projections/sqlite/swappable.js';
 import { dataFiles } from './dataFiles.js';
 
-export const eventStoreSpec = (config: Config): EventStoreSpec =>
-  config.eventStore === 'sqlite' ? { kind: 'sqlite', path: dataFiles(config.dataDir).events } : { kind: 'eventstoredb', url: config.eventStoreUrl! };
+export const eventStoreSpec = (config: Config): EventStoreSpec => {
+  if (config.eventStore === 'postgres') return { kind: 'postgres', url: config.postgresUrl! };
+  if (config.eventStore === 'eventstoredb') return { kind: 'eventstoredb', url: config.eventStoreUrl! };
+  return { kind: 'sqlite', path: dataFiles(config.dataDir).events };
+};
 
 export type RebuildDeps = Readonly<{ config: Config; logger: Logger; projector: Projector; readModel: SwappableDatabase }>;
 

@@ -1,13 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { SqliteEventStore } from '../../eventstore/sqlite.js';
-import { EventStoreDbEventStore } from '../../eventstore/eventstoredb.js';
+import { openStoreFromSpec, type EventStoreSpec } from '../../eventstore/spec.js';
 import { startGraphModel } from './index.js';
 
 /** What the API thread hands the graph thread: where the log and the graph live. */
 export type GraphWorkerData = Readonly<{
   file: string;
-  eventStore: { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
+  eventStore: EventStoreSpec;
   logLevel: string;
   cycleCheckMs?: number;
 }>;
@@ -28,10 +27,8 @@ export type GraphRequest =
 const main = async () => {
   const data = workerData as GraphWorkerData;
   const logger = pino({ name: 'vespera', level: data.logLevel }, pino.destination({ fd: 2, sync: false })).child({ thread: 'graph' });
-  const store =
-    data.eventStore.kind === 'sqlite'
-      ? new SqliteEventStore({ path: data.eventStore.path, pollIntervalMs: 20 })
-      : new EventStoreDbEventStore({ url: data.eventStore.url, pollIntervalMs: 100 });
+  // SQLite is polled cheaply and often; the servers announce appends (PostgreSQL NOTIFY) or are asked less often.
+  const store = openStoreFromSpec(data.eventStore, data.eventStore.kind === 'sqlite' ? 20 : 100);
   const model = await startGraphModel({
     store,
     file: data.file,
