@@ -22,6 +22,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   claims: () => import('./claims.js'),
   audit: () => import('./audit.js'),
   feed: () => import('./feed.js'),
+  nodes: () => import('./nodes.js'),
 };
 
 const main = async () => {

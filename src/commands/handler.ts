@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Link } from '@opentelemetry/api';
 import { v5 as uuidv5 } from 'uuid';
 import { ConcurrencyError, DomainError } from '../errors.js';
@@ -91,18 +92,51 @@ export class CommandHandler<S, C extends Command, E extends Event> {
   }
 
   private async decideAndAppend(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
+    const maxAttempts = this.options.maxAttempts ?? 12;
+    try {
+      return await this.attempt(streamId, commands);
+    } catch (error) {
+      // The attempt evolved the cached state in place: it is folded again from the log.
+      this.cache.delete(streamId);
+      if (!(error instanceof ConcurrencyError) || error.details.streamId !== streamId || maxAttempts <= 1) throw error;
+    }
+    // Another process (another node on a shared log) appended first. Each command is retried on its own now, deciding
+    // against the state without evolving it until its append succeeds: a lost race then costs reading the stream's new
+    // tail, not folding the whole stream again — which, with two nodes busy on one project, would lose every race.
+    const outcomes: Array<CommandResult | Error> = [];
+    for (const command of commands) {
       try {
-        return await this.attempt(streamId, commands);
+        outcomes.push(await this.retryAlone(streamId, command, maxAttempts));
       } catch (error) {
-        this.cache.delete(streamId);
-        if (!(error instanceof ConcurrencyError) || error.details.streamId !== streamId || attempt >= maxAttempts) throw error;
+        if (!(error instanceof ConcurrencyError)) throw error;
+        outcomes.push(error);
+      }
+    }
+    return outcomes;
+  }
+
+  /** Attempts 2 to `maxAttempts` of one command (the first was its batch's). */
+  private async retryAlone(streamId: string, command: C, maxAttempts: number): Promise<CommandResult | Error> {
+    for (let attempt = 2; ; attempt++) {
+      try {
+        return (await this.attempt(streamId, [command], true))[0]!;
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || error.details.streamId !== streamId || attempt >= maxAttempts) {
+          this.cache.delete(streamId);
+          throw error;
+        }
+        // A random pause that grows with each lost race lets one of the racers through.
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
       }
     }
   }
 
-  private async attempt(streamId: string, commands: readonly C[]): Promise<Array<CommandResult | Error>> {
+  /**
+   * One decide-and-append of `commands`. With `evolveAfterAppend` (one command at a time) the cached state is left
+   * as it was until the append succeeds, so a lost race leaves it valid; otherwise it is evolved as each command is
+   * decided (later commands of the batch see earlier ones) and a failed append spoils it.
+   */
+  private async attempt(streamId: string, commands: readonly C[], evolveAfterAppend = false): Promise<Array<CommandResult | Error>> {
     const { decider, store } = this.options;
     const entry = await this.catchUp(streamId);
     const outcomes: Array<CommandResult | Error | { from: number; count: number }> = [];
@@ -146,14 +180,24 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         const newEvent: NewEvent = { id: eventIdFor(command.metadata.commandId, i), type: event.type, data: event.data, metadata: stamped };
         pending.push(newEvent);
         revision += 1;
-        entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
+        if (!evolveAfterAppend) entry.state = decider.evolve(entry.state, provisional(newEvent, streamId, revision));
       });
       outcomes.push({ from: revision - decided.length + 1, count: decided.length });
-      if (decided.length > 0)
+      if (decided.length > 0 && !evolveAfterAppend)
         entry.commands.set(command.metadata.commandId, [revision - decided.length + 1, revision, command.type, command.metadata.requestHash]);
     }
     const appended =
       pending.length > 0 ? await store.appendToStream(streamId, pending, entry.revision === -1 ? 'no_stream' : entry.revision) : undefined;
+    if (appended && evolveAfterAppend) {
+      for (const event of appended.events) entry.state = decider.evolve(entry.state, event as StoredEvent<E>);
+      const command = commands[0]!;
+      entry.commands.set(command.metadata.commandId, [
+        appended.nextRevision - pending.length + 1,
+        appended.nextRevision,
+        command.type,
+        command.metadata.requestHash,
+      ]);
+    }
     if (appended) {
       entry.revision = appended.nextRevision;
       entry.position = appended.position;
