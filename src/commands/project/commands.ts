@@ -25,6 +25,8 @@ export type ProjectCommandsDeps = Readonly<{
   roleDefinition?: (name: string) => Promise<AssignableRole | undefined>;
   /** Tasks in progress per role: strict on this node across projects, soft across nodes. */
   workload?: RoleWorkload;
+  /** An agent's tasks of a role in progress outside one project (read model, soft): the per-agent cap across projects. */
+  agentWorkload?: (role: string, agent: string, exceptProjectId: string) => number;
   /** Projects that hold ready work a role could take, best first. */
   projectsWithReadyWork?: (role: string) => string[];
   /** The log, for undo (which reads a request's events and the project's history). */
@@ -72,6 +74,7 @@ export const projectCommands = ({
     async () => undefined,
   ),
   projectsWithReadyWork = () => [],
+  agentWorkload = () => 0,
   log,
   rules = DEFAULT_RULES,
 }: ProjectCommandsDeps) => {
@@ -176,7 +179,14 @@ export const projectCommands = ({
       if (role === undefined) return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds } }, meta);
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       return workload.withSlot(role, (inProgress) =>
-        run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, role, definition, inProgress } }, meta),
+        run(
+          projectId,
+          {
+            type: 'ClaimTask',
+            data: { taskId, agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, projectId) },
+          },
+          meta,
+        ),
       );
     },
 
@@ -196,7 +206,10 @@ export const projectCommands = ({
           const result = await workload.withSlot(role, (inProgress) =>
             run(
               candidate,
-              { type: 'ClaimNextTask', data: { agent, leaseSeconds, role, definition, inProgress } },
+              {
+                type: 'ClaimNextTask',
+                data: { agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, candidate) },
+              },
               { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` },
             ),
           );
