@@ -1,5 +1,5 @@
 import { conflict, DomainError, notFound, unprocessable } from '../../errors.js';
-import type { ProjectEvent } from '../../events/project.js';
+import type { FileConflict, ProjectEvent } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import { isForRole } from '../../algorithms/readiness.js';
 import { filesOutsidePatterns, roleFitsTask, type AssignableRole } from '../roles/assignment.js';
@@ -15,6 +15,7 @@ import {
 } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 import { rankReadyTasks } from './readiness.js';
+import { fileConflicts, reservations } from './files.js';
 
 /**
  * The role an agent acts for, resolved by the caller from the `roles` stream (null: unknown role); `inProgress` is
@@ -22,7 +23,8 @@ import { rankReadyTasks } from './readiness.js';
  */
 type RoleContext = { role?: string; definition?: AssignableRole | null; inProgress?: number; agentElsewhere?: number };
 
-export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number } & RoleContext>;
+/** `force`: claim even though another agent holds some of the task's files (recorded as `forcedOver`). */
+export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number; force?: boolean } & RoleContext>;
 export type ClaimNextTask = Command<
   'ClaimNextTask',
   { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number; agentElsewhere?: number }
@@ -50,7 +52,17 @@ const expireIfDue = (state: ProjectState, task: TaskNode, now: string): ProjectE
       ]
     : [];
 
-const claimEvents = (state: ProjectState, task: TaskNode, agent: string, role: string | null, leaseSeconds: number, now: string): ProjectEvent[] => [
+const MAX_REPORTED = 20;
+
+const claimEvents = (
+  state: ProjectState,
+  task: TaskNode,
+  agent: string,
+  role: string | null,
+  leaseSeconds: number,
+  now: string,
+  files: { skipped?: FileConflict[]; forcedOver?: FileConflict[] } = {},
+): ProjectEvent[] => [
   ...expireIfDue(state, task, now),
   {
     type: 'TaskClaimed',
@@ -62,9 +74,14 @@ const claimEvents = (state: ProjectState, task: TaskNode, agent: string, role: s
       from: 'pending',
       leaseExpiresAt: plusSeconds(now, leaseSeconds),
       claimedAt: now,
+      ...(files.skipped?.length ? { skipped: files.skipped.slice(0, MAX_REPORTED) } : {}),
+      ...(files.forcedOver?.length ? { forcedOver: files.forcedOver } : {}),
     },
   },
 ];
+
+const describeConflict = (c: FileConflict): string =>
+  `${c.files.join(', ')} ${c.holderTaskId ? `under task ${c.holderTaskId}` : 'under a mark'} of ${c.holder}${c.leaseExpiresAt ? ` until ${c.leaseExpiresAt}` : ''}`;
 
 /** Tasks of `role` this agent (of this plugin) holds under a live lease in the project. */
 const heldByAgent = (state: ProjectState, role: string, actor: string, agent: string, now: string): string[] => {
@@ -136,7 +153,17 @@ export const claimTask: Rule<ClaimTask> = ({ data, metadata }, state) => {
   if (data.role !== undefined) requireRoleFits(data.role, task, data.definition, data.inProgress ?? 0);
   if (data.role !== undefined && data.definition)
     requireAgentSlot(state, data.role, data.definition, metadata.actor, data.agent, now, data.agentElsewhere);
-  return claimEvents(state, task, data.agent, role, data.leaseSeconds, now);
+  const conflicts = fileConflicts(reservations(state, now), task.id, task.fields.files, metadata.actor, data.agent);
+  if (conflicts.length > 0 && !data.force) {
+    const [first] = conflicts;
+    throw conflict(
+      'FILE_CONFLICT',
+      `Task ${task.id} touches files another agent holds: ${conflicts.map(describeConflict).join('; ')}.`,
+      { taskId: task.id, holder: first!.holder, holderTaskId: first!.holderTaskId, leaseExpiresAt: first!.leaseExpiresAt, conflicts },
+      'Pick another task (claim_next_task skips these), wait for the holder to finish, or claim with force: true (recorded in the event).',
+    );
+  }
+  return claimEvents(state, task, data.agent, role, data.leaseSeconds, now, { forcedOver: conflicts });
 };
 
 export const claimNextTask: Rule<ClaimNextTask> = ({ data, metadata }, state, rules) => {
@@ -163,9 +190,18 @@ export const claimNextTask: Rule<ClaimNextTask> = ({ data, metadata }, state, ru
     isForRole(task.role, data.role, () =>
       roleFitsTask(definition, data.role, { requiredCapabilities: task.fields.requiredCapabilities, files: task.fields.files, depth: task.depth }),
     );
-  const best = rankReadyTasks(state, metadata.now, fits, rules.defaultEstimate)[0];
-  if (!best) throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}.`, { role: data.role });
-  return claimEvents(state, best, data.agent, data.role, data.leaseSeconds, metadata.now);
+  const held = reservations(state, metadata.now);
+  const skipped: FileConflict[] = [];
+  for (const task of rankReadyTasks(state, metadata.now, fits, rules.defaultEstimate)) {
+    const conflicts = fileConflicts(held, task.id, task.fields.files, metadata.actor, data.agent);
+    if (conflicts.length === 0) return claimEvents(state, task, data.agent, data.role, data.leaseSeconds, metadata.now, { skipped });
+    if (skipped.length < MAX_REPORTED) skipped.push(...conflicts.slice(0, MAX_REPORTED - skipped.length));
+  }
+  const why = skipped.length > 0 ? ` that other agents' files leave free (${skipped.length} skipped for their files)` : '';
+  throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}${why}.`, {
+    role: data.role,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  });
 };
 
 export const heartbeat: Rule<Heartbeat> = ({ data, metadata }, state) => {

@@ -122,6 +122,7 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
     fold.deleted.set(e.data.taskId, { position: event.position, recordedAt: event.recordedAt });
     return fold;
   }
+  if (e.type === 'FilesMarked' || e.type === 'FilesUnmarked') return fold; // advisory, no task changes
   const task = fold.tasks.get(e.data.taskId);
   if (!task) return fold;
   switch (e.type) {
