@@ -36,8 +36,8 @@ export type TaskRow = {
 };
 
 /** The read side's facts for the shared readiness rule (algorithms/readiness.ts), as SQL over `tasks`. */
-const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
-const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND ${OPEN_CHILDREN} = 0`;
+export const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
+export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND ${OPEN_CHILDREN} = 0`;
 const TASK_COLUMNS = `*, ${OPEN_CHILDREN} AS open_children`;
 
 export type TaskView = {
