@@ -192,8 +192,9 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
-        const unblocked = dependents
-          .map((d) => getTask(readDb, d.id))
+        // Dependents whose last hard dependency this was, and the parent whose last open child it was.
+        const unblocked = [...dependents.map((d) => d.id), ...(before.parentId ? [before.parentId] : [])]
+          .map((id) => getTask(readDb, id))
           .filter((t) => t.ready)
           .map((t) => t.id);
         return {
