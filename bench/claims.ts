@@ -3,11 +3,15 @@
  * tasks until claim-next answers claimed: false. The server runs in its own process (this file, forked
  * with VESPERA_BENCH_CLAIMS_SERVER=1) with the rate limit off; the agents authenticate with the admin
  * token from the data directory.
+ *
+ * Then with file-conflict checks: 1,000 tasks whose files overlap (paths and globs), each agent claiming and
+ * completing in a loop; the project's events are read back to count overlapping active claims.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { patternsOverlap } from '../src/commands/roles/globOverlap.js';
 import { atLeast, info, medianOf, nowMs, percentile, round, spread, startApp, type BenchOptions, type Result } from './lib.js';
 
 const AGENTS = 16;
@@ -102,8 +106,19 @@ const expectStatus = (answer: Answer, status: number, what: string): Answer => {
   return answer;
 };
 
-/** A fresh role per repetition (its in-progress count starts at 0) and a fresh project of `size` ready tasks. */
-const seed = async (baseUrl: string, token: string, label: string, size: number): Promise<string> => {
+/** Files of task `i` of the file-aware run: two of 400 paths in 100 modules, one task in 20 also a module's glob. */
+const filesOfTask = (i: number): string[] => {
+  const a = (i * 7919) % 400;
+  const b = (i * 104_729 + 13) % 400;
+  const path = (n: number) => `src/m${Math.floor(n / 4)}/f${n % 4}.ts`;
+  return [...new Set([path(a), path(b), ...(i % 20 === 0 ? [`src/m${(i * 31) % 100}/**`] : [])])];
+};
+
+/**
+ * A fresh role per repetition (its in-progress count starts at 0) and a fresh project of `size` ready tasks: the
+ * children of one root, which stays pending (a parent waits for its children).
+ */
+const seed = async (baseUrl: string, token: string, label: string, size: number, withFiles = false): Promise<string> => {
   const admin = httpClient(baseUrl, token);
   try {
     const role = `bench_claims_${label}`;
@@ -114,7 +129,7 @@ const seed = async (baseUrl: string, token: string, label: string, size: number)
         capabilities: ['code_writing'],
         filePatterns: ['**/*'],
         tools: ['read_file'],
-        maxConcurrentTasks: size,
+        maxConcurrentTasks: withFiles ? null : size,
         restrictions: { maxFileChanges: 10, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 },
       }),
       201,
@@ -122,8 +137,11 @@ const seed = async (baseUrl: string, token: string, label: string, size: number)
     );
     const projectId = `claims-${label}`;
     expectStatus(await admin.send('POST', '/projects', { id: projectId, name: `Claims ${label}` }), 201, 'create project');
-    const root = { title: `claims ${label} root`, children: Array.from({ length: size - 1 }, (_, i) => ({ title: `claims ${label} ${i + 1}` })) };
-    expectStatus(await admin.send('POST', '/tasks/tree', { projectId, root }), 201, 'create tree');
+    const child = (i: number) => ({ title: `claims ${label} ${i + 1}`, ...(withFiles ? { files: filesOfTask(i) } : {}) });
+    // A tree holds at most 1,000 tasks: the root and size - 1 children, then the last child on its own.
+    const root = { title: `claims ${label} root`, children: Array.from({ length: size - 1 }, (_, i) => child(i)) };
+    const tree = expectStatus(await admin.send('POST', '/tasks/tree', { projectId, root }), 201, 'create tree');
+    expectStatus(await admin.send('POST', '/tasks', { projectId, parentId: tree.body.rootId, ...child(size - 1) }), 201, 'create the last child');
     await settle(admin);
     return role;
   } finally {
@@ -142,6 +160,9 @@ const settle = async (client: ReturnType<typeof httpClient>): Promise<void> => {
   }
 };
 
+/** The first refusal of a run, on stderr, so a failed row says why. */
+const info_ = (message: string): void => void process.stderr.write(`claims bench: ${message}\n`);
+
 type Round = { claims: number; seconds: number; latencies: number[]; duplicates: number; errors: number };
 
 /** 16 agents claim until claimed: false; latency is per claim-next request. */
@@ -159,6 +180,7 @@ const claimAll = async (baseUrl: string, token: string, role: string, limit: num
         latencies.push(nowMs() - started);
         if (answer.status !== 200) {
           errors += 1;
+          if (errors === 1) info_(`claim-next answered HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
           return;
         }
         if (!answer.body.claimed) return;
@@ -175,9 +197,102 @@ const claimAll = async (baseUrl: string, token: string, role: string, limit: num
   return { claims: seen.size + duplicates, seconds: (nowMs() - started) / 1000, latencies, duplicates, errors };
 };
 
+type FileRound = Round & { completed: number; emptyAnswers: number; skippedAnswers: number; overlapping: number };
+
+/** Claimed tasks' files in the order the project's log has them: claims that overlap another agent's active claim. */
+const overlappingActiveClaims = async (client: ReturnType<typeof httpClient>, projectId: string, files: Map<string, string[]>): Promise<number> => {
+  const active = new Map<string, string>();
+  let overlapping = 0;
+  let cursor: string | null = null;
+  do {
+    const page: Answer = expectStatus(
+      await client.send('GET', `/audit/events?projectId=${projectId}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+      200,
+      'read the log',
+    );
+    for (const event of page.body.items as { type: string; data: { taskId: string; agent: string } }[]) {
+      if (event.type === 'TaskClaimed') {
+        const mine = files.get(event.data.taskId) ?? [];
+        for (const [other, agent] of active)
+          if (agent !== event.data.agent && mine.some((f) => (files.get(other) ?? []).some((g) => patternsOverlap(f, g)))) overlapping += 1;
+        active.set(event.data.taskId, event.data.agent);
+      } else if (event.type === 'TaskCompleted' || event.type === 'TaskReleased' || event.type === 'LeaseExpired') active.delete(event.data.taskId);
+    }
+    cursor = page.body.nextCursor as string | null;
+  } while (cursor);
+  return overlapping;
+};
+
+/** 16 agents claim and complete until every task is done; claim-next latency per request, claims/s over the whole run. */
+const claimAndCompleteAll = async (baseUrl: string, token: string, role: string, label: string, size: number): Promise<FileRound> => {
+  const projectId = `claims-${label}`;
+  const seen = new Set<string>();
+  const latencies: number[] = [];
+  let duplicates = 0;
+  let errors = 0;
+  let completed = 0;
+  let emptyAnswers = 0;
+  let skippedAnswers = 0;
+  const agent = async (name: string) => {
+    const client = httpClient(baseUrl, token);
+    try {
+      for (let round = 0; round <= 50 * size && completed < size; round++) {
+        const started = nowMs();
+        const answer = await client.send('POST', '/tasks/claim-next', { role, agent: name, projectId, leaseSeconds: 3600 });
+        latencies.push(nowMs() - started);
+        if (answer.status !== 200) {
+          errors += 1;
+          if (errors === 1) info_(`claim-next answered HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+          return;
+        }
+        if (answer.body.skipped?.length) skippedAnswers += 1;
+        if (!answer.body.claimed) {
+          emptyAnswers += 1;
+          await new Promise((r) => setTimeout(r, 2));
+          continue;
+        }
+        const id = (answer.body.task as { id: string }).id;
+        if (seen.has(id)) duplicates += 1;
+        seen.add(id);
+        const done = await client.send('POST', `/tasks/${id}/complete`, { agent: name, output: 'bench' });
+        if (done.status === 200) completed += 1;
+        else errors += 1;
+      }
+    } finally {
+      client.close();
+    }
+  };
+  const started = nowMs();
+  await Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(`bench-agent-${i + 1}`)));
+  const seconds = (nowMs() - started) / 1000;
+  const admin = httpClient(baseUrl, token);
+  try {
+    const files = new Map<string, string[]>();
+    const tasks = expectStatus(await admin.send('GET', `/tasks?projectId=${projectId}&limit=200&fields=id,files`), 200, 'list tasks');
+    let page: Answer = tasks;
+    for (;;) {
+      for (const t of page.body.items as { id: string; files: string[] }[]) files.set(t.id, t.files);
+      if (!page.body.nextCursor) break;
+      page = expectStatus(
+        await admin.send(
+          'GET',
+          `/tasks?projectId=${projectId}&limit=200&fields=id,files&cursor=${encodeURIComponent(page.body.nextCursor as string)}`,
+        ),
+        200,
+        'list tasks',
+      );
+    }
+    const overlapping = await overlappingActiveClaims(admin, projectId, files);
+    return { claims: seen.size + duplicates, seconds, latencies, duplicates, errors, completed, emptyAnswers, skippedAnswers, overlapping };
+  } finally {
+    admin.close();
+  }
+};
+
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const server = await startServer();
   const runs: Record<string, number>[] = [];
+  const fileRuns: Record<string, number>[] = [];
   try {
     await claimAll(server.baseUrl, server.token, await seed(server.baseUrl, server.token, 'warmup', WARMUP_TASKS), WARMUP_TASKS);
     for (let r = 0; r < opts.reps; r++) {
@@ -194,14 +309,33 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         errors: result.errors,
       });
     }
+    for (let r = 0; r < opts.reps; r++) {
+      const label = `files${r + 1}`;
+      const role = await seed(server.baseUrl, server.token, label, TASKS, true);
+      const result = await claimAndCompleteAll(server.baseUrl, server.token, role, label, TASKS);
+      fileRuns.push({
+        claimsPerSec: result.claims / result.seconds,
+        p50: percentile(result.latencies, 50),
+        p99: percentile(result.latencies, 99),
+        claims: result.claims,
+        completed: result.completed,
+        duplicates: result.duplicates,
+        overlapping: result.overlapping,
+        errors: result.errors,
+        emptyAnswers: result.emptyAnswers,
+        skippedAnswers: result.skippedAnswers,
+      });
+    }
   } finally {
     await server.close();
   }
   const m = medianOf(runs);
   const sum = (key: string) => runs.reduce((a, r) => a + r[key]!, 0);
+  const f = medianOf(fileRuns);
+  const fileSum = (key: string) => fileRuns.reduce((a, r) => a + r[key]!, 0);
   return {
     name: 'claims',
-    setup: `POST /api/v1/tasks/claim-next, ${AGENTS} agents (own keep-alive client each) draining ${TASKS} ready tasks per rep, server in a child process, SQLite sync=${process.env.BENCH_SYNC ?? 'full'}, rate limit off (NOT the default: 16 agents share one token), vectors on; median of ${opts.reps}`,
+    setup: `POST /api/v1/tasks/claim-next, ${AGENTS} agents (own keep-alive client each) draining ${TASKS} ready tasks per rep (then ${TASKS} tasks with overlapping files, each agent claiming and completing), server in a child process, SQLite sync=${process.env.BENCH_SYNC ?? 'full'}, rate limit off (NOT the default: 16 agents share one token), vectors on; median of ${opts.reps}`,
     rows: [
       atLeast('claims/s', round(m.claimsPerSec!, 0), 1000, 'claims/s'),
       info('  spread over reps', spread(runs, 'claimsPerSec')),
@@ -212,6 +346,14 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       { ...info('tasks claimed (sum over reps)', sum('claims')), ok: runs.every((r) => r.claims === TASKS) },
       { ...info('double claims (sum)', sum('duplicates')), ok: sum('duplicates') === 0 },
       { ...info('non-200 answers (sum)', sum('errors')), ok: sum('errors') === 0 },
+      atLeast('with file checks: claims/s (claim + complete loop)', round(f.claimsPerSec!, 0), 1000, 'claims/s'),
+      info('  spread over reps', spread(fileRuns, 'claimsPerSec')),
+      info('  claim latency p50 / p99', `${round(f.p50!, 2)} / ${round(f.p99!, 2)}`, 'ms'),
+      { ...info('  tasks completed (sum over reps)', fileSum('completed')), ok: fileRuns.every((r) => (r.completed ?? 0) >= TASKS) },
+      { ...info('  double claims (sum)', fileSum('duplicates')), ok: fileSum('duplicates') === 0 },
+      { ...info('  overlapping active claims (sum, from the events)', fileSum('overlapping')), ok: fileSum('overlapping') === 0 },
+      { ...info('  non-200 answers (sum)', fileSum('errors')), ok: fileSum('errors') === 0 },
+      info('  answers naming skipped tasks / empty answers (sum)', `${fileSum('skippedAnswers')} / ${fileSum('emptyAnswers')}`),
     ],
     figures: {
       claimsPerSec: round(m.claimsPerSec!, 0),
@@ -221,6 +363,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       maxMs: round(m.max!, 2),
       duplicates: sum('duplicates'),
       errors: sum('errors'),
+      fileClaimsPerSec: round(f.claimsPerSec!, 0),
+      fileP99Ms: round(f.p99!, 2),
+      fileOverlapping: fileSum('overlapping'),
+      fileDuplicates: fileSum('duplicates'),
     },
   };
 };

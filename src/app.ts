@@ -51,7 +51,7 @@ import { projectLoader } from './queries/analytics/projectIndex.js';
 import { sqliteSource } from './queries/analytics/source.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
-import { inProgressOfRole, roleStatusOf } from './queries/roles.js';
+import { inProgressOfAgent, inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { activeLeaseCount, expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
 import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { EMBED_QUEUE } from './jobs/embedJob.js';
@@ -181,6 +181,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
       (position) => projector.waitFor(position, 10 * 60_000),
     ),
     projectsWithReadyWork: (role) => projectsWithReadyWork(readDb, role),
+    agentWorkload: (role, agent, exceptProjectId) => inProgressOfAgent(readDb, role, agent, exceptProjectId),
     log: store,
     rules,
   });

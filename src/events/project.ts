@@ -62,9 +62,36 @@ export type RoleAssigned = Event<
 
 export type RoleUnassigned = Event<'RoleUnassigned', { taskId: string; projectId: string; role: string; unassignedAt: string }>;
 
+/**
+ * Files a claim could not have because another agent holds them: under a live claim (`holderTaskId`, until
+ * `leaseExpiresAt`) or an advisory mark (`holderTaskId` null; `leaseExpiresAt` the mark's end, null while it lasts
+ * with the holder's lease).
+ */
+export type FileConflict = {
+  taskId: string;
+  files: string[];
+  holder: string;
+  holderTaskId: string | null;
+  leaseExpiresAt: string | null;
+};
+
+/**
+ * `skipped` (claim_next_task: better-ranked tasks passed over for their files) and `forcedOver` (an explicit claim
+ * with `force: true` despite a file conflict) appear only when not empty, so older events read the same.
+ */
 export type TaskClaimed = Event<
   'TaskClaimed',
-  { taskId: string; projectId: string; agent: string; role: string | null; from: TaskStatus; leaseExpiresAt: string; claimedAt: string }
+  {
+    taskId: string;
+    projectId: string;
+    agent: string;
+    role: string | null;
+    from: TaskStatus;
+    leaseExpiresAt: string;
+    claimedAt: string;
+    skipped?: FileConflict[];
+    forcedOver?: FileConflict[];
+  }
 >;
 export type LeaseExtended = Event<'LeaseExtended', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string }>;
 /** Schema version 2: `forced` says an administrator broke the holder's lease (`forcedBy`); v1 events are upcast (src/events/upcasters.ts). */
@@ -89,6 +116,14 @@ export type TaskCompleted = Event<
   }
 >;
 
+/** Advisory marks on files an agent edits outside a claimed task's list; `expiresAt` null: as long as the agent holds a lease here. */
+export type FilesMarked = Event<
+  'FilesMarked',
+  { projectId: string; agent: string; files: string[]; expiresAt: string | null; overlaps: FileConflict[]; markedAt: string }
+>;
+/** `files` empty: every mark of the agent. */
+export type FilesUnmarked = Event<'FilesUnmarked', { projectId: string; agent: string; files: string[]; unmarkedAt: string }>;
+
 export type ProjectEvent =
   | ProjectCreated
   | TaskCreated
@@ -104,7 +139,9 @@ export type ProjectEvent =
   | LeaseExtended
   | TaskReleased
   | LeaseExpired
-  | TaskCompleted;
+  | TaskCompleted
+  | FilesMarked
+  | FilesUnmarked;
 
 export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['type']>([
   'ProjectCreated',
@@ -122,6 +159,8 @@ export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['ty
   'TaskReleased',
   'LeaseExpired',
   'TaskCompleted',
+  'FilesMarked',
+  'FilesUnmarked',
 ]);
 
 export const DEFAULT_PROJECT_ID = 'default';

@@ -14,7 +14,10 @@ export type RoleSpec = {
   capabilities: string[];
   filePatterns: string[];
   tools: string[];
-  maxConcurrentTasks: number;
+  /** In-progress tasks the role may hold at once across all its agents; null: no role-wide cap. */
+  maxConcurrentTasks: number | null;
+  /** In-progress tasks one agent of the role may hold at once; null or absent (events before it existed): no cap. */
+  maxConcurrentTasksPerAgent?: number | null;
   restrictions: RoleRestrictions;
 };
 

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
+import { OPEN_CHILDREN, READY_SQL } from './tasks.js';
 import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { PRIORITIES, type Priority, TASK_STATUSES, type TaskStatus } from '../events/vocabulary.js';
@@ -73,9 +74,11 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
   let total = 0;
   let ready = 0;
   let dependencyBlocked = 0;
-  const rows = prepared<unknown[], { status: TaskStatus; priority: Priority; waiting: number; n: number }>(
+  // `parent`: pending with an open child, so not ready (the rule of algorithms/readiness.ts); counted only for pending rows.
+  const rows = prepared<unknown[], { status: TaskStatus; priority: Priority; waiting: number; parent: number; n: number }>(
     db,
-    `SELECT status, priority, open_hard_deps > 0 AS waiting, COUNT(*) AS n FROM tasks ${scope} GROUP BY status, priority, waiting`,
+    `SELECT status, priority, open_hard_deps > 0 AS waiting, (status = 'pending' AND ${OPEN_CHILDREN} > 0) AS parent, COUNT(*) AS n
+       FROM tasks ${scope} GROUP BY status, priority, waiting, parent`,
   ).all(...args);
   for (const row of rows) {
     total += row.n;
@@ -83,13 +86,13 @@ export const getDashboard = (db: Database.Database, projectId?: string): Dashboa
     byPriority[row.priority] += row.n;
     if (row.status === 'pending') {
       if (row.waiting) dependencyBlocked += row.n;
-      else ready += row.n;
+      else if (!row.parent) ready += row.n;
     }
   }
   const dependencies = prepared<unknown[], { n: number }>(db, `SELECT COUNT(*) AS n FROM dependencies ${scope}`).get(...args)!.n;
   const topReady = prepared<unknown[], { id: string; title: string; priority: Priority }>(
     db,
-    `SELECT id, title, priority FROM tasks WHERE ${projectId === undefined ? '' : 'project_id = ? AND '}status = 'pending' AND open_hard_deps = 0
+    `SELECT id, title, priority FROM tasks WHERE ${projectId === undefined ? '' : 'project_id = ? AND '}${READY_SQL}
        ORDER BY priority_rank DESC, seq LIMIT 5`,
   )
     .all(...args)

@@ -3,7 +3,12 @@ import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import type { RoleSource, RoleSpec } from '../events/roles.js';
 
-export type RoleView = RoleSpec & { source: RoleSource; retired: boolean; version: number; updatedAt: string };
+export type RoleView = RoleSpec & { maxConcurrentTasksPerAgent: number | null } & {
+  source: RoleSource;
+  retired: boolean;
+  version: number;
+  updatedAt: string;
+};
 
 type RoleRow = {
   name: string;
@@ -11,7 +16,8 @@ type RoleRow = {
   capabilities: string;
   file_patterns: string;
   tools: string;
-  max_concurrent_tasks: number;
+  max_concurrent_tasks: number | null;
+  max_per_agent: number | null;
   restrictions: string;
   source: string;
   retired: number;
@@ -26,6 +32,7 @@ const toView = (row: RoleRow): RoleView => ({
   filePatterns: JSON.parse(row.file_patterns) as string[],
   tools: JSON.parse(row.tools) as string[],
   maxConcurrentTasks: row.max_concurrent_tasks,
+  maxConcurrentTasksPerAgent: row.max_per_agent,
   restrictions: JSON.parse(row.restrictions) as RoleSpec['restrictions'],
   source: JSON.parse(row.source) as RoleSource,
   retired: row.retired === 1,
@@ -44,13 +51,24 @@ export const getRole = (db: Database.Database, name: string): RoleView => {
   return toView(row);
 };
 
-export type RoleWorkload = { role: string; assigned: number; inProgress: number; limit: number; utilisation: number };
+/** `limit` null: no role-wide cap, and `utilisation` is null with it. */
+export type RoleWorkload = {
+  role: string;
+  assigned: number;
+  inProgress: number;
+  limit: number | null;
+  perAgentLimit: number | null;
+  utilisation: number | null;
+};
 
 /** Per role: open tasks assigned to it, those in progress, its limit and how full it is. */
 export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload[] => {
-  const rows = prepared<unknown[], { name: string; max_concurrent_tasks: number; assigned: number; in_progress: number }>(
+  const rows = prepared<
+    unknown[],
+    { name: string; max_concurrent_tasks: number | null; max_per_agent: number | null; assigned: number; in_progress: number }
+  >(
     db,
-    `SELECT r.name, r.max_concurrent_tasks,
+    `SELECT r.name, r.max_concurrent_tasks, r.max_per_agent,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status NOT IN ('completed', 'cancelled')) AS assigned,
          (SELECT COUNT(*) FROM tasks t WHERE t.role = r.name AND t.status = 'in_progress') AS in_progress
        FROM roles r WHERE r.retired = 0 ${role === undefined ? '' : 'AND r.name = ?'} ORDER BY r.name`,
@@ -60,13 +78,21 @@ export const roleWorkload = (db: Database.Database, role?: string): RoleWorkload
     assigned: r.assigned,
     inProgress: r.in_progress,
     limit: r.max_concurrent_tasks,
-    utilisation: Math.round((r.in_progress / r.max_concurrent_tasks) * 1000) / 1000,
+    perAgentLimit: r.max_per_agent,
+    utilisation: r.max_concurrent_tasks === null ? null : Math.round((r.in_progress / r.max_concurrent_tasks) * 1000) / 1000,
   }));
 };
 
 /** In-progress tasks of one role: the workload lookup the command side may use (DESIGN §5). */
 export const inProgressOfRole = (db: Database.Database, role: string): number =>
   prepared<[string], { n: number }>(db, "SELECT COUNT(*) AS n FROM tasks WHERE role = ? AND status = 'in_progress'").get(role)!.n;
+
+/** One agent's in-progress tasks of a role outside a project: the cross-project half of the per-agent cap (soft). */
+export const inProgressOfAgent = (db: Database.Database, role: string, agent: string, exceptProjectId: string): number =>
+  prepared<[string, string, string], { n: number }>(
+    db,
+    "SELECT COUNT(*) AS n FROM tasks WHERE role = ? AND claimed_by = ? AND project_id <> ? AND status = 'in_progress'",
+  ).get(role, agent, exceptProjectId)!.n;
 
 /** In-progress tasks per role. */
 export const inProgressByRole = (db: Database.Database): Map<string, number> =>

@@ -4,6 +4,7 @@ import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { ftsQuery } from './fts.js';
 import type { Priority, TaskStatus } from '../events/vocabulary.js';
+import { isForRole, isReady } from '../algorithms/readiness.js';
 
 export type TaskRow = {
   id: string;
@@ -30,7 +31,14 @@ export type TaskRow = {
   created_at: string;
   updated_at: string;
   seq: number;
+  /** Children neither completed nor cancelled; selected (OPEN_CHILDREN) where readiness matters, absent elsewhere. */
+  open_children?: number;
 };
+
+/** The read side's facts for the shared readiness rule (algorithms/readiness.ts), as SQL over `tasks`. */
+export const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
+export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND ${OPEN_CHILDREN} = 0`;
+const TASK_COLUMNS = `*, ${OPEN_CHILDREN} AS open_children`;
 
 export type TaskView = {
   id: string;
@@ -47,7 +55,7 @@ export type TaskView = {
   requiredCapabilities: string[];
   metadata: Record<string, unknown>;
   depth: number;
-  /** True when pending and every hard dependency is completed. */
+  /** True when pending, every hard dependency is completed and no child is open. */
   ready: boolean;
   /** Hard dependencies not yet completed. */
   openDependencies: number;
@@ -78,7 +86,7 @@ export const toTaskView = (row: TaskRow): TaskView => ({
   requiredCapabilities: JSON.parse(row.required_capabilities) as string[],
   metadata: JSON.parse(row.metadata) as Record<string, unknown>,
   depth: row.depth,
-  ready: row.status === 'pending' && row.open_hard_deps === 0,
+  ready: isReady({ status: row.status, openHardDependencies: row.open_hard_deps, openChildren: row.open_children ?? 0 }),
   openDependencies: row.open_hard_deps,
   claimedBy: row.claimed_by,
   leaseExpiresAt: row.lease_expires_at,
@@ -97,7 +105,7 @@ export const pickFields = <T extends { id: string }>(item: T, fields?: readonly 
 };
 
 export const findTaskRow = (db: Database.Database, id: string): TaskRow | undefined =>
-  prepared<[string], TaskRow>(db, 'SELECT * FROM tasks WHERE id = ?').get(id);
+  prepared<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id);
 
 export const getTask = (db: Database.Database, id: string): TaskView => {
   const row = findTaskRow(db, id);
@@ -123,6 +131,10 @@ export type TaskFilter = {
   tag?: string;
   q?: string;
   ready?: boolean;
+  /** Tasks assigned to this role or to none. */
+  roleOrUnassigned?: string;
+  /** A check SQL cannot make (a role's globs): rows it refuses are skipped, and the page is filled from further rows. */
+  accept?: (task: TaskView) => boolean;
   sort?: TaskSort;
   limit?: number;
   cursor?: string;
@@ -149,10 +161,11 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
   if (filter.parentId === null) where.push('parent_id IS NULL');
   else if (filter.parentId !== undefined) add('parent_id = ?', filter.parentId);
   if (filter.role !== undefined) add('role = ?', filter.role);
+  if (filter.roleOrUnassigned !== undefined) add('(role = ? OR role IS NULL)', filter.roleOrUnassigned);
   if (filter.tag !== undefined) add('id IN (SELECT task_id FROM task_tags WHERE tag = ?)', filter.tag);
   if (filter.q !== undefined) add('seq IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)', ftsQuery(filter.q));
-  if (filter.ready === true) where.push("status = 'pending' AND open_hard_deps = 0");
-  if (filter.ready === false) where.push("NOT (status = 'pending' AND open_hard_deps = 0)");
+  if (filter.ready === true) where.push(READY_SQL);
+  if (filter.ready === false) where.push(`NOT (${READY_SQL})`);
 
   const sortName = filter.sort ?? 'createdAt';
   const base = SORTS[sortName.replace(/^-/, '')]!;
@@ -167,13 +180,36 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
     else add(`(${base.column} ${cmp} ? OR (${base.column} = ? AND seq ${seqCmp} ?))`, value, value, seq);
   }
   const limit = filter.limit ?? 20;
-  const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${base.column === 'seq' ? '' : `${base.column} ${dir}, `}seq ${seqDir} LIMIT ?`;
-  const rows = prepared<unknown[], TaskRow>(db, sql).all(...params, limit + 1);
-  const more = rows.length > limit;
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
   const sortValue = (row: TaskRow) => (row as unknown as Record<string, unknown>)[base.column];
+  const after = (row: TaskRow): [string, unknown[]] =>
+    base.column === 'seq'
+      ? [`seq ${seqCmp} ?`, [row.seq]]
+      : [`(${base.column} ${cmp} ? OR (${base.column} = ? AND seq ${seqCmp} ?))`, [sortValue(row), sortValue(row), row.seq]];
+  const select = (extra?: [string, unknown[]], n = limit + 1) => {
+    const clauses = extra ? [...where, extra[0]] : where;
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+      ORDER BY ${base.column === 'seq' ? '' : `${base.column} ${dir}, `}seq ${seqDir} LIMIT ?`;
+    return prepared<unknown[], TaskRow>(db, sql).all(...params, ...(extra?.[1] ?? []), n);
+  };
+  const page: TaskRow[] = [];
+  let more = false;
+  if (!filter.accept) {
+    const rows = select();
+    more = rows.length > limit;
+    page.push(...rows.slice(0, limit));
+  } else {
+    const batchSize = Math.max(100, limit * 2);
+    for (let rows = select(undefined, batchSize); ; rows = select(after(rows.at(-1)!), batchSize)) {
+      for (const row of rows) {
+        if (!filter.accept(toTaskView(row))) continue;
+        if (page.length === limit) more = true;
+        else page.push(row);
+        if (more) break;
+      }
+      if (more || rows.length < batchSize) break;
+    }
+  }
+  const last = page.at(-1);
   return { items: page.map(toTaskView), nextCursor: more && last ? encodeCursor([sortValue(last), last.seq]) : null };
 };
 
@@ -181,7 +217,7 @@ export const listTasks = (db: Database.Database, filter: TaskFilter): Page<TaskV
 export const projectsWithReadyWork = (db: Database.Database, role: string): string[] =>
   prepared<[string], { project_id: string }>(
     db,
-    `SELECT project_id FROM tasks WHERE status = 'pending' AND open_hard_deps = 0 AND (role = ? OR role IS NULL)
+    `SELECT project_id FROM tasks WHERE ${READY_SQL} AND (role = ? OR role IS NULL)
        GROUP BY project_id ORDER BY MAX(priority_rank) DESC, MIN(seq) LIMIT 20`,
   )
     .all(role)
@@ -194,8 +230,24 @@ export const expiredLeases = (db: Database.Database, now: string, limit = 500): 
     'SELECT id, lease_expires_at AS leaseExpiresAt FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?',
   ).all(now, limit);
 
-export const listReadyTasks = (db: Database.Database, opts: { projectId?: string; role?: string; limit?: number; cursor?: string }): Page<TaskView> =>
-  listTasks(db, { ...opts, ready: true, sort: 'priority' });
+export type ReadyFilter = {
+  projectId?: string;
+  /** With `fits`: tasks assigned to the role, or unassigned ones it fits — the rule claim_next_task applies. */
+  role?: string;
+  /** Whether the role could take an unassigned task (capabilities, file patterns, depth); without it, only assigned tasks match. */
+  fits?: (task: TaskView) => boolean;
+  limit?: number;
+  cursor?: string;
+};
+
+/** Ready tasks, best priority first; for a role, the tasks its claim_next_task could hand out (algorithms/readiness.ts). */
+export const listReadyTasks = (db: Database.Database, opts: ReadyFilter): Page<TaskView> => {
+  const { role, fits, ...rest } = opts;
+  const base = { ...rest, ready: true, sort: 'priority' } as const;
+  if (role === undefined) return listTasks(db, base);
+  if (fits === undefined) return listTasks(db, { ...base, role });
+  return listTasks(db, { ...base, roleOrUnassigned: role, accept: (task) => isForRole(task.role, role, () => fits(task)) });
+};
 
 /** Tasks held under a lease now (in progress, lease not yet returned), for `vespera_active_leases`. */
 export const activeLeaseCount = (db: Database.Database): number =>

@@ -73,7 +73,7 @@ describe('Audit state over REST: as of, diff, undo', () => {
       const b = await create({ projectId: p, parentId: a.id, title: 'Child', priority: 'high' });
       ok(await call('POST', `/tasks/${b.id}/dependencies`, { dependsOn: a.id, kind: 'soft' }), 201);
       ok(await call('POST', '/roles/generalist/assign', { taskId: b.id }));
-      ok(await call('POST', `/tasks/${a.id}/status`, { status: 'completed' }));
+      ok(await call('POST', `/tasks/${a.id}/status`, { status: 'blocked' }));
       const position = await head();
       const answer = await asOf(b.id);
       expect(answer.asOf.position).to.equal(position);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
 import { DomainError, badRequest } from '../../errors.js';
+import type { FileConflict } from '../../events/project.js';
 import { getTask, type TaskView } from '../../queries/tasks.js';
 import { getDependencies } from '../../queries/taskGraph.js';
 import * as schemas from './schemas/orchestration.js';
@@ -34,13 +35,18 @@ const requireAdmin = (ctx: OperationContext, what: string): void => {
 /** Claims, leases and completion: how agents take work, keep it and hand it back. */
 export const orchestrationOperations = ({ commands, roles, readDb, waitForReadModel, leases }: OrchestrationDeps): AnyOperation[] => {
   const taskAnswer = taskAnswerer({ readDb, waitForReadModel, leases });
+  const settled = async (position: number) => {
+    await waitForReadModel(position);
+    return position;
+  };
   const hardDependents = (taskId: string) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard');
 
   return [
     defineOperation({
       name: 'claimNextTask',
       tool: 'claim_next_task',
-      summary: 'Claim the best ready task for a role (priority, then least slack, then oldest) with a lease.',
+      summary:
+        'Claim the best ready task for a role (priority, then least slack, then oldest) with a lease, skipping tasks whose files another agent holds.',
       method: 'post',
       path: '/tasks/claim-next',
       capability: 'task_modification',
@@ -54,26 +60,85 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
           input.projectId,
           requestMeta(ctx),
         );
-        if (!result) return { body: { claimed: false, task: null } };
+        const skipped = result.skipped.length > 0 ? { skipped: result.skipped } : {};
+        if (result.taskId === undefined) return { body: { claimed: false, task: null, ...skipped } };
         const { body: task } = await taskAnswer(result.taskId, result.position);
-        return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
+        return { body: { claimed: true, task, position: result.position, ...skipped }, position: result.position, version: task.version };
       },
     }),
 
     defineOperation({
       name: 'claimTask',
       tool: 'claim_task',
-      summary: 'Claim one ready task with a lease; refused while another agent holds it.',
+      summary: 'Claim one ready task with a lease; refused while another agent holds it or its files (unless `force`).',
       method: 'post',
       path: '/tasks/:id/claim',
       capability: 'task_modification',
       kind: 'command',
       ...schemas.claimTask,
       run: async (input, ctx) => {
-        const result = await commands.claimTask(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, input.role, requestMeta(ctx));
+        const result = await commands.claimTask(
+          input.id,
+          input.agent ?? ctx.actor,
+          input.leaseSeconds ?? 900,
+          input.role,
+          requestMeta(ctx),
+          input.force ?? false,
+        );
         const { body: task } = await taskAnswer(input.id, result.position);
         return { body: { claimed: true, task, position: result.position }, position: result.position, version: task.version };
       },
+    }),
+
+    defineOperation({
+      name: 'markFiles',
+      tool: 'mark_files',
+      summary:
+        'Mark files you are editing beyond your task’s list, so other agents’ claims steer clear (advisory; until ttlSeconds, or with your lease).',
+      method: 'post',
+      path: '/projects/:projectId/file-marks',
+      capability: 'task_modification',
+      kind: 'command',
+      ...schemas.markFiles,
+      run: async (input, ctx) => {
+        const agent = input.agent ?? ctx.actor;
+        const result = await commands.markFiles(input.projectId, agent, input.files, input.ttlSeconds, requestMeta(ctx));
+        const marked = result.events.find((e) => e.type === 'FilesMarked')?.data as { files: string[]; overlaps: FileConflict[] } | undefined;
+        const position = await settled(result.position);
+        return {
+          body: { projectId: input.projectId, agent, files: marked?.files ?? input.files, overlaps: marked?.overlaps ?? [], position },
+          position,
+        };
+      },
+    }),
+
+    defineOperation({
+      name: 'unmarkFiles',
+      tool: 'unmark_files',
+      summary: 'Remove your file marks (some, or all of them).',
+      method: 'post',
+      path: '/projects/:projectId/file-marks/remove',
+      capability: 'task_modification',
+      kind: 'command',
+      ...schemas.unmarkFiles,
+      run: async (input, ctx) => {
+        const agent = input.agent ?? ctx.actor;
+        const result = await commands.unmarkFiles(input.projectId, agent, input.files ?? [], requestMeta(ctx));
+        const position = await settled(result.position);
+        return { body: { projectId: input.projectId, agent, removed: result.events.length > 0, position }, position };
+      },
+    }),
+
+    defineOperation({
+      name: 'listFileMarks',
+      tool: 'list_file_marks',
+      summary: 'Files held in a project now: by live claims (with their task) and by advisory marks, with holder and end.',
+      method: 'get',
+      path: '/projects/:projectId/file-marks',
+      capability: 'task_reading',
+      kind: 'query',
+      ...schemas.listFileMarks,
+      run: async (input) => ({ body: { items: await commands.fileHolds(input.projectId) } }),
     }),
 
     defineOperation({
@@ -127,8 +192,9 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
-        const unblocked = dependents
-          .map((d) => getTask(readDb, d.id))
+        // Dependents whose last hard dependency this was, and the parent whose last open child it was.
+        const unblocked = [...dependents.map((d) => d.id), ...(before.parentId ? [before.parentId] : [])]
+          .map((id) => getTask(readDb, id))
           .filter((t) => t.ready)
           .map((t) => t.id);
         return {

@@ -1,15 +1,25 @@
 import { getDependencies, getTaskTree } from '../../queries/taskGraph.js';
-import { getTask, listReadyTasks, listTasks, pickFields } from '../../queries/tasks.js';
+import { getTask, listReadyTasks, listTasks, pickFields, type TaskView } from '../../queries/tasks.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import type { z } from 'zod';
 import * as schemas from './schemas/tasks.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
 import type { CatalogDeps } from './deps.js';
+import { roleFitsTask } from '../../commands/roles/assignment.js';
+import type { RoleCommands } from '../../commands/roles/commands.js';
 import { taskAnswerer } from './taskAnswer.js';
 
 type DuplicateWarning = Pick<z.input<typeof schemas.createTask.output>, 'possibleDuplicates' | 'duplicateCheck' | 'duplicateCheckReason'>;
 
-export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardExtras, duplicates }: CatalogDeps): AnyOperation[] => {
+/** `roles`: the role definitions `GET /tasks/ready?role=` checks unassigned tasks against (the rule claim-next applies). */
+export const taskOperations = ({
+  commands,
+  readDb,
+  waitForReadModel,
+  dashboardExtras,
+  duplicates,
+  roles,
+}: CatalogDeps & { roles?: Pick<RoleCommands, 'definition'> }): AnyOperation[] => {
   /** Read-your-writes: a write answers only once the SQLite model shows it. */
   const settled = async (position: number) => {
     await waitForReadModel(position);
@@ -81,14 +91,17 @@ export const taskOperations = ({ commands, readDb, waitForReadModel, dashboardEx
     defineOperation({
       name: 'listReadyTasks',
       tool: 'list_ready_tasks',
-      summary: 'Tasks ready to start: pending with every hard dependency completed, highest priority first.',
+      summary:
+        'Tasks ready to start (pending, hard dependencies completed, no open child), highest priority first; `role`: those claim_next_task could hand it.',
       method: 'get',
       path: '/tasks/ready',
       capability: 'task_reading',
       kind: 'query',
       ...schemas.listReadyTasks,
       run: async ({ minPosition: _minPosition, ...input }) => {
-        return { body: listReadyTasks(readDb, input) };
+        const definition = input.role === undefined ? undefined : await roles?.definition(input.role);
+        const fits = (task: TaskView) => roleFitsTask(definition, input.role!, task);
+        return { body: listReadyTasks(readDb, { ...input, ...(roles ? { fits } : {}) }) };
       },
     }),
 

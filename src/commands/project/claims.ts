@@ -1,19 +1,33 @@
 import { conflict, DomainError, notFound, unprocessable } from '../../errors.js';
-import type { ProjectEvent } from '../../events/project.js';
+import type { FileConflict, ProjectEvent } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
-import { filesOutsidePatterns, type AssignableRole } from '../roles/assignment.js';
+import { isForRole } from '../../algorithms/readiness.js';
+import { filesOutsidePatterns, roleFitsTask, type AssignableRole } from '../roles/assignment.js';
 import type { Rule } from './rule.js';
-import { requireDependenciesMet, requireHolder, requireLease, requireProject, requireRoleFits, requireTask, roleRefusal } from './guards.js';
+import {
+  requireChildrenClosed,
+  requireDependenciesMet,
+  requireHolder,
+  requireLease,
+  requireProject,
+  requireRoleFits,
+  requireTask,
+} from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 import { rankReadyTasks } from './readiness.js';
+import { fileConflicts, reservations } from './files.js';
 
-/** The role an agent acts for, resolved by the caller from the `roles` stream (null: unknown role). */
-type RoleContext = { role?: string; definition?: AssignableRole | null; inProgress?: number };
+/**
+ * The role an agent acts for, resolved by the caller from the `roles` stream (null: unknown role); `inProgress` is
+ * the role's workload, `agentElsewhere` the agent's tasks of that role in progress in other projects (read model).
+ */
+type RoleContext = { role?: string; definition?: AssignableRole | null; inProgress?: number; agentElsewhere?: number };
 
-export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number } & RoleContext>;
+/** `force`: claim even though another agent holds some of the task's files (recorded as `forcedOver`). */
+export type ClaimTask = Command<'ClaimTask', { taskId: string; agent: string; leaseSeconds: number; force?: boolean } & RoleContext>;
 export type ClaimNextTask = Command<
   'ClaimNextTask',
-  { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number }
+  { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number; agentElsewhere?: number }
 >;
 export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number }>;
 /** `force`: an administrator breaks someone else's lease (the API checks the capability). */
@@ -38,7 +52,17 @@ const expireIfDue = (state: ProjectState, task: TaskNode, now: string): ProjectE
       ]
     : [];
 
-const claimEvents = (state: ProjectState, task: TaskNode, agent: string, role: string | null, leaseSeconds: number, now: string): ProjectEvent[] => [
+const MAX_REPORTED = 20;
+
+const claimEvents = (
+  state: ProjectState,
+  task: TaskNode,
+  agent: string,
+  role: string | null,
+  leaseSeconds: number,
+  now: string,
+  files: { skipped?: FileConflict[]; forcedOver?: FileConflict[] } = {},
+): ProjectEvent[] => [
   ...expireIfDue(state, task, now),
   {
     type: 'TaskClaimed',
@@ -50,9 +74,51 @@ const claimEvents = (state: ProjectState, task: TaskNode, agent: string, role: s
       from: 'pending',
       leaseExpiresAt: plusSeconds(now, leaseSeconds),
       claimedAt: now,
+      ...(files.skipped?.length ? { skipped: files.skipped.slice(0, MAX_REPORTED) } : {}),
+      ...(files.forcedOver?.length ? { forcedOver: files.forcedOver } : {}),
     },
   },
 ];
+
+const describeConflict = (c: FileConflict): string =>
+  `${c.files.join(', ')} ${c.holderTaskId ? `under task ${c.holderTaskId}` : 'under a mark'} of ${c.holder}${c.leaseExpiresAt ? ` until ${c.leaseExpiresAt}` : ''}`;
+
+/** Tasks of `role` this agent (of this plugin) holds under a live lease in the project. */
+const heldByAgent = (state: ProjectState, role: string, actor: string, agent: string, now: string): string[] => {
+  const held: string[] = [];
+  for (const task of state.tasks.values()) {
+    const lease = task.lease;
+    if (lease && lease.expiresAt > now && lease.holder === actor && lease.agent === agent && task.role === role) held.push(task.id);
+  }
+  return held;
+};
+
+/** The role's per-agent cap: strict within the project, plus what the read model counts for the agent elsewhere. */
+const requireAgentSlot = (
+  state: ProjectState,
+  role: string,
+  definition: AssignableRole,
+  actor: string,
+  agent: string,
+  now: string,
+  elsewhere = 0,
+) => {
+  const limit = definition.maxConcurrentTasksPerAgent ?? null;
+  if (limit === null) return;
+  const held = heldByAgent(state, role, actor, agent, now);
+  const inProgress = held.length + elsewhere;
+  if (inProgress < limit) return;
+  throw unprocessable(
+    'ROLE_VALIDATION_ERROR',
+    `Agent ${agent} already holds ${inProgress} ${role} task(s) in progress (limit ${limit} per agent).`,
+    {
+      role,
+      agent,
+      reasons: [{ code: 'AGENT_WORKLOAD_LIMIT', message: 'The agent is at its per-agent concurrency limit.', inProgress, limit, held }],
+    },
+    'Complete or release one of your tasks first.',
+  );
+};
 
 export const claimTask: Rule<ClaimTask> = ({ data, metadata }, state) => {
   requireProject(state);
@@ -85,35 +151,57 @@ export const claimTask: Rule<ClaimTask> = ({ data, metadata }, state) => {
     throw conflict('ROLE_MISMATCH', `Task ${task.id} is assigned to ${task.role}, not ${data.role}.`, { taskId: task.id, role: task.role });
   }
   if (data.role !== undefined) requireRoleFits(data.role, task, data.definition, data.inProgress ?? 0);
-  return claimEvents(state, task, data.agent, role, data.leaseSeconds, now);
+  if (data.role !== undefined && data.definition)
+    requireAgentSlot(state, data.role, data.definition, metadata.actor, data.agent, now, data.agentElsewhere);
+  const conflicts = fileConflicts(reservations(state, now), task.id, task.fields.files, metadata.actor, data.agent);
+  if (conflicts.length > 0 && !data.force) {
+    const [first] = conflicts;
+    throw conflict(
+      'FILE_CONFLICT',
+      `Task ${task.id} touches files another agent holds: ${conflicts.map(describeConflict).join('; ')}.`,
+      { taskId: task.id, holder: first!.holder, holderTaskId: first!.holderTaskId, leaseExpiresAt: first!.leaseExpiresAt, conflicts },
+      'Pick another task (claim_next_task skips these), wait for the holder to finish, or claim with force: true (recorded in the event).',
+    );
+  }
+  return claimEvents(state, task, data.agent, role, data.leaseSeconds, now, { forcedOver: conflicts });
 };
 
 export const claimNextTask: Rule<ClaimNextTask> = ({ data, metadata }, state, rules) => {
   requireProject(state);
   if (!data.definition) throw notFound('ROLE_NOT_FOUND', `Role ${data.role} does not exist.`, { role: data.role });
   if (data.definition.retired) throw conflict('ROLE_RETIRED', `Role ${data.role} is retired.`, { role: data.role });
-  if (data.inProgress >= data.definition.maxConcurrentTasks) {
-    throw unprocessable(
-      'ROLE_VALIDATION_ERROR',
-      `Role ${data.role} already has ${data.inProgress} tasks in progress (limit ${data.definition.maxConcurrentTasks}).`,
-      {
-        role: data.role,
-        reasons: [
-          {
-            code: 'WORKLOAD_LIMIT',
-            message: 'The role is at its concurrency limit.',
-            inProgress: data.inProgress,
-            limit: data.definition.maxConcurrentTasks,
-          },
-        ],
-      },
-    );
+  const roleLimit = data.definition.maxConcurrentTasks;
+  if (roleLimit !== null && data.inProgress >= roleLimit) {
+    throw unprocessable('ROLE_VALIDATION_ERROR', `Role ${data.role} already has ${data.inProgress} tasks in progress (limit ${roleLimit}).`, {
+      role: data.role,
+      reasons: [
+        {
+          code: 'WORKLOAD_LIMIT',
+          message: 'The role is at its concurrency limit.',
+          inProgress: data.inProgress,
+          limit: roleLimit,
+        },
+      ],
+    });
   }
+  requireAgentSlot(state, data.role, data.definition, metadata.actor, data.agent, metadata.now, data.agentElsewhere);
+  const definition = data.definition;
   const fits = (task: TaskNode) =>
-    task.role === null ? roleRefusal(data.role, task, data.definition, data.inProgress) === undefined : task.role === data.role;
-  const best = rankReadyTasks(state, metadata.now, fits, rules.defaultEstimate)[0];
-  if (!best) throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}.`, { role: data.role });
-  return claimEvents(state, best, data.agent, data.role, data.leaseSeconds, metadata.now);
+    isForRole(task.role, data.role, () =>
+      roleFitsTask(definition, data.role, { requiredCapabilities: task.fields.requiredCapabilities, files: task.fields.files, depth: task.depth }),
+    );
+  const held = reservations(state, metadata.now);
+  const skipped: FileConflict[] = [];
+  for (const task of rankReadyTasks(state, metadata.now, fits, rules.defaultEstimate)) {
+    const conflicts = fileConflicts(held, task.id, task.fields.files, metadata.actor, data.agent);
+    if (conflicts.length === 0) return claimEvents(state, task, data.agent, data.role, data.leaseSeconds, metadata.now, { skipped });
+    if (skipped.length < MAX_REPORTED) skipped.push(...conflicts.slice(0, MAX_REPORTED - skipped.length));
+  }
+  const why = skipped.length > 0 ? ` that other agents' files leave free (${skipped.length} skipped for their files)` : '';
+  throw new DomainError('NO_READY_TASK', 404, `No ready task fits role ${data.role} in project ${state.projectId}${why}.`, {
+    role: data.role,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  });
 };
 
 export const heartbeat: Rule<Heartbeat> = ({ data, metadata }, state) => {
@@ -159,6 +247,7 @@ export const completeTask: Rule<CompleteTask> = ({ data, metadata }, state) => {
   requireProject(state);
   const task = requireTask(state, data.taskId);
   requireHolder(task, metadata.actor, data.agent, metadata.now);
+  requireChildrenClosed(state, task);
   const warnings: string[] = [];
   let status: 'completed' | 'review' = 'completed';
   const definition = data.definition;

@@ -1,4 +1,12 @@
-import { DEFAULT_PROJECT_ID, projectStreamId, type ProjectEvent, type TaskFields } from '../../events/project.js';
+import {
+  DEFAULT_PROJECT_ID,
+  projectStreamId,
+  type FileConflict,
+  type ProjectEvent,
+  type TaskClaimed,
+  type TaskFields,
+} from '../../events/project.js';
+import { reservations } from './files.js';
 import { commandMetadata, type RequestMeta } from '../metadata.js';
 import { DomainError, notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
@@ -25,6 +33,8 @@ export type ProjectCommandsDeps = Readonly<{
   roleDefinition?: (name: string) => Promise<AssignableRole | undefined>;
   /** Tasks in progress per role: strict on this node across projects, soft across nodes. */
   workload?: RoleWorkload;
+  /** An agent's tasks of a role in progress outside one project (read model, soft): the per-agent cap across projects. */
+  agentWorkload?: (role: string, agent: string, exceptProjectId: string) => number;
   /** Projects that hold ready work a role could take, best first. */
   projectsWithReadyWork?: (role: string) => string[];
   /** The log, for undo (which reads a request's events and the project's history). */
@@ -51,6 +61,11 @@ export type TaskCreatedResult = CommandResult & Readonly<{ taskId: string }>;
 export type TaskTreeCreatedResult = CommandResult & Readonly<{ rootId: string; taskIds: readonly string[] }>;
 /** A claim of the best ready task, with the task it picked. */
 export type TaskClaimedResult = CommandResult & Readonly<{ taskId: string }>;
+/** claim_next_task's outcome: the claim (none: `taskId` undefined) and the tasks passed over for files others hold. */
+export type ClaimNextResult = (TaskClaimedResult & Readonly<{ skipped: FileConflict[] }>) | Readonly<{ taskId?: undefined; skipped: FileConflict[] }>;
+
+/** Files held in a project now: by live claims (`taskId`) and advisory marks (`taskId` null). */
+export type FileHold = { holder: string; taskId: string | null; files: string[]; until: string | null };
 
 const idsIn = (result: CommandResult, type: 'TaskCreated' | 'TaskClaimed'): string[] =>
   result.events.filter((e) => e.type === type).map((e) => (e.data as { taskId: string }).taskId);
@@ -72,6 +87,7 @@ export const projectCommands = ({
     async () => undefined,
   ),
   projectsWithReadyWork = () => [],
+  agentWorkload = () => 0,
   log,
   rules = DEFAULT_RULES,
 }: ProjectCommandsDeps) => {
@@ -170,13 +186,22 @@ export const projectCommands = ({
       return dryRun ? decide(workload.inProgress(role)) : workload.withSlot(role, decide);
     },
 
-    claimTask: async (taskId: string, agent: string, leaseSeconds: number, role: string | undefined, meta: RequestMeta) => {
+    /** `force`: claim even where another agent holds some of the task's files (recorded in the event). */
+    claimTask: async (taskId: string, agent: string, leaseSeconds: number, role: string | undefined, meta: RequestMeta, force = false) => {
       const projectId = await projectOf(taskId);
       const definition = role === undefined ? undefined : await roleDefinition(role);
-      if (role === undefined) return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds } }, meta);
+      const forced = force ? { force } : {};
+      if (role === undefined) return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...forced } }, meta);
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       return workload.withSlot(role, (inProgress) =>
-        run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, role, definition, inProgress } }, meta),
+        run(
+          projectId,
+          {
+            type: 'ClaimTask',
+            data: { taskId, agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, projectId), ...forced },
+          },
+          meta,
+        ),
       );
     },
 
@@ -187,25 +212,46 @@ export const projectCommands = ({
       leaseSeconds: number,
       projectId: string | undefined,
       meta: RequestMeta,
-    ): Promise<TaskClaimedResult | undefined> => {
+    ): Promise<ClaimNextResult> => {
       const definition = (await roleDefinition(role)) ?? null;
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
       const candidates = projectId ? [projectId] : projectsWithReadyWork(role);
+      const skipped: FileConflict[] = [];
       for (const [i, candidate] of candidates.entries()) {
         try {
           const result = await workload.withSlot(role, (inProgress) =>
             run(
               candidate,
-              { type: 'ClaimNextTask', data: { agent, leaseSeconds, role, definition, inProgress } },
+              {
+                type: 'ClaimNextTask',
+                data: { agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, candidate) },
+              },
               { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` },
             ),
           );
-          return { ...result, taskId: idsIn(result, 'TaskClaimed')[0]! };
+          const claimed = result.events.find((e) => e.type === 'TaskClaimed') as TaskClaimed | undefined;
+          return { ...result, taskId: claimed!.data.taskId, skipped: [...skipped, ...(claimed!.data.skipped ?? [])] };
         } catch (error) {
           if (!(error instanceof DomainError) || error.code !== 'NO_READY_TASK') throw error;
+          skipped.push(...((error.details['skipped'] as FileConflict[] | undefined) ?? []));
         }
       }
-      return undefined;
+      return { skipped };
+    },
+
+    /** An advisory mark on files the agent edits beyond its task's list; without ttlSeconds it lasts with the agent's lease. */
+    markFiles: (projectId: string, agent: string, files: string[], ttlSeconds: number | undefined, meta: RequestMeta) =>
+      run(projectId, { type: 'MarkFiles', data: { agent, files, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) } }, meta),
+
+    /** `files` empty: every mark of the agent. */
+    unmarkFiles: (projectId: string, agent: string, files: string[], meta: RequestMeta) =>
+      run(projectId, { type: 'UnmarkFiles', data: { agent, files } }, meta),
+
+    /** What other agents' claims and marks hold now, read from the project's own stream (the decider's state). */
+    fileHolds: async (projectId: string): Promise<FileHold[]> => {
+      const state = await handler.load(projectStreamId(projectId));
+      if (state.status === 'empty') throw notFound('PROJECT_NOT_FOUND', `Project ${projectId} does not exist.`, { projectId });
+      return reservations(state, now()).map((r) => ({ holder: r.holder, taskId: r.taskId, files: [...r.files], until: r.until }));
     },
 
     heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta) =>

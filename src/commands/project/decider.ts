@@ -2,6 +2,7 @@ import type { ProjectEvent } from '../../events/project.js';
 import type { Command, Decider } from '../../events/types.js';
 import { claimNextTask, claimTask, completeTask, expireLease, heartbeat, releaseTask, type ClaimCommand } from './claims.js';
 import { addDependency, removeDependency, type DependencyCommand } from './dependencies.js';
+import { markFiles, unmarkFiles, type FileCommand } from './files.js';
 import { evolve, initialState, type ProjectState } from './project.js';
 import { DEFAULT_RULES, type Decision, type ProjectRules } from './rule.js';
 import { assignRole, unassignRole, type RoleCommand } from './roles.js';
@@ -9,7 +10,7 @@ import { changeTaskStatus, updateTask, type StatusCommand } from './status.js';
 import { createProject, createTask, createTaskTree, deleteTask, moveTask, type TreeCommand } from './tree.js';
 import { undoRequest, type UndoRequest } from './undo.js';
 
-export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand | UndoRequest;
+export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand | FileCommand | UndoRequest;
 
 export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<ProjectState, ProjectCommand, ProjectEvent> => {
   const decide = (command: ProjectCommand, state: ProjectState): Decision => {
@@ -48,6 +49,10 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return expireLease(command, state, rules);
       case 'CompleteTask':
         return completeTask(command, state, rules);
+      case 'MarkFiles':
+        return markFiles(command, state, rules);
+      case 'UnmarkFiles':
+        return unmarkFiles(command, state, rules);
       case 'UndoRequest':
         return undoRequest(command, state, rules);
       default: {

@@ -1,3 +1,4 @@
+import { isOpenStatus } from '../../algorithms/readiness.js';
 import { conflict, DomainError, notFound, unprocessable } from '../../errors.js';
 import { assignmentReasons, type AssignableRole } from '../roles/assignment.js';
 import type { ProjectState, TaskNode } from './project.js';
@@ -61,6 +62,26 @@ export const requireDependenciesMet = (state: ProjectState, task: TaskNode, hint
         openDependencies: open,
       },
       hint,
+    );
+  }
+};
+
+/** Children of `task` neither completed nor cancelled. */
+export const openChildren = (state: ProjectState, task: TaskNode): string[] =>
+  [...task.children].filter((id) => {
+    const child = state.tasks.get(id);
+    return child !== undefined && isOpenStatus(child.status);
+  });
+
+/** A parent is finished by its children first: completing it while one is open is refused, naming them. */
+export const requireChildrenClosed = (state: ProjectState, task: TaskNode): void => {
+  const open = openChildren(state, task);
+  if (open.length > 0) {
+    throw conflict(
+      'CHILDREN_OPEN',
+      `Task ${task.id} has ${open.length} open child task(s): ${open.slice(0, 10).join(', ')}${open.length > 10 ? ', …' : ''}.`,
+      { taskId: task.id, openChildren: open.slice(0, 100), count: open.length },
+      'Complete or cancel its children first.',
     );
   }
 };

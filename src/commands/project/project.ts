@@ -42,7 +42,12 @@ export type ProjectState = {
   nextOrd: number;
   /** Bumped by every event that can change the CPM schedule (estimates, edges, tasks, completion). */
   scheduleVersion: number;
+  /** Advisory file marks per agent (key `holder\0agent`): file → its end (null: while the agent holds a lease here). */
+  readonly marks: Map<string, Map<string, { expiresAt: string | null }>>;
 };
+
+/** One key per agent of one plugin: an agent label never reaches across plugins. */
+export const agentKey = (holder: string, agent: string): string => `${holder}\0${agent}`;
 
 export const initialState = (): ProjectState => ({
   status: 'empty',
@@ -52,6 +57,7 @@ export const initialState = (): ProjectState => ({
   tasks: new Map(),
   nextOrd: 0,
   scheduleVersion: 0,
+  marks: new Map(),
 });
 
 const SCHEDULE_EVENTS: ReadonlySet<string> = new Set([
@@ -189,6 +195,20 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
         task.role = e.type === 'RoleAssigned' ? e.data.role : null;
         task.version = event.revision;
       }
+      return state;
+    }
+    case 'FilesMarked': {
+      const key = agentKey(event.metadata.actor, e.data.agent);
+      const marks = state.marks.get(key) ?? new Map<string, { expiresAt: string | null }>();
+      for (const file of e.data.files) marks.set(file, { expiresAt: e.data.expiresAt });
+      state.marks.set(key, marks);
+      return state;
+    }
+    case 'FilesUnmarked': {
+      const key = agentKey(event.metadata.actor, e.data.agent);
+      const marks = state.marks.get(key);
+      if (marks && e.data.files.length > 0) for (const file of e.data.files) marks.delete(file);
+      if (!marks || e.data.files.length === 0 || marks.size === 0) state.marks.delete(key);
       return state;
     }
     default: {

@@ -1,5 +1,6 @@
 import { computeCpm } from '../../algorithms/cpm.js';
-import { openHardDependencies } from './guards.js';
+import { isReady as readyByFacts } from '../../algorithms/readiness.js';
+import { openChildren, openHardDependencies } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 
 const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
@@ -18,11 +19,16 @@ export const slackOf = (state: ProjectState, defaultEstimate: number): Map<strin
   return slack;
 };
 
-/** Pending (or lease-expired), every hard dependency completed. */
+/** The shared rule (algorithms/readiness.ts) over the folded state: pending or lease-lapsed, no open hard dependency, no open child. */
 export const isReady = (state: ProjectState, task: TaskNode, now: string): boolean => {
-  const claimable = task.status === 'pending' || (task.status === 'in_progress' && task.lease !== null && task.lease.expiresAt <= now);
-  if (!claimable) return false;
-  return openHardDependencies(state, task).length === 0;
+  const leaseLapsed = task.lease !== null && task.lease.expiresAt <= now;
+  if (!(task.status === 'pending' || (task.status === 'in_progress' && leaseLapsed))) return false;
+  return readyByFacts({
+    status: task.status,
+    leaseLapsed,
+    openHardDependencies: openHardDependencies(state, task).length,
+    openChildren: openChildren(state, task).length,
+  });
 };
 
 /** Ready tasks that `fits` accepts, best first: priority, then least slack, then oldest. */

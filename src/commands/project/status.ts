@@ -2,7 +2,7 @@ import { conflict } from '../../errors.js';
 import { STATUS_TRANSITIONS, STATUSES_NEEDING_DEPENDENCIES, TASK_FIELD_NAMES, type TaskFields } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import type { Rule } from './rule.js';
-import { requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
+import { requireChildrenClosed, requireDependenciesMet, requireProject, requireTaskAt } from './guards.js';
 import type { TaskStatus } from '../../events/vocabulary.js';
 
 export type UpdateTask = Command<'UpdateTask', { taskId: string; changes: Partial<TaskFields>; expectedVersion?: number }>;
@@ -52,6 +52,7 @@ export const changeTaskStatus: Rule<ChangeTaskStatus> = ({ data, metadata }, sta
   if (STATUSES_NEEDING_DEPENDENCIES.has(data.status)) {
     requireDependenciesMet(state, task, 'Complete its hard dependencies first, or make them soft.');
   }
+  if (data.status === 'completed') requireChildrenClosed(state, task);
   return {
     type: 'TaskStatusChanged',
     data: {

@@ -18,8 +18,10 @@ export type RoleFit = {
   filesOutside: string[];
   extraCapabilities: number;
   inProgress: number;
-  limit: number;
-  freeCapacity: number;
+  /** null: no role-wide cap. */
+  limit: number | null;
+  /** Slots left under the role-wide cap; null when there is none. */
+  freeCapacity: number | null;
   score: number;
 };
 
@@ -51,12 +53,12 @@ const missingCapabilities = (role: RoleDefinition, required: readonly string[]):
   return [...new Set(required)].filter((capability) => !held.has(capability));
 };
 
-/** Every reason the role may not take the task; empty when the assignment is allowed. */
+/** Every reason the role may not take the task; empty when the assignment is allowed. Without `workload` the limit is not asked. */
 export const assignmentReasons = (
   role: AssignableRole | undefined,
   roleName: string,
   task: AssignmentTask,
-  workload: { inProgress: number },
+  workload?: { inProgress: number },
 ): AssignmentReason[] => {
   if (!role) return [{ code: 'UNKNOWN_ROLE', message: `No role is named \`${roleName}\`.`, role: roleName }];
   const reasons: AssignmentReason[] = [];
@@ -77,7 +79,7 @@ export const assignmentReasons = (
       files: outside,
       patterns: role.filePatterns,
     });
-  if (workload.inProgress >= role.maxConcurrentTasks)
+  if (workload && role.maxConcurrentTasks !== null && workload.inProgress >= role.maxConcurrentTasks)
     reasons.push({
       code: 'WORKLOAD_LIMIT',
       message: `Role \`${role.name}\` already has ${workload.inProgress} task(s) in progress, its limit is ${role.maxConcurrentTasks}.`,
@@ -94,13 +96,17 @@ export const assignmentReasons = (
   return reasons;
 };
 
+/** Whether the role could take the task at all (capabilities, file patterns, depth, not retired), whatever its workload. */
+export const roleFitsTask = (role: AssignableRole | undefined, roleName: string, task: AssignmentTask): boolean =>
+  assignmentReasons(role, roleName, task).length === 0;
+
 const fitOf = (role: RoleDefinition, required: readonly string[], files: readonly string[], inProgress: number): RoleFit => {
   const wanted = [...new Set(required)];
   const missing = missingCapabilities(role, wanted);
   const filesOutside = filesOutsidePatterns(files, role.filePatterns);
-  const freeCapacity = Math.max(0, role.maxConcurrentTasks - inProgress);
+  const freeCapacity = role.maxConcurrentTasks === null ? null : Math.max(0, role.maxConcurrentTasks - inProgress);
   const extraCapabilities = role.capabilities.length - (wanted.length - missing.length);
-  const suitable = missing.length === 0 && filesOutside.length === 0 && freeCapacity > 0;
+  const suitable = missing.length === 0 && filesOutside.length === 0 && (freeCapacity === null || freeCapacity > 0);
   // Suitable roles score 0.5–1 (tighter is higher); the rest stay below 0.5, by how much they cover.
   const coverage = (wanted.length === 0 ? 1 : 1 - missing.length / wanted.length) * (files.length === 0 ? 1 : 1 - filesOutside.length / files.length);
   const score = suitable ? 0.5 + 0.5 * (1 - extraCapabilities / TOOL_GROUPS.length) : 0.49 * coverage;
@@ -122,7 +128,7 @@ const byFit = (a: RoleFit, b: RoleFit): number =>
   (a.suitable
     ? a.extraCapabilities - b.extraCapabilities
     : a.missingCapabilities.length - b.missingCapabilities.length || a.filesOutside.length - b.filesOutside.length) ||
-  b.freeCapacity - a.freeCapacity ||
+  (b.freeCapacity ?? Infinity) - (a.freeCapacity ?? Infinity) ||
   (a.role < b.role ? -1 : a.role > b.role ? 1 : 0);
 
 /** Live roles ranked: suitable ones first, tightest fit then most free capacity; the others by fewest missing capabilities. */

@@ -38,7 +38,8 @@ type RoleFileEntry = {
   capabilities: ToolGroup[];
   file_patterns: string[];
   tools: string[];
-  max_concurrent_tasks: number;
+  max_concurrent_tasks: number | null;
+  max_concurrent_tasks_per_agent?: number | null;
   restrictions: { max_file_changes: number; max_task_depth: number; require_approval: boolean; time_limit_minutes: number };
 };
 type RoleFile = { version: 1; roles: Record<string, RoleFileEntry> };
@@ -142,6 +143,7 @@ const toDefinition = (name: string, entry: RoleFileEntry): RoleDefinition => ({
   filePatterns: entry.file_patterns,
   tools: entry.tools,
   maxConcurrentTasks: entry.max_concurrent_tasks,
+  maxConcurrentTasksPerAgent: entry.max_concurrent_tasks_per_agent ?? null,
   restrictions: {
     maxFileChanges: entry.restrictions.max_file_changes,
     maxTaskDepth: entry.restrictions.max_task_depth,

@@ -42,8 +42,22 @@ const roleFields = {
     items: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,63}$' },
     description: 'Tool names the role works with',
   },
-  maxConcurrentTasks: { type: 'integer', minimum: 1, maximum: 1000, description: 'In-progress tasks the role may hold at once' },
+  maxConcurrentTasks: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 1000,
+    description: 'In-progress tasks the role may hold at once, all its agents together (null: no role-wide cap)',
+  },
+  maxConcurrentTasksPerAgent: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 1000,
+    description: 'In-progress tasks one agent of the role may hold at once (null or left out: no per-agent cap)',
+  },
 } as const;
+
+/** Fields a role may leave out (added after role files and events already existed). */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['maxConcurrentTasksPerAgent']);
 
 const restrictionFields = {
   maxFileChanges: { type: 'integer', minimum: 0, maximum: 100000, description: 'Files one task may change' },
@@ -59,7 +73,9 @@ const snake: KeyStyle = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase(
 const strictObject = (fields: Record<string, JsonSchema>, key: KeyStyle): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
-  required: Object.keys(fields).map(key),
+  required: Object.keys(fields)
+    .filter((name) => !OPTIONAL_FIELDS.has(name))
+    .map(key),
   properties: Object.fromEntries(Object.entries(fields).map(([name, schema]) => [key(name), schema])),
 });
 

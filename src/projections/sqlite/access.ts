@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS roles (
   capabilities         TEXT NOT NULL,
   file_patterns        TEXT NOT NULL,
   tools                TEXT NOT NULL,
-  max_concurrent_tasks INTEGER NOT NULL,
+  max_concurrent_tasks INTEGER,
+  max_per_agent        INTEGER,
   restrictions         TEXT NOT NULL,
   source               TEXT NOT NULL,
   retired              INTEGER NOT NULL,
@@ -45,8 +46,9 @@ export const ACCESS_TABLES = { roles: 'name', plugins: 'id', plugin_tokens: 'jti
 export const accessProjection = (db: Database.Database) => {
   db.exec(ACCESS_DDL);
   const s = {
-    upsertRole: db.prepare(`INSERT OR REPLACE INTO roles (name, description, capabilities, file_patterns, tools, max_concurrent_tasks, restrictions,
-      source, retired, version, updated_at) VALUES (@name, @description, @capabilities, @filePatterns, @tools, @maxConcurrentTasks, @restrictions,
+    upsertRole: db.prepare(`INSERT OR REPLACE INTO roles (name, description, capabilities, file_patterns, tools, max_concurrent_tasks, max_per_agent,
+      restrictions, source, retired, version, updated_at) VALUES (@name, @description, @capabilities, @filePatterns, @tools, @maxConcurrentTasks,
+      @maxConcurrentTasksPerAgent, @restrictions,
       @source, 0, @version, @at)`),
     retireRole: db.prepare<[number, string, string]>('UPDATE roles SET retired = 1, version = ?, updated_at = ? WHERE name = ?'),
     insertPlugin: db.prepare(`INSERT OR REPLACE INTO plugins (id, name, type, capabilities, status, revoked_reason, registered_at, updated_at)
@@ -71,6 +73,7 @@ export const accessProjection = (db: Database.Database) => {
           filePatterns: json(role.filePatterns),
           tools: json(role.tools),
           maxConcurrentTasks: role.maxConcurrentTasks,
+          maxConcurrentTasksPerAgent: role.maxConcurrentTasksPerAgent ?? null,
           restrictions: json(role.restrictions),
           source: json(source),
           version: event.revision,

@@ -255,6 +255,9 @@ export class SqliteProjection {
         });
         return;
       }
+      case 'FilesMarked':
+      case 'FilesUnmarked':
+        return; // advisory marks live in the Project aggregate (list_file_marks reads them there)
       default: {
         const _exhaustive: never = e;
         return _exhaustive;

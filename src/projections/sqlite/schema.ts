@@ -1,7 +1,8 @@
 import type { TaskFields } from '../../events/project.js';
 
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
-export const SQLITE_PROJECTION_VERSION = 3;
+/** 4: roles.max_concurrent_tasks may be null and roles.max_per_agent exists (per-agent workload limits). */
+export const SQLITE_PROJECTION_VERSION = 4;
 
 /** Subtree moves look paths up through it; a bulk rebuild creates it at the first move, or at the end. */
 export const PATH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);';

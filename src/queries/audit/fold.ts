@@ -1,3 +1,4 @@
+import { isOpenStatus, isReady } from '../../algorithms/readiness.js';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { TaskResult, TaskView } from '../tasks.js';
@@ -122,6 +123,7 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
     fold.deleted.set(e.data.taskId, { position: event.position, recordedAt: event.recordedAt });
     return fold;
   }
+  if (e.type === 'FilesMarked' || e.type === 'FilesUnmarked') return fold; // advisory, no task changes
   const task = fold.tasks.get(e.data.taskId);
   if (!task) return fold;
   switch (e.type) {
@@ -202,6 +204,20 @@ const depthOf = (fold: ProjectFold, task: FoldedTask): number => {
   return depth;
 };
 
+const openChildrenCache = new WeakMap<ProjectFold, { revision: number; counts: Map<string, number> }>();
+
+/** Open children per parent, counted once per fold state (views of a whole project ask for every task). */
+const openChildrenOf = (fold: ProjectFold, taskId: string): number => {
+  let cached = openChildrenCache.get(fold);
+  if (!cached || cached.revision !== fold.revision) {
+    const counts = new Map<string, number>();
+    for (const t of fold.tasks.values()) if (t.parentId !== null && isOpenStatus(t.status)) counts.set(t.parentId, (counts.get(t.parentId) ?? 0) + 1);
+    cached = { revision: fold.revision, counts };
+    openChildrenCache.set(fold, cached);
+  }
+  return cached.counts.get(taskId) ?? 0;
+};
+
 /** One task as `GET /tasks/:id` would have shown it then, with its dependencies. */
 export const taskView = (fold: ProjectFold, task: FoldedTask): TaskAsOf => {
   const { deps, createdPosition: _position, ...rest } = task;
@@ -216,7 +232,7 @@ export const taskView = (fold: ProjectFold, task: FoldedTask): TaskAsOf => {
   return {
     ...rest,
     depth: depthOf(fold, task),
-    ready: task.status === 'pending' && open === 0,
+    ready: isReady({ status: task.status, openHardDependencies: open, openChildren: openChildrenOf(fold, task.id) }),
     openDependencies: open,
     dependencies,
   };

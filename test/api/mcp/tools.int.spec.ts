@@ -122,6 +122,18 @@ const BUILDERS: Record<string, Builder> = {
     ok: async (fx) => ({ args: { id: await fx.task() } }),
     refused: async (fx) => ({ args: { id: fx.blocked }, code: 'DEPENDENCIES_NOT_MET' }),
   },
+  mark_files: {
+    ok: async (fx) => ({ args: { projectId: fx.projectId, files: ['src/mcp-marked/**'], ttlSeconds: 60 } }),
+    refused: async (fx) => ({ args: { projectId: fx.projectId, files: ['src/untimed.ts'], agent: 'leaseless-agent' }, code: 'MARK_NEEDS_TTL' }),
+  },
+  unmark_files: {
+    ok: async (fx) => ({ args: { projectId: fx.projectId, files: ['src/mcp-marked/**'] } }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
+  list_file_marks: {
+    ok: async (fx) => ({ args: { projectId: fx.projectId } }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
   heartbeat_task: {
     ok: async (fx) => ({ args: { id: await fx.claimed(), leaseSeconds: 600 } }),
     refused: async (fx) => ({ args: { id: await fx.task() }, code: 'NOT_CLAIMED' }),

@@ -41,7 +41,7 @@ describe('Role files', () => {
 
     it('turns snake_case into the camelCase wire shape', () => {
       const coder = roles.find((r) => r.name === 'coder');
-      expect(coder).to.include({ maxConcurrentTasks: 3 });
+      expect(coder).to.include({ maxConcurrentTasks: null, maxConcurrentTasksPerAgent: 2 });
       expect(coder?.restrictions).to.deep.equal({ maxFileChanges: 25, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 120 });
       expect(coder?.filePatterns).to.include('src/**');
     });
@@ -165,6 +165,22 @@ describe('Role files', () => {
         '/roles/coder/max_concurrent_tasks',
         /must be >= 1/,
       ));
+
+    it('refuses a per-agent limit below 1', () =>
+      expectRefusal(
+        fileWith('per-agent.yaml', (r) => (r.max_concurrent_tasks_per_agent = 0)),
+        '/roles/coder/max_concurrent_tasks_per_agent',
+        /must be >= 1/,
+      ));
+
+    it('takes a null role-wide limit and a per-agent limit, and reads a missing per-agent limit as null', () => {
+      const [capped] = loadRoleFiles([
+        fileWith('swarm.yaml', (r) => ((r.max_concurrent_tasks = null), (r.max_concurrent_tasks_per_agent = 2))),
+      ]).roles;
+      expect(capped).to.include({ maxConcurrentTasks: null, maxConcurrentTasksPerAgent: 2 });
+      const [plain] = loadRoleFiles([fileWith('plain.yaml', () => undefined)]).roles;
+      expect(plain).to.include({ maxConcurrentTasks: 3, maxConcurrentTasksPerAgent: null });
+    });
 
     it('refuses a role without capabilities', () =>
       expectRefusal(

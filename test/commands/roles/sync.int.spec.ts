@@ -111,7 +111,7 @@ describe('Role file sync at start-up', () => {
     let bad: string;
     beforeEach(() => {
       bad = path.join(roleDir, 'broken_roles.yaml');
-      const text = fs.readFileSync(DEFAULT_ROLE_FILES[0]!, 'utf8').replace(/( {2}generalist:[\s\S]*?max_concurrent_tasks: )2/, '$1"lots"');
+      const text = fs.readFileSync(DEFAULT_ROLE_FILES[0]!, 'utf8').replace(/( {2}generalist:[\s\S]*?max_concurrent_tasks: )null/, '$1"lots"');
       fs.writeFileSync(bad, text);
     });
 

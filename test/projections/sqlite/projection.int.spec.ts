@@ -388,7 +388,8 @@ describe('SQLite projection', () => {
           [ids.c, 'soft'],
         ]);
         expect(getDependencies(world.live, ids.b).items).to.deep.equal([]);
-        expect(getTask(world.live, ids.a)).to.include({ openDependencies: 0, ready: true });
+        // No open dependency is left, but A is the parent of B and C, which are open: it is not ready before them.
+        expect(getTask(world.live, ids.a)).to.include({ openDependencies: 0, ready: false });
         expect(getTask(world.live, ids.b)).to.include({ openDependencies: 0, ready: true });
         expect(getDashboard(world.live).dependencies).to.equal(2);
       });
@@ -449,9 +450,10 @@ describe('SQLite projection', () => {
       await world.run((cmd, m) => cmd.updateTask(b!, { title: 'B renamed', tags: ['x'] }, m));
       await world.run((cmd, m) => cmd.addDependency(a!, b!, 'hard', m));
       await world.run((cmd, m) => cmd.moveTask(c!, b!, m));
+      // A parent is completed after its children: c goes first.
+      await world.run((cmd, m) => cmd.deleteTask(c!, false, m));
       await world.run((cmd, m) => cmd.changeTaskStatus(b!, 'completed', undefined, m));
       await world.run((cmd, m) => cmd.removeDependency(a!, b!, m));
-      await world.run((cmd, m) => cmd.deleteTask(c!, false, m));
     });
 
     it('covers all eight event types', () => {

@@ -16,7 +16,20 @@ const roleName = z
   .describe('Role the agent acts as');
 const paths = z.array(z.string().min(1).max(1024)).max(1000);
 
-const claimed = z.object({ claimed: z.boolean(), task: z.xor([c.taskView, z.null()]), position: z.int().optional() });
+const fileConflict = z.object({
+  taskId: z.string(),
+  files: z.array(z.string()),
+  holder: z.string().describe('Agent holding the files'),
+  holderTaskId: z.string().nullable().describe('The task whose claim holds them (null: an advisory mark)'),
+  leaseExpiresAt: z.string().nullable().describe('Until when (null: as long as the holder keeps a lease)'),
+});
+
+const claimed = z.object({
+  claimed: z.boolean(),
+  task: z.xor([c.taskView, z.null()]),
+  position: z.int().optional(),
+  skipped: z.array(fileConflict).describe('Better-ranked tasks passed over because another agent holds their files').optional(),
+});
 
 export const claimNextTask = {
   input: z.strictObject({ role: roleName, agent: agent.optional(), leaseSeconds, projectId: c.projectId.optional() }),
@@ -24,8 +37,42 @@ export const claimNextTask = {
 };
 
 export const claimTask = {
-  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds, role: roleName.optional() }),
+  input: z.strictObject({
+    id: c.id,
+    agent: agent.optional(),
+    leaseSeconds,
+    role: roleName.optional(),
+    force: z.boolean().default(false).describe('Claim even though another agent holds some of its files (recorded in the event)'),
+  }),
   output: claimed,
+};
+
+const markedFiles = z.array(z.string().min(1).max(1024)).min(1).max(200).describe('Paths or globs (the task `files` dialect)');
+
+export const markFiles = {
+  input: z.strictObject({
+    projectId: c.projectId,
+    agent: agent.optional(),
+    files: markedFiles,
+    ttlSeconds: z.int().min(10).max(86_400).describe('How long the mark lasts (default: as long as the agent holds a lease here)').optional(),
+  }),
+  output: z.object({ projectId: z.string(), agent: z.string(), files: z.array(z.string()), overlaps: z.array(fileConflict), position: z.int() }),
+};
+
+export const unmarkFiles = {
+  input: z.strictObject({
+    projectId: c.projectId,
+    agent: agent.optional(),
+    files: markedFiles.describe('Marks to remove (default: all of the agent’s)').optional(),
+  }),
+  output: z.object({ projectId: z.string(), agent: z.string(), removed: z.boolean(), position: z.int().optional() }),
+};
+
+export const listFileMarks = {
+  input: z.strictObject({ projectId: c.projectId }),
+  output: z.object({
+    items: z.array(z.object({ holder: z.string(), taskId: z.string().nullable(), files: z.array(z.string()), until: z.string().nullable() })),
+  }),
 };
 
 export const heartbeatTask = {

@@ -1,0 +1,105 @@
+import { unprocessable } from '../../errors.js';
+import type { FileConflict } from '../../events/project.js';
+import type { Command } from '../../events/types.js';
+import { overlappingFiles } from '../roles/globOverlap.js';
+import { requireProject } from './guards.js';
+import { agentKey, type ProjectState } from './project.js';
+import type { Rule } from './rule.js';
+
+/**
+ * Files reserved in a project: an active claim reserves its task's `files`, an advisory mark the files it names.
+ * Another agent's claim of a task whose files overlap them (globOverlap.ts) is skipped by claim_next_task and
+ * refused for an explicit claim unless forced.
+ */
+
+export type Reservation = Readonly<{
+  key: string;
+  holder: string;
+  holderActor: string;
+  taskId: string | null;
+  files: readonly string[];
+  until: string | null;
+}>;
+
+/** Live claims with files, then live marks, as they stand at `now`. */
+export const reservations = (state: ProjectState, now: string): Reservation[] => {
+  const out: Reservation[] = [];
+  const leaseEnds = new Map<string, string>();
+  for (const task of state.tasks.values()) {
+    const lease = task.lease;
+    if (!lease || lease.expiresAt <= now) continue;
+    const key = agentKey(lease.holder, lease.agent);
+    if ((leaseEnds.get(key) ?? '') < lease.expiresAt) leaseEnds.set(key, lease.expiresAt);
+    if (task.fields.files.length > 0)
+      out.push({ key, holder: lease.agent, holderActor: lease.holder, taskId: task.id, files: task.fields.files, until: lease.expiresAt });
+  }
+  for (const [key, marks] of state.marks) {
+    const [holderActor = '', holder = ''] = key.split('\0');
+    const live = [...marks].filter(([, mark]) => (mark.expiresAt === null ? leaseEnds.has(key) : mark.expiresAt > now));
+    if (live.length > 0) {
+      const until = live.every(([, mark]) => mark.expiresAt !== null)
+        ? live
+            .map(([, mark]) => mark.expiresAt!)
+            .sort()
+            .at(-1)!
+        : null;
+      out.push({ key, holder, holderActor, taskId: null, files: live.map(([file]) => file), until: until ?? leaseEnds.get(key) ?? null });
+    }
+  }
+  return out;
+};
+
+/** What of `files` other agents hold, one entry per holding claim or mark. */
+export const fileConflicts = (
+  held: readonly Reservation[],
+  taskId: string,
+  files: readonly string[],
+  actor: string,
+  agent: string,
+): FileConflict[] => {
+  if (files.length === 0) return [];
+  const mine = agentKey(actor, agent);
+  return held.flatMap((r) => {
+    if (r.key === mine || r.taskId === taskId) return [];
+    const overlap = overlappingFiles(files, r.files);
+    return overlap.length === 0 ? [] : [{ taskId, files: overlap, holder: r.holder, holderTaskId: r.taskId, leaseExpiresAt: r.until }];
+  });
+};
+
+export type MarkFiles = Command<'MarkFiles', { agent: string; files: string[]; ttlSeconds?: number }>;
+export type UnmarkFiles = Command<'UnmarkFiles', { agent: string; files: string[] }>;
+export type FileCommand = MarkFiles | UnmarkFiles;
+
+/** Without `ttlSeconds` a mark lasts as long as the agent holds a lease in the project, so it needs one. */
+export const markFiles: Rule<MarkFiles> = ({ data, metadata }, state) => {
+  requireProject(state);
+  const held = reservations(state, metadata.now);
+  const hasLease = [...state.tasks.values()].some(
+    (t) => t.lease !== null && t.lease.expiresAt > metadata.now && t.lease.holder === metadata.actor && t.lease.agent === data.agent,
+  );
+  if (data.ttlSeconds === undefined && !hasLease) {
+    throw unprocessable(
+      'MARK_NEEDS_TTL',
+      `Agent ${data.agent} holds no lease in project ${state.projectId}, so a mark without ttlSeconds would end at once.`,
+      { agent: data.agent, projectId: state.projectId },
+      'Send ttlSeconds, or claim a task first.',
+    );
+  }
+  const files = [...new Set(data.files)];
+  const expiresAt = data.ttlSeconds === undefined ? null : new Date(Date.parse(metadata.now) + data.ttlSeconds * 1000).toISOString();
+  // Advisory: overlaps with what others hold are recorded and answered, never refused. No task is asked for (taskId '').
+  const overlaps = fileConflicts(held, '', files, metadata.actor, data.agent);
+  return {
+    type: 'FilesMarked',
+    data: { projectId: state.projectId, agent: data.agent, files, expiresAt, overlaps, markedAt: metadata.now },
+  };
+};
+
+export const unmarkFiles: Rule<UnmarkFiles> = ({ data, metadata }, state) => {
+  requireProject(state);
+  const marks = state.marks.get(agentKey(metadata.actor, data.agent));
+  if (!marks) return [];
+  const files = data.files.filter((file) => marks.has(file));
+  if (data.files.length > 0 && files.length === 0) return [];
+  return { type: 'FilesUnmarked', data: { projectId: state.projectId, agent: data.agent, files, unmarkedAt: metadata.now } };
+};
