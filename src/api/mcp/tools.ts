@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AnyOperation } from '../catalog/operation.js';
-import { mcpInputSchema, mcpOutputSchema } from './schemas.js';
+import { mcpInputSchema, mcpOutputSchema, withIdempotencyKey } from './schemas.js';
 import type { Logger } from 'pino';
 import { budgetOf, CORE_TOOLS, selectTools, STANDARD_TOOLS } from './toolSets.js';
 
@@ -20,11 +20,12 @@ export const titleOf = (tool: string): string => {
 export const toolOf = (op: AnyOperation, { terse = false } = {}): Tool => {
   const write = op.kind === 'command';
   const destructive = write && (op.method === 'delete' || DESTRUCTIVE.test(op.tool));
+  const input = mcpInputSchema(op.input, { tool: op.tool, terse });
   return {
     name: op.tool,
     ...(terse ? {} : { title: titleOf(op.tool) }),
     description: op.summary,
-    inputSchema: mcpInputSchema(op.input, { tool: op.tool, terse }) as Tool['inputSchema'],
+    inputSchema: (write ? withIdempotencyKey(input) : input) as Tool['inputSchema'],
     outputSchema: (terse ? { type: 'object' } : mcpOutputSchema(op)) as Tool['outputSchema'],
     annotations: write
       ? { destructiveHint: destructive, ...(op.method === 'put' || op.method === 'delete' ? { idempotentHint: true } : {}) }
