@@ -95,7 +95,12 @@ export const buildMcpServer = (deps: McpDeps): Server => {
       ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}),
     },
   );
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
+  // A caller is listed only the tools its token may call: a read-only agent is not offered create_task.
+  const allowed = (caller: Caller | undefined) => (name: string) => deps.authorizer.allows(caller, deps.tools.byName.get(name)!.capability);
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const allows = allowed(await deps.caller(extra));
+    return { tools: deps.tools.list.filter((tool) => allows(tool.name)) };
+  });
   if (deps.resources) {
     const authorize = deps.authorizer.authorize.bind(deps.authorizer);
     registerResources(server, { ...deps.resources, invoke, caller: deps.caller, authorize, logger: deps.logger });
@@ -114,9 +119,13 @@ export const buildMcpServer = (deps: McpDeps): Server => {
     const from = deps.requestContext?.(extra);
     const correlationId = from?.correlationId ?? randomUUID();
     const trace = from?.traceparent ? { traceparent: from.traceparent } : {};
+    let caller: Caller | undefined;
+    // Hints name only tools this caller is listed; before its token is known, tools of the session's set.
+    const tools = () => ({ served: new Set([...deps.tools.byName.keys()].filter(caller ? allowed(caller) : () => true)), known: deps.tools.known });
     try {
+      caller = await deps.caller(extra);
       const result = await invoke(op, {
-        caller: await deps.caller(extra),
+        caller,
         tool: `mcp:${op.tool}`,
         correlationId,
         ...trace,
@@ -124,9 +133,9 @@ export const buildMcpServer = (deps: McpDeps): Server => {
       });
       return toolResult(op, result.body);
     } catch (error) {
-      if (error instanceof DomainError) return errorResult(error);
+      if (error instanceof DomainError) return errorResult(error, undefined, tools());
       deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');
-      return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId);
+      return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId, tools());
     }
   };
   return server;
