@@ -97,6 +97,8 @@ export type App = Readonly<{
   background: Background;
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
+  /** Idempotency keys of REST and MCP writes (keys.db). */
+  idempotency: IdempotencyKeys;
   /** Which MCP resources changed, once the SQLite model shows it (resource subscriptions over HTTP and stdio). */
   resourceChanges: ResourceChanges;
   /** The open MCP Streamable HTTP sessions. */
@@ -290,6 +292,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     sessions: { enabled: config.mcpSessions === 'on', idleMs: config.mcpSessionIdleMs, max: config.mcpMaxSessions },
     validators,
     authorizer,
+    idempotency,
     logger,
     version: VERSION,
   });
@@ -414,6 +417,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     background,
     operations,
     validators,
+    idempotency,
     resourceChanges: changes,
     mcpSessions: mcpHttp.sessions,
     feed,

@@ -5,6 +5,24 @@ import { v5 as uuidv5 } from 'uuid';
 import { DomainError } from '../errors.js';
 import { canonicalJson } from '../util/canonical.js';
 
+/** What an idempotency key may be, on every surface: REST's `Idempotency-Key` header and MCP's `idempotencyKey` argument. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
+
+/** The key a request sent under `name`, checked once for both surfaces; undefined when it sent none. */
+export const checkedIdempotencyKey = (key: unknown, name: string): string | undefined => {
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError(
+      'INVALID_IDEMPOTENCY_KEY',
+      400,
+      `${name} must be 8–128 characters of letters, digits, _ . : -.`,
+      { field: name },
+      'Send a fresh UUID as the key of each new request, and the same key again only to retry it.',
+    );
+  }
+  return key;
+};
+
 const COMMAND_ID_NAMESPACE = '0f4a8f52-3f0e-4b8e-9d55-2b7a1c9e6d31';
 const PURGE_EVERY_MS = 60_000;
 

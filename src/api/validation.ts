@@ -5,7 +5,8 @@ import type { AnyOperation } from './catalog/operation.js';
 
 export type Validators = Readonly<{ input: ValidateFunction; output: ValidateFunction }>;
 
-const describeError = (error: ErrorObject): { field: string; message: string } => {
+/** One offending field; an enum's allowed values are listed, so the caller can pick one without reading the schema. */
+const describeError = (error: ErrorObject): { field: string; message: string; allowed?: unknown[] } => {
   const at = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
   if (error.keyword === 'additionalProperties') {
     const name = (error.params as { additionalProperty: string }).additionalProperty;
@@ -16,6 +17,11 @@ const describeError = (error: ErrorObject): { field: string; message: string } =
     const name = (error.params as { missingProperty: string }).missingProperty;
     const field = at ? `${at}.${name}` : name;
     return { field, message: `\`${field}\` is required` };
+  }
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+    const field = at || '(body)';
+    return { field, message: `\`${at || 'body'}\` must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`, allowed };
   }
   return { field: at || '(body)', message: `\`${at || 'body'}\` ${error.message ?? 'is invalid'}` };
 };

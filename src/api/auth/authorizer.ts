@@ -95,10 +95,15 @@ export class Authorizer {
     return claims;
   }
 
+  /** Whether `caller` may run an operation needing `requirement`, for listing what it may call; `authorize` refuses. */
+  allows(caller: Caller | undefined, requirement: Requirement): boolean {
+    return caller !== undefined && (requirement === 'authenticated' || holdsCapability(caller.capabilities, requirement));
+  }
+
   /** 401 without a caller; 403 when the caller lacks the capability (`admin` holds every capability, `audit_admin` holds `audit_reading`). */
   authorize(caller: Caller | undefined, requirement: Requirement): Caller {
     if (!caller) throw unauthorized('AUTHENTICATION_REQUIRED', 'This operation needs a plugin token.');
-    if (requirement === 'authenticated' || holdsCapability(caller.capabilities, requirement)) return caller;
+    if (this.allows(caller, requirement)) return caller;
     throw new DomainError(
       'MISSING_CAPABILITY',
       403,

@@ -65,6 +65,18 @@ export const mcpInputSchema = (input: JsonSchema, { tool = '', terse = false } =
   return { ...served, properties: Object.fromEntries(properties) };
 };
 
+/** The argument a write tool takes besides the operation's own: REST's `Idempotency-Key`, checked by the same rule. */
+export const IDEMPOTENCY_ARGUMENT = 'idempotencyKey';
+
+/**
+ * A write's input schema with the optional `idempotencyKey` added. Served as a bare string to keep `core` within its
+ * budget: the server instructions give its rule and checkedIdempotencyKey enforces it, with a hint, for both surfaces.
+ */
+export const withIdempotencyKey = (input: JsonSchema): JsonSchema => ({
+  ...input,
+  properties: { ...(isObject(input.properties) ? input.properties : {}), [IDEMPOTENCY_ARGUMENT]: { type: 'string' } },
+});
+
 /** The schema with every annotation removed: what it accepts, and nothing else. */
 export const validatingKeywords = (schema: JsonSchema): JsonSchema => mapSchema(schema, (keyword) => !ANNOTATIONS.has(keyword));
 

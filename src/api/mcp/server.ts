@@ -6,11 +6,12 @@ import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
-import { invoker } from '../invoke.js';
+import { checkedIdempotencyKey, type IdempotencyKeys } from '../idempotency.js';
+import { invoker, type Call } from '../invoke.js';
 import type { Validators } from '../validation.js';
 import { errorResult, renderLine } from './results.js';
 import { registerResources, resourceCapabilities, type ResourceDeps } from './resources.js';
-import { answersObject } from './schemas.js';
+import { answersObject, IDEMPOTENCY_ARGUMENT } from './schemas.js';
 import type { McpTools } from './tools.js';
 
 export type McpDeps = Readonly<{
@@ -29,6 +30,8 @@ export type McpDeps = Readonly<{
   requestContext?: (extra?: unknown) => RequestContext | undefined;
   /** Resources (and, with change notices, subscriptions) over the catalog; without them the server offers tools only. */
   resources?: ResourceDeps;
+  /** Where idempotency keys are remembered (the same store as REST's); without it a key is used as the command id as sent. */
+  idempotency?: IdempotencyKeys;
   logger: Logger;
   version: string;
   /** The SDK builds an ajv instance per server unless given one: share it when servers are built per request. */
@@ -39,12 +42,29 @@ export type RequestContext = Readonly<{ correlationId?: string; traceparent?: st
 
 const INSTRUCTIONS =
   'Vespera: tasks for teams of agents. Find work with claim_next_task or list_tasks, keep it with heartbeat_task, finish with complete_task. ' +
-  'Refusals are isError results starting with a CODE and a Hint.';
+  'Refusals are isError results starting with a CODE and a Hint. ' +
+  'Every write takes an optional idempotencyKey (8-128 of A-Z a-z 0-9 _ . : -, e.g. a UUID): resend the same call with the same key to retry it safely.';
 
 /** The structured answer of a tool: the operation's object as it is, anything else under `result`. */
 const toolResult = (op: AnyOperation, answer: unknown): CallToolResult => {
   const body = (answersObject(op) ? answer : { result: answer }) as Record<string, unknown>;
   return { content: [{ type: 'text', text: renderLine(body) }], structuredContent: body };
+};
+
+/**
+ * A write's `idempotencyKey` is no argument of its operation: it goes where REST's Idempotency-Key header goes, so
+ * one key means one request on both surfaces. A query keeps it among its arguments, which refuse it as unknown.
+ */
+const argsAndFacts = (op: AnyOperation, args: Record<string, unknown>): Pick<Call, 'args' | 'facts'> => {
+  if (op.kind !== 'command' || !(IDEMPOTENCY_ARGUMENT in args)) return { args: () => args };
+  const { [IDEMPOTENCY_ARGUMENT]: key, ...rest } = args;
+  return {
+    args: () => rest,
+    facts: () => {
+      const idempotencyKey = checkedIdempotencyKey(key, IDEMPOTENCY_ARGUMENT);
+      return idempotencyKey === undefined ? {} : { idempotencyKey };
+    },
+  };
 };
 
 const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
@@ -75,7 +95,12 @@ export const buildMcpServer = (deps: McpDeps): Server => {
       ...(deps.jsonSchemaValidator ? { jsonSchemaValidator: deps.jsonSchemaValidator } : {}),
     },
   );
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...deps.tools.list] }));
+  // A caller is listed only the tools its token may call: a read-only agent is not offered create_task.
+  const allowed = (caller: Caller | undefined) => (name: string) => deps.authorizer.allows(caller, deps.tools.byName.get(name)!.capability);
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const allows = allowed(await deps.caller(extra));
+    return { tools: deps.tools.list.filter((tool) => allows(tool.name)) };
+  });
   if (deps.resources) {
     const authorize = deps.authorizer.authorize.bind(deps.authorizer);
     registerResources(server, { ...deps.resources, invoke, caller: deps.caller, authorize, logger: deps.logger });
@@ -94,13 +119,23 @@ export const buildMcpServer = (deps: McpDeps): Server => {
     const from = deps.requestContext?.(extra);
     const correlationId = from?.correlationId ?? randomUUID();
     const trace = from?.traceparent ? { traceparent: from.traceparent } : {};
+    let caller: Caller | undefined;
+    // Hints name only tools this caller is listed; before its token is known, tools of the session's set.
+    const tools = () => ({ served: new Set([...deps.tools.byName.keys()].filter(caller ? allowed(caller) : () => true)), known: deps.tools.known });
     try {
-      const result = await invoke(op, { caller: await deps.caller(extra), tool: `mcp:${op.tool}`, correlationId, ...trace, args: () => args });
+      caller = await deps.caller(extra);
+      const result = await invoke(op, {
+        caller,
+        tool: `mcp:${op.tool}`,
+        correlationId,
+        ...trace,
+        ...argsAndFacts(op, args),
+      });
       return toolResult(op, result.body);
     } catch (error) {
-      if (error instanceof DomainError) return errorResult(error);
+      if (error instanceof DomainError) return errorResult(error, undefined, tools());
       deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');
-      return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId);
+      return errorResult(new DomainError('INTERNAL_ERROR', 500, 'Something went wrong on our side.'), correlationId, tools());
     }
   };
   return server;

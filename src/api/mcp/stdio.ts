@@ -6,6 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { writeAdminToken } from '../auth/bootstrap.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
+import type { IdempotencyKeys } from '../idempotency.js';
 import type { Validators } from '../validation.js';
 import type { ResourceChanges } from './changes.js';
 import { buildMcpServer } from './server.js';
@@ -17,6 +18,8 @@ export type StdioDeps = Readonly<{
   operations: readonly AnyOperation[];
   validators: ReadonlyMap<string, Validators>;
   authorizer: Authorizer;
+  /** Idempotency keys, shared with REST: a retried write over stdio is the same request as over HTTP. */
+  idempotency?: IdempotencyKeys;
   logger: Logger;
   /** The administrator token the server keeps in its data directory, used when VESPERA_TOKEN is unset. */
   adminTokenFile: string;
@@ -90,6 +93,7 @@ export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = proces
     tools: servedTools(operations, app.mcpTools, app.logger),
     validators: app.validators,
     authorizer: app.authorizer,
+    ...(app.idempotency ? { idempotency: app.idempotency } : {}),
     caller,
     logger: app.logger,
     version: app.version,

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AnyOperation } from '../catalog/operation.js';
-import { mcpInputSchema, mcpOutputSchema } from './schemas.js';
+import { mcpInputSchema, mcpOutputSchema, withIdempotencyKey } from './schemas.js';
 import type { Logger } from 'pino';
 import { budgetOf, CORE_TOOLS, selectTools, STANDARD_TOOLS } from './toolSets.js';
 
@@ -14,17 +14,18 @@ export const titleOf = (tool: string): string => {
 
 /**
  * One MCP tool per catalog operation: name, description, schemas, capability and handler all come from the
- * operation. A terse tool keeps its summary and every validating keyword, and drops its title, its field
+ * operation. A terse tool keeps its title, its summary and every validating keyword, and drops its field
  * descriptions and the required fields of its answer. MCP assumes a write is destructive, so writes say when not.
  */
 export const toolOf = (op: AnyOperation, { terse = false } = {}): Tool => {
   const write = op.kind === 'command';
   const destructive = write && (op.method === 'delete' || DESTRUCTIVE.test(op.tool));
+  const input = mcpInputSchema(op.input, { tool: op.tool, terse });
   return {
     name: op.tool,
-    ...(terse ? {} : { title: titleOf(op.tool) }),
+    title: titleOf(op.tool),
     description: op.summary,
-    inputSchema: mcpInputSchema(op.input, { tool: op.tool, terse }) as Tool['inputSchema'],
+    inputSchema: (write ? withIdempotencyKey(input) : input) as Tool['inputSchema'],
     outputSchema: (terse ? { type: 'object' } : mcpOutputSchema(op)) as Tool['outputSchema'],
     annotations: write
       ? { destructiveHint: destructive, ...(op.method === 'put' || op.method === 'delete' ? { idempotentHint: true } : {}) }
@@ -46,6 +47,8 @@ const DETAIL_LEVELS = [
 export type McpTools = Readonly<{
   list: readonly Tool[];
   byName: ReadonlyMap<string, AnyOperation>;
+  /** Every tool name of the catalog, served or not: a hint naming one that is not served is not given. */
+  known: ReadonlySet<string>;
   /** How much guidance the budget left room for. */
   detail: (typeof DETAIL_LEVELS)[number]['name'];
   tokens: number;
@@ -58,12 +61,16 @@ export const tokensOf = (value: unknown): number => Math.ceil(JSON.stringify(val
  * The tools for these operations, as detailed as `budgetTokens` allows: every tool in full when the list fits,
  * else tools outside `standard`, then outside `core`, are served terse. The last level is served even if over.
  */
-export const mcpTools = (operations: readonly AnyOperation[], budgetTokens = Infinity): McpTools => {
+export const mcpTools = (
+  operations: readonly AnyOperation[],
+  budgetTokens = Infinity,
+  known: ReadonlySet<string> = new Set(operations.map((op) => op.tool)),
+): McpTools => {
   const byName = new Map(operations.map((op) => [op.tool, op]));
   let served: McpTools | undefined;
   for (const level of DETAIL_LEVELS) {
     const list = operations.map((op) => toolOf(op, { terse: !level.full(op) }));
-    served = { list, byName, detail: level.name, tokens: tokensOf({ tools: list }) };
+    served = { list, byName, known, detail: level.name, tokens: tokensOf({ tools: list }) };
     if (served.tokens <= budgetTokens) break;
   }
   return served!;
@@ -71,4 +78,4 @@ export const mcpTools = (operations: readonly AnyOperation[], budgetTokens = Inf
 
 /** The tools `VESPERA_MCP_TOOLS` selects, within that selection's token budget. */
 export const servedTools = (operations: readonly AnyOperation[], selection: string, logger?: Logger): McpTools =>
-  mcpTools(selectTools(operations, selection, logger), budgetOf(selection));
+  mcpTools(selectTools(operations, selection, logger), budgetOf(selection), new Set(operations.map((op) => op.tool)));

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DomainError, badRequest } from '../../errors.js';
 import { pathParams, type AnyOperation } from '../catalog/operation.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
-import type { IdempotencyKeys } from '../idempotency.js';
+import { checkedIdempotencyKey, type IdempotencyKeys } from '../idempotency.js';
 import { invoker, type RequestFacts } from '../invoke.js';
 import type { JsonSchema } from '../schemas.js';
 import type { Validators } from '../validation.js';
@@ -17,8 +17,6 @@ export type RestDeps = Readonly<{
   /** Where Idempotency-Keys are remembered; without it a key is used as the command id as sent. */
   idempotency?: IdempotencyKeys;
 }>;
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
 
 /** `W/"12"` or `"12"` → 12. */
 export const parseIfMatch = (header: string | undefined): number | undefined => {
@@ -82,10 +80,7 @@ const argsOf = (operation: AnyOperation, req: Request): Record<string, unknown> 
 
 /** Idempotency-Key, If-Match and X-Vespera-Min-Position, each checked. */
 const factsOf = (req: Request): RequestFacts => {
-  const key = req.get('idempotency-key');
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8–128 characters of letters, digits, _ . : -.');
-  }
+  const key = checkedIdempotencyKey(req.get('idempotency-key'), 'Idempotency-Key');
   const expectedVersion = parseIfMatch(req.get('if-match'));
   const minPosition = integerHeader(req, 'x-vespera-min-position');
   return {

@@ -81,7 +81,7 @@ const strictObject = (fields: Record<string, JsonSchema>, key: KeyStyle): JsonSc
 
 const roleBody = (key: KeyStyle): Record<string, JsonSchema> => ({
   ...roleFields,
-  restrictions: strictObject(restrictionFields, key),
+  restrictions: { ...strictObject(restrictionFields, key), description: 'Limits on every task the role takes' },
 });
 
 /** A role on the wire (REST bodies, events, read models): camelCase. */

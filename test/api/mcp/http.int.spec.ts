@@ -56,6 +56,20 @@ describe('MCP over Streamable HTTP (/mcp, stateless)', () => {
     });
   });
 
+  describe('when a write is retried with its idempotencyKey', () => {
+    it('answers the retry (a new stateless server) with the first task, and a REST resend of the key too', async () => {
+      const token = await tokenWith(['task_creation', 'task_reading']);
+      const agent = await clientWith(token);
+      const args = { title: 'Filed over HTTP once', idempotencyKey: 'http-retry-0001' };
+      const first = ok(await call(agent, 'create_task', args));
+      expect(ok(await call(agent, 'create_task', args)).id).to.equal(first.id);
+      const headers = { authorization: `Bearer ${token}`, 'idempotency-key': 'http-retry-0001' };
+      const rest = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Filed over HTTP once' }, headers);
+      expect([rest.status, rest.body.id]).to.deep.equal([201, first.id]);
+      expect((await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Another' }, headers)).body.code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    });
+  });
+
   describe('when the token has the capability', () => {
     it('runs the tool, and the events record tool mcp:<name> and the plugin as actor', async () => {
       const token = await tokenWith(['task_creation', 'task_reading']);

@@ -54,6 +54,9 @@ describe('vespera mcp (stdio, spawned)', () => {
       expect(claim.task.id).to.equal(task.id);
       ok(await call(client, 'complete_task', { id: task.id, output: 'Served over stdio.' }));
       expect(ok(await call(client, 'get_task', { id: task.id }))).to.include({ status: 'completed' });
+      const keyed = { title: 'Filed once, sent twice', idempotencyKey: 'stdio-retry-0001' };
+      const once = ok<{ id: string }>(await call(client, 'create_task', keyed));
+      expect(ok(await call(client, 'create_task', keyed)).id, 'a retry with the same idempotencyKey').to.equal(once.id);
       const other = ok<{ id: string }>(await call(client, 'create_task', { title: 'Not needed after all' }));
       expect(ok(await call(client, 'change_task_status', { id: other.id, status: 'cancelled' }))).to.include({ status: 'cancelled' });
       const history = ok<{ items: Array<{ tool: string; actor: string }> }>(await call(client, 'get_task_history', { id: task.id }));

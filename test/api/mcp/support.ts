@@ -16,6 +16,7 @@ export const connect = async (app: TestApp, { toolSet = 'all', token = app.admin
     tools: servedTools(app.operations, toolSet),
     validators: app.validators,
     authorizer: app.authorizer,
+    idempotency: app.idempotency,
     caller: () => app.authorizer.authenticate(`Bearer ${token}`),
     logger: app.logger,
     version: VERSION,

@@ -14,7 +14,12 @@ const related = z.object({ id: str, distance: int, kind: c.kind, status: str });
 const side = z.object({ direct: int, transitive: int, items: z.array(related), truncated: z.boolean() });
 
 export const analyzeTaskDependencies = {
-  input: z.strictObject({ id: c.id, depth: z.int().min(1).max(100).default(10), limit: limitOf(200, 50), minPosition: c.minPosition.optional() }),
+  input: z.strictObject({
+    id: c.id,
+    depth: z.int().min(1).max(100).default(10).describe('Links to follow at most'),
+    limit: limitOf(200, 50),
+    minPosition: c.minPosition.optional(),
+  }),
   output: z.object({
     taskId: str,
     status: str,

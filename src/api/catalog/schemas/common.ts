@@ -14,7 +14,7 @@ export const projectId = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9][a-z0-9_-]*$/)
-  .describe('Project id (lower-case slug); `default` when omitted');
+  .describe('`default` when omitted');
 export const title = z.string().min(1).max(200).regex(/\S/).describe('Short title (1–200 chars)');
 export const description = z.string().max(20000).describe('Longer description (Markdown)');
 export const priority = z.enum(PRIORITIES).describe('Priority');

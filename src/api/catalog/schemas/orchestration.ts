@@ -8,8 +8,8 @@ const agent = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9_.:@-]+$/)
-  .describe('Agent id (default: the token’s plugin id)');
-const leaseSeconds = z.int().min(10).max(86_400).default(900).describe('Lease length in seconds (10 s – 24 h)');
+  .describe('Default: your plugin id');
+const leaseSeconds = z.int().min(10).max(86_400).default(900).describe('Lease length in seconds');
 const roleName = z
   .string()
   .regex(/^[a-z][a-z0-9_]{1,63}$/)
@@ -84,7 +84,7 @@ export const releaseTask = {
   input: z.strictObject({
     id: c.id,
     agent: agent.optional(),
-    reason: z.string().max(2000).optional(),
+    reason: z.string().max(2000).describe('Why, kept in the history').optional(),
     force: z.boolean().default(false).describe('Break the lease whoever holds it (needs `admin`; recorded in the event)'),
   }),
   output: c.taskView,
@@ -95,8 +95,8 @@ export const completeTask = {
     id: c.id,
     agent: agent.optional(),
     output: z.string().max(100_000).describe('What was done (Markdown)').optional(),
-    artifacts: paths.optional(),
-    changedFiles: paths.optional(),
+    artifacts: paths.describe('Paths or URLs produced').optional(),
+    changedFiles: paths.describe('Checked against the role’s patterns').optional(),
   }),
   output: z.object({ task: c.taskView, unblocked: z.array(z.string()), warnings: z.array(z.string()), position: z.int() }),
 };

@@ -12,7 +12,7 @@ const pluginId = z
   .describe('Plugin id');
 const capabilities = z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).meta({ uniqueItems: true, description: 'Capabilities granted' });
 const ttlSeconds = z.int().min(60).max(31_536_000).describe('Token lifetime in seconds (capped by the server)');
-const reason = z.string().max(500);
+const reason = z.string().max(500).describe('Why, kept in the audit log');
 
 const pluginView = z.object({
   id: z.string(),
@@ -38,7 +38,7 @@ const tokenView = z.object({
 export const registerPlugin = {
   input: z.strictObject({
     id: pluginId.optional(),
-    name: z.string().min(1).max(100).regex(/\S/),
+    name: z.string().min(1).max(100).regex(/\S/).describe('Display name'),
     type: z
       .string()
       .min(1)
@@ -84,7 +84,8 @@ export const revokeToken = {
       .string()
       .min(1)
       .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .describe('Token id: the `jti` claim of the token'),
     reason: reason.optional(),
   }),
   output: z.object({ pluginId: z.unknown(), jti: z.unknown(), revoked: z.boolean(), position: z.int() }),

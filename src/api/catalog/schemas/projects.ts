@@ -4,7 +4,11 @@ import * as c from './common.js';
 /** Input and output schemas of the project operations (`../projects.ts`). */
 
 export const createProject = {
-  input: z.strictObject({ id: c.projectId.optional(), name: z.string().min(1).max(200).regex(/\S/), description: c.description.optional() }),
+  input: z.strictObject({
+    id: c.projectId.optional(),
+    name: z.string().min(1).max(200).regex(/\S/).describe('Display name'),
+    description: c.description.optional(),
+  }),
   output: c.projectView,
 };
 
@@ -16,6 +20,10 @@ export const listProjects = {
 export const getProject = { input: z.strictObject({ projectId: c.projectId, minPosition: c.minPosition.optional() }), output: c.projectView };
 
 export const getProjectTree = {
-  input: z.strictObject({ projectId: c.projectId, depth: z.int().min(0).max(10).default(3), minPosition: c.minPosition.optional() }),
+  input: z.strictObject({
+    projectId: c.projectId,
+    depth: z.int().min(0).max(10).default(3).describe('Levels of the tree below the top-level tasks'),
+    minPosition: c.minPosition.optional(),
+  }),
   output: c.keysOnly(['roots', 'nodes', 'truncated', 'maxDepth']),
 };

@@ -30,7 +30,10 @@ const roleView = z.object({
 
 const reasons = z.array(z.object({ code: z.string(), message: z.string() }));
 
-export const listRoles = { input: z.strictObject({ includeRetired: z.boolean().default(false) }), output: z.object({ items: z.array(roleView) }) };
+export const listRoles = {
+  input: z.strictObject({ includeRetired: z.boolean().default(false).describe('List retired roles too') }),
+  output: z.object({ items: z.array(roleView) }),
+};
 
 export const findSuitableRoles = {
   input: z.strictObject({ capabilities: c.requiredCapabilities.optional(), files: c.files.optional(), limit: c.pageSize(200, 5) }),

@@ -39,7 +39,11 @@ export const searchTasks = {
 };
 
 export const findSimilarTasks = {
-  input: z.strictObject({ taskId: c.id, limit: z.int().min(1).max(50).default(10), minPosition: c.minPosition.optional() }),
+  input: z.strictObject({
+    taskId: c.id,
+    limit: z.int().min(1).max(50).default(10).describe('How many similar tasks at most'),
+    minPosition: c.minPosition.optional(),
+  }),
   output: z.object({ taskId: z.string(), items: z.array(similarItem) }),
 };
 

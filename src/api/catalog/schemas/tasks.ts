@@ -12,7 +12,7 @@ const treeNodeInput: TreeNodeInput = z
       return z.array(treeNodeInput).max(1000).optional();
     },
   })
-  .meta({ [DEF_NAME]: 'node' });
+  .meta({ [DEF_NAME]: 'node', description: 'A task with its `children`, nested to any depth' });
 
 const treeNodeShape = {
   id: z.string(),
@@ -110,7 +110,7 @@ export const listTasks = {
 export const listReadyTasks = {
   input: z.strictObject({
     projectId: c.projectId.optional(),
-    role: z.string().max(64).optional(),
+    role: z.string().max(64).describe('Assigned to this role').optional(),
     limit: c.limit,
     cursor: c.cursor.optional(),
     minPosition: c.minPosition.optional(),
@@ -162,12 +162,21 @@ export const moveTask = {
 };
 
 export const changeTaskStatus = {
-  input: z.strictObject({ id: c.id, status: c.status, reason: z.string().max(2000).optional(), expectedVersion: c.expectedVersion.optional() }),
+  input: z.strictObject({
+    id: c.id,
+    status: c.status,
+    reason: z.string().max(2000).describe('Why, kept in the history').optional(),
+    expectedVersion: c.expectedVersion.optional(),
+  }),
   output: c.taskView.extend({ unblocked: z.array(z.string()).optional() }),
 };
 
 export const getTaskTree = {
-  input: z.strictObject({ id: c.id, depth: z.int().min(0).max(10).default(3), minPosition: c.minPosition.optional() }),
+  input: z.strictObject({
+    id: c.id,
+    depth: z.int().min(0).max(10).default(3).describe('Levels of subtasks (0 = the task alone)'),
+    minPosition: c.minPosition.optional(),
+  }),
   output: tree,
 };
 
@@ -184,7 +193,7 @@ export const removeDependency = {
 export const listDependencies = {
   input: z.strictObject({
     id: c.id,
-    direction: z.enum(['dependencies', 'dependents']).default('dependencies'),
+    direction: z.enum(['dependencies', 'dependents']).default('dependencies').describe('What it waits for, or what waits for it'),
     depth: z.int().min(1).max(100).default(1).describe('1 = direct only'),
     minPosition: c.minPosition.optional(),
   }),
