@@ -192,6 +192,11 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
 process.umask(0o077);
 
 const program = new Command().name('vespera').description('Event-sourced task orchestration for teams of AI coding agents').version(VERSION);
+// `--data-dir` anywhere on the line (`vespera mcp --data-dir /abs/dir`) stands for VESPERA_DATA_DIR, for MCP client configs.
+program.option('--data-dir <dir>', 'data directory (default: VESPERA_DATA_DIR, else ./.vespera)').hook('preAction', () => {
+  const { dataDir } = program.opts<{ dataDir?: string }>();
+  if (dataDir) process.env.VESPERA_DATA_DIR = path.resolve(dataDir);
+});
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
 program
   .command('rebuild')
