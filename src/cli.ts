@@ -30,6 +30,7 @@ import { rebuildCommand } from './wiring/rebuildCli.js';
 import { backupCommand, restoreCommand } from './wiring/backupCli.js';
 import { auditEventsCommand, type AuditEventsOptions } from './wiring/auditEventsCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
+import { DURATION_FORMS, formatDurationSeconds, parseDurationSeconds } from './util/duration.js';
 
 /** `defaults` fill variables the environment leaves unset (`serve` turns the vector model on). */
 const config = (defaults: NodeJS.ProcessEnv = {}): Config => {
@@ -152,9 +153,14 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
     console.error(`--capabilities takes a comma list of: ${CAPABILITIES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
     process.exit(2);
   }
-  const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 60)) {
-    console.error('--ttl takes a whole number of seconds, at least 60');
+  const ttl = options.ttl === undefined ? undefined : parseDurationSeconds(options.ttl);
+  if (options.ttl !== undefined && (ttl === undefined || ttl < 60 || ttl > cfg.tokenMaxTtlSeconds)) {
+    const max = formatDurationSeconds(cfg.tokenMaxTtlSeconds);
+    console.error(
+      ttl === undefined
+        ? `--ttl takes ${DURATION_FORMS}; ${JSON.stringify(options.ttl)} is neither.`
+        : `--ttl ${options.ttl} is outside 60s to ${max}; set VESPERA_TOKEN_MAX_TTL_SECONDS (now ${cfg.tokenMaxTtlSeconds}, at most 31536000 = 1 year) to allow longer tokens.`,
+    );
     process.exit(2);
   }
   const pluginId = options.plugin ?? `cli-${randomUUID().slice(0, 8)}`;
@@ -186,6 +192,11 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
 process.umask(0o077);
 
 const program = new Command().name('vespera').description('Event-sourced task orchestration for teams of AI coding agents').version(VERSION);
+// `--data-dir` anywhere on the line (`vespera mcp --data-dir /abs/dir`) stands for VESPERA_DATA_DIR, for MCP client configs.
+program.option('--data-dir <dir>', 'data directory (default: VESPERA_DATA_DIR, else ./.vespera)').hook('preAction', () => {
+  const { dataDir } = program.opts<{ dataDir?: string }>();
+  if (dataDir) process.env.VESPERA_DATA_DIR = path.resolve(dataDir);
+});
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
 program
   .command('rebuild')
@@ -202,7 +213,7 @@ program
   .description('Issue a token (registering the plugin if it is new) and print it on stdout')
   .requiredOption('--capabilities <list>', `comma list of: ${CAPABILITIES.join(', ')}`)
   .option('--plugin <id>', 'plugin id (default: a new cli-… plugin)')
-  .option('--ttl <seconds>', 'lifetime in seconds (default 24 h, capped by VESPERA_TOKEN_MAX_TTL_SECONDS)')
+  .option('--ttl <duration>', 'lifetime: seconds or 30s, 15m, 12h, 90d, 2w (default 24h; at most VESPERA_TOKEN_MAX_TTL_SECONDS, 90d unless set)')
   .action(createToken);
 program
   .command('services [action] [name]')

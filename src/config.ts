@@ -183,7 +183,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     readWaitMs: int('VESPERA_READ_WAIT_MS', 5000, 10, 60000),
     ...(jwtSecret ? { jwtSecret } : {}),
     tokenTtlSeconds: int('VESPERA_TOKEN_TTL_SECONDS', 86_400, 60, 31_536_000),
-    tokenMaxTtlSeconds: int('VESPERA_TOKEN_MAX_TTL_SECONDS', 30 * 86_400, 60, 31_536_000),
+    tokenMaxTtlSeconds: int('VESPERA_TOKEN_MAX_TTL_SECONDS', 90 * 86_400, 60, 31_536_000),
     corsOrigins,
     rateLimitPerMinute: int('VESPERA_RATE_LIMIT_PER_MINUTE', 12_000, 0, 10_000_000),
     rateLimitWindowMs: int('VESPERA_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),

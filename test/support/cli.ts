@@ -11,12 +11,12 @@ export type CliRun = { code: number | null; stdout: string; stderr: string };
  * Runs `vespera ARGS…` to completion as its own process on `dataDir`, as an operator would: none of the test
  * run's own VESPERA_* settings (nor EVENTSTORE_URL) leak into it.
  */
-export const runCli = (args: string[], dataDir: string): Promise<CliRun> =>
+export const runCli = (args: string[], dataDir: string, extraEnv: Record<string, string> = {}): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       cwd: REPO,
-      env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent' },
+      env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_LOG_LEVEL: 'silent', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
