@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { EmbeddingCache } from '../embeddings/cache.js';
 import { withQueryCache } from '../embeddings/queryEmbedder.js';
-import { loadUseLite } from '../embeddings/useLite.js';
 import { startWorkerEmbedder } from '../embeddings/workerEmbedder.js';
 import type { EventStore } from '../eventstore/eventStore.js';
 import { decodeVector, EMBED_QUEUE, embedJobHandler, embedJobId } from '../jobs/embedJob.js';
@@ -69,10 +68,10 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
   const log = logger.child({ component: 'vectors' });
   const cache = new EmbeddingCache(path.join(config.dataDir, 'embeddings.db'));
   const bulk = startWorkerEmbedder({ timeoutMs: config.embedTimeoutMs });
-  const inThread = await loadUseLite();
-  // The model's first call is several times slower than the rest, and it runs on this thread: pay it now, not in a request.
-  await inThread.embed(['warm up']);
-  const embedQuery = withQueryCache(inThread);
+  // Queries have a worker of their own (see queryEmbedder.ts); the model's first call is several times slower: pay it now.
+  const queries = startWorkerEmbedder({ timeoutMs: config.embedTimeoutMs });
+  await queries.embed(['warm up']);
+  const embedQuery = withQueryCache(queries);
   await queue.process(EMBED_QUEUE, embedJobHandler(cache, bulk), 64);
 
   const server = config.chromaUrl ? undefined : new ChromaServer(path.join(config.dataDir, 'chroma'), log);
@@ -261,7 +260,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       chroma.stop();
       await projector?.stop();
       await server?.stop();
-      await Promise.all([bulk.close(), inThread.close()]);
+      await Promise.all([bulk.close(), queries.close()]);
       cache.close();
     },
   };

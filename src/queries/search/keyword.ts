@@ -104,21 +104,37 @@ export const keywordSearch = (db: Database.Database, text: string, filter: Searc
   const query = parseQuery(text);
   if (query.all.length === 0) throw badRequest('INVALID_QUERY', 'The search text holds no word to look for.', { q: text.slice(0, 100) });
   const { sql, params } = filterSql(filter);
-  const statement = db.prepare<unknown[], { id: string; rank: number; title: string; description: string; tags: string }>(
-    `SELECT t.id AS id, bm25(tasks_fts, 0.0, 10.0, 3.0, 5.0) AS rank, t.title AS title, t.description AS description, t.tags AS tags
-     FROM tasks_fts JOIN tasks t ON t.seq = tasks_fts.rowid WHERE tasks_fts MATCH ?${sql} ORDER BY rank LIMIT ?`,
+  // Ranked on ids alone, joined to the tasks by primary key and only when a filter needs them: at 10,000 tasks a join on
+  // the FTS rowid (tasks.seq, which has no index) built an automatic index per query, and reading every match's text
+  // before the sort cost as much again (measured 12.5 ms → 1.3 ms for a five-word any-word query).
+  const ranked = db.prepare<unknown[], { id: string; rank: number }>(
+    `SELECT tasks_fts.task_id AS id, bm25(tasks_fts, 0.0, 10.0, 3.0, 5.0) AS rank
+     FROM tasks_fts${sql === '' ? '' : ' JOIN tasks t ON t.id = tasks_fts.task_id'} WHERE tasks_fts MATCH ?${sql} ORDER BY rank LIMIT ?`,
   );
   const every = query.all.map(ftsTerm).join(' ');
   const any = query.all.map(ftsTerm).join(' OR ');
-  let rows = mode === 'loose' ? statement.all(any, ...params, k) : statement.all(every, ...params, k);
-  if (mode === 'strict' && rows.length === 0 && query.all.length > 1) rows = statement.all(any, ...params, k);
-  return rows.map((r) => {
-    const doc = tokens(`${r.title} ${r.description} ${(JSON.parse(r.tags) as string[]).join(' ')}`);
-    return {
-      id: r.id,
-      score: -r.rank,
-      coverage: query.all.filter((t) => holds(doc, t)).length / query.all.length,
-      exact: query.exact.length > 0 && query.exact.every((t) => holds(doc, t)),
-    };
+  let rows = mode === 'loose' ? ranked.all(any, ...params, k) : ranked.all(every, ...params, k);
+  if (mode === 'strict' && rows.length === 0 && query.all.length > 1) rows = ranked.all(any, ...params, k);
+  if (rows.length === 0) return [];
+  const texts = new Map(
+    db
+      .prepare<string[], { id: string; title: string; description: string; tags: string }>(
+        `SELECT id, title, description, tags FROM tasks WHERE id IN (${rows.map(() => '?').join(',')})`,
+      )
+      .all(...rows.map((r) => r.id))
+      .map((r) => [r.id, r]),
+  );
+  return rows.flatMap((r) => {
+    const task = texts.get(r.id);
+    if (!task) return [];
+    const doc = tokens(`${task.title} ${task.description} ${(JSON.parse(task.tags) as string[]).join(' ')}`);
+    return [
+      {
+        id: r.id,
+        score: -r.rank,
+        coverage: query.all.filter((t) => holds(doc, t)).length / query.all.length,
+        exact: query.exact.length > 0 && query.exact.every((t) => holds(doc, t)),
+      },
+    ];
   });
 };
