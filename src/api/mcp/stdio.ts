@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, DomainError } from '../../errors.js';
 import { writeAdminToken } from '../auth/bootstrap.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
@@ -30,11 +31,39 @@ export type StdioDeps = Readonly<{
   version: string;
 }>;
 
-/** `VESPERA_TOKEN`, or the administrator token the server keeps in its data directory. */
-const stdioToken = (adminTokenFile: string, env: NodeJS.ProcessEnv): string => {
-  const token = env.VESPERA_TOKEN?.trim() || (fs.existsSync(adminTokenFile) ? fs.readFileSync(adminTokenFile, 'utf8').trim() : '');
-  if (!token) throw new ConfigError([`VESPERA_TOKEN is not set and ${adminTokenFile} holds no token`]);
+/** Where the stdio process's token comes from, in this order: the variable, a file named by a variable, the admin token. */
+type TokenSource = Readonly<{ kind: 'env' } | { kind: 'file' | 'admin'; file: string }>;
+
+const tokenSource = (adminTokenFile: string, env: NodeJS.ProcessEnv): TokenSource =>
+  env.VESPERA_TOKEN?.trim()
+    ? { kind: 'env' }
+    : env.VESPERA_TOKEN_FILE?.trim()
+      ? { kind: 'file', file: env.VESPERA_TOKEN_FILE.trim() }
+      : { kind: 'admin', file: adminTokenFile };
+
+const readToken = (source: TokenSource, env: NodeJS.ProcessEnv): string => {
+  if (source.kind === 'env') return env.VESPERA_TOKEN!.trim();
+  const token = fs.existsSync(source.file) ? fs.readFileSync(source.file, 'utf8').trim() : '';
+  if (!token)
+    throw new ConfigError([
+      source.kind === 'file'
+        ? `VESPERA_TOKEN_FILE names ${source.file}, which holds no token`
+        : `Neither VESPERA_TOKEN nor VESPERA_TOKEN_FILE is set, and ${source.file} holds no token`,
+    ]);
   return token;
+};
+
+/** What an agent is told to do when its token no longer works: the tool error's hint, with the command to run. */
+export const TOKEN_HINT =
+  'Ask an administrator for a new token — `vespera token create --plugin <id> --capabilities task_reading,task_modification --ttl 90d > <file>` — ' +
+  'and point VESPERA_TOKEN_FILE at the file: this process reads it again at the next call, no restart needed.';
+
+/** A refusal of the session's own token (401) gets the hint above; everything else passes unchanged. */
+const withTokenHint = (error: unknown): never => {
+  // In the message too: an MCP tool error shows the catalog's hint for the code, which cannot know about token files.
+  if (error instanceof DomainError && error.status === 401)
+    throw new DomainError(error.code, 401, `${error.message} ${TOKEN_HINT}`, error.details, TOKEN_HINT);
+  throw error;
 };
 
 type RecheckedCaller = (() => Promise<Caller | undefined>) & { forget: () => void };
@@ -75,20 +104,68 @@ const switchingOnRefresh = (op: AnyOperation, switchTo: (token: string) => void)
         },
       };
 
+const RENEW_CHECK_MS = 60_000;
+
+/** Refreshes the session's token when 80% of its lifetime is behind it; a token it cannot read is left alone. */
+const renewIfDue = async (
+  refresh: AnyOperation | undefined,
+  authenticate: () => Promise<Caller | undefined>,
+  switchTo: (token: string) => void,
+): Promise<void> => {
+  const caller = await authenticate().catch(() => undefined);
+  if (!refresh || !caller?.jti || !caller.issuedAt || !caller.expiresAt) return;
+  const issued = Date.parse(caller.issuedAt);
+  const expires = Date.parse(caller.expiresAt);
+  if (Date.now() < issued + 0.8 * (expires - issued)) return;
+  const result = await refresh.run(
+    {},
+    { actor: caller.pluginId ?? 'mcp', caller, tool: 'mcp:stdio-renewal', commandId: randomUUID(), correlationId: randomUUID() },
+  );
+  switchTo((result.body as { token: string }).token);
+};
+
 /** Serves the app's catalog over stdin/stdout. stdout carries protocol only: the app logs to stderr. */
 export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = process.env): Promise<Server> => {
-  const fromFile = !env.VESPERA_TOKEN?.trim();
-  let token = stdioToken(app.adminTokenFile, env);
+  const source = tokenSource(app.adminTokenFile, env);
+  let token = readToken(source, env);
+  // A token file is read again whenever it changes, so a new token reaches a running agent without a restart.
+  let readAt = source.kind === 'env' ? 0 : fs.statSync(source.file).mtimeMs;
+  const current = () => {
+    if (source.kind === 'env') return token;
+    const changed = fs.existsSync(source.file) ? fs.statSync(source.file).mtimeMs : readAt;
+    if (changed !== readAt) {
+      readAt = changed;
+      token = readToken(source, env);
+    }
+    return token;
+  };
   const role = env.VESPERA_ROLE || undefined;
-  const authenticate = () => app.authorizer.authenticate(`Bearer ${token}`, role);
-  await authenticate();
+  const authenticate = () => app.authorizer.authenticate(`Bearer ${current()}`, role).catch(withTokenHint);
+  // An expired or revoked token does not stop the process: each call answers a tool error saying what to run.
+  await authenticate().catch((error: unknown) =>
+    app.logger.warn({ err: error, source: source.kind }, 'the MCP token is refused; every tool call will say so until it is replaced'),
+  );
   const caller = recheckedCaller(authenticate);
   const switchTo = (fresh: string) => {
     token = fresh;
     caller.forget();
-    if (fromFile) writeAdminToken(app.adminTokenFile, fresh);
+    if (source.kind !== 'env') {
+      writeAdminToken(source.file, fresh);
+      readAt = fs.statSync(source.file).mtimeMs;
+    }
   };
   const operations = app.operations.map((op) => switchingOnRefresh(op, switchTo));
+  // A token kept in a file is renewed once 80% of its lifetime has passed (refresh_token, as the agent could call it):
+  // a 90-day token lives as long as the agent keeps running, and the file holds the new one for its next start.
+  const refresh = app.operations.find((op) => op.name === 'refreshToken');
+  const renewal =
+    source.kind === 'env' || !refresh
+      ? undefined
+      : setInterval(() => {
+          renewIfDue(refresh, authenticate, switchTo).catch((error: unknown) => app.logger.warn({ err: error }, 'could not renew the MCP token'));
+        }, RENEW_CHECK_MS);
+  renewal?.unref();
+  void renewIfDue(refresh, authenticate, switchTo).catch(() => undefined);
   const server = buildMcpServer({
     tools: servedTools(operations, app.mcpTools, app.logger),
     validators: app.validators,
