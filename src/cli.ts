@@ -294,7 +294,10 @@ audit
     process.exitCode = await auditEventsCommand(config(), openEventStore, opts);
   });
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
-program.command('mcp').description('Serve the MCP tools over stdio (token: VESPERA_TOKEN, VESPERA_TOKEN_FILE or the admin token; tools: VESPERA_MCP_TOOLS)').action(mcp);
+program
+  .command('mcp')
+  .description('Serve the MCP tools over stdio (token: VESPERA_TOKEN, VESPERA_TOKEN_FILE or the admin token; tools: VESPERA_MCP_TOOLS)')
+  .action(mcp);
 
 program.parseAsync().catch((error: unknown) => {
   // The log does not answer: one line naming it (without its password), exit 3, so a supervisor can tell it apart.
