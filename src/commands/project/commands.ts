@@ -1,4 +1,4 @@
-import { DEFAULT_PROJECT_ID, projectStreamId, type ProjectEvent, type TaskFields } from '../../events/project.js';
+import { DEFAULT_PROJECT_ID, projectStreamId, type ProjectEvent, type TaskFields, type Usage } from '../../events/project.js';
 import { commandMetadata, type RequestMeta } from '../metadata.js';
 import { DomainError, notFound, unprocessable } from '../../errors.js';
 import type { CommandHandler, CommandResult } from '../handler.js';
@@ -42,7 +42,7 @@ export type UndoResult = Readonly<{
   position: number;
 }>;
 
-export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[] };
+export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[]; usage?: Usage };
 
 export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
 
@@ -208,8 +208,8 @@ export const projectCommands = ({
       return undefined;
     },
 
-    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta) =>
-      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds } }, meta),
+    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage) =>
+      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}) } }, meta),
 
     releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
       run(
