@@ -93,7 +93,12 @@ export type TaskClaimed = Event<
     forcedOver?: FileConflict[];
   }
 >;
-export type LeaseExtended = Event<'LeaseExtended', { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string }>;
+/** What an agent reports it spent (heartbeat or completion); optional, so events logged before it fold unchanged. */
+export type Usage = { inputTokens?: number; outputTokens?: number; costUsd?: number; model?: string };
+export type LeaseExtended = Event<
+  'LeaseExtended',
+  { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string; usage?: Usage }
+>;
 /** Schema version 2: `forced` says an administrator broke the holder's lease (`forcedBy`); v1 events are upcast (src/events/upcasters.ts). */
 export type TaskReleased = Event<
   'TaskReleased',
@@ -113,6 +118,7 @@ export type TaskCompleted = Event<
     changedFiles: string[];
     warnings: string[];
     completedAt: string;
+    usage?: Usage;
   }
 >;
 

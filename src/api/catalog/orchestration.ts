@@ -151,7 +151,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       kind: 'command',
       ...schemas.heartbeatTask,
       run: async (input, ctx) => {
-        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx));
+        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx), input.usage);
         const { body: task } = await taskAnswer(input.id, result.position);
         return {
           body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position },
@@ -189,7 +189,12 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       run: async (input, ctx) => {
         const before = getTask(readDb, input.id);
         const dependents = hardDependents(input.id);
-        const report = { output: input.output ?? '', artifacts: input.artifacts ?? [], changedFiles: input.changedFiles ?? [] };
+        const report = {
+          output: input.output ?? '',
+          artifacts: input.artifacts ?? [],
+          changedFiles: input.changedFiles ?? [],
+          ...(input.usage ? { usage: input.usage } : {}),
+        };
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
         // Dependents whose last hard dependency this was, and the parent whose last open child it was.

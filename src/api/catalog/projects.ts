@@ -1,5 +1,6 @@
 import { getProject, listProjects } from '../../queries/projects.js';
 import { getTaskTree } from '../../queries/taskGraph.js';
+import { getUsage } from '../../queries/usage.js';
 import { badRequest } from '../../errors.js';
 import * as schemas from './schemas/projects.js';
 import { defineOperation, requestMeta, type AnyOperation } from './operation.js';
@@ -76,6 +77,20 @@ export const projectOperations = ({ commands, readDb, waitForReadModel }: Catalo
     run: async (input) => {
       getProject(readDb, input.projectId);
       return { body: getTaskTree(readDb, { projectId: input.projectId, maxDepth: input.depth ?? 3 }) };
+    },
+  }),
+
+  defineOperation({
+    name: 'getUsage',
+    tool: 'get_usage',
+    summary: "A project's reported usage (tokens, cost) and time in progress, in total and by task, agent, role or model.",
+    method: 'get',
+    path: '/projects/:projectId/usage',
+    capability: 'task_reading',
+    kind: 'query',
+    ...schemas.getUsage,
+    run: async ({ projectId, by, limit, cursor }) => {
+      return { body: getUsage(readDb, projectId, { by: by ?? 'task', limit: limit ?? 50, ...(cursor === undefined ? {} : { cursor }) }) };
     },
   }),
 ];

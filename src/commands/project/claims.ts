@@ -1,5 +1,5 @@
 import { conflict, DomainError, notFound, unprocessable } from '../../errors.js';
-import type { FileConflict, ProjectEvent } from '../../events/project.js';
+import type { FileConflict, ProjectEvent, Usage } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import { isForRole } from '../../algorithms/readiness.js';
 import { filesOutsidePatterns, roleFitsTask, type AssignableRole } from '../roles/assignment.js';
@@ -29,15 +29,18 @@ export type ClaimNextTask = Command<
   'ClaimNextTask',
   { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number; agentElsewhere?: number }
 >;
-export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number }>;
+export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number; usage?: Usage }>;
 /** `force`: an administrator breaks someone else's lease (the API checks the capability). */
 export type ReleaseTask = Command<'ReleaseTask', { taskId: string; agent: string; reason?: string; force?: boolean }>;
 export type ExpireLease = Command<'ExpireLease', { taskId: string }>;
 export type CompleteTask = Command<
   'CompleteTask',
-  { taskId: string; agent: string; output: string; artifacts: string[]; changedFiles: string[]; definition?: AssignableRole | null }
+  { taskId: string; agent: string; output: string; artifacts: string[]; changedFiles: string[]; definition?: AssignableRole | null; usage?: Usage }
 >;
 export type ClaimCommand = ClaimTask | ClaimNextTask | Heartbeat | ReleaseTask | ExpireLease | CompleteTask;
+
+/** The reported usage as an optional event field: absent when nothing was reported, so such events keep their old shape. */
+const usageOf = (data: { usage?: Usage }) => (data.usage && Object.keys(data.usage).length > 0 ? { usage: data.usage } : {});
 
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 
@@ -210,7 +213,10 @@ export const heartbeat: Rule<Heartbeat> = ({ data, metadata }, state) => {
   requireHolder(task, metadata.actor, data.agent, metadata.now);
   const leaseExpiresAt = plusSeconds(metadata.now, data.leaseSeconds);
   return [
-    { type: 'LeaseExtended', data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now } },
+    {
+      type: 'LeaseExtended',
+      data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now, ...usageOf(data) },
+    },
   ];
 };
 
@@ -298,6 +304,7 @@ export const completeTask: Rule<CompleteTask> = ({ data, metadata }, state) => {
         changedFiles: data.changedFiles,
         warnings,
         completedAt: metadata.now,
+        ...usageOf(data),
       },
     },
   ];

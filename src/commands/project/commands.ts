@@ -5,6 +5,7 @@ import {
   type ProjectEvent,
   type TaskClaimed,
   type TaskFields,
+  type Usage,
 } from '../../events/project.js';
 import { reservations } from './files.js';
 import { commandMetadata, type RequestMeta } from '../metadata.js';
@@ -52,7 +53,7 @@ export type UndoResult = Readonly<{
   position: number;
 }>;
 
-export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[] };
+export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[]; usage?: Usage };
 
 export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
 
@@ -254,8 +255,8 @@ export const projectCommands = ({
       return reservations(state, now()).map((r) => ({ holder: r.holder, taskId: r.taskId, files: [...r.files], until: r.until }));
     },
 
-    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta) =>
-      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds } }, meta),
+    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage) =>
+      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}) } }, meta),
 
     releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
       run(

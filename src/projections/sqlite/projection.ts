@@ -5,6 +5,7 @@ import type { StoredEvent } from '../../events/types.js';
 import { ACCESS_DDL, accessProjection } from './access.js';
 import { COLUMN, PATH_INDEX, PRIORITY_RANK, QUERY_INDEXES, READ_MODEL_DDL, READ_MODEL_TABLES, SQLITE_PROJECTION_VERSION } from './schema.js';
 import { statements, type Statements } from './statements.js';
+import { USAGE_DDL, usageProjection } from './usage.js';
 
 export const SQLITE_PROJECTOR = 'sqlite';
 
@@ -21,6 +22,7 @@ export class SqliteProjection {
   private s: Statements;
   private readonly applyBatchTx: (events: readonly StoredEvent[]) => void;
   private applyAccess: (event: StoredEvent) => boolean;
+  private applyUsage: ReturnType<typeof usageProjection>;
 
   /**
    * `bulk`: a rebuild into an empty file. Full-text rows are left out while it runs and written once by `finishBulk`
@@ -33,7 +35,9 @@ export class SqliteProjection {
   ) {
     db.exec(READ_MODEL_DDL);
     if (bulk) for (const index of QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
+    db.exec(USAGE_DDL);
     this.applyAccess = accessProjection(db);
+    this.applyUsage = usageProjection(db);
     this.s = statements(db);
     if (bulk) this.stageHistory();
     // The checkpoint is read inside the transaction: another process sharing this file may have applied some already.
@@ -90,7 +94,9 @@ export class SqliteProjection {
     this.db.exec(ACCESS_DDL);
     this.updates.clear();
     this.s = statements(this.db);
+    this.db.exec(USAGE_DDL);
     this.applyAccess = accessProjection(this.db);
+    this.applyUsage = usageProjection(this.db);
   }
 
   private apply(event: StoredEvent): void {
@@ -99,6 +105,7 @@ export class SqliteProjection {
       return;
     }
     const e = { type: event.type, data: event.data } as ProjectEvent;
+    this.applyUsage(event.position, e);
     switch (e.type) {
       case 'ProjectCreated':
         this.s.insertProject.run({

@@ -29,6 +29,8 @@ export const READ_MODEL_KEYS: Readonly<Record<string, string>> = {
   roles: 'name',
   plugins: 'id',
   plugin_tokens: 'jti',
+  usage_reports: 'position',
+  usage_open_claims: 'task_id',
 };
 
 /** Every row of the read model in a stable order, to compare a live model with a rebuild. */

@@ -2,7 +2,8 @@ import type { TaskFields } from '../../events/project.js';
 
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
 /** 4: roles.max_concurrent_tasks may be null and roles.max_per_agent exists (per-agent workload limits). */
-export const SQLITE_PROJECTION_VERSION = 4;
+/** 5: usage_reports and usage_open_claims (usage accounting). */
+export const SQLITE_PROJECTION_VERSION = 5;
 
 /** Subtree moves look paths up through it; a bulk rebuild creates it at the first move, or at the end. */
 export const PATH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);';
@@ -91,7 +92,19 @@ CREATE TABLE IF NOT EXISTS task_history (
 export const QUERY_INDEXES = ['tasks_project', 'tasks_parent', 'tasks_ready', 'tasks_status', 'tasks_role', 'tasks_lease', 'tasks_path'];
 
 /** Every table and index of the read model, dropped when a new projector version rebuilds it. */
-export const READ_MODEL_TABLES = ['projects', 'tasks', 'task_tags', 'dependencies', 'tasks_fts', 'task_history', 'roles', 'plugins', 'plugin_tokens'];
+export const READ_MODEL_TABLES = [
+  'projects',
+  'tasks',
+  'task_tags',
+  'dependencies',
+  'tasks_fts',
+  'task_history',
+  'roles',
+  'plugins',
+  'plugin_tokens',
+  'usage_reports',
+  'usage_open_claims',
+];
 
 export const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
 

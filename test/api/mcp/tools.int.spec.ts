@@ -186,6 +186,10 @@ const BUILDERS: Record<string, Builder> = {
     ok: async (fx) => ({ args: { projectId: fx.projectId, depth: 1 } }),
     refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
   },
+  get_usage: {
+    ok: async (fx) => ({ args: { projectId: fx.projectId, by: 'agent' } }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
   list_roles: {
     ok: async () => ({ args: {} }),
     refused: (fx) => lacking(fx, {}),

@@ -16,6 +16,16 @@ const roleName = z
   .describe('Role the agent acts as');
 const paths = z.array(z.string().min(1).max(1024)).max(1000);
 
+/** What the agent spent since its last report (summed into the project's usage totals). */
+export const usage = z
+  .strictObject({
+    inputTokens: z.int().min(0).max(1e12).optional().describe('Input (prompt) tokens'),
+    outputTokens: z.int().min(0).max(1e12).optional().describe('Output (completion) tokens'),
+    costUsd: z.number().min(0).max(1e9).optional().describe('Cost in US dollars'),
+    model: z.string().min(1).max(128).optional().describe('Model that did the work'),
+  })
+  .describe('Usage since the last report: tokens, cost, model');
+
 const fileConflict = z.object({
   taskId: z.string(),
   files: z.array(z.string()),
@@ -76,7 +86,7 @@ export const listFileMarks = {
 };
 
 export const heartbeatTask = {
-  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds }),
+  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds, usage: usage.optional() }),
   output: z.object({ taskId: z.string(), leaseExpiresAt: z.string(), position: z.int() }),
 };
 
@@ -97,6 +107,7 @@ export const completeTask = {
     output: z.string().max(100_000).describe('What was done (Markdown)').optional(),
     artifacts: paths.describe('Paths or URLs produced').optional(),
     changedFiles: paths.describe('Checked against the role’s patterns').optional(),
+    usage: usage.optional(),
   }),
   output: z.object({ task: c.taskView, unblocked: z.array(z.string()), warnings: z.array(z.string()), position: z.int() }),
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as c from './common.js';
+import { USAGE_GROUPS } from '../../../queries/usage.js';
 
 /** Input and output schemas of the project operations (`../projects.ts`). */
 
@@ -26,4 +27,29 @@ export const getProjectTree = {
     minPosition: c.minPosition.optional(),
   }),
   output: c.keysOnly(['roots', 'nodes', 'truncated', 'maxDepth']),
+};
+
+const usageTotals = z.object({
+  inputTokens: z.int(),
+  outputTokens: z.int(),
+  costUsd: z.number(),
+  seconds: z.number().describe('Time in progress: claim to completion, release or expiry'),
+  reports: z.int(),
+});
+
+export const getUsage = {
+  input: z.strictObject({
+    projectId: c.projectId,
+    by: z.enum(USAGE_GROUPS).default('task').describe('Break the totals down by task, agent, role or model'),
+    limit: c.pageSize(200, 50),
+    cursor: c.cursor.optional(),
+    minPosition: c.minPosition.optional(),
+  }),
+  output: z.object({
+    projectId: z.string(),
+    totals: usageTotals,
+    by: z.enum(USAGE_GROUPS),
+    items: z.array(usageTotals.extend({ key: z.string().nullable() })),
+    nextCursor: z.string().nullable(),
+  }),
 };
