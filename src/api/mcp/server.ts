@@ -11,7 +11,7 @@ import { invoker, type Call } from '../invoke.js';
 import type { Validators } from '../validation.js';
 import { errorResult, renderLine } from './results.js';
 import { registerResources, resourceCapabilities, type ResourceDeps } from './resources.js';
-import { answersObject, IDEMPOTENCY_ARGUMENT } from './schemas.js';
+import { answersObject, CONVENTIONS, IDEMPOTENCY_ARGUMENT } from './schemas.js';
 import type { McpTools } from './tools.js';
 
 export type McpDeps = Readonly<{
@@ -43,6 +43,7 @@ export type RequestContext = Readonly<{ correlationId?: string; traceparent?: st
 const INSTRUCTIONS =
   'Vespera: tasks for teams of agents. Find work with claim_next_task or list_tasks, keep it with heartbeat_task, finish with complete_task. ' +
   'Refusals are isError results starting with a CODE and a Hint. ' +
+  `${CONVENTIONS} ` +
   'Every write takes an optional idempotencyKey (8-128 of A-Z a-z 0-9 _ . : -, e.g. a UUID): resend the same call with the same key to retry it safely.';
 
 /** The structured answer of a tool: the operation's object as it is, anything else under `result`. */

@@ -14,7 +14,7 @@ const similarItem = z.object({
 
 const searchItem = c.taskView.extend({ score: z.number(), similarity: z.number().nullable(), keywordScore: z.number().nullable() });
 
-const query = z.string().min(1).max(1000).regex(/\S/).describe('What to look for (1–1,000 characters)');
+const query = z.string().min(1).max(1000).regex(/\S/).describe('What to look for');
 
 export const searchTasks = {
   input: z.strictObject({
