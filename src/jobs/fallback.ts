@@ -57,7 +57,7 @@ export class FallbackQueue implements JobQueue {
   }
 
   async run(queue: string, jobId: string, data: Record<string, unknown>, timeoutMs?: number): Promise<unknown> {
-    if (!this.primary || this.primary.health?.up === false) return this.inline.run(queue, jobId, data);
+    if (!this.primary || this.primary.health?.up === false) return this.inline.run(queue, jobId, data, timeoutMs);
     try {
       const result = await this.primary.run(queue, jobId, data, timeoutMs);
       this.fellBack = undefined;
@@ -65,7 +65,7 @@ export class FallbackQueue implements JobQueue {
     } catch (error) {
       if (!unavailable(error)) throw error;
       this.fellBack = `Redis unavailable, running jobs in-process: ${(error as Error).message}`;
-      return this.inline.run(queue, jobId, data);
+      return this.inline.run(queue, jobId, data, timeoutMs);
     }
   }
 

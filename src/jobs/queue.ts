@@ -44,15 +44,32 @@ export class InlineQueue implements JobQueue {
     this.pump(queue);
   }
 
-  run(queue: string, jobId: string, data: Record<string, unknown>): Promise<unknown> {
+  /**
+   * `timeoutMs` bounds the wait for a start, as BullMQ's bounds the wait for a result: a job still waiting then (its
+   * queue paused, or behind a long backlog) leaves the queue and the caller gets an error instead of waiting forever.
+   */
+  run(queue: string, jobId: string, data: Record<string, unknown>, timeoutMs?: number): Promise<unknown> {
     const key = `${queue}:${jobId}`;
     const running = this.inFlight.get(key);
     if (running) return running;
+    let timer: NodeJS.Timeout | undefined;
     const promise = new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the job queue is closed'));
-      this.lane(queue).waiting.push({ id: jobId, data, resolve, reject });
+      const lane = this.lane(queue);
+      const job: Job = { id: jobId, data, resolve, reject };
+      lane.waiting.push(job);
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs))
+        timer = setTimeout(() => {
+          const at = lane.waiting.indexOf(job);
+          if (at === -1) return;
+          lane.waiting.splice(at, 1);
+          reject(new Error(`job ${jobId} of ${queue} did not start within ${timeoutMs} ms${lane.paused ? ' (the queue is paused)' : ''}`));
+        }, timeoutMs);
       this.pump(queue);
-    }).finally(() => this.inFlight.delete(key));
+    }).finally(() => {
+      clearTimeout(timer);
+      this.inFlight.delete(key);
+    });
     this.inFlight.set(key, promise);
     return promise;
   }

@@ -26,6 +26,8 @@ export type ModelRebuildDeps = RebuildDeps &
   Readonly<{
     graph: Pick<GraphModelHandle, 'rebuild'>;
     vectors?: (report: (p: ProgressReport) => void, signal: AbortSignal) => Promise<Record<string, unknown>>;
+    /** Whether the auto_embedding service is stopped: the vectors cannot be rebuilt then (texts would wait for it). */
+    embeddingsPaused?: () => Promise<boolean>;
   }>;
 
 /** The SQLite read model's blue-green rebuild, reporting progress the way admin jobs and the CLI show it. */
@@ -47,12 +49,12 @@ const rebuildGraphModel = (deps: ModelRebuildDeps, report: (p: ProgressReport) =
 
 /**
  * What `POST /admin/rebuild` runs for a model: refused up front (409) for a model this node does not keep (vectors
- * while VESPERA_VECTORS=off), so no job is started for it. `all` rebuilds SQLite, the graph, then the vectors (which
+ * while VESPERA_VECTORS=off) or cannot rebuild now (vectors while auto_embedding is stopped), so no job is started for it. `all` rebuilds SQLite, the graph, then the vectors (which
  * read the SQLite model): one after the other, so the bulk reads of the log do not fight over the same cores.
  */
 export const readModelRebuilds =
   (deps: ModelRebuildDeps) =>
-  (model: ReadModelChoice): JobBody => {
+  async (model: ReadModelChoice): Promise<JobBody> => {
     const { vectors } = deps;
     if (model === 'vectors' && !vectors) {
       throw new DomainError(
@@ -61,6 +63,15 @@ export const readModelRebuilds =
         'The vector model is off here (VESPERA_VECTORS=off): there are no vectors to rebuild.',
         { model },
         'Rebuild `sqlite`, `graph` or `all`; start the server with VESPERA_VECTORS=on to keep a vector model.',
+      );
+    }
+    if ((model === 'vectors' || model === 'all') && vectors && (await deps.embeddingsPaused?.())) {
+      throw new DomainError(
+        'EMBEDDINGS_PAUSED',
+        409,
+        'The auto_embedding service is stopped, so the vectors cannot be rebuilt now: texts the cache lacks would wait for it.',
+        { model },
+        'Start it (POST /api/v1/services/auto_embedding/start), then ask again.',
       );
     }
     return async (report, signal) => {

@@ -186,6 +186,16 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
         'Wait for it to finish.',
       );
     }
+    // Texts the cache lacks are embedded through the queue: paused, the rebuild would wait on it without end.
+    if ((await queue.stats(EMBED_QUEUE)).paused) {
+      throw new DomainError(
+        'EMBEDDINGS_PAUSED',
+        409,
+        'The auto_embedding service is stopped, so the vectors cannot be rebuilt now: texts the cache lacks would wait for it.',
+        {},
+        'Start it (POST /api/v1/services/auto_embedding/start), then ask again.',
+      );
+    }
     rebuilding = true;
     const started = Date.now();
     const aside = new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, current.generation + 1);
@@ -236,6 +246,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
     modelId: bulk.modelId,
     booted,
     rebuild,
+    embeddingsPaused: async () => (await queue.stats(EMBED_QUEUE)).paused,
     get store(): ChromaVectorStore | undefined {
       return vectors;
     },

@@ -74,6 +74,22 @@ describe('Verifying the vector read model', function () {
     const job = async (id: string) => (await api(app.baseUrl, 'GET', `/api/v1/admin/jobs/${id}`)).body;
     const search = (q: string) => api(app.baseUrl, 'GET', `/api/v1/search?q=${encodeURIComponent(q)}&mode=semantic&limit=20`);
 
+    it('refuses with 409 EMBEDDINGS_PAUSED while the auto_embedding service is stopped, and starts no job', async () => {
+      const jobsBefore = app.jobs.list().length;
+      expect((await api(app.baseUrl, 'POST', '/api/v1/services/auto_embedding/stop')).status).to.equal(200);
+      try {
+        for (const model of ['vectors', 'all']) {
+          const refused = await api(app.baseUrl, 'POST', '/api/v1/admin/rebuild', { model });
+          expect(refused.status, model).to.equal(409);
+          expect(refused.body, model).to.include({ code: 'EMBEDDINGS_PAUSED' });
+          expect(refused.body.hint).to.include('auto_embedding/start');
+        }
+      } finally {
+        expect((await api(app.baseUrl, 'POST', '/api/v1/services/auto_embedding/start')).status).to.equal(200);
+      }
+      expect(app.jobs.list()).to.have.length(jobsBefore);
+    });
+
     it('keeps answering searches while it runs, takes in the writes made meanwhile, and repairs what Chroma lost', async () => {
       const lost = ids.get(CORPUS[4]!.key)!;
       await store().delete([{ id: lost, projectId: 'default' }]);

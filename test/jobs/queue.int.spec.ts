@@ -58,6 +58,25 @@ const queueContract = (name: string, open: () => Promise<JobQueue>, cleanup: (q:
 describe('Job queue', () => {
   queueContract('in-process', async () => new InlineQueue());
 
+  // BullMQ bounds the wait for a result itself (waitUntilFinished); a paused BullMQ worker may still run a job it fetched.
+  it('in-process: gives up on a job that cannot start within its timeout (a paused queue), and runs jobs again once resumed', async () => {
+    const queue = new InlineQueue();
+    await queue.process('echo', async (data) => `echo:${String(data.text)}`, 1);
+    await queue.pause('echo');
+    let refused: unknown;
+    try {
+      await queue.run('echo', 'paused', { text: 'p' }, 100);
+    } catch (error) {
+      refused = error;
+    } finally {
+      await queue.resume('echo');
+    }
+    expect(String(refused), 'a job of a paused queue must not wait forever').to.match(/did not start within 100 ms \(the queue is paused\)/);
+    expect((await queue.stats('echo')).waiting).to.equal(0);
+    expect(await queue.run('echo', 'resumed', { text: 'd' })).to.equal('echo:d');
+    await queue.close();
+  });
+
   const prefix = `vespera-test-${randomUUID().slice(0, 8)}`;
   queueContract(
     'BullMQ on the real Redis at 127.0.0.1:6379',

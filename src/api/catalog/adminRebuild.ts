@@ -5,7 +5,7 @@ import { defineOperation, type AnyOperation } from './operation.js';
 export type RebuildCatalogDeps = Readonly<{
   jobs: AdminJobs;
   /** The blue-green rebuild of `model` as a job body (the wiring refuses a model this node does not run). */
-  rebuildReadModels: (model: schemas.ReadModelChoice) => JobBody;
+  rebuildReadModels: (model: schemas.ReadModelChoice) => Promise<JobBody>;
 }>;
 
 /** Blue-green rebuilds of the read models of a running node, as jobs followed through `GET /admin/jobs/:id`. */
@@ -21,7 +21,7 @@ export const adminRebuildOperations = ({ jobs, rebuildReadModels }: RebuildCatal
     successStatus: 202,
     ...schemas.rebuild,
     run: async ({ model }, ctx) => {
-      const body = rebuildReadModels(model);
+      const body = await rebuildReadModels(model);
       return { body: jobs.start('rebuild', { model }, ctx.actor, body) };
     },
   }),
