@@ -65,7 +65,10 @@ import { MAINTENANCE_QUEUE } from './wiring/maintenance.js';
 import { startTracing } from './wiring/tracing.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
+import { withTimeout } from './util/timeout.js';
 import { removeServerFile, writeServerFile } from './wiring/serverFile.js';
+import { mcpSocketPath, ownerLock, type OwnerLock } from './wiring/ownerLock.js';
+import { serveMcpSocket, type McpSocketServer } from './api/mcp/socket.js';
 import { serverVerifier } from './wiring/verify.js';
 import { eventStoreSpec, readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
 import { swappableDatabase } from './projections/sqlite/swappable.js';
@@ -122,9 +125,27 @@ export type App = Readonly<{
   drained: () => DrainResult | undefined;
 }>;
 
-/** The composition root: every component is built here, once, and handed to whoever needs it. */
-export const createApp = async (config: Config, logger: Logger): Promise<App> => {
+export type AppOptions = Readonly<{
+  /** The data directory's owner lock when the caller took it already (`vespera mcp` deciding whether to own or to bridge). */
+  ownerLock?: OwnerLock;
+}>;
+
+/**
+ * The composition root: every component is built here, once, and handed to whoever needs it. It owns the data
+ * directory first (409 DATA_DIR_OWNED when another process does), and lets go of it when it stops or fails to start.
+ */
+export const createApp = async (config: Config, logger: Logger, options: AppOptions = {}): Promise<App> => {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = options.ownerLock ?? ownerLock(config.dataDir);
+  try {
+    return await assembleApp(config, logger, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+};
+
+const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Promise<App> => {
   const loadedRoles = loadRoleFiles(config.roleFiles ?? DEFAULT_ROLE_FILES);
   const store = openEventStore(config);
   // An unreachable store fails the start here, before anything else opens (the CLI prints EVENT_STORE_UNAVAILABLE, exit 3).
@@ -250,7 +271,11 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     jobs,
     store,
     verifier,
-    rebuildReadModels: readModelRebuilds({ ...rebuilds, graph, ...(vectors ? { vectors: vectors.rebuild } : {}) }),
+    rebuildReadModels: readModelRebuilds({
+      ...rebuilds,
+      graph,
+      ...(vectors ? { vectors: vectors.rebuild, embeddingsPaused: vectors.embeddingsPaused } : {}),
+    }),
     commands,
     roles,
     plugins,
@@ -348,15 +373,38 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
   const drainHooks: DrainHook[] = [closeFeed, () => mcpHttp.close()];
   let drained: DrainResult | undefined;
 
-  const listen = () =>
-    new Promise<AddressInfo>((resolve, reject) => {
+  // Other `vespera mcp` processes on this data directory bridge their stdio to this socket (api/mcp/socket.ts).
+  let mcpSocket: McpSocketServer | undefined;
+  drainHooks.push(() => mcpSocket?.close());
+  const listen = async (): Promise<AddressInfo> => {
+    const address = await new Promise<AddressInfo>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {
-        // Announces this server as the data directory's owner: local CLI commands ask it instead of opening the stores.
-        writeServerFile(config.dataDir, server.address() as AddressInfo);
+        server.off('error', reject);
         resolve(server.address() as AddressInfo);
       });
     });
+    mcpSocket = await serveMcpSocket(
+      {
+        operations,
+        validators,
+        authorizer,
+        idempotency,
+        logger: logger.child({ component: 'mcp-socket' }),
+        adminTokenFile,
+        mcpTools: config.mcpTools,
+        resourceChanges: changes,
+        version: VERSION,
+      },
+      mcpSocketPath(config.dataDir),
+    ).catch((error: unknown) => {
+      logger.warn({ err: error }, 'the local MCP socket could not listen; other `vespera mcp` processes cannot bridge to this one');
+      return undefined;
+    });
+    // Announces this server as the data directory's owner: local CLI commands and bridged `vespera mcp` ask it.
+    writeServerFile(config.dataDir, address, mcpSocket?.path);
+    return address;
+  };
 
   let stopped = false;
   const stop = async () => {
@@ -377,7 +425,13 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     jobs.abortAll();
     verifier.stop();
     startRebuild.abort();
-    await Promise.all([jobs.idle(), projector.rebuildingAtStart]);
+    // Bounded: a job stuck on a dependency that ignores the abort must not hold the shutdown.
+    await Promise.all([
+      withTimeout(jobs.idle(), 10_000, 'the admin jobs').catch((error: unknown) =>
+        logger.warn({ err: error }, 'stopping without waiting longer for admin jobs'),
+      ),
+      projector.rebuildingAtStart,
+    ]);
     drained = await draining;
     if (drained && (drained.cutRequests > 0 || drained.cutConnections > 0))
       logger.warn(drained, 'the drain reached VESPERA_DRAIN_MS; cut the requests and connections left');
@@ -396,6 +450,8 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
     } finally {
       // Only now: while it stands, a local CLI asks this server (refused) instead of opening stores still open here.
       removeServerFile(config.dataDir);
+      await mcpSocket?.close();
+      lock.release();
     }
     await tracing.shutdown();
   };

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { createApp, openEventStore } from './app.js';
+import { createApp, openEventStore, type App } from './app.js';
 import { loadConfig, type Config } from './config.js';
-import { ConfigError, EventStoreUnavailableError } from './errors.js';
+import { ConfigError, DomainError, EventStoreUnavailableError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { loadJwtSecret } from './api/auth/secret.js';
 import { TokenService } from './api/auth/tokens.js';
@@ -16,7 +16,12 @@ import { pluginCommands } from './commands/plugins/commands.js';
 import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
 import { pluginStreamId, type PluginEvent } from './events/plugins.js';
 import { createLogger } from './logger.js';
-import { serveStdio } from './api/mcp/stdio.js';
+import { serveStdio, tokenSource } from './api/mcp/stdio.js';
+import { McpBridge } from './api/mcp/bridge.js';
+import { BRIDGE_HELLO_VERSION } from './api/mcp/socket.js';
+import { tryOwnerLock, type OwnerLock } from './wiring/ownerLock.js';
+import { ownerConnector } from './wiring/mcpOwner.js';
+import { readServerFile } from './wiring/serverFile.js';
 import { RoleFileError } from './commands/roles/roleFiles.js';
 import { SqliteProjection } from './projections/sqlite/projection.js';
 import { openReadModel } from './projections/sqlite/readModel.js';
@@ -96,24 +101,58 @@ const serve = async () => {
   process.on('SIGINT', () => shutdown('SIGINT'));
 };
 
-/** MCP over stdin/stdout, without the HTTP listener: stdout carries the protocol only, logs go to stderr. */
+/**
+ * MCP over stdin/stdout; stdout carries the protocol only, logs go to stderr. The first `vespera mcp` on a data
+ * directory no server owns becomes its owner: it opens the stores and also listens (HTTP on loopback, port
+ * VESPERA_PORT or a free one, and the MCP socket), announced in server.json. Every other one bridges its stdio to
+ * the owner's socket, and takes over when the owner goes away (api/mcp/bridge.ts).
+ */
 const mcp = async () => {
   const cfg = config();
+  const ownerCfg = { ...cfg, host: process.env.VESPERA_HOST ?? '127.0.0.1', port: process.env.VESPERA_PORT ? cfg.port : 0 };
   const logger = createLogger(cfg.logLevel);
-  const app = await createApp(cfg, logger);
-  await serveStdio({ ...app, mcpTools: cfg.mcpTools, version: VERSION });
+  let app: App | undefined;
   let stopping = false;
-  const shutdown = () => {
+  const shutdown = (bridge?: McpBridge) => {
     if (stopping) return;
     stopping = true;
-    app.stop().finally(() => {
+    bridge?.close();
+    (app ? app.stop() : Promise.resolve()).finally(() => {
       logger.flush();
       process.exit(0);
     });
   };
-  process.stdin.once('end', shutdown);
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', () => shutdown());
+  process.on('SIGINT', () => shutdown());
+  const becomeOwner = async (lock: OwnerLock) => {
+    app = await createApp(ownerCfg, logger, { ownerLock: lock });
+    const address = await app.listen();
+    logger.info({ url: `http://${address.address}:${address.port}`, dataDir: cfg.dataDir }, 'this MCP process owns the data directory');
+  };
+  const announced = readServerFile(cfg.dataDir);
+  const lock = announced?.mcpSocket ? undefined : tryOwnerLock(cfg.dataDir);
+  if (lock) {
+    await becomeOwner(lock);
+    await serveStdio({ ...app!, mcpTools: cfg.mcpTools, version: VERSION });
+    process.stdin.once('end', () => shutdown());
+    return;
+  }
+  const source = tokenSource(dataFiles(cfg.dataDir).adminToken, process.env);
+  const bridge = new McpBridge({
+    connect: ownerConnector({ dataDir: cfg.dataDir, becomeOwner, logger }),
+    hello: {
+      vespera: 'bridge',
+      version: BRIDGE_HELLO_VERSION,
+      ...(source.kind === 'env' ? { token: source.token } : source.kind === 'file' ? { tokenFile: source.file } : {}),
+      ...(process.env.VESPERA_ROLE ? { role: process.env.VESPERA_ROLE } : {}),
+    },
+    input: process.stdin,
+    output: process.stdout,
+    logger: logger.child({ component: 'mcp-bridge' }),
+  });
+  logger.info({ dataDir: cfg.dataDir, owner: announced?.pid }, 'another process owns the data directory: bridging stdio to it');
+  await bridge.run();
+  shutdown(bridge);
 };
 
 const stats = async () => {
@@ -304,6 +343,11 @@ program.parseAsync().catch((error: unknown) => {
   if (error instanceof EventStoreUnavailableError) {
     console.error(`EVENT_STORE_UNAVAILABLE ${error.message}`);
     process.exit(3);
+  }
+  // A refusal such as DATA_DIR_OWNED: its code, its sentence and its hint, no stack.
+  if (error instanceof DomainError) {
+    console.error(`${error.code} ${error.message}${error.hint ? ` ${error.hint}` : ''}`);
+    process.exit(1);
   }
   // Role-file and configuration problems are the operator's to fix: say what and where, no stack.
   console.error(error instanceof RoleFileError || error instanceof ConfigError ? error.message : error instanceof Error ? error.message : error);

@@ -8,8 +8,12 @@ export const dataFiles = (dataDir: string) => ({
   idempotencyKeys: path.join(dataDir, 'keys.db'),
   /** The administrator's token (mode 0600), renewed by the server, read by `vespera mcp` and `vespera services`. */
   adminToken: path.join(dataDir, 'admin.token'),
-  /** `{pid, url, startedAt}` of the server that owns this directory while it listens (see serverFile.ts). */
+  /** `{pid, url, startedAt, mcpSocket}` of the server that owns this directory while it listens (see serverFile.ts). */
   server: path.join(dataDir, 'server.json'),
+  /** Held (an exclusive SQLite lock, released by the OS when the process dies) by the one process that owns the stores. */
+  ownerLock: path.join(dataDir, 'owner.lock'),
+  /** The owner's local MCP socket, which every other `vespera mcp` on the directory bridges its stdio to. */
+  mcpSocket: path.join(dataDir, 'mcp.sock'),
   /** `{generation}` of the vector model's Chroma collections in use: a blue-green rebuild builds the next one aside. */
   vectorGeneration: path.join(dataDir, 'vectors.json'),
   /** Scratch space of administrative work (verify's models rebuilt aside), emptied by whoever made it. */

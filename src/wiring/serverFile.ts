@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { dataFiles } from './dataFiles.js';
 
 /** The server that owns a data directory, as it announces itself in `<dataDir>/server.json` while it listens. */
-export type ServerFile = Readonly<{ pid: number; url: string; startedAt: string }>;
+export type ServerFile = Readonly<{
+  pid: number;
+  url: string;
+  startedAt: string;
+  /** The local MCP socket other `vespera mcp` processes bridge to (api/mcp/socket.ts). */
+  mcpSocket?: string;
+}>;
 
 /** The URL a local client reaches a listening address at (a wildcard bind answers on loopback). */
 export const localUrl = (address: AddressInfo): string => {
@@ -12,9 +18,9 @@ export const localUrl = (address: AddressInfo): string => {
 };
 
 /** Written once the server listens (mode 0600, replaced atomically). */
-export const writeServerFile = (dataDir: string, address: AddressInfo, now = new Date()): ServerFile => {
+export const writeServerFile = (dataDir: string, address: AddressInfo, mcpSocket?: string, now = new Date()): ServerFile => {
   const file = dataFiles(dataDir).server;
-  const info: ServerFile = { pid: process.pid, url: localUrl(address), startedAt: now.toISOString() };
+  const info: ServerFile = { pid: process.pid, url: localUrl(address), startedAt: now.toISOString(), ...(mcpSocket ? { mcpSocket } : {}) };
   fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(info)}\n`, { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   return info;

@@ -70,8 +70,7 @@ export const mcpInputSchema = (input: JsonSchema, { tool = '', terse = false } =
   const properties = Object.entries(served.properties).map(([field, schema]) => {
     if (!isObject(schema) || typeof schema.description !== 'string') return [field, schema];
     const { description, ...rest } = schema;
-    const kept =
-      !terse && !CONVENTIONAL_FIELDS.has(field) && description.length <= MAX_FIELD_DESCRIPTION && !saysNothing(description, field, tool);
+    const kept = !terse && !CONVENTIONAL_FIELDS.has(field) && description.length <= MAX_FIELD_DESCRIPTION && !saysNothing(description, field, tool);
     return [field, kept ? schema : rest];
   });
   return { ...served, properties: Object.fromEntries(properties) };

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from 'pino';
@@ -31,18 +33,21 @@ export type StdioDeps = Readonly<{
   version: string;
 }>;
 
-/** Where the stdio process's token comes from, in this order: the variable, a file named by a variable, the admin token. */
-type TokenSource = Readonly<{ kind: 'env' } | { kind: 'file' | 'admin'; file: string }>;
+/**
+ * Where a session's token comes from, in this order: the variable, a file named by a variable, the admin token. A
+ * bridged session (socket.ts) names the same: the token its bridge was given, or the file to read it from.
+ */
+export type TokenSource = Readonly<{ kind: 'env'; token: string } | { kind: 'file' | 'admin'; file: string }>;
 
-const tokenSource = (adminTokenFile: string, env: NodeJS.ProcessEnv): TokenSource =>
+export const tokenSource = (adminTokenFile: string, env: NodeJS.ProcessEnv): TokenSource =>
   env.VESPERA_TOKEN?.trim()
-    ? { kind: 'env' }
+    ? { kind: 'env', token: env.VESPERA_TOKEN.trim() }
     : env.VESPERA_TOKEN_FILE?.trim()
-      ? { kind: 'file', file: env.VESPERA_TOKEN_FILE.trim() }
+      ? { kind: 'file', file: path.resolve(env.VESPERA_TOKEN_FILE.trim()) }
       : { kind: 'admin', file: adminTokenFile };
 
-const readToken = (source: TokenSource, env: NodeJS.ProcessEnv): string => {
-  if (source.kind === 'env') return env.VESPERA_TOKEN!.trim();
+const readToken = (source: TokenSource): string => {
+  if (source.kind === 'env') return source.token;
   const token = fs.existsSync(source.file) ? fs.readFileSync(source.file, 'utf8').trim() : '';
   if (!token)
     throw new ConfigError([
@@ -124,10 +129,20 @@ const renewIfDue = async (
   switchTo((result.body as { token: string }).token);
 };
 
-/** Serves the app's catalog over stdin/stdout. stdout carries protocol only: the app logs to stderr. */
-export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = process.env): Promise<Server> => {
-  const source = tokenSource(app.adminTokenFile, env);
-  let token = readToken(source, env);
+export type McpSession = Readonly<{ server: Server; close: () => Promise<void> }>;
+
+/**
+ * One MCP session over a line stream (stdin/stdout, or a bridged client's socket): the catalog's tools and resources
+ * for the caller behind `source`'s token, checked again at every call.
+ */
+export const mcpSession = async (
+  app: StdioDeps,
+  source: TokenSource,
+  role: string | undefined,
+  input: Readable,
+  output: Writable,
+): Promise<McpSession> => {
+  let token = readToken(source);
   // A token file is read again whenever it changes, so a new token reaches a running agent without a restart.
   let readAt = source.kind === 'env' ? 0 : fs.statSync(source.file).mtimeMs;
   const current = () => {
@@ -135,11 +150,10 @@ export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = proces
     const changed = fs.existsSync(source.file) ? fs.statSync(source.file).mtimeMs : readAt;
     if (changed !== readAt) {
       readAt = changed;
-      token = readToken(source, env);
+      token = readToken(source);
     }
     return token;
   };
-  const role = env.VESPERA_ROLE || undefined;
   const authenticate = () => app.authorizer.authenticate(`Bearer ${current()}`, role).catch(withTokenHint);
   // An expired or revoked token does not stop the process: each call answers a tool error saying what to run.
   await authenticate().catch((error: unknown) =>
@@ -176,8 +190,22 @@ export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = proces
     version: app.version,
     resources: { operations, ...(app.resourceChanges ? { changes: app.resourceChanges } : {}) },
   });
-  const lines = new JsonRpcLines((answer) => process.stdout.write(`${JSON.stringify(answer)}\n`));
-  process.stdin.pipe(lines);
-  await server.connect(new StdioServerTransport(lines, process.stdout));
-  return server;
+  const lines = new JsonRpcLines((answer) => output.write(`${JSON.stringify(answer)}\n`));
+  input.pipe(lines);
+  await server.connect(new StdioServerTransport(lines, output));
+  let closed = false;
+  return {
+    server,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(renewal);
+      input.unpipe(lines);
+      await server.close();
+    },
+  };
 };
+
+/** Serves the app's catalog over stdin/stdout. stdout carries protocol only: the app logs to stderr. */
+export const serveStdio = async (app: StdioDeps, env: NodeJS.ProcessEnv = process.env): Promise<Server> =>
+  (await mcpSession(app, tokenSource(app.adminTokenFile, env), env.VESPERA_ROLE || undefined, process.stdin, process.stdout)).server;
