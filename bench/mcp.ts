@@ -1,4 +1,4 @@
-/** MCP: get_task calls/s and p99 over stdio (spawned `vespera mcp`) and over Streamable HTTP (/mcp), and tools/list tokens per tool set. */
+/** MCP: get_task calls/s and p99 over stdio (spawned `vespera mcp`), over stdio bridged to a running server, and over Streamable HTTP (/mcp), and tools/list tokens per tool set. */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -82,8 +82,8 @@ const overStdio = async (calls: number, reps: number) => {
 };
 
 /** `vespera serve` in a child process on a free port; its address is read from the startup log line. */
-const overHttp = async (calls: number, reps: number) => {
-  const { dir, remove } = tempDir('mcp-http');
+const withServe = async <T>(label: string, body: (url: string, dir: string) => Promise<T>): Promise<T> => {
+  const { dir, remove } = tempDir(label);
   const child = spawn(process.execPath, [...CLI, 'serve'], {
     cwd: ROOT,
     env: { ...env(dir), VESPERA_LOG_LEVEL: 'info', VESPERA_PORT: '0' },
@@ -99,15 +99,26 @@ const overHttp = async (calls: number, reps: number) => {
       });
       child.once('exit', (code) => reject(new Error(`vespera serve exited (${code}): ${log.slice(-2000)}`)));
     });
-    const token = fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim();
-    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-    return await session(transport, calls, reps);
+    return await body(url, dir);
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
     remove();
   }
 };
+
+const overHttp = (calls: number, reps: number) =>
+  withServe('mcp-http', (url, dir) => {
+    const token = fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim();
+    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    return session(transport, calls, reps);
+  });
+
+/** A second `vespera mcp` beside a running server: its stdio bridged to the server's MCP socket. */
+const overBridge = (calls: number, reps: number) =>
+  withServe('mcp-bridge', (_url, dir) =>
+    session(new StdioClientTransport({ command: process.execPath, args: [...CLI, 'mcp'], cwd: ROOT, env: env(dir), stderr: 'ignore' }), calls, reps),
+  );
 
 const toolListSizes = async () => {
   const app = await startApp({ sync: 'normal' });
@@ -126,17 +137,23 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const calls = opts.quick ? 1_000 : 5_000;
   const stdio = await overStdio(calls, opts.reps);
   const http = await overHttp(opts.quick ? 500 : 2_000, opts.reps);
+  const bridged = await overBridge(calls, opts.reps);
   const sets = await toolListSizes();
   const s = medianOf(stdio);
   const h = medianOf(http);
+  const b = medianOf(bridged);
   return {
     name: 'mcp',
-    setup: `get_task on random ids of ${TASKS.toLocaleString('en-US')} tasks, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp (stateless, bearer token); each with its command's defaults (both sync=full; vespera mcp: vectors off, no HTTP rate limit; vespera serve: vectors on, 12,000/min per token); median of ${opts.reps}`,
+    setup: `get_task on random ids of ${TASKS.toLocaleString('en-US')} tasks, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp (stateless, bearer token); stdio to a second \`vespera mcp\` bridged to a running \`vespera serve\` over its MCP socket; each with its command's defaults (both sync=full; vespera mcp: vectors off, no HTTP rate limit; vespera serve: vectors on, 12,000/min per token); median of ${opts.reps}`,
     rows: [
       atLeast('stdio get_task calls/s', s.callsPerSec!, 2_000, 'calls/s'),
       info('stdio p50', s.p50!, 'ms'),
       below('stdio p99', s.p99!, 2, 'ms'),
       info('  p99 spread over reps', spread(stdio, 'p99')),
+      atLeast('stdio bridged to a server, get_task calls/s', b.callsPerSec!, 1_000, 'calls/s'),
+      info('bridged p50', b.p50!, 'ms'),
+      below('bridged p99', b.p99!, 5, 'ms'),
+      info('  p99 spread over reps', spread(bridged, 'p99')),
       atLeast('HTTP get_task calls/s', h.callsPerSec!, 500, 'calls/s'),
       info('HTTP p50', h.p50!, 'ms'),
       below('HTTP p99', h.p99!, 10, 'ms'),
@@ -149,6 +166,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       stdioCallsPerSec: s.callsPerSec!,
       stdioP50Ms: s.p50!,
       stdioP99Ms: s.p99!,
+      bridgeCallsPerSec: b.callsPerSec!,
+      bridgeP50Ms: b.p50!,
+      bridgeP99Ms: b.p99!,
       httpCallsPerSec: h.callsPerSec!,
       httpP50Ms: h.p50!,
       httpP99Ms: h.p99!,

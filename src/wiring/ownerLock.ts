@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,6 +17,7 @@ import { readServerFile } from './serverFile.js';
 export type OwnerLock = Readonly<{ release: () => void }>;
 
 export const tryOwnerLock = (dataDir: string): OwnerLock | undefined => {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(dataFiles(dataDir).ownerLock, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
