@@ -19,7 +19,7 @@ import { RoleWorkload } from '../roles/workload.js';
 import { DEFAULT_RULES, type ProjectRules } from './rule.js';
 import { planUndo } from './undo.js';
 import { prepareUndo, type UndoLog } from './undoInput.js';
-import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
+import type { DependencyKind, LinkKind, TaskStatus } from '../../events/vocabulary.js';
 import type { StoredEvent } from '../../events/types.js';
 
 export type { RequestMeta } from '../metadata.js';
@@ -117,27 +117,39 @@ export const projectCommands = ({
 
   const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
 
+  /** Where the read model places a `discoveredFrom` task, so the decider can name a cross-project link as such. */
+  const discovery = async (discoveredFrom: string | undefined) =>
+    discoveredFrom === undefined ? {} : { discoveredFrom, discoveredFromProjectId: (await locateTask(discoveredFrom)) ?? null };
+
   const version = (meta: RequestMeta) => (meta.expectedVersion === undefined ? {} : { expectedVersion: meta.expectedVersion });
 
   return {
     createProject: (data: { projectId: string; name: string; description?: string }, meta: RequestMeta) =>
       run(data.projectId, { type: 'CreateProject', data }, meta),
 
-    createTask: async (data: TaskInput & { projectId?: string; parentId?: string | null }, meta: RequestMeta): Promise<TaskCreatedResult> => {
-      const { projectId, parentId, ...task } = data;
+    createTask: async (
+      data: TaskInput & { projectId?: string; parentId?: string | null; discoveredFrom?: string },
+      meta: RequestMeta,
+    ): Promise<TaskCreatedResult> => {
+      const { projectId, parentId, discoveredFrom, ...task } = data;
       const target = await targetProject(projectId, parentId);
       const taskId = newId();
-      const result = await run(target, { type: 'CreateTask', data: { projectId: target, taskId, parentId: parentId ?? null, task } }, meta);
+      const result = await run(
+        target,
+        { type: 'CreateTask', data: { projectId: target, taskId, parentId: parentId ?? null, task, ...(await discovery(discoveredFrom)) } },
+        meta,
+      );
       return { ...result, taskId: createdIds(result, [taskId])[0]! };
     },
 
     createTaskTree: async (
-      data: { projectId?: string; parentId?: string | null; root: TreeInput },
+      data: { projectId?: string; parentId?: string | null; root: TreeInput; discoveredFrom?: string },
       meta: RequestMeta,
     ): Promise<TaskTreeCreatedResult> => {
       const target = await targetProject(data.projectId, data.parentId);
       const root = withIds(data.root);
-      const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
+      const link = await discovery(data.discoveredFrom);
+      const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root, ...link } }, meta);
       const taskIds = createdIds(result, preOrder(root));
       return { ...result, rootId: taskIds[0]!, taskIds };
     },
@@ -173,6 +185,16 @@ export const projectCommands = ({
 
     removeDependency: async (taskId: string, dependsOn: string, meta: RequestMeta) =>
       run(await projectOf(taskId), { type: 'RemoveDependency', data: { taskId, dependsOn, ...version(meta) } }, meta),
+
+    /** A typed, non-blocking link; linking again what is linked appends nothing. */
+    linkTasks: async (taskId: string, kind: LinkKind, target: string, meta: RequestMeta) => {
+      const projectId = await projectOf(taskId);
+      const targetProjectId = (await locateTask(target)) ?? null;
+      return run(projectId, { type: 'LinkTasks', data: { taskId, kind, target, targetProjectId, ...version(meta) } }, meta);
+    },
+
+    unlinkTasks: async (taskId: string, kind: LinkKind, target: string, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'UnlinkTasks', data: { taskId, kind, target, ...version(meta) } }, meta),
 
     /** With `dryRun` the decider checks every rule and appends nothing. */
     assignRole: async (taskId: string, role: string, meta: RequestMeta, dryRun = false) => {
@@ -255,8 +277,12 @@ export const projectCommands = ({
       return reservations(state, now()).map((r) => ({ holder: r.holder, taskId: r.taskId, files: [...r.files], until: r.until }));
     },
 
-    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage) =>
-      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}) } }, meta),
+    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage, note?: string) =>
+      run(
+        await projectOf(taskId),
+        { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}), ...(note === undefined ? {} : { note }) } },
+        meta,
+      ),
 
     releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
       run(
