@@ -53,6 +53,7 @@ import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfAgent, inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { activeLeaseCount, expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { usageByProject } from './queries/usage.js';
 import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { EMBED_QUEUE } from './jobs/embedJob.js';
 import { AdminJobs } from './jobs/adminJobs.js';
@@ -234,6 +235,7 @@ export const createApp = async (config: Config, logger: Logger): Promise<App> =>
         return vectorModel ? Math.max(0, (await store.headPosition()) - vectorModel.position) : 0;
       },
       feed: () => feed.stats(),
+      usage: () => usageByProject(readDb),
     },
   );
   const leases = createLeaseExpiry({
