@@ -115,6 +115,34 @@ describe('Typed links (POST /tasks/:id/links, DELETE /tasks/:id/links/:kind/:tar
     });
   });
 
+  describe('when a request that changed links is undone (POST /audit/undo)', () => {
+    const as = (correlationId: string) => ({ 'x-correlation-id': correlationId });
+    const send = (method: string, url: string, body: unknown, correlationId: string) =>
+      api(app.baseUrl, method, `/api/v1${url}`, body, as(correlationId));
+
+    it('then a link it added goes, and a deleted task comes back with the links its deletion removed', async () => {
+      const a = await newTask('Undo source');
+      const b = await newTask('Undo target');
+      const tag = Date.now().toString(36);
+      ok(await send('POST', `/tasks/${a.id}/links`, { kind: 'related', target: b.id }, `link-${tag}`));
+      ok(await send('POST', '/audit/undo', { correlationId: `link-${tag}` }, `undo-link-${tag}`));
+      expect(await linksOf(a.id)).to.deep.equal([]);
+
+      ok(await send('POST', `/tasks/${a.id}/links`, { kind: 'duplicates', target: b.id }, `relink-${tag}`));
+      ok(await send('DELETE', `/tasks/${b.id}`, undefined, `delete-${tag}`));
+      expect(await linksOf(a.id)).to.deep.equal([]);
+      ok(await send('POST', '/audit/undo', { correlationId: `delete-${tag}` }, `undo-delete-${tag}`));
+      expect(brief(await linksOf(a.id))).to.deep.equal([{ kind: 'duplicates', taskId: b.id, direction: 'out' }]);
+      // The audit's fold of the log shows what the read model shows.
+      for (const id of [a.id, b.id]) {
+        const folded = ok(await call('GET', `/audit/tasks/${id}`)).body.task;
+        const shown = ok(await call('GET', `/tasks/${id}`)).body;
+        expect(folded.links).to.deep.equal(shown.links);
+        expect(folded.version).to.equal(shown.version);
+      }
+    });
+  });
+
   describe('when a link is refused', () => {
     let a: string;
     let b: string;

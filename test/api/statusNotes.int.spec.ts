@@ -45,6 +45,9 @@ describe('Agent status notes (heartbeat {note})', () => {
         .filter((i) => i.type === 'LeaseExtended')
         .map((i) => i.changes.note ?? null);
       expect(notes).to.deep.equal(['writing the parser', null, 'testing the parser']);
+      // The audit's fold of the log shows the same note as the read model.
+      const folded = ok(await call('GET', `/audit/tasks/${id}`)).body.task;
+      expect(folded.statusNote).to.deep.equal(ok(await call('GET', `/tasks/${id}`)).body.statusNote);
     });
 
     it('then the note ends with the claim', async () => {
