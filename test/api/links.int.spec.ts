@@ -70,18 +70,21 @@ describe('Typed links (POST /tasks/:id/links, DELETE /tasks/:id/links/:kind/:tar
       expect(ok(await call('GET', `/tasks?projectId=${projectId}&limit=200`)).body.items).to.have.length(before);
     });
 
-    it('then create_task_tree {discoveredFrom} links the root', async () => {
+    it('then create_task_tree takes discoveredFrom on any node, and refuses the whole tree for one that names no task', async () => {
       const origin = await newTask('Review the storage layer');
-      const tree = ok(
-        await call('POST', '/tasks/tree', {
-          projectId,
-          discoveredFrom: origin.id,
-          root: { title: 'Fix the index', children: [{ title: 'Add a test' }] },
-        }),
-        201,
-      ).body;
-      expect(brief(await linksOf(tree.rootId))).to.deep.equal([{ kind: 'discovered_from', taskId: origin.id, direction: 'out' }]);
-      expect(await linksOf(tree.taskIds[1])).to.deep.equal([]);
+      const root = {
+        title: 'Fix the index',
+        discoveredFrom: origin.id,
+        children: [{ title: 'Add a test' }, { title: 'Measure it', discoveredFrom: origin.id }],
+      };
+      const tree = ok(await call('POST', '/tasks/tree', { projectId, root }), 201).body;
+      const [rootId, testId, measureId] = tree.taskIds as string[];
+      expect(brief(await linksOf(rootId!))).to.deep.equal([{ kind: 'discovered_from', taskId: origin.id, direction: 'out' }]);
+      expect(await linksOf(testId!)).to.deep.equal([]);
+      expect(brief(await linksOf(measureId!))).to.deep.equal([{ kind: 'discovered_from', taskId: origin.id, direction: 'out' }]);
+      expect(brief(await linksOf(origin.id)).map((l) => l.taskId)).to.have.members([rootId, measureId]);
+      const bad = { title: 'Doomed tree', children: [{ title: 'Doomed child', discoveredFrom: 'no-such-task' }] };
+      problem(await call('POST', '/tasks/tree', { projectId, root: bad }), 404, 'TASK_NOT_FOUND');
     });
   });
 

@@ -55,7 +55,7 @@ export type UndoResult = Readonly<{
 
 export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[]; usage?: Usage };
 
-export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
+export type TreeInput = TaskInput & { discoveredFrom?: string; children?: readonly TreeInput[] };
 
 /** A command's outcome with the ids of the tasks it created (root first, parents before children). */
 export type TaskCreatedResult = CommandResult & Readonly<{ taskId: string }>;
@@ -74,7 +74,8 @@ const idsIn = (result: CommandResult, type: 'TaskCreated' | 'TaskClaimed'): stri
 /** The ids a create minted; a replayed command answers with those its first run recorded, not the fresh ones. */
 const createdIds = (result: CommandResult, minted: readonly string[]): string[] => (result.replayed ? idsIn(result, 'TaskCreated') : [...minted]);
 
-const preOrder = (node: TaskTreeNode): string[] => [node.id, ...(node.children ?? []).flatMap(preOrder)];
+const preOrderNodes = (node: TaskTreeNode): TaskTreeNode[] => [node, ...(node.children ?? []).flatMap(preOrderNodes)];
+const preOrder = (node: TaskTreeNode): string[] => preOrderNodes(node).map((n) => n.id);
 
 /** The write side as functions: each builds one command, picks its stream and hands it to the handler. */
 export const projectCommands = ({
@@ -143,13 +144,21 @@ export const projectCommands = ({
     },
 
     createTaskTree: async (
-      data: { projectId?: string; parentId?: string | null; root: TreeInput; discoveredFrom?: string },
+      data: { projectId?: string; parentId?: string | null; root: TreeInput },
       meta: RequestMeta,
     ): Promise<TaskTreeCreatedResult> => {
       const target = await targetProject(data.projectId, data.parentId);
       const root = withIds(data.root);
-      const link = await discovery(data.discoveredFrom);
-      const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root, ...link } }, meta);
+      const origins = [...new Set(preOrderNodes(root).flatMap((n) => (n.discoveredFrom === undefined ? [] : [n.discoveredFrom])))];
+      const discoveredFromProjects = Object.fromEntries(await Promise.all(origins.map(async (id) => [id, (await locateTask(id)) ?? null] as const)));
+      const result = await run(
+        target,
+        {
+          type: 'CreateTaskTree',
+          data: { projectId: target, parentId: data.parentId ?? null, root, ...(origins.length > 0 ? { discoveredFromProjects } : {}) },
+        },
+        meta,
+      );
       const taskIds = createdIds(result, preOrder(root));
       return { ...result, rootId: taskIds[0]!, taskIds };
     },

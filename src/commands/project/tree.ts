@@ -8,13 +8,18 @@ import { requireLinkTarget, taskLinked } from './links.js';
 
 /** The task fields a caller provides; everything but the title has a default. */
 export type TaskInput = Partial<TaskFields> & { title: string };
-export type TaskTreeNode = TaskInput & { id: string; children?: readonly TaskTreeNode[] };
+/** `discoveredFrom`: as on a single create, per node (a task that exists before the tree). */
+export type TaskTreeNode = TaskInput & { id: string; discoveredFrom?: string; children?: readonly TaskTreeNode[] };
 
 export type CreateProject = Command<'CreateProject', { projectId: string; name: string; description?: string }>;
 /** `discoveredFrom`: the task whose work turned this one up (a `discovered_from` link, same project); `discoveredFromProjectId` where the read model places it. */
 type Discovery = { discoveredFrom?: string; discoveredFromProjectId?: string | null };
 export type CreateTask = Command<'CreateTask', { projectId: string; taskId: string; parentId?: string | null; task: TaskInput } & Discovery>;
-export type CreateTaskTree = Command<'CreateTaskTree', { projectId: string; parentId?: string | null; root: TaskTreeNode } & Discovery>;
+/** `discoveredFromProjects`: where the read model places each `discoveredFrom` of the tree's nodes. */
+export type CreateTaskTree = Command<
+  'CreateTaskTree',
+  { projectId: string; parentId?: string | null; root: TaskTreeNode; discoveredFromProjects?: Readonly<Record<string, string | null>> }
+>;
 export type MoveTask = Command<'MoveTask', { taskId: string; parentId: string | null; expectedVersion?: number }>;
 export type DeleteTask = Command<'DeleteTask', { taskId: string; recursive?: boolean; expectedVersion?: number }>;
 export type TreeCommand = CreateProject | CreateTask | CreateTaskTree | MoveTask | DeleteTask;
@@ -85,7 +90,7 @@ const subtreePostOrder = (state: ProjectState, task: TaskNode, out: TaskNode[] =
   return out;
 };
 
-/** The `discovered_from` link of a new task (or tree root), checked against the project before anything is created. */
+/** The `discovered_from` link of a new task, checked against the project before anything is created. */
 const discovery = (state: ProjectState, projectId: string, taskId: string, data: Discovery, now: string): ProjectEvent[] => {
   if (data.discoveredFrom === undefined) return [];
   const target = requireLinkTarget(state, taskId, 'discovered_from', data.discoveredFrom, data.discoveredFromProjectId);
@@ -118,6 +123,7 @@ export const createTaskTree: Rule<CreateTaskTree> = ({ data, metadata }, state, 
   const parentId = data.parentId ?? null;
   const baseDepth = parentId === null ? 0 : requireTask(state, parentId, 'Parent task').depth + 1;
   const created: TaskCreated[] = [];
+  const links: ProjectEvent[] = [];
   const seen = new Set<string>();
   const visit = (node: TaskTreeNode, parent: string | null, depth: number) => {
     if (created.length >= rules.maxTreeNodes) {
@@ -129,11 +135,14 @@ export const createTaskTree: Rule<CreateTaskTree> = ({ data, metadata }, state, 
     requireNewTask(state, node.id, seen);
     seen.add(node.id);
     created.push(taskCreated(data.projectId, node.id, parent, node, metadata.now));
+    if (node.discoveredFrom !== undefined) {
+      const discoveredFromProjectId = data.discoveredFromProjects?.[node.discoveredFrom] ?? null;
+      links.push(...discovery(state, data.projectId, node.id, { discoveredFrom: node.discoveredFrom, discoveredFromProjectId }, metadata.now));
+    }
     for (const child of node.children ?? []) visit(child, node.id, depth + 1);
   };
-  const link = discovery(state, data.projectId, data.root.id, data, metadata.now);
   visit(data.root, parentId, baseDepth);
-  return [...events, ...created, ...link];
+  return [...events, ...created, ...links];
 };
 
 export const moveTask: Rule<MoveTask> = ({ data, metadata }, state, rules) => {

@@ -108,6 +108,26 @@ describe('Typed links', () => {
       spec.given(tasks('a')).when(create('ghost', null)).thenThrows('TASK_NOT_FOUND'));
   });
 
+  describe('CreateTaskTree with discoveredFrom on its nodes', () => {
+    const tree = (discoveredFrom: string): ProjectCommand => ({
+      type: 'CreateTaskTree',
+      data: {
+        projectId: P,
+        root: { id: 'root', title: 'Root', children: [{ id: 'leaf', title: 'Leaf', discoveredFrom }] },
+        discoveredFromProjects: { [discoveredFrom]: discoveredFrom === 'a' ? P : null },
+      },
+      metadata: metadata(),
+    });
+
+    it('links each node that names one, after the tasks are created', () => {
+      const events = decider.decide(tree('a'), fold(decider, tasks('a'))) as ProjectEvent[];
+      expect(events.map((e) => e.type)).to.deep.equal(['TaskCreated', 'TaskCreated', 'TaskLinked']);
+      expect(events[2]).to.deep.equal(linked('leaf', 'discovered_from', 'a'));
+    });
+
+    it('creates none of the tree when a node names no task', () => spec.given(tasks('a')).when(tree('ghost')).thenThrows('TASK_NOT_FOUND'));
+  });
+
   describe('DeleteTask', () => {
     it('drops the links from and to the deleted task first (TaskUnlinked)', () =>
       spec

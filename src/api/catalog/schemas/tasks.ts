@@ -4,10 +4,17 @@ import { DEF_NAME } from './jsonSchema.js';
 
 /** Input and output schemas of the task operations (`../tasks.ts`). */
 
-type TreeNodeInput = z.ZodObject<typeof c.taskFieldProperties & { children: z.ZodOptional<z.ZodArray<TreeNodeInput>> }, z.core.$strict>;
+/** Long on purpose: over MAX_FIELD_DESCRIPTION, the MCP tools serve it without (the core set's budget), REST documents it. */
+const discoveredFrom = c.id.describe('A task of the same project whose work turned this one up: recorded as a `discovered_from` link');
+
+type TreeNodeInput = z.ZodObject<
+  typeof c.taskFieldProperties & { discoveredFrom: z.ZodOptional<typeof discoveredFrom>; children: z.ZodOptional<z.ZodArray<TreeNodeInput>> },
+  z.core.$strict
+>;
 const treeNodeInput: TreeNodeInput = z
   .strictObject({
     ...c.taskFieldProperties,
+    discoveredFrom: discoveredFrom.optional(),
     get children() {
       return z.array(treeNodeInput).max(1000).optional();
     },
@@ -68,9 +75,6 @@ const priorityList = z.array(c.priority).max(4).describe('Any of these prioritie
 const sort = z
   .enum(['createdAt', '-createdAt', 'updatedAt', '-updatedAt', 'priority', '-priority', 'title', '-title'])
   .describe('Sort order; `-` reverses');
-
-/** Long on purpose: over MAX_FIELD_DESCRIPTION, the MCP tools serve it without (the core set's budget), REST documents it. */
-const discoveredFrom = c.id.describe('A task of the same project whose work turned this one up: recorded as a `discovered_from` link');
 
 export const createTask = {
   input: z.strictObject({
