@@ -48,6 +48,10 @@ describe('Agent status notes (heartbeat {note})', () => {
       // The audit's fold of the log shows the same note as the read model.
       const folded = ok(await call('GET', `/audit/tasks/${id}`)).body.task;
       expect(folded.statusNote).to.deep.equal(ok(await call('GET', `/tasks/${id}`)).body.statusNote);
+      // An empty note clears it.
+      ok(await call('POST', `/tasks/${id}/heartbeat`, { agent: 'ada', note: '' }));
+      expect(ok(await call('GET', `/tasks/${id}`)).body.statusNote).to.equal(null);
+      expect(ok(await call('GET', `/audit/tasks/${id}`)).body.task.statusNote).to.equal(null);
     });
 
     it('then the note ends with the claim', async () => {

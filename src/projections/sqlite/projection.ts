@@ -254,7 +254,8 @@ export class SqliteProjection {
       case 'LeaseExtended': {
         const { note } = e.data;
         this.s.extendLease.run(e.data.leaseExpiresAt, event.revision, e.data.extendedAt, e.data.taskId);
-        if (note !== undefined) this.s.setNote.run(note, e.data.extendedAt, e.data.taskId);
+        // An empty note clears the one shown.
+        if (note !== undefined) this.s.setNote.run(note || null, note ? e.data.extendedAt : null, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, {
           agent: e.data.agent,
           leaseExpiresAt: e.data.leaseExpiresAt,

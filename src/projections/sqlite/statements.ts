@@ -55,7 +55,7 @@ export const statements = (db: Database.Database) => ({
     "UPDATE tasks SET status = 'in_progress', claimed_by = ?, lease_expires_at = ?, role = COALESCE(?, role), status_note = NULL, status_note_at = NULL, version = ?, updated_at = ? WHERE id = ?",
   ),
   extendLease: db.prepare<[string, number, string, string]>('UPDATE tasks SET lease_expires_at = ?, version = ?, updated_at = ? WHERE id = ?'),
-  setNote: db.prepare<[string, string, string]>('UPDATE tasks SET status_note = ?, status_note_at = ? WHERE id = ?'),
+  setNote: db.prepare<[string | null, string | null, string]>('UPDATE tasks SET status_note = ?, status_note_at = ? WHERE id = ?'),
   endClaim: db.prepare<[string, string | null, number, string, string]>(
     'UPDATE tasks SET status = ?, claimed_by = NULL, lease_expires_at = NULL, status_note = NULL, status_note_at = NULL, result = COALESCE(?, result), version = ?, updated_at = ? WHERE id = ?',
   ),

@@ -181,7 +181,7 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
       return fold;
     case 'LeaseExtended':
       task.leaseExpiresAt = e.data.leaseExpiresAt;
-      if (e.data.note !== undefined) task.statusNote = { note: e.data.note, at: e.data.extendedAt };
+      if (e.data.note !== undefined) task.statusNote = e.data.note ? { note: e.data.note, at: e.data.extendedAt } : null;
       touch(task, event, e.data.extendedAt);
       return fold;
     case 'TaskReleased':
