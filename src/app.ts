@@ -53,6 +53,7 @@ import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfAgent, inProgressOfRole, roleStatusOf } from './queries/roles.js';
 import { activeLeaseCount, expiredLeases, projectOfTask, projectsWithReadyWork } from './queries/tasks.js';
+import { usageByProject } from './queries/usage.js';
 import { getDependencies, getTaskTree } from './queries/taskGraph.js';
 import { EMBED_QUEUE } from './jobs/embedJob.js';
 import { AdminJobs } from './jobs/adminJobs.js';
@@ -255,6 +256,7 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
         return vectorModel ? Math.max(0, (await store.headPosition()) - vectorModel.position) : 0;
       },
       feed: () => feed.stats(),
+      usage: () => usageByProject(readDb),
     },
   );
   const leases = createLeaseExpiry({

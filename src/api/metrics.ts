@@ -13,6 +13,8 @@ export type MetricSources = Readonly<{
   leaseExpiries?: () => number;
   /** Events the vector read model has still to embed (0 while vectors are off). */
   embeddingsPending?: () => Promise<number>;
+  /** Reported usage summed per project, from the read model (cumulative: reports are never removed). */
+  usage?: () => ReadonlyArray<{ projectId: string; inputTokens: number; outputTokens: number; costUsd: number }>;
 }>;
 
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,6 +33,22 @@ const followingCounter = (registry: Registry, name: string, help: string, read: 
     },
   });
 };
+
+/**
+ * A counter per project that shows a cumulative sum of the read model as it is at scrape time. Set, not incremented:
+ * a rebuild of the model (or another node's) reads the same sums, so the series never double counts.
+ */
+const projectTotalCounter = (registry: Registry, name: string, help: string, read: () => ReadonlyArray<{ projectId: string; value: number }>) =>
+  new Counter({
+    name,
+    help,
+    labelNames: ['project'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { projectId, value } of read()) this.inc({ project: projectId }, value);
+    },
+  });
 
 /**
  * Prometheus metrics: process defaults, HTTP request and operation latency, projector position and lag, and when their
@@ -73,7 +91,7 @@ export const createMetrics = (projectors: () => readonly ProjectorStatus[], head
     buckets: HTTP_BUCKETS,
     registers: [registry],
   });
-  const { feed, queues, activeLeases, leaseExpiries, embeddingsPending } = sources;
+  const { feed, queues, activeLeases, leaseExpiries, embeddingsPending, usage } = sources;
   if (feed) {
     new Gauge({
       name: 'vespera_feed_connections',
@@ -127,6 +145,16 @@ export const createMetrics = (projectors: () => readonly ProjectorStatus[], head
         this.set(await embeddingsPending());
       },
     });
+  }
+  if (usage) {
+    const figures = [
+      ['vespera_usage_input_tokens_total', 'Input tokens agents reported, per project', 'inputTokens'],
+      ['vespera_usage_output_tokens_total', 'Output tokens agents reported, per project', 'outputTokens'],
+      ['vespera_usage_cost_usd_total', 'Cost in US dollars agents reported, per project', 'costUsd'],
+    ] as const;
+    for (const [name, help, field] of figures) {
+      projectTotalCounter(registry, name, help, () => usage().map((row) => ({ projectId: row.projectId, value: row[field] })));
+    }
   }
   return {
     observeRequest: (method: string, route: string, status: number, seconds: number) => {

@@ -1,5 +1,5 @@
 import type { Event } from './types.js';
-import type { DependencyKind, Priority, TaskStatus } from './vocabulary.js';
+import type { DependencyKind, LinkKind, Priority, TaskStatus } from './vocabulary.js';
 
 /** Events of the Project aggregate (stream `project-<projectId>`): its tasks, their tree and dependencies. */
 
@@ -55,6 +55,10 @@ export type DependencyAdded = Event<
 
 export type DependencyRemoved = Event<'DependencyRemoved', { taskId: string; projectId: string; dependsOn: string; removedAt: string }>;
 
+/** A typed, non-blocking link from `taskId` to `target` (same project); it never changes readiness or the schedule. */
+export type TaskLinked = Event<'TaskLinked', { taskId: string; projectId: string; kind: LinkKind; target: string; linkedAt: string }>;
+export type TaskUnlinked = Event<'TaskUnlinked', { taskId: string; projectId: string; kind: LinkKind; target: string; unlinkedAt: string }>;
+
 export type RoleAssigned = Event<
   'RoleAssigned',
   { taskId: string; projectId: string; role: string; previousRole: string | null; assignedAt: string }
@@ -95,9 +99,10 @@ export type TaskClaimed = Event<
 >;
 /** What an agent reports it spent (heartbeat or completion); optional, so events logged before it fold unchanged. */
 export type Usage = { inputTokens?: number; outputTokens?: number; costUsd?: number; model?: string };
+/** `note`: the agent's status note ("writing the parser"), optional like `usage`, so older events fold unchanged. */
 export type LeaseExtended = Event<
   'LeaseExtended',
-  { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string; usage?: Usage }
+  { taskId: string; projectId: string; agent: string; leaseExpiresAt: string; extendedAt: string; usage?: Usage; note?: string }
 >;
 /** Schema version 2: `forced` says an administrator broke the holder's lease (`forcedBy`); v1 events are upcast (src/events/upcasters.ts). */
 export type TaskReleased = Event<
@@ -139,6 +144,8 @@ export type ProjectEvent =
   | TaskDeleted
   | DependencyAdded
   | DependencyRemoved
+  | TaskLinked
+  | TaskUnlinked
   | RoleAssigned
   | RoleUnassigned
   | TaskClaimed
@@ -158,6 +165,8 @@ export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set<ProjectEvent['ty
   'TaskDeleted',
   'DependencyAdded',
   'DependencyRemoved',
+  'TaskLinked',
+  'TaskUnlinked',
   'RoleAssigned',
   'RoleUnassigned',
   'TaskClaimed',

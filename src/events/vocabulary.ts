@@ -12,6 +12,13 @@ export type Priority = (typeof PRIORITIES)[number];
 export const DEPENDENCY_KINDS = ['hard', 'soft'] as const;
 export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
 
+/**
+ * Typed links between tasks of one project, beside dependencies and never blocking: `discovered_from` (work found
+ * while doing the target), `duplicates` (the same work as the target), `related`.
+ */
+export const LINK_KINDS = ['discovered_from', 'duplicates', 'related'] as const;
+export type LinkKind = (typeof LINK_KINDS)[number];
+
 /** What a role can do (its capabilities) and what a task needs (its required capabilities). */
 export const TOOL_GROUPS = [
   'code_writing',

@@ -3,7 +3,7 @@ import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { ftsQuery } from './fts.js';
-import type { Priority, TaskStatus } from '../events/vocabulary.js';
+import type { LinkKind, Priority, TaskStatus } from '../events/vocabulary.js';
 import { isForRole, isReady } from '../algorithms/readiness.js';
 
 export type TaskRow = {
@@ -31,6 +31,8 @@ export type TaskRow = {
   created_at: string;
   updated_at: string;
   seq: number;
+  status_note: string | null;
+  status_note_at: string | null;
   /** Children neither completed nor cancelled; selected (OPEN_CHILDREN) where readiness matters, absent elsewhere. */
   open_children?: number;
 };
@@ -62,12 +64,19 @@ export type TaskView = {
   /** The agent holding a live claim, and until when. */
   claimedBy: string | null;
   leaseExpiresAt: string | null;
+  /** The claiming agent's last heartbeat note and when it was sent, while the claim lives. */
+  statusNote: { note: string; at: string } | null;
   /** What the agent reported when it completed the task. */
   result: TaskResult | null;
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** Typed links to (`out`) and from (`in`) other tasks; only on a single task's answer (GET /tasks/:id and writes). */
+  links?: TaskLink[];
 };
+
+/** A typed link as a task shows it: `out` from this task to `taskId`, `in` from `taskId` to this one. */
+export type TaskLink = { kind: LinkKind; taskId: string; direction: 'out' | 'in'; createdAt: string };
 
 export type TaskResult = { agent: string; output: string; artifacts: string[]; changedFiles: string[]; warnings: string[]; completedAt: string };
 
@@ -90,6 +99,7 @@ export const toTaskView = (row: TaskRow): TaskView => ({
   openDependencies: row.open_hard_deps,
   claimedBy: row.claimed_by,
   leaseExpiresAt: row.lease_expires_at,
+  statusNote: row.status_note === null || row.status_note_at === null ? null : { note: row.status_note, at: row.status_note_at },
   result: row.result === null ? null : (JSON.parse(row.result) as TaskResult),
   version: row.version,
   createdAt: row.created_at,
@@ -110,8 +120,18 @@ export const findTaskRow = (db: Database.Database, id: string): TaskRow | undefi
 export const getTask = (db: Database.Database, id: string): TaskView => {
   const row = findTaskRow(db, id);
   if (!row) throw notFound('TASK_NOT_FOUND', `Task ${id} does not exist.`, { taskId: id });
-  return toTaskView(row);
+  return { ...toTaskView(row), links: getTaskLinks(db, id) };
 };
+
+/** A task's typed links, outgoing first, each direction by kind then task id. */
+export const getTaskLinks = (db: Database.Database, id: string): TaskLink[] =>
+  prepared<[string, string], TaskLink>(
+    db,
+    `SELECT kind, target AS taskId, 'out' AS direction, created_at AS createdAt FROM task_links WHERE task_id = ?
+     UNION ALL
+     SELECT kind, task_id AS taskId, 'in' AS direction, created_at AS createdAt FROM task_links WHERE target = ?
+     ORDER BY direction DESC, kind, taskId`,
+  ).all(id, id);
 
 /** Task id → project id; the only read-model lookup the command side uses (ids never change project). */
 export const projectOfTask = (db: Database.Database, id: string): string | undefined =>

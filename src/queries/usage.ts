@@ -40,6 +40,12 @@ export const usageTotals = (db: Database.Database, projectId?: string): UsageTot
       : prepared<[string], TotalsRow>(db, `SELECT ${SUMS} FROM usage_reports WHERE project_id = ?`).get(projectId)!,
   );
 
+/** Totals per project (one row per project that reported anything), for /metrics: labelled by project, a low cardinality. */
+export const usageByProject = (db: Database.Database): Array<{ projectId: string } & UsageTotals> =>
+  prepared<[], TotalsRow & { project_id: string }>(db, `SELECT project_id, ${SUMS} FROM usage_reports GROUP BY project_id ORDER BY project_id`)
+    .all()
+    .map((row) => ({ projectId: row.project_id, ...toTotals(row) }));
+
 /** A project's usage totals and one page of its breakdown by task, agent, role or model. */
 export const getUsage = (db: Database.Database, projectId: string, opts: { by?: UsageGroup; limit?: number; cursor?: string } = {}): UsageAnswer => {
   getProject(db, projectId);

@@ -28,6 +28,7 @@ const sample = (schema: JsonSchema, key: string, fixtures: Fixtures, serial: num
   const byName: Record<string, unknown> = {
     taskId: fixtures.taskId,
     dependsOn: fixtures.otherTaskId,
+    target: fixtures.otherTaskId,
     parentId: null,
     title: `Matrix task ${serial}`,
     name: `matrix_role_${serial}`,
@@ -74,6 +75,7 @@ const requestFor = (op: AnyOperation, fixtures: Fixtures, serial: number): { met
   const params: Record<string, string> = {
     id: fixtures.taskId,
     dependsOn: fixtures.otherTaskId,
+    target: fixtures.otherTaskId,
     projectId: fixtures.projectId,
     pluginId: fixtures.pluginId,
     jti: fixtures.jti,

@@ -7,8 +7,8 @@ import { api, startTestApp, type JsonResponse, type TestApp } from '../support/t
 
 /**
  * Usage accounting over real HTTP (issue 15 item 2): heartbeats and completions report tokens, cost and model;
- * the project's totals, and their breakdown by task, agent, role and model, are the sums of what was reported,
- * and a read model rebuilt from the log answers the same.
+ * the project's totals, and their breakdown by task, agent, role and model, are the sums of what was reported (so are
+ * the dashboard's `usage` and the /metrics counters), and a read model rebuilt from the log answers the same.
  */
 
 const ROLE = {
@@ -96,6 +96,26 @@ describe('Usage accounting (GET /projects/:projectId/usage)', () => {
       expect(second.nextCursor).to.equal(null);
       const keys = [...first.items, ...second.items].map((i: { key: string }) => i.key);
       expect([...keys].sort()).to.deep.equal([...taskIds].sort());
+    });
+
+    it('then the task dashboard of the project carries the same totals', async () => {
+      const { totals } = ok(await call('GET', `/projects/${projectId}/usage`)).body;
+      const dashboard = ok(await call('GET', `/tasks/dashboard?projectId=${projectId}`)).body;
+      expect(dashboard.usage).to.deep.equal(totals);
+      expect(dashboard.usage).to.include(sum(reports));
+    });
+
+    it('then /metrics exports the same sums per project, as counters', async () => {
+      const text = ok(await api(app.baseUrl, 'GET', '/metrics')).body as string;
+      const value = (name: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${name}{project="${projectId}"} `));
+        return line === undefined ? undefined : Number(line.split(' ').at(-1));
+      };
+      expect(text).to.include('# TYPE vespera_usage_input_tokens_total counter');
+      const expected = sum(reports);
+      expect(value('vespera_usage_input_tokens_total')).to.equal(expected.inputTokens);
+      expect(value('vespera_usage_output_tokens_total')).to.equal(expected.outputTokens);
+      expect(value('vespera_usage_cost_usd_total')).to.be.closeTo(expected.costUsd, 1e-9);
     });
 
     it('then a read model rebuilt from the log answers the same usage', async function () {

@@ -8,7 +8,7 @@ import { CommandHandler } from '../../src/commands/handler.js';
 import { projectCommands } from '../../src/commands/project/commands.js';
 import { projectDecider, type ProjectCommand } from '../../src/commands/project/decider.js';
 import type { ProjectState } from '../../src/commands/project/project.js';
-import type { ProjectEvent } from '../../src/events/project.js';
+import { PROJECT_EVENT_TYPES, type ProjectEvent } from '../../src/events/project.js';
 import type { StoredEvent } from '../../src/events/types.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
@@ -70,6 +70,12 @@ describe('Replaying the version-1 fixture log with today’s code', function () 
     for (const type of ['PluginRevoked', 'TokenIssued', 'TokenRevoked']) expect(types, type).to.include(type);
   });
 
+  it('names every project event type it lacks as added since version 1 (advisory file marks, typed links)', () => {
+    const types = new Set(written.map((e) => e.type));
+    const addedSince = ['FilesMarked', 'FilesUnmarked', 'TaskLinked', 'TaskUnlinked'];
+    expect([...PROJECT_EVENT_TYPES].filter((t) => !types.has(t))).to.have.members(addedSince);
+  });
+
   it('when read back, every event comes out at its current version (TaskReleased upcast to 2)', async () => {
     const read = await store.readAll({ fromPosition: 0, maxCount: 10_000 });
     expect(read).to.have.length(written.length);
@@ -80,17 +86,20 @@ describe('Replaying the version-1 fixture log with today’s code', function () 
     expect(releases.map((e) => (e.data as { forcedBy: string | null }).forcedBy)).to.deep.equal([null, 'admin']);
   });
 
-  /** Columns the read model gained since version 1, with the value a version-1 event gives them. */
-  const ADDED_COLUMNS: Record<string, Record<string, unknown>> = { roles: { max_per_agent: null } };
-  /** Tables the read model gained since version 1 (usage accounting). */
-  const ADDED_TABLES = ['usage_reports', 'usage_open_claims'];
+  /** Columns the read model gained since version 1 (after which column), with the value a version-1 event gives them. */
+  const ADDED_COLUMNS: Record<string, { after: string; values: Record<string, unknown> }> = {
+    roles: { after: 'max_concurrent_tasks', values: { max_per_agent: null } },
+    tasks: { after: 'seq', values: { status_note: null, status_note_at: null } },
+  };
+  /** Tables the read model gained since version 1 (typed links, usage accounting). */
+  const ADDED_TABLES = ['task_links', 'usage_reports', 'usage_open_claims'];
   const withAddedColumns = (table: string, rows: unknown[]): unknown[] => {
     const added = ADDED_COLUMNS[table];
     if (!added) return rows;
     return rows.map((row) => {
       const entries = Object.entries(row as Record<string, unknown>);
-      const at = entries.findIndex(([key]) => key === 'max_concurrent_tasks') + 1;
-      return Object.fromEntries([...entries.slice(0, at), ...Object.entries(added), ...entries.slice(at)]);
+      const at = entries.findIndex(([key]) => key === added.after) + 1;
+      return Object.fromEntries([...entries.slice(0, at), ...Object.entries(added.values), ...entries.slice(at)]);
     });
   };
 

@@ -151,7 +151,14 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       kind: 'command',
       ...schemas.heartbeatTask,
       run: async (input, ctx) => {
-        const result = await commands.heartbeat(input.id, input.agent ?? ctx.actor, input.leaseSeconds ?? 900, requestMeta(ctx), input.usage);
+        const result = await commands.heartbeat(
+          input.id,
+          input.agent ?? ctx.actor,
+          input.leaseSeconds ?? 900,
+          requestMeta(ctx),
+          input.usage,
+          input.note,
+        );
         const { body: task } = await taskAnswer(input.id, result.position);
         return {
           body: { taskId: task.id, leaseExpiresAt: task.leaseExpiresAt!, position: result.position },

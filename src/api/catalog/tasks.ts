@@ -1,5 +1,6 @@
 import { getDependencies, getTaskTree } from '../../queries/taskGraph.js';
 import { getTask, listReadyTasks, listTasks, pickFields, type TaskView } from '../../queries/tasks.js';
+import { usageTotals } from '../../queries/usage.js';
 import { getDashboard, getTaskHistory } from '../../queries/projects.js';
 import type { z } from 'zod';
 import * as schemas from './schemas/tasks.js';
@@ -115,7 +116,7 @@ export const taskOperations = ({
       kind: 'query',
       ...schemas.getTaskDashboard,
       run: async (input) => {
-        const dashboard = getDashboard(readDb, input.projectId);
+        const dashboard = { ...getDashboard(readDb, input.projectId), usage: usageTotals(readDb, input.projectId) };
         const extras = input.projectId !== undefined && dashboardExtras ? dashboardExtras(input.projectId) : undefined;
         return { body: extras ? { ...dashboard, ...extras } : dashboard };
       },
@@ -267,6 +268,38 @@ export const taskOperations = ({
         );
         const { body: task, position, version } = await taskAnswer(id, result.position);
         return { body: { taskId: id, dependsOn, ready: task.ready, position }, position, version };
+      },
+    }),
+
+    defineOperation({
+      name: 'linkTasks',
+      tool: 'link_tasks',
+      summary: 'Link a task to another of its project: `discovered_from`, `duplicates` or `related` (never blocking); linking again changes nothing.',
+      method: 'post',
+      path: '/tasks/:id/links',
+      capability: 'task_modification',
+      kind: 'command',
+      ...schemas.linkTasks,
+      run: async ({ id, kind, target, expectedVersion }, ctx) => {
+        const result = await commands.linkTasks(id, kind, target, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const { body: task, position, version } = await taskAnswer(id, result.position);
+        return { body: { taskId: id, kind, target, links: task.links ?? [], position }, position, version };
+      },
+    }),
+
+    defineOperation({
+      name: 'unlinkTasks',
+      tool: 'unlink_tasks',
+      summary: 'Remove a typed link between two tasks.',
+      method: 'delete',
+      path: '/tasks/:id/links/:kind/:target',
+      capability: 'task_modification',
+      kind: 'command',
+      ...schemas.unlinkTasks,
+      run: async ({ id, kind, target, expectedVersion }, ctx) => {
+        const result = await commands.unlinkTasks(id, kind, target, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
+        const { body: task, position, version } = await taskAnswer(id, result.position);
+        return { body: { taskId: id, kind, target, links: task.links ?? [], position }, position, version };
       },
     }),
 

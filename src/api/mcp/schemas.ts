@@ -53,12 +53,12 @@ const saysNothing = (description: string, field: string, tool: string): boolean 
  * Fields every tool uses the same way. Their conventions are stated once, in the server instructions
  * (CONVENTIONS), instead of in each tool that takes them.
  */
-export const CONVENTIONAL_FIELDS = new Set(['projectId', 'agent', 'leaseSeconds', 'limit', 'cursor']);
+export const CONVENTIONAL_FIELDS = new Set(['projectId', 'agent', 'leaseSeconds', 'limit', 'cursor', 'usage']);
 
 /** What the server instructions say of CONVENTIONAL_FIELDS. */
 export const CONVENTIONS =
   'projectId is `default` when omitted; agent is your plugin id when omitted; leaseSeconds is a lease length in seconds; ' +
-  'lists page with limit and the nextCursor of the previous answer as cursor.';
+  'lists page with limit and the nextCursor of the previous answer as cursor; usage (heartbeat, complete) is what you spent since your last report.';
 
 /** The catalog's input schema as served: the same validating keywords, with descriptions rationed and no examples. */
 export const mcpInputSchema = (input: JsonSchema, { tool = '', terse = false } = {}): JsonSchema => {

@@ -15,7 +15,7 @@ export const CORE_TOOLS = [
   'execute_task',
 ] as const;
 
-/** Core plus the rest of Vespera V2's tools: planning, roles, history and analysis. */
+/** Core plus the rest of Vespera V2's tools (planning, roles, history and analysis) and typed links. */
 export const STANDARD_TOOLS = [
   ...CORE_TOOLS,
   'create_task_tree',
@@ -29,6 +29,8 @@ export const STANDARD_TOOLS = [
   'change_task_status',
   'get_task_history',
   'remove_task_dependency',
+  'link_tasks',
+  'unlink_tasks',
   'release_task',
   'get_critical_path',
   'find_similar_tasks',

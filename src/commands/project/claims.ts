@@ -29,7 +29,8 @@ export type ClaimNextTask = Command<
   'ClaimNextTask',
   { agent: string; leaseSeconds: number; role: string; definition: AssignableRole | null; inProgress: number; agentElsewhere?: number }
 >;
-export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number; usage?: Usage }>;
+/** `note`: the agent's status note, kept on the task while the claim lives (the API bounds its length). */
+export type Heartbeat = Command<'Heartbeat', { taskId: string; agent: string; leaseSeconds: number; usage?: Usage; note?: string }>;
 /** `force`: an administrator breaks someone else's lease (the API checks the capability). */
 export type ReleaseTask = Command<'ReleaseTask', { taskId: string; agent: string; reason?: string; force?: boolean }>;
 export type ExpireLease = Command<'ExpireLease', { taskId: string }>;
@@ -215,7 +216,15 @@ export const heartbeat: Rule<Heartbeat> = ({ data, metadata }, state) => {
   return [
     {
       type: 'LeaseExtended',
-      data: { taskId: task.id, projectId: state.projectId, agent: data.agent, leaseExpiresAt, extendedAt: metadata.now, ...usageOf(data) },
+      data: {
+        taskId: task.id,
+        projectId: state.projectId,
+        agent: data.agent,
+        leaseExpiresAt,
+        extendedAt: metadata.now,
+        ...usageOf(data),
+        ...(data.note === undefined ? {} : { note: data.note }),
+      },
     },
   ];
 };

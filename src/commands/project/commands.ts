@@ -19,7 +19,7 @@ import { RoleWorkload } from '../roles/workload.js';
 import { DEFAULT_RULES, type ProjectRules } from './rule.js';
 import { planUndo } from './undo.js';
 import { prepareUndo, type UndoLog } from './undoInput.js';
-import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
+import type { DependencyKind, LinkKind, TaskStatus } from '../../events/vocabulary.js';
 import type { StoredEvent } from '../../events/types.js';
 
 export type { RequestMeta } from '../metadata.js';
@@ -55,7 +55,7 @@ export type UndoResult = Readonly<{
 
 export type CompletionReport = { output: string; artifacts: string[]; changedFiles: string[]; usage?: Usage };
 
-export type TreeInput = TaskInput & { children?: readonly TreeInput[] };
+export type TreeInput = TaskInput & { discoveredFrom?: string; children?: readonly TreeInput[] };
 
 /** A command's outcome with the ids of the tasks it created (root first, parents before children). */
 export type TaskCreatedResult = CommandResult & Readonly<{ taskId: string }>;
@@ -74,7 +74,8 @@ const idsIn = (result: CommandResult, type: 'TaskCreated' | 'TaskClaimed'): stri
 /** The ids a create minted; a replayed command answers with those its first run recorded, not the fresh ones. */
 const createdIds = (result: CommandResult, minted: readonly string[]): string[] => (result.replayed ? idsIn(result, 'TaskCreated') : [...minted]);
 
-const preOrder = (node: TaskTreeNode): string[] => [node.id, ...(node.children ?? []).flatMap(preOrder)];
+const preOrderNodes = (node: TaskTreeNode): TaskTreeNode[] => [node, ...(node.children ?? []).flatMap(preOrderNodes)];
+const preOrder = (node: TaskTreeNode): string[] => preOrderNodes(node).map((n) => n.id);
 
 /** The write side as functions: each builds one command, picks its stream and hands it to the handler. */
 export const projectCommands = ({
@@ -117,17 +118,28 @@ export const projectCommands = ({
 
   const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
 
+  /** Where the read model places a `discoveredFrom` task, so the decider can name a cross-project link as such. */
+  const discovery = async (discoveredFrom: string | undefined) =>
+    discoveredFrom === undefined ? {} : { discoveredFrom, discoveredFromProjectId: (await locateTask(discoveredFrom)) ?? null };
+
   const version = (meta: RequestMeta) => (meta.expectedVersion === undefined ? {} : { expectedVersion: meta.expectedVersion });
 
   return {
     createProject: (data: { projectId: string; name: string; description?: string }, meta: RequestMeta) =>
       run(data.projectId, { type: 'CreateProject', data }, meta),
 
-    createTask: async (data: TaskInput & { projectId?: string; parentId?: string | null }, meta: RequestMeta): Promise<TaskCreatedResult> => {
-      const { projectId, parentId, ...task } = data;
+    createTask: async (
+      data: TaskInput & { projectId?: string; parentId?: string | null; discoveredFrom?: string },
+      meta: RequestMeta,
+    ): Promise<TaskCreatedResult> => {
+      const { projectId, parentId, discoveredFrom, ...task } = data;
       const target = await targetProject(projectId, parentId);
       const taskId = newId();
-      const result = await run(target, { type: 'CreateTask', data: { projectId: target, taskId, parentId: parentId ?? null, task } }, meta);
+      const result = await run(
+        target,
+        { type: 'CreateTask', data: { projectId: target, taskId, parentId: parentId ?? null, task, ...(await discovery(discoveredFrom)) } },
+        meta,
+      );
       return { ...result, taskId: createdIds(result, [taskId])[0]! };
     },
 
@@ -137,7 +149,16 @@ export const projectCommands = ({
     ): Promise<TaskTreeCreatedResult> => {
       const target = await targetProject(data.projectId, data.parentId);
       const root = withIds(data.root);
-      const result = await run(target, { type: 'CreateTaskTree', data: { projectId: target, parentId: data.parentId ?? null, root } }, meta);
+      const origins = [...new Set(preOrderNodes(root).flatMap((n) => (n.discoveredFrom === undefined ? [] : [n.discoveredFrom])))];
+      const discoveredFromProjects = Object.fromEntries(await Promise.all(origins.map(async (id) => [id, (await locateTask(id)) ?? null] as const)));
+      const result = await run(
+        target,
+        {
+          type: 'CreateTaskTree',
+          data: { projectId: target, parentId: data.parentId ?? null, root, ...(origins.length > 0 ? { discoveredFromProjects } : {}) },
+        },
+        meta,
+      );
       const taskIds = createdIds(result, preOrder(root));
       return { ...result, rootId: taskIds[0]!, taskIds };
     },
@@ -173,6 +194,16 @@ export const projectCommands = ({
 
     removeDependency: async (taskId: string, dependsOn: string, meta: RequestMeta) =>
       run(await projectOf(taskId), { type: 'RemoveDependency', data: { taskId, dependsOn, ...version(meta) } }, meta),
+
+    /** A typed, non-blocking link; linking again what is linked appends nothing. */
+    linkTasks: async (taskId: string, kind: LinkKind, target: string, meta: RequestMeta) => {
+      const projectId = await projectOf(taskId);
+      const targetProjectId = (await locateTask(target)) ?? null;
+      return run(projectId, { type: 'LinkTasks', data: { taskId, kind, target, targetProjectId, ...version(meta) } }, meta);
+    },
+
+    unlinkTasks: async (taskId: string, kind: LinkKind, target: string, meta: RequestMeta) =>
+      run(await projectOf(taskId), { type: 'UnlinkTasks', data: { taskId, kind, target, ...version(meta) } }, meta),
 
     /** With `dryRun` the decider checks every rule and appends nothing. */
     assignRole: async (taskId: string, role: string, meta: RequestMeta, dryRun = false) => {
@@ -255,8 +286,12 @@ export const projectCommands = ({
       return reservations(state, now()).map((r) => ({ holder: r.holder, taskId: r.taskId, files: [...r.files], until: r.until }));
     },
 
-    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage) =>
-      run(await projectOf(taskId), { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}) } }, meta),
+    heartbeat: async (taskId: string, agent: string, leaseSeconds: number, meta: RequestMeta, usage?: Usage, note?: string) =>
+      run(
+        await projectOf(taskId),
+        { type: 'Heartbeat', data: { taskId, agent, leaseSeconds, ...(usage ? { usage } : {}), ...(note === undefined ? {} : { note }) } },
+        meta,
+      ),
 
     releaseTask: async (taskId: string, agent: string, reason: string | undefined, meta: RequestMeta, force = false) =>
       run(

@@ -3,6 +3,7 @@ import type { Command, Decider } from '../../events/types.js';
 import { claimNextTask, claimTask, completeTask, expireLease, heartbeat, releaseTask, type ClaimCommand } from './claims.js';
 import { addDependency, removeDependency, type DependencyCommand } from './dependencies.js';
 import { markFiles, unmarkFiles, type FileCommand } from './files.js';
+import { linkTasks, unlinkTasks, type LinkCommand } from './links.js';
 import { evolve, initialState, type ProjectState } from './project.js';
 import { DEFAULT_RULES, type Decision, type ProjectRules } from './rule.js';
 import { assignRole, unassignRole, type RoleCommand } from './roles.js';
@@ -10,7 +11,7 @@ import { changeTaskStatus, updateTask, type StatusCommand } from './status.js';
 import { createProject, createTask, createTaskTree, deleteTask, moveTask, type TreeCommand } from './tree.js';
 import { undoRequest, type UndoRequest } from './undo.js';
 
-export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | RoleCommand | ClaimCommand | FileCommand | UndoRequest;
+export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | LinkCommand | RoleCommand | ClaimCommand | FileCommand | UndoRequest;
 
 export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<ProjectState, ProjectCommand, ProjectEvent> => {
   const decide = (command: ProjectCommand, state: ProjectState): Decision => {
@@ -33,6 +34,10 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return addDependency(command, state, rules);
       case 'RemoveDependency':
         return removeDependency(command, state, rules);
+      case 'LinkTasks':
+        return linkTasks(command, state, rules);
+      case 'UnlinkTasks':
+        return unlinkTasks(command, state, rules);
       case 'AssignRole':
         return assignRole(command, state, rules);
       case 'UnassignRole':

@@ -1,7 +1,7 @@
 import type { ProjectEvent, TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import { nextOrd, reorder } from './ordering.js';
-import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
+import type { DependencyKind, LinkKind, TaskStatus } from '../../events/vocabulary.js';
 
 /** What the Project decider needs to know about one task; the read models hold the rest. */
 export type TaskNode = {
@@ -14,6 +14,9 @@ export type TaskNode = {
   readonly deps: Map<string, DependencyKind>;
   /** Incoming edges: tasks that depend on this one. */
   readonly dependents: Set<string>;
+  /** Typed links to other tasks (`linkKey(kind, target)`) and from them (`linkKey(kind, source)`): never blocking. */
+  readonly links: Set<string>;
+  readonly linkedFrom: Set<string>;
   /** Position in a topological order of the dependency graph (dependencies first). */
   ord: number;
   /** Stream revision of the last event that changed this task: its ETag. */
@@ -44,6 +47,13 @@ export type ProjectState = {
   scheduleVersion: number;
   /** Advisory file marks per agent (key `holder\0agent`): file → its end (null: while the agent holds a lease here). */
   readonly marks: Map<string, Map<string, { expiresAt: string | null }>>;
+};
+
+/** A link's key in `links` / `linkedFrom` (ids and kinds hold no spaces). */
+export const linkKey = (kind: LinkKind, taskId: string): string => `${kind} ${taskId}`;
+export const parseLinkKey = (key: string): { kind: LinkKind; taskId: string } => {
+  const [kind, taskId] = key.split(' ') as [LinkKind, string];
+  return { kind, taskId };
 };
 
 /** One key per agent of one plugin: an agent label never reaches across plugins. */
@@ -91,6 +101,8 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
         status: 'pending',
         deps: new Map(),
         dependents: new Set(),
+        links: new Set(),
+        linkedFrom: new Set(),
         ord: nextOrd(state),
         version: event.revision,
         fields: {
@@ -168,6 +180,14 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       if (task.parentId) state.tasks.get(task.parentId)?.children.delete(task.id);
       for (const dep of task.deps.keys()) state.tasks.get(dep)?.dependents.delete(task.id);
       for (const dependent of task.dependents) state.tasks.get(dependent)?.deps.delete(task.id);
+      for (const key of task.links) {
+        const { kind, taskId } = parseLinkKey(key);
+        state.tasks.get(taskId)?.linkedFrom.delete(linkKey(kind, task.id));
+      }
+      for (const key of task.linkedFrom) {
+        const { kind, taskId } = parseLinkKey(key);
+        state.tasks.get(taskId)?.links.delete(linkKey(kind, task.id));
+      }
       state.tasks.delete(task.id);
       return state;
     }
@@ -186,6 +206,20 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       task?.deps.delete(e.data.dependsOn);
       state.tasks.get(e.data.dependsOn)?.dependents.delete(e.data.taskId);
       if (task) task.version = event.revision;
+      return state;
+    }
+    case 'TaskLinked':
+    case 'TaskUnlinked': {
+      const task = state.tasks.get(e.data.taskId);
+      const target = state.tasks.get(e.data.target);
+      const linked = e.type === 'TaskLinked';
+      if (task) {
+        if (linked) task.links.add(linkKey(e.data.kind, e.data.target));
+        else task.links.delete(linkKey(e.data.kind, e.data.target));
+        task.version = event.revision;
+      }
+      if (target && linked) target.linkedFrom.add(linkKey(e.data.kind, e.data.taskId));
+      else target?.linkedFrom.delete(linkKey(e.data.kind, e.data.taskId));
       return state;
     }
     case 'RoleAssigned':

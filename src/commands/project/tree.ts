@@ -3,15 +3,23 @@ import { DEFAULT_PROJECT_ID, type ProjectEvent, type TaskCreated, type TaskField
 import type { Command } from '../../events/types.js';
 import type { ProjectRules, Rule } from './rule.js';
 import { requireProject, requireTask, requireTaskAt } from './guards.js';
-import type { ProjectState, TaskNode } from './project.js';
+import { parseLinkKey, type ProjectState, type TaskNode } from './project.js';
+import { requireLinkTarget, taskLinked } from './links.js';
 
 /** The task fields a caller provides; everything but the title has a default. */
 export type TaskInput = Partial<TaskFields> & { title: string };
-export type TaskTreeNode = TaskInput & { id: string; children?: readonly TaskTreeNode[] };
+/** `discoveredFrom`: as on a single create, per node (a task that exists before the tree). */
+export type TaskTreeNode = TaskInput & { id: string; discoveredFrom?: string; children?: readonly TaskTreeNode[] };
 
 export type CreateProject = Command<'CreateProject', { projectId: string; name: string; description?: string }>;
-export type CreateTask = Command<'CreateTask', { projectId: string; taskId: string; parentId?: string | null; task: TaskInput }>;
-export type CreateTaskTree = Command<'CreateTaskTree', { projectId: string; parentId?: string | null; root: TaskTreeNode }>;
+/** `discoveredFrom`: the task whose work turned this one up (a `discovered_from` link, same project); `discoveredFromProjectId` where the read model places it. */
+type Discovery = { discoveredFrom?: string; discoveredFromProjectId?: string | null };
+export type CreateTask = Command<'CreateTask', { projectId: string; taskId: string; parentId?: string | null; task: TaskInput } & Discovery>;
+/** `discoveredFromProjects`: where the read model places each `discoveredFrom` of the tree's nodes. */
+export type CreateTaskTree = Command<
+  'CreateTaskTree',
+  { projectId: string; parentId?: string | null; root: TaskTreeNode; discoveredFromProjects?: Readonly<Record<string, string | null>> }
+>;
 export type MoveTask = Command<'MoveTask', { taskId: string; parentId: string | null; expectedVersion?: number }>;
 export type DeleteTask = Command<'DeleteTask', { taskId: string; recursive?: boolean; expectedVersion?: number }>;
 export type TreeCommand = CreateProject | CreateTask | CreateTaskTree | MoveTask | DeleteTask;
@@ -82,6 +90,13 @@ const subtreePostOrder = (state: ProjectState, task: TaskNode, out: TaskNode[] =
   return out;
 };
 
+/** The `discovered_from` link of a new task, checked against the project before anything is created. */
+const discovery = (state: ProjectState, projectId: string, taskId: string, data: Discovery, now: string): ProjectEvent[] => {
+  if (data.discoveredFrom === undefined) return [];
+  const target = requireLinkTarget(state, taskId, 'discovered_from', data.discoveredFrom, data.discoveredFromProjectId);
+  return [taskLinked(projectId, taskId, 'discovered_from', target.id, now)];
+};
+
 // ─── Rules ───────────────────────────────────────────────────────────────────────────────────────
 
 export const createProject: Rule<CreateProject> = ({ data, metadata }, state) => {
@@ -99,7 +114,8 @@ export const createTask: Rule<CreateTask> = ({ data, metadata }, state, rules) =
   const parentId = data.parentId ?? null;
   if (parentId !== null) requireDepth(requireTask(state, parentId, 'Parent task').depth + 1, rules, data.taskId);
   requireNewTask(state, data.taskId);
-  return [...events, taskCreated(data.projectId, data.taskId, parentId, data.task, metadata.now)];
+  const link = discovery(state, data.projectId, data.taskId, data, metadata.now);
+  return [...events, taskCreated(data.projectId, data.taskId, parentId, data.task, metadata.now), ...link];
 };
 
 export const createTaskTree: Rule<CreateTaskTree> = ({ data, metadata }, state, rules) => {
@@ -107,6 +123,7 @@ export const createTaskTree: Rule<CreateTaskTree> = ({ data, metadata }, state, 
   const parentId = data.parentId ?? null;
   const baseDepth = parentId === null ? 0 : requireTask(state, parentId, 'Parent task').depth + 1;
   const created: TaskCreated[] = [];
+  const links: ProjectEvent[] = [];
   const seen = new Set<string>();
   const visit = (node: TaskTreeNode, parent: string | null, depth: number) => {
     if (created.length >= rules.maxTreeNodes) {
@@ -118,10 +135,14 @@ export const createTaskTree: Rule<CreateTaskTree> = ({ data, metadata }, state, 
     requireNewTask(state, node.id, seen);
     seen.add(node.id);
     created.push(taskCreated(data.projectId, node.id, parent, node, metadata.now));
+    if (node.discoveredFrom !== undefined) {
+      const discoveredFromProjectId = data.discoveredFromProjects?.[node.discoveredFrom] ?? null;
+      links.push(...discovery(state, data.projectId, node.id, { discoveredFrom: node.discoveredFrom, discoveredFromProjectId }, metadata.now));
+    }
     for (const child of node.children ?? []) visit(child, node.id, depth + 1);
   };
   visit(data.root, parentId, baseDepth);
-  return [...events, ...created];
+  return [...events, ...created, ...links];
 };
 
 export const moveTask: Rule<MoveTask> = ({ data, metadata }, state, rules) => {
@@ -172,6 +193,18 @@ export const deleteTask: Rule<DeleteTask> = ({ data, metadata }, state) => {
     for (const dependent of node.dependents) {
       if (doomedIds.has(dependent)) continue;
       events.push({ type: 'DependencyRemoved', data: { taskId: dependent, projectId, dependsOn: node.id, removedAt: metadata.now } });
+    }
+  }
+  // Links too: a link names two live tasks of the project, or is gone (TaskUnlinked, in the history of both).
+  for (const node of doomed) {
+    for (const key of node.links) {
+      const { kind, taskId: target } = parseLinkKey(key);
+      events.push({ type: 'TaskUnlinked', data: { taskId: node.id, projectId, kind, target, unlinkedAt: metadata.now } });
+    }
+    for (const key of node.linkedFrom) {
+      const { kind, taskId: source } = parseLinkKey(key);
+      if (doomedIds.has(source)) continue;
+      events.push({ type: 'TaskUnlinked', data: { taskId: source, projectId, kind, target: node.id, unlinkedAt: metadata.now } });
     }
   }
   for (const node of doomed) events.push({ type: 'TaskDeleted', data: { taskId: node.id, projectId, deletedAt: metadata.now } });

@@ -4,7 +4,8 @@ import type { Command, StoredEvent } from '../../events/types.js';
 import type { DependencyKind, TaskStatus } from '../../events/vocabulary.js';
 import { addDependency, removeDependency } from './dependencies.js';
 import { requireProject, requireTask } from './guards.js';
-import { evolve, type ProjectState, type TaskNode } from './project.js';
+import { evolve, parseLinkKey, type ProjectState, type TaskNode } from './project.js';
+import { linkTasks, unlinkTasks } from './links.js';
 import type { Decision, ProjectRules, Rule } from './rule.js';
 import { updateTask } from './status.js';
 import { deleteTask, moveTask } from './tree.js';
@@ -29,6 +30,8 @@ export type TaskSnapshot = Readonly<{
   role: string | null;
   fields: TaskFields;
   deps: ReadonlyArray<readonly [string, DependencyKind]>;
+  /** Its outgoing typed links (`linkKey`); absent in snapshots planned before links existed. */
+  links?: readonly string[];
   depth: number;
   createdAt: string;
 }>;
@@ -69,6 +72,7 @@ export const snapshotOf = (task: TaskNode): TaskSnapshot => ({
   role: task.role,
   fields: task.fields,
   deps: [...task.deps],
+  links: [...task.links],
   depth: task.depth,
   createdAt: task.createdAt,
 });
@@ -82,6 +86,8 @@ const cloneState = (state: ProjectState): ProjectState => {
       children: new Set(t.children),
       deps: new Map(t.deps),
       dependents: new Set(t.dependents),
+      links: new Set(t.links),
+      linkedFrom: new Set(t.linkedFrom),
       lease: t.lease && { ...t.lease },
     });
   }
@@ -168,6 +174,15 @@ const plan = (command: UndoRequest, state: ProjectState, rules: ProjectRules): P
         run(() => removeDependency(sub('RemoveDependency', { taskId: a.id, dependsOn }), copy, rules));
     }
   }
+  // 1b. Links it added go.
+  for (const a of after.values()) {
+    const had = new Set(before.get(a.id)?.links ?? []);
+    for (const key of a.links ?? []) {
+      if (had.has(key) || !copy.tasks.get(a.id)?.links.has(key)) continue;
+      const { kind, taskId: target } = parseLinkKey(key);
+      run(() => unlinkTasks(sub('UnlinkTasks', { taskId: a.id, kind, target }), copy, rules));
+    }
+  }
   // 2. Tasks it created go, deepest first.
   const created = [...after.values()].filter((t) => !before.has(t.id)).sort((x, y) => y.depth - x.depth);
   for (const t of created) run(() => deleteTask(sub('DeleteTask', { taskId: t.id, recursive: false }), copy, rules));
@@ -210,6 +225,14 @@ const plan = (command: UndoRequest, state: ProjectState, rules: ProjectRules): P
     for (const [dependsOn, kind] of b.deps) {
       if (copy.tasks.get(b.id)?.deps.get(dependsOn) === kind) continue;
       run(() => addDependency(sub('AddDependency', { taskId: b.id, dependsOn, kind }), copy, rules));
+    }
+  }
+  // 9. Links it removed come back.
+  for (const b of before.values()) {
+    for (const key of b.links ?? []) {
+      if (copy.tasks.get(b.id)?.links.has(key)) continue;
+      const { kind, taskId: target } = parseLinkKey(key);
+      run(() => linkTasks(sub('LinkTasks', { taskId: b.id, kind, target }), copy, rules));
     }
   }
   return events;

@@ -18,7 +18,9 @@ const PAGE = 1000;
 
 const names = (event: StoredEvent): string[] => {
   const data = event.data as Record<string, unknown>;
-  return ['taskId', 'dependsOn', 'parentId', 'fromParentId', 'toParentId'].map((k) => data[k]).filter((v): v is string => typeof v === 'string');
+  return ['taskId', 'dependsOn', 'target', 'parentId', 'fromParentId', 'toParentId']
+    .map((k) => data[k])
+    .filter((v): v is string => typeof v === 'string');
 };
 
 const refOf = (event: StoredEvent): EventRef => {

@@ -21,7 +21,8 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 
 /**
  * Applies one event to the graph. Every write is an upsert or delete of absolute values keyed by id, so
- * applying an event twice leaves the same graph. Event types the graph does not need are ignored.
+ * applying an event twice leaves the same graph. Event types the graph does not need are ignored, typed links
+ * (TaskLinked, TaskUnlinked) among them: they are no dependency edges, and the SQLite model serves them.
  */
 export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void => {
   const d = event.data as Data;

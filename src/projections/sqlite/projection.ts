@@ -196,6 +196,7 @@ export class SqliteProjection {
         this.s.deleteTask.run(e.data.taskId);
         this.s.deleteTags.run(e.data.taskId);
         this.s.deleteDepsOf.run(e.data.taskId, e.data.taskId);
+        this.s.deleteLinksOf.run(e.data.taskId, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, {});
         return;
       }
@@ -217,6 +218,18 @@ export class SqliteProjection {
         this.s.touchTask.run(event.revision, e.data.removedAt, e.data.taskId);
         this.history(event, e.data.taskId, e.data.projectId, { dependsOn: e.data.dependsOn });
         return;
+      case 'TaskLinked':
+      case 'TaskUnlinked': {
+        const { taskId, kind, target, projectId } = e.data;
+        const at = e.type === 'TaskLinked' ? e.data.linkedAt : e.data.unlinkedAt;
+        if (e.type === 'TaskLinked') this.s.insertLink.run({ taskId, kind, target, projectId, at });
+        else this.s.deleteLink.run(taskId, kind, target);
+        // Readiness, open dependencies and the schedule never look at links: only the source's version moves.
+        this.s.touchTask.run(event.revision, at, taskId);
+        this.history(event, taskId, projectId, { link: { kind, taskId: target, direction: 'out' } });
+        this.history(event, target, projectId, { link: { kind, taskId, direction: 'in' } });
+        return;
+      }
       case 'RoleAssigned':
       case 'RoleUnassigned': {
         const assigned = e.type === 'RoleAssigned';
@@ -238,10 +251,18 @@ export class SqliteProjection {
           leaseExpiresAt: e.data.leaseExpiresAt,
         });
         return;
-      case 'LeaseExtended':
+      case 'LeaseExtended': {
+        const { note } = e.data;
         this.s.extendLease.run(e.data.leaseExpiresAt, event.revision, e.data.extendedAt, e.data.taskId);
-        this.history(event, e.data.taskId, e.data.projectId, { agent: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt });
+        // An empty note clears the one shown.
+        if (note !== undefined) this.s.setNote.run(note || null, note ? e.data.extendedAt : null, e.data.taskId);
+        this.history(event, e.data.taskId, e.data.projectId, {
+          agent: e.data.agent,
+          leaseExpiresAt: e.data.leaseExpiresAt,
+          ...(note === undefined ? {} : { note }),
+        });
         return;
+      }
       case 'TaskReleased':
       case 'LeaseExpired': {
         const at = e.type === 'TaskReleased' ? e.data.releasedAt : e.data.expiredAt;

@@ -24,6 +24,7 @@ export const READ_MODEL_KEYS: Readonly<Record<string, string>> = {
   tasks: 'id',
   task_tags: 'tag, task_id',
   dependencies: 'task_id, depends_on',
+  task_links: 'task_id, kind, target',
   task_history: 'task_id, position',
   tasks_fts: 'rowid',
   roles: 'name',

@@ -3,7 +3,8 @@ import type { TaskFields } from '../../events/project.js';
 /** The SQLite read model: tasks, hierarchy, dependencies, projects, full-text index and per-task history. */
 /** 4: roles.max_concurrent_tasks may be null and roles.max_per_agent exists (per-agent workload limits). */
 /** 5: usage_reports and usage_open_claims (usage accounting). */
-export const SQLITE_PROJECTION_VERSION = 5;
+/** 6: task_links (typed links) and tasks.status_note / status_note_at (heartbeat notes). */
+export const SQLITE_PROJECTION_VERSION = 6;
 
 /** Subtree moves look paths up through it; a bulk rebuild creates it at the first move, or at the end. */
 export const PATH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);';
@@ -46,7 +47,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   version               INTEGER NOT NULL,
   created_at            TEXT NOT NULL,
   updated_at            TEXT NOT NULL,
-  seq                   INTEGER NOT NULL
+  seq                   INTEGER NOT NULL,
+  status_note           TEXT,
+  status_note_at        TEXT
 );
 ${PATH_INDEX}
 CREATE INDEX IF NOT EXISTS tasks_project ON tasks (project_id, seq);
@@ -70,6 +73,15 @@ CREATE TABLE IF NOT EXISTS dependencies (
   PRIMARY KEY (task_id, depends_on)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies (depends_on, task_id);
+CREATE TABLE IF NOT EXISTS task_links (
+  task_id    TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, kind, target)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_links_target ON task_links (target, kind, task_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5 (
   task_id UNINDEXED, title, description, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -97,6 +109,7 @@ export const READ_MODEL_TABLES = [
   'tasks',
   'task_tags',
   'dependencies',
+  'task_links',
   'tasks_fts',
   'task_history',
   'roles',

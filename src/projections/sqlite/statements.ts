@@ -52,11 +52,12 @@ export const statements = (db: Database.Database) => ({
   ),
   setStatus: db.prepare<[string, number, string, string]>('UPDATE tasks SET status = ?, version = ?, updated_at = ? WHERE id = ?'),
   claim: db.prepare<[string, string, string | null, number, string, string]>(
-    "UPDATE tasks SET status = 'in_progress', claimed_by = ?, lease_expires_at = ?, role = COALESCE(?, role), version = ?, updated_at = ? WHERE id = ?",
+    "UPDATE tasks SET status = 'in_progress', claimed_by = ?, lease_expires_at = ?, role = COALESCE(?, role), status_note = NULL, status_note_at = NULL, version = ?, updated_at = ? WHERE id = ?",
   ),
   extendLease: db.prepare<[string, number, string, string]>('UPDATE tasks SET lease_expires_at = ?, version = ?, updated_at = ? WHERE id = ?'),
+  setNote: db.prepare<[string | null, string | null, string]>('UPDATE tasks SET status_note = ?, status_note_at = ? WHERE id = ?'),
   endClaim: db.prepare<[string, string | null, number, string, string]>(
-    'UPDATE tasks SET status = ?, claimed_by = NULL, lease_expires_at = NULL, result = COALESCE(?, result), version = ?, updated_at = ? WHERE id = ?',
+    'UPDATE tasks SET status = ?, claimed_by = NULL, lease_expires_at = NULL, status_note = NULL, status_note_at = NULL, result = COALESCE(?, result), version = ?, updated_at = ? WHERE id = ?',
   ),
   setRole: db.prepare<[string | null, number, string, string]>('UPDATE tasks SET role = ?, version = ?, updated_at = ? WHERE id = ?'),
   touchTask: db.prepare<[number, string, string]>('UPDATE tasks SET version = ?, updated_at = ? WHERE id = ?'),
@@ -71,6 +72,11 @@ export const statements = (db: Database.Database) => ({
     'INSERT OR REPLACE INTO dependencies (task_id, depends_on, kind, project_id, created_at) VALUES (@taskId, @dependsOn, @kind, @projectId, @at)',
   ),
   deleteDep: db.prepare<[string, string]>('DELETE FROM dependencies WHERE task_id = ? AND depends_on = ?'),
+  insertLink: db.prepare(
+    'INSERT OR REPLACE INTO task_links (task_id, kind, target, project_id, created_at) VALUES (@taskId, @kind, @target, @projectId, @at)',
+  ),
+  deleteLink: db.prepare<[string, string, string]>('DELETE FROM task_links WHERE task_id = ? AND kind = ? AND target = ?'),
+  deleteLinksOf: db.prepare<[string, string]>('DELETE FROM task_links WHERE task_id = ? OR target = ?'),
   recomputeOne: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id = ?`),
   recomputeDependents: db.prepare<[string]>(`${RECOMPUTE_OPEN_DEPS} WHERE id IN (SELECT task_id FROM dependencies WHERE depends_on = ?)`),
   /** Every task with dependencies at once: the end of a bulk rebuild, where the counts follow the final statuses. */

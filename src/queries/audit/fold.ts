@@ -1,8 +1,8 @@
 import { isOpenStatus, isReady } from '../../algorithms/readiness.js';
 import { PROJECT_EVENT_TYPES, type ProjectEvent, type TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
-import type { TaskResult, TaskView } from '../tasks.js';
-import { TASK_STATUSES, type DependencyKind, type TaskStatus } from '../../events/vocabulary.js';
+import type { TaskLink, TaskResult, TaskView } from '../tasks.js';
+import { TASK_STATUSES, type DependencyKind, type LinkKind, type TaskStatus } from '../../events/vocabulary.js';
 
 /**
  * The state of one project stream folded from its events alone: the audit's answer to "what did it look like
@@ -19,8 +19,12 @@ export type FoldedTask = TaskFields & {
   role: string | null;
   /** Outgoing edges: the tasks this one depends on, with their kind. */
   deps: Map<string, DependencyKind>;
+  /** Typed links from this task (`kind target` → when linked) and to it (`kind source` → when linked). */
+  links: Map<string, string>;
+  linkedFrom: Map<string, string>;
   claimedBy: string | null;
   leaseExpiresAt: string | null;
+  statusNote: { note: string; at: string } | null;
   result: TaskResult | null;
   /** Stream revision of the last event that changed the task (its ETag then). */
   version: number;
@@ -69,6 +73,7 @@ const touch = (task: FoldedTask, event: StoredEvent, at: string): void => {
 const endClaim = (task: FoldedTask): void => {
   task.claimedBy = null;
   task.leaseExpiresAt = null;
+  task.statusNote = null;
 };
 
 /** Applies one event of the project's stream (events of other aggregates are ignored). */
@@ -107,8 +112,11 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
       status: 'pending',
       role: null,
       deps: new Map(),
+      links: new Map(),
+      linkedFrom: new Map(),
       claimedBy: null,
       leaseExpiresAt: null,
+      statusNote: null,
       result: null,
       version: event.revision,
       createdAt: d.createdAt,
@@ -148,6 +156,16 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
       task.deps.delete(e.data.dependsOn);
       touch(task, event, e.data.removedAt);
       return fold;
+    case 'TaskLinked':
+      task.links.set(`${e.data.kind} ${e.data.target}`, e.data.linkedAt);
+      fold.tasks.get(e.data.target)?.linkedFrom.set(`${e.data.kind} ${task.id}`, e.data.linkedAt);
+      touch(task, event, e.data.linkedAt);
+      return fold;
+    case 'TaskUnlinked':
+      task.links.delete(`${e.data.kind} ${e.data.target}`);
+      fold.tasks.get(e.data.target)?.linkedFrom.delete(`${e.data.kind} ${task.id}`);
+      touch(task, event, e.data.unlinkedAt);
+      return fold;
     case 'RoleAssigned':
       task.role = e.data.role;
       touch(task, event, e.data.assignedAt);
@@ -157,12 +175,13 @@ export const applyEvent = (fold: ProjectFold, event: StoredEvent): ProjectFold =
       touch(task, event, e.data.unassignedAt);
       return fold;
     case 'TaskClaimed':
-      Object.assign(task, { status: 'in_progress', claimedBy: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt });
+      Object.assign(task, { status: 'in_progress', claimedBy: e.data.agent, leaseExpiresAt: e.data.leaseExpiresAt, statusNote: null });
       if (e.data.role) task.role = e.data.role;
       touch(task, event, e.data.claimedAt);
       return fold;
     case 'LeaseExtended':
       task.leaseExpiresAt = e.data.leaseExpiresAt;
+      if (e.data.note !== undefined) task.statusNote = e.data.note ? { note: e.data.note, at: e.data.extendedAt } : null;
       touch(task, event, e.data.extendedAt);
       return fold;
     case 'TaskReleased':
@@ -219,8 +238,21 @@ const openChildrenOf = (fold: ProjectFold, taskId: string): number => {
 };
 
 /** One task as `GET /tasks/:id` would have shown it then, with its dependencies. */
+/** Links as `GET /tasks/:id` lists them: outgoing first, each direction by kind then task id; links to tasks gone are skipped. */
+const linksOf = (fold: ProjectFold, task: FoldedTask): TaskLink[] => {
+  const side = (map: Map<string, string>, direction: 'out' | 'in'): TaskLink[] =>
+    [...map]
+      .map(([key, createdAt]) => {
+        const [kind, taskId] = key.split(' ') as [LinkKind, string];
+        return { kind, taskId, direction, createdAt };
+      })
+      .filter((link) => fold.tasks.has(link.taskId))
+      .sort((a, b) => (a.kind === b.kind ? (a.taskId < b.taskId ? -1 : 1) : a.kind < b.kind ? -1 : 1));
+  return [...side(task.links, 'out'), ...side(task.linkedFrom, 'in')];
+};
+
 export const taskView = (fold: ProjectFold, task: FoldedTask): TaskAsOf => {
-  const { deps, createdPosition: _position, ...rest } = task;
+  const { deps, createdPosition: _position, links: _links, linkedFrom: _linkedFrom, ...rest } = task;
   let open = 0;
   const dependencies: TaskAsOf['dependencies'] = [];
   for (const [dependsOn, kind] of deps) {
@@ -234,6 +266,7 @@ export const taskView = (fold: ProjectFold, task: FoldedTask): TaskAsOf => {
     depth: depthOf(fold, task),
     ready: isReady({ status: task.status, openHardDependencies: open, openChildren: openChildrenOf(fold, task.id) }),
     openDependencies: open,
+    links: linksOf(fold, task),
     dependencies,
   };
 };

@@ -94,6 +94,8 @@ describe('MCP tools from the operation catalog', () => {
       'validate_role_assignment',
       'find_suitable_roles',
     ];
+    /** Standard tools Vespera V2 did not have (typed links, issue 15). */
+    const BEYOND_V2 = ['link_tasks', 'unlink_tasks'];
 
     it('serves as core exactly the agent loop: find, claim, keep, finish and file work', async () => {
       const names = (await listTools('core')).tools.map((t) => t.name);
@@ -101,10 +103,10 @@ describe('MCP tools from the operation catalog', () => {
       expect([...CORE_TOOLS]).to.have.members(AGENT_LOOP);
     });
 
-    it('serves standard as exactly core plus the rest of the V2 tools', async () => {
+    it('serves standard as exactly core plus the rest of the V2 tools and typed links', async () => {
       const names = (await listTools('standard')).tools.map((t) => t.name);
-      expect(names).to.have.members([...AGENT_LOOP, ...V2_REST]);
-      expect([...STANDARD_TOOLS]).to.have.members([...AGENT_LOOP, ...V2_REST]);
+      expect(names).to.have.members([...AGENT_LOOP, ...V2_REST, ...BEYOND_V2]);
+      expect([...STANDARD_TOOLS]).to.have.members([...AGENT_LOOP, ...V2_REST, ...BEYOND_V2]);
     });
 
     it('serves a comma list of tool names', async () => {

@@ -101,6 +101,18 @@ const BUILDERS: Record<string, Builder> = {
     },
     refused: async (fx) => ({ args: { id: fx.base, dependsOn: fx.blocked }, code: 'DEPENDENCY_NOT_FOUND' }),
   },
+  link_tasks: {
+    ok: async (fx) => ({ args: { id: await fx.task(), kind: 'related', target: fx.base } }),
+    refused: async (fx) => ({ args: { id: fx.base, kind: 'related', target: fx.base }, code: 'SELF_LINK' }),
+  },
+  unlink_tasks: {
+    ok: async (fx) => {
+      const id = await fx.task();
+      ok(await call(fx.admin, 'link_tasks', { id, kind: 'duplicates', target: fx.base }));
+      return { args: { id, kind: 'duplicates', target: fx.base } };
+    },
+    refused: async (fx) => ({ args: { id: fx.base, kind: 'related', target: fx.blocked }, code: 'LINK_NOT_FOUND' }),
+  },
   list_task_dependencies: {
     ok: async (fx) => ({ args: { id: fx.blocked, direction: 'dependencies' } }),
     refused: async () => ({ args: { id: MISSING }, code: 'TASK_NOT_FOUND' }),

@@ -105,7 +105,7 @@ describe('Metrics (/metrics)', () => {
       expect(sample(text, 'vespera_feed_dropped_consumers_total')).to.equal(4);
     });
 
-    it('leaves the feed, queue, lease and embedding series out when no source is given', async () => {
+    it('leaves the feed, queue, lease, embedding and usage series out when no source is given', async () => {
       const text = (
         await createMetrics(
           () => [],
@@ -118,6 +118,8 @@ describe('Metrics (/metrics)', () => {
         'vespera_active_leases',
         'vespera_lease_expiries_total',
         'vespera_embeddings_pending',
+        'vespera_usage_input_tokens_total',
+        'vespera_usage_cost_usd_total',
       ])
         expect(text).to.not.include(`# HELP ${name} `);
       expect(text).to.include('vespera_http_request_duration_seconds');

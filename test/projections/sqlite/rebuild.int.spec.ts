@@ -20,7 +20,7 @@ import { SqliteProjection } from '../../../src/projections/sqlite/projection.js'
 import { dumpReadModel, openReadModel } from '../../../src/projections/sqlite/readModel.js';
 import { rebuildReadModel } from '../../../src/projections/sqlite/rebuild.js';
 import { projectOfTask } from '../../../src/queries/tasks.js';
-import { PRIORITIES, TASK_STATUSES } from '../../../src/events/vocabulary.js';
+import { LINK_KINDS, PRIORITIES, TASK_STATUSES, type LinkKind } from '../../../src/events/vocabulary.js';
 import { runCli } from '../../support/cli.js';
 import { mulberry32 } from '../../support/random.js';
 
@@ -36,6 +36,7 @@ type Workload = { events: number; types: Set<string>; refused: number };
 class Known {
   readonly tasks = new Map<string, string>();
   readonly deps = new Set<string>();
+  readonly links = new Set<string>();
 
   record(result: CommandResult): void {
     for (const { type, data } of result.events) {
@@ -44,6 +45,9 @@ class Known {
       if (type === 'TaskDeleted') this.tasks.delete(d.taskId);
       if (type === 'DependencyAdded') this.deps.add(`${d.taskId} ${d.dependsOn}`);
       if (type === 'DependencyRemoved') this.deps.delete(`${d.taskId} ${d.dependsOn}`);
+      const link = data as { kind?: string; target?: string };
+      if (type === 'TaskLinked') this.links.add(`${d.taskId} ${link.kind} ${link.target}`);
+      if (type === 'TaskUnlinked') this.links.delete(`${d.taskId} ${link.kind} ${link.target}`);
     }
   }
 }
@@ -59,7 +63,12 @@ const randomCommand = (random: () => number, known: Known): ((c: ProjectCommands
   if (roll < 0.2 || tasks.length < 5) {
     const parentId = random() < 0.5 ? task() : undefined;
     const tags = random() < 0.5 ? [pick(WORDS)!] : [];
-    return (c, m) => c.createTask(parentId ? { parentId, title: words(3), tags } : { projectId: project, title: words(3), tags }, m);
+    const discoveredFrom = random() < 0.2 ? { discoveredFrom: task()! } : {};
+    return (c, m) =>
+      c.createTask(
+        parentId ? { parentId, title: words(3), tags, ...discoveredFrom } : { projectId: project, title: words(3), tags, ...discoveredFrom },
+        m,
+      );
   }
   if (roll < 0.28) {
     const node = (depth: number): TreeInput => ({
@@ -84,14 +93,30 @@ const randomCommand = (random: () => number, known: Known): ((c: ProjectCommands
     const status = pick(STATUSES)!;
     return (c, m) => c.changeTaskStatus(id, status, random() < 0.3 ? words(2) : undefined, m);
   }
-  if (roll < 0.88) {
+  if (roll < 0.84) {
     const dependsOn = near();
     const kind = random() < 0.75 ? 'hard' : 'soft';
     return (c, m) => c.addDependency(id, dependsOn, kind, m);
   }
-  if (roll < 0.94) {
+  if (roll < 0.89) {
     const [taskId, dependsOn] = (pick([...known.deps]) ?? `${id} ${id}`).split(' ') as [string, string];
     return (c, m) => c.removeDependency(taskId, dependsOn, m);
+  }
+  if (roll < 0.92) {
+    const target = near();
+    const kind = pick(LINK_KINDS)!;
+    return (c, m) => c.linkTasks(id, kind, target, m);
+  }
+  if (roll < 0.94) {
+    const [taskId, kind, target] = (pick([...known.links]) ?? `${id} related ${id}`).split(' ') as [string, LinkKind, string];
+    return (c, m) => c.unlinkTasks(taskId, kind, target, m);
+  }
+  if (roll < 0.96) {
+    const note = words(3);
+    return async (c, m) => {
+      await c.claimTask(id, 'worker', 600, undefined, m);
+      return c.heartbeat(id, 'worker', 600, { ...m, commandId: `${m.commandId}:heartbeat` }, undefined, note);
+    };
   }
   return (c, m) => c.deleteTask(id, true, m);
 };
@@ -200,11 +225,17 @@ describe('Rebuilding the SQLite read model', () => {
         'TaskDeleted',
         'DependencyAdded',
         'DependencyRemoved',
+        'TaskLinked',
+        'TaskUnlinked',
+        'TaskClaimed',
+        'LeaseExtended',
       ]);
       expect(workload.events).to.be.greaterThan(COMMANDS / 2);
       expect(workload.refused).to.be.greaterThan(0);
       expect(live.dump.tasks!.length).to.be.greaterThan(20);
       expect(live.dump.dependencies!.length).to.be.greaterThan(0);
+      expect(live.dump.task_links!.length).to.be.greaterThan(0);
+      expect((live.dump.tasks as Array<{ status_note: string | null }>).some((t) => t.status_note !== null)).to.equal(true);
     });
 
     it('the live model equals a rebuild from the log, table by table and byte for byte', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEPENDENCY_KINDS, PRIORITIES, TASK_STATUSES, TOOL_GROUPS } from '../../../events/vocabulary.js';
+import { DEPENDENCY_KINDS, LINK_KINDS, PRIORITIES, TASK_STATUSES, TOOL_GROUPS } from '../../../events/vocabulary.js';
 
 /** Schema fragments shared by every operation (and so by ajv, OpenAPI and the MCP tools). */
 
@@ -20,6 +20,7 @@ export const description = z.string().max(20000).describe('Longer description (M
 export const priority = z.enum(PRIORITIES).describe('Priority');
 export const status = z.enum(TASK_STATUSES).describe('Task status');
 export const kind = z.enum(DEPENDENCY_KINDS).describe('`hard` blocks the task, `soft` only warns');
+export const linkKind = z.enum(LINK_KINDS).describe('`discovered_from`, `duplicates` or `related`; links never block');
 export const tags = z.array(z.string().min(1).max(64)).max(50).describe('Tags');
 export const estimate = z.number().min(0).max(100000).nullable().describe('Estimate in hours');
 export const files = z.array(z.string().min(1).max(1024)).max(500).describe('Paths or globs the work touches');
@@ -68,10 +69,19 @@ const taskViewShape = {
   openDependencies: z.int().optional(),
   claimedBy: z.string().nullable().optional(),
   leaseExpiresAt: z.string().nullable().optional(),
+  statusNote: z
+    .object({ note: z.string(), at: z.string() })
+    .nullable()
+    .describe("The claiming agent's last heartbeat note, while the claim lives")
+    .optional(),
   result: anyObject.nullable().optional(),
   version: z.int(),
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
+  links: z
+    .array(z.object({ kind: linkKind, taskId: z.string(), direction: z.enum(['out', 'in']), createdAt: z.string() }))
+    .describe('Typed links: `out` from this task to `taskId`, `in` from `taskId` to this one (single-task answers only)')
+    .optional(),
 };
 
 export const taskView = z.object(taskViewShape);

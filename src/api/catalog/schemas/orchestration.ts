@@ -86,7 +86,13 @@ export const listFileMarks = {
 };
 
 export const heartbeatTask = {
-  input: z.strictObject({ id: c.id, agent: agent.optional(), leaseSeconds, usage: usage.optional() }),
+  input: z.strictObject({
+    id: c.id,
+    agent: agent.optional(),
+    leaseSeconds,
+    usage: usage.optional(),
+    note: z.string().max(280).describe('Your status note, shown on the task and in the live feed until the claim ends ("" clears it)').optional(),
+  }),
   output: z.object({ taskId: z.string(), leaseExpiresAt: z.string(), position: z.int() }),
 };
 

@@ -4,10 +4,17 @@ import { DEF_NAME } from './jsonSchema.js';
 
 /** Input and output schemas of the task operations (`../tasks.ts`). */
 
-type TreeNodeInput = z.ZodObject<typeof c.taskFieldProperties & { children: z.ZodOptional<z.ZodArray<TreeNodeInput>> }, z.core.$strict>;
+/** Long on purpose: over MAX_FIELD_DESCRIPTION, the MCP tools serve it without (the core set's budget), REST documents it. */
+const discoveredFrom = c.id.describe('A task of the same project whose work turned this one up: recorded as a `discovered_from` link');
+
+type TreeNodeInput = z.ZodObject<
+  typeof c.taskFieldProperties & { discoveredFrom: z.ZodOptional<typeof discoveredFrom>; children: z.ZodOptional<z.ZodArray<TreeNodeInput>> },
+  z.core.$strict
+>;
 const treeNodeInput: TreeNodeInput = z
   .strictObject({
     ...c.taskFieldProperties,
+    discoveredFrom: discoveredFrom.optional(),
     get children() {
       return z.array(treeNodeInput).max(1000).optional();
     },
@@ -70,7 +77,12 @@ const sort = z
   .describe('Sort order; `-` reverses');
 
 export const createTask = {
-  input: z.strictObject({ ...c.taskFieldProperties, projectId: c.projectId.optional(), parentId: c.id.optional() }),
+  input: z.strictObject({
+    ...c.taskFieldProperties,
+    projectId: c.projectId.optional(),
+    parentId: c.id.optional(),
+    discoveredFrom: discoveredFrom.optional(),
+  }),
   /** A created task, with the duplicate warning when vectors are on. */
   output: c.taskView.extend({
     possibleDuplicates: z.array(similar).describe('Existing tasks of the project close in meaning (a warning; the task was created)').optional(),
@@ -83,7 +95,12 @@ export const createTask = {
 };
 
 export const createTaskTree = {
-  input: z.strictObject({ projectId: c.projectId.optional(), parentId: c.id.optional(), root: treeNodeInput }),
+  input: z.strictObject({
+    projectId: c.projectId.optional(),
+    parentId: c.id.optional(),
+    root: treeNodeInput,
+    discoveredFrom: discoveredFrom.optional(),
+  }),
   output: c.writeResult({ rootId: z.string(), taskIds: z.array(z.string()), tree }),
 };
 
@@ -134,6 +151,9 @@ export const getTaskDashboard = {
     criticalPathTasks: z.int().optional(),
     readyByRole: c.anyObject.optional(),
     topBottlenecks: z.array(z.unknown()).optional(),
+    usage: z
+      .object({ inputTokens: z.int(), outputTokens: z.int(), costUsd: z.number(), seconds: z.number(), reports: z.int() })
+      .describe('Reported usage and time in progress, summed (the project, or every project without projectId)'),
   }),
 };
 
@@ -188,6 +208,23 @@ export const addDependency = {
 export const removeDependency = {
   input: z.strictObject({ id: c.id, dependsOn: c.id, expectedVersion: c.expectedVersion.optional() }),
   output: c.writeResult({ taskId: z.string(), dependsOn: z.string(), ready: z.boolean().optional() }),
+};
+
+const linkAnswer = c.writeResult({ taskId: z.string(), kind: c.linkKind, target: z.string(), links: z.array(z.unknown()) });
+
+export const linkTasks = {
+  input: z.strictObject({
+    id: c.id,
+    kind: c.linkKind,
+    target: c.id.describe('The task linked to (same project)'),
+    expectedVersion: c.expectedVersion.optional(),
+  }),
+  output: linkAnswer,
+};
+
+export const unlinkTasks = {
+  input: z.strictObject({ id: c.id, kind: c.linkKind, target: c.id.describe('The task linked to'), expectedVersion: c.expectedVersion.optional() }),
+  output: linkAnswer,
 };
 
 export const listDependencies = {
