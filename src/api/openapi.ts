@@ -87,7 +87,9 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
           }
         : {}),
       responses: {
-        [String(op.successStatus ?? 200)]: { description: 'Success', content: { 'application/json': { schema: output } } },
+        [String(op.successStatus ?? 200)]: op.file
+          ? { description: 'The file', content: Object.fromEntries(op.file.types.map((type) => [type, { schema: { type: 'string' } }])) }
+          : { description: 'Success', content: { 'application/json': { schema: output } } },
         '4XX': problem,
       },
     };

@@ -6,6 +6,7 @@ import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
+import { interchangeOperations } from './interchange.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
@@ -33,6 +34,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...orchestrationOperations(deps),
   ...analyticsOperations(deps),
   ...projectOperations(deps),
+  ...interchangeOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),
   ...searchOperations(deps),

@@ -58,6 +58,10 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
   input: JsonSchema;
   output: JsonSchema;
   successStatus?: number;
+  /** A larger REST body limit than the server's (file imports); every other route keeps the server's. */
+  bodyLimitBytes?: number;
+  /** REST answers with a file instead of the JSON body (`types`: its possible content types, for OpenAPI); MCP gets the body. */
+  file?: Readonly<{ types: readonly string[]; render: (body: O) => { contentType: string; filename: string; content: string } }>;
   run: (input: I, ctx: OperationContext) => Promise<OperationResult<O>>;
 }>;
 

@@ -108,7 +108,10 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
       });
       if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
       if (result.version !== undefined) res.setHeader('ETag', `W/"${result.version}"`);
-      res.status(operation.successStatus ?? 200).json(result.body);
+      res.status(operation.successStatus ?? 200);
+      if (!operation.file) return void res.json(result.body);
+      const file = operation.file.render(result.body);
+      res.attachment(file.filename).type(file.contentType).send(file.content);
     };
     router[operation.method](operation.path, handler);
   }

@@ -145,7 +145,13 @@ export const httpApp = (deps: HttpDeps): Express => {
       res.type(contentType).send(body);
     });
   }
-  app.use(express.json({ limit: settings.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  const jsonTypes = ['application/json', 'application/*+json'];
+  // Routes that take whole files parse their bodies first with their own limit; the parser below then skips them.
+  for (const op of deps.operations) {
+    if (op.bodyLimitBytes === undefined || op.method === 'get' || op.method === 'delete') continue;
+    app[op.method](`/api/v1${op.path}`, express.json({ limit: Math.max(op.bodyLimitBytes, settings.bodyLimitBytes), strict: true, type: jsonTypes }));
+  }
+  app.use(express.json({ limit: settings.bodyLimitBytes, strict: true, type: jsonTypes }));
   deps.mount?.(app);
   app.use('/api/v1', restRouter(deps));
   app.use(notFoundRoute);

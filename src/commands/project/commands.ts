@@ -18,6 +18,7 @@ import type { AssignableRole } from '../roles/assignment.js';
 import { RoleWorkload } from '../roles/workload.js';
 import { DEFAULT_RULES, type ProjectRules } from './rule.js';
 import { planUndo } from './undo.js';
+import { importTasks, type ImportItem, type ImportTasks } from './importTasks.js';
 import { prepareUndo, type UndoLog } from './undoInput.js';
 import type { DependencyKind, LinkKind, TaskStatus } from '../../events/vocabulary.js';
 import type { StoredEvent } from '../../events/types.js';
@@ -64,6 +65,11 @@ export type TaskTreeCreatedResult = CommandResult & Readonly<{ rootId: string; t
 export type TaskClaimedResult = CommandResult & Readonly<{ taskId: string }>;
 /** claim_next_task's outcome: the claim (none: `taskId` undefined) and the tasks passed over for files others hold. */
 export type ClaimNextResult = (TaskClaimedResult & Readonly<{ skipped: FileConflict[] }>) | Readonly<{ taskId?: undefined; skipped: FileConflict[] }>;
+
+/** An import as the interchange formats plan it: the items without their fresh ids. */
+export type ImportPlan = Omit<ImportTasks['data'], 'items'> & Readonly<{ items: ReadonlyArray<Omit<ImportItem, 'id'>> }>;
+/** What an import appended, or (dry run) would append. */
+export type ImportResult = Readonly<{ events: ReadonlyArray<{ type: string; data: unknown }>; position: number }>;
 
 /** Files held in a project now: by live claims (`taskId`) and advisory marks (`taskId` null). */
 export type FileHold = { holder: string; taskId: string | null; files: string[]; until: string | null };
@@ -330,6 +336,18 @@ export const projectCommands = ({
           if (!(error instanceof DomainError) || error.code !== 'UNDO_STALE' || attempt >= 5) throw error;
         }
       }
+    },
+
+    /** One project's import as one decision and one append; a dry run decides against the project as it stands and appends nothing. */
+    importTasks: async (plan: ImportPlan, meta: RequestMeta, dryRun = false): Promise<ImportResult> => {
+      const data: ImportTasks['data'] = { ...plan, items: plan.items.map((item) => ({ ...item, id: newId() })) };
+      if (!dryRun) {
+        const result = await run(plan.projectId, { type: 'ImportTasks', data }, meta);
+        return { events: result.events.map(({ type, data }) => ({ type, data })), position: result.position };
+      }
+      const state = await handler.load(projectStreamId(plan.projectId));
+      const decided = importTasks({ type: 'ImportTasks', data, metadata: commandMetadata(meta, now()) }, state, rules);
+      return { events: Array.isArray(decided) ? decided : [decided], position: 0 };
     },
 
     unassignRole: async (taskId: string, role: string | undefined, meta: RequestMeta) =>

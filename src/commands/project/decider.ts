@@ -3,6 +3,7 @@ import type { Command, Decider } from '../../events/types.js';
 import { claimNextTask, claimTask, completeTask, expireLease, heartbeat, releaseTask, type ClaimCommand } from './claims.js';
 import { addDependency, removeDependency, type DependencyCommand } from './dependencies.js';
 import { markFiles, unmarkFiles, type FileCommand } from './files.js';
+import { importTasks, type ImportTasks } from './importTasks.js';
 import { linkTasks, unlinkTasks, type LinkCommand } from './links.js';
 import { evolve, initialState, type ProjectState } from './project.js';
 import { DEFAULT_RULES, type Decision, type ProjectRules } from './rule.js';
@@ -11,7 +12,8 @@ import { changeTaskStatus, updateTask, type StatusCommand } from './status.js';
 import { createProject, createTask, createTaskTree, deleteTask, moveTask, type TreeCommand } from './tree.js';
 import { undoRequest, type UndoRequest } from './undo.js';
 
-export type ProjectCommand = TreeCommand | StatusCommand | DependencyCommand | LinkCommand | RoleCommand | ClaimCommand | FileCommand | UndoRequest;
+export type ProjectCommand =
+  TreeCommand | StatusCommand | DependencyCommand | LinkCommand | RoleCommand | ClaimCommand | FileCommand | UndoRequest | ImportTasks;
 
 export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<ProjectState, ProjectCommand, ProjectEvent> => {
   const decide = (command: ProjectCommand, state: ProjectState): Decision => {
@@ -58,6 +60,8 @@ export const projectDecider = (rules: ProjectRules = DEFAULT_RULES): Decider<Pro
         return markFiles(command, state, rules);
       case 'UnmarkFiles':
         return unmarkFiles(command, state, rules);
+      case 'ImportTasks':
+        return importTasks(command, state, rules);
       case 'UndoRequest':
         return undoRequest(command, state, rules);
       default: {

@@ -38,7 +38,7 @@ const ensureProject = (state: ProjectState, projectId: string, now: string): Pro
   ];
 };
 
-const taskCreated = (projectId: string, taskId: string, parentId: string | null, task: TaskInput, now: string): TaskCreated => ({
+export const taskCreated = (projectId: string, taskId: string, parentId: string | null, task: TaskInput, now: string): TaskCreated => ({
   type: 'TaskCreated',
   data: {
     taskId,
