@@ -28,18 +28,88 @@ const DESCRIPTION_MAX = 20_000;
 const TAG_MAX = 64;
 const TAGS_MAX = 50;
 
-/** A JSON text parsed, or a 400 naming the line and column where it breaks (`line` counts from 1, as editors do). */
+/**
+ * Where a text stops being JSON: the offset of the first character that cannot continue it (the text's length when it
+ * ends too early). Node 20's JSON.parse names no position for an unexpected token, so this scan finds it; iterative, so
+ * deep nesting cannot overflow the stack.
+ */
+export const syntaxErrorOffset = (text: string): number => {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const literal = (): boolean => {
+    const rest = text.slice(i, i + 5);
+    for (const word of ['true', 'false', 'null']) if (rest.startsWith(word)) return ((i += word.length), true);
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (number) return ((i += number[0].length), true);
+    if (text[i] !== '"') return false;
+    for (i++; i < text.length && text[i] !== '"'; i++) {
+      if (text.charCodeAt(i) < 0x20) return false;
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u' ? !/^u[0-9a-fA-F]{4}$/.test(text.slice(i, i + 5)) : !'"\\/bfnrt'.includes(text[i] ?? 'x')) return false;
+        if (text[i] === 'u') i += 4;
+      }
+    }
+    if (i >= text.length) return false;
+    i++;
+    return true;
+  };
+  const stack: Array<'[' | '{'> = [];
+  for (;;) {
+    space();
+    // A value is expected here.
+    if (text[i] === '[' || text[i] === '{') {
+      const open = text[i] as '[' | '{';
+      i++;
+      space();
+      if (text[i] === (open === '[' ? ']' : '}')) i++;
+      else {
+        stack.push(open);
+        if (open === '{') {
+          if (text[i] !== '"' || !literal()) return i;
+          space();
+          if (text[i] !== ':') return i;
+          i++;
+        }
+        continue;
+      }
+    } else if (!literal()) return i;
+    // After a value: a comma, a closing bracket, or the end.
+    for (;;) {
+      space();
+      const top = stack.at(-1);
+      if (top === undefined) return i < text.length ? i : text.length + 1;
+      if (text[i] === ',') {
+        i++;
+        if (top === '{') {
+          space();
+          if (text[i] !== '"' || !literal()) return i;
+          space();
+          if (text[i] !== ':') return i;
+          i++;
+        }
+        break;
+      }
+      if (text[i] !== (top === '[' ? ']' : '}')) return i;
+      stack.pop();
+      i++;
+    }
+  }
+};
+
+/** A JSON text parsed, or a 400 naming the line and column where it breaks (both count from 1, as editors do). */
 export const parseJson = (text: string, where: { line?: number } = {}): unknown => {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const at = /position (\d+)/.exec(message);
-    const offset = at ? Number(at[1]) : text.length;
+    const offset = Math.min(syntaxErrorOffset(text), text.length);
     const before = text.slice(0, offset);
-    const line = where.line ?? before.split('\n').length;
+    const line = (where.line ?? 1) + before.split('\n').length - 1;
     const column = offset - before.lastIndexOf('\n');
-    throw badRequest('IMPORT_MALFORMED', `The file is not valid JSON at line ${line}, column ${column}: ${message}.`, { line, column });
+    const message = (error as Error).message.split('\n')[0]!.replace(/, ".*$/, '');
+    throw badRequest('IMPORT_MALFORMED', `The file is not valid JSON at line ${line}, column ${column} (${message}).`, { line, column });
   }
 };
 

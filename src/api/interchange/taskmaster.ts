@@ -204,6 +204,12 @@ const sourceId = (task: SnapshotTask): string | undefined => {
 /** A number when the id is one (Taskmaster's file storage writes numbers), else the string. */
 const idValue = (id: string): number | string => (/^(0|[1-9]\d{0,14})$/.test(id) ? Number(id) : id);
 
+const compareIds = (a: string, b: string): number => {
+  const [x, y] = [idValue(a), idValue(b)];
+  if (typeof x === 'number' && typeof y === 'number') return x - y;
+  return typeof x === 'number' ? -1 : typeof y === 'number' ? 1 : x.localeCompare(y);
+};
+
 /** Ids for the tasks: their Taskmaster ids where they came from there (and still fit), the next free numbers otherwise. */
 const numbering = (snapshot: ProjectSnapshot, topOf: Map<string, string>) => {
   const tops = snapshot.tasks.filter((t) => t.parentId === null);
@@ -236,7 +242,10 @@ const numbering = (snapshot: ProjectSnapshot, topOf: Map<string, string>) => {
       return id?.startsWith(prefix) && !id.slice(prefix.length).includes('.') ? id.slice(prefix.length) : undefined;
     });
   }
-  return { tops, subtasksOf, ids };
+  // Taskmaster lists tasks by id; creation order may differ (an import creates dependencies first).
+  const byId = (a: SnapshotTask, b: SnapshotTask) => compareIds(ids.get(a.id)!, ids.get(b.id)!);
+  for (const subs of subtasksOf.values()) subs.sort(byId);
+  return { tops: tops.sort(byId), subtasksOf, ids };
 };
 
 /** A project as a tasks.json with one tag. Deeper trees are flattened under their top-level task (Taskmaster has one level of subtasks). */
