@@ -103,8 +103,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     defineOperation({
       name: 'importBeads',
       tool: 'import_beads',
-      summary:
-        'Import a Beads issues.jsonl into one project: blocks as dependencies, parent-child as the tree, related and discovered-from as links; again changes nothing. `dryRun` only reports.',
+      summary: 'Import a Beads issues.jsonl into one project; importing again changes nothing.',
       method: 'post',
       path: '/import/beads',
       capability: 'task_creation',
@@ -118,7 +117,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     defineOperation({
       name: 'exportProject',
       tool: 'export_project',
-      summary: 'A project as a Taskmaster tasks.json or a Beads issues.jsonl (REST answers with the file itself).',
+      summary: 'A project as a Taskmaster tasks.json or a Beads issues.jsonl (REST: the file itself).',
       method: 'get',
       path: '/projects/:projectId/export',
       capability: 'task_reading',
