@@ -232,6 +232,20 @@ export const generator = (rnd: Random, known: Known) => {
       const others = known.tasks.filter((t) => t !== args.id && known.projectOf.get(t) === project);
       if (others.length) args[partner] = rnd.pick(others);
     }
+    // A file the importers accept: no schema can say what a tasks.json or an issues.jsonl holds.
+    if (clean && op.name === 'importTaskmaster') {
+      const n = rnd.int(1, 1e6);
+      args.content = {
+        fuzz: {
+          tasks: [
+            { id: 1, title: `fuzz ${n}`, dependencies: [] },
+            { id: 2, title: `fuzz ${n} next`, dependencies: [1] },
+          ],
+        },
+      };
+      delete args.tag;
+    }
+    if (clean && op.name === 'importBeads') args.content = `{"id":"fz-${rnd.int(1, 1e6)}","title":"fuzz issue","status":"open","priority":2}\n`;
     if (clean && op.name === 'revokeToken') {
       const holders = [...known.jtis].filter(([, jtis]) => jtis.length > 0);
       if (holders.length) args.pluginId = rnd.pick(holders)[0];

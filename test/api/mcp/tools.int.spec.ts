@@ -209,21 +209,27 @@ const BUILDERS: Record<string, Builder> = {
         },
         projectId: `tm-${Date.now()}`,
       },
-      check: (body) => expect(body.projects[0].tasks.created).to.equal(2),
+      check: (body) => {
+        expect(body.projects[0].tasks.created).to.equal(2);
+      },
     }),
     refused: async () => ({ args: { content: { tasks: [{ id: 1, title: 'Orphan', dependencies: [9] }] } }, code: 'IMPORT_MISSING_REFERENCES' }),
   },
   import_beads: {
     ok: async () => ({
       args: { content: '{"id":"mcp-1","title":"Imported issue","status":"closed","priority":1}\n', projectId: `bd-${Date.now()}` },
-      check: (body) => expect(body.projects[0].statuses).to.deep.equal([{ from: 'closed', to: 'completed', count: 1 }]),
+      check: (body) => {
+        expect(body.projects[0].statuses).to.deep.equal([{ from: 'closed', to: 'completed', count: 1 }]);
+      },
     }),
     refused: async () => ({ args: { content: '{"id":"mcp-2","title":' }, code: 'IMPORT_MALFORMED' }),
   },
   export_project: {
     ok: async (fx) => ({
       args: { projectId: fx.projectId, format: 'taskmaster' },
-      check: (body) => expect(JSON.parse(body.content)[fx.projectId].tasks.length).to.be.above(0),
+      check: (body) => {
+        expect(JSON.parse(body.content)[fx.projectId].tasks.length).to.be.above(0);
+      },
     }),
     refused: async () => ({ args: { projectId: 'no-such-project', format: 'beads' }, code: 'PROJECT_NOT_FOUND' }),
   },
