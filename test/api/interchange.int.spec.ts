@@ -75,7 +75,14 @@ describe('Import and export (POST /import/taskmaster, POST /import/beads, GET /p
     });
 
     it('makes one project per tag and reports what it created', () => {
-      const projects = report.body.projects as Array<Record<string, any>>;
+      const projects = report.body.projects as Array<{
+        projectId: string;
+        tag: string;
+        projectCreated: boolean;
+        tasks: Record<string, number>;
+        dependencies: Record<string, number>;
+        position: number;
+      }>;
       expect(projects.map((p) => [p.projectId, p.tag, p.projectCreated])).to.deep.equal([
         ['master', 'master', true],
         ['newsletter', 'newsletter', true],
