@@ -283,6 +283,21 @@ describe('Import and export (POST /import/taskmaster, POST /import/beads, GET /p
       problem(await call('GET', '/projects/loop'), 404, 'PROJECT_NOT_FOUND');
     });
 
+    it('checks every tag before it writes any: a cycle in the second tag leaves the first unwritten', async () => {
+      const file = {
+        fine: { tasks: [{ id: 1, title: 'Fine' }] },
+        looping: {
+          tasks: [
+            { id: 1, title: 'X', dependencies: [2] },
+            { id: 2, title: 'Y', dependencies: [1] },
+          ],
+        },
+      };
+      const cycle = problem(await call('POST', '/import/taskmaster', { content: file }), 409, 'DEPENDENCY_CYCLE');
+      expect(cycle.body).to.deep.include({ tag: 'looping' });
+      problem(await call('GET', '/projects/fine'), 404, 'PROJECT_NOT_FOUND');
+    });
+
     it('refuses a loop of parent-child links with 409 HIERARCHY_CYCLE', async () => {
       const lines = [
         { id: 'x-1', title: 'one', dependencies: [{ issue_id: 'x-1', depends_on_id: 'x-2', type: 'parent-child' }] },

@@ -1,7 +1,7 @@
 import type { ImportResult } from '../../commands/project/commands.js';
 import { getProjectSnapshot } from '../../queries/projectSnapshot.js';
 import { readBeads, writeBeads } from '../interchange/beads.js';
-import { settleMissing, statusCounts, type SourceProject } from '../interchange/source.js';
+import { requireAcyclic, settleMissing, statusCounts, type SourceProject } from '../interchange/source.js';
 import { readTaskmaster, writeTaskmaster } from '../interchange/taskmaster.js';
 import * as schemas from './schemas/interchange.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
@@ -70,6 +70,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     ctx: OperationContext,
   ): Promise<{ body: Report; position?: number }> => {
     settleMissing(projects, options.skipMissing);
+    requireAcyclic(projects);
     const reports: ProjectReport[] = [];
     let position: number | null = null;
     for (const [i, project] of projects.entries()) {

@@ -1,6 +1,6 @@
-import { DomainError, badRequest, unprocessable } from '../../errors.js';
+import { DomainError, badRequest, conflict, unprocessable } from '../../errors.js';
 import type { ImportPlan } from '../../commands/project/commands.js';
-import type { ImportEdge, ImportLink } from '../../commands/project/importTasks.js';
+import { findCycle, type ImportEdge, type ImportLink } from '../../commands/project/importTasks.js';
 import type { TaskStatus } from '../../events/vocabulary.js';
 
 /**
@@ -228,4 +228,24 @@ export const statusCounts = (items: ReadonlyArray<{ sourceStatus: string; status
     counts.set(key, entry);
   }
   return [...counts.values()];
+};
+
+/**
+ * A dependency cycle of the file itself, refused before any project is written (the decider checks again, with the
+ * edges the project already has).
+ */
+export const requireAcyclic = (projects: readonly SourceProject[]): void => {
+  for (const project of projects) {
+    const edges = new Map<string, string[]>();
+    for (const edge of project.dependencies) edges.set(edge.from, [...(edges.get(edge.from) ?? []), edge.to]);
+    const cycle = findCycle([...edges.keys()], edges);
+    if (cycle) {
+      throw conflict(
+        'DEPENDENCY_CYCLE',
+        `The file's dependencies loop: ${cycle.join(' → ')}${project.tag === undefined ? '' : ` (tag ${project.tag})`}.`,
+        { cycle, ...(project.tag === undefined ? {} : { tag: project.tag }) },
+        'Remove one dependency on the cycle from the file first.',
+      );
+    }
+  }
 };

@@ -59,7 +59,7 @@ const changedFields = (task: TaskNode, input: TaskInput): Partial<TaskFields> =>
  * A dependency cycle among the project's edges plus the new ones, as ids from start back to start, or undefined.
  * Iterative three-colour DFS: a 10,000-task file must not overflow the stack.
  */
-const findCycle = (nodes: Iterable<string>, edges: ReadonlyMap<string, readonly string[]>): string[] | undefined => {
+export const findCycle = (nodes: Iterable<string>, edges: ReadonlyMap<string, readonly string[]>): string[] | undefined => {
   const colour = new Map<string, 1 | 2>();
   for (const start of nodes) {
     if (colour.has(start)) continue;
