@@ -1,5 +1,6 @@
 import { DomainError, badRequest, conflict, unprocessable } from '../../errors.js';
 import type { ImportPlan } from '../../commands/project/commands.js';
+import { assertCleanStrings, assertShallow } from '../validation.js';
 import { findCycle, type ImportEdge, type ImportLink } from '../../commands/project/importTasks.js';
 import type { TaskStatus } from '../../events/vocabulary.js';
 
@@ -101,8 +102,9 @@ export const syntaxErrorOffset = (text: string): number => {
 
 /** A JSON text parsed, or a 400 naming the line and column where it breaks (both count from 1, as editors do). */
 export const parseJson = (text: string, where: { line?: number } = {}): unknown => {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     const offset = Math.min(syntaxErrorOffset(text), text.length);
     const before = text.slice(0, offset);
@@ -111,6 +113,10 @@ export const parseJson = (text: string, where: { line?: number } = {}): unknown 
     const message = (error as Error).message.split('\n')[0]!.replace(/, ".*$/, '');
     throw badRequest('IMPORT_MALFORMED', `The file is not valid JSON at line ${line}, column ${column} (${message}).`, { line, column });
   }
+  // As deep as a request body may be: what the file holds ends up in events, which recursive code serialises.
+  assertShallow(value);
+  assertCleanStrings(value);
+  return value;
 };
 
 /** A 400 naming the field of the file that does not fit (`master.tasks[3].title`, `line 7: id`). */
