@@ -100,9 +100,10 @@ const invokeOnce =
     }
     // OpenAPI declares ETag and X-Vespera-Position from the catalog: an answer with an undeclared one is a catalog bug.
     const headers = operationHeaders(operation);
-    if ((result.version !== undefined && !headers.etag) || (result.position !== undefined && !headers.position)) {
+    const undeclared = [result.version !== undefined && !headers.etag && 'etag', result.position !== undefined && !headers.position && 'position'];
+    if (undeclared.some(Boolean)) {
       logger.error({ operation: operation.name, correlationId: call.correlationId }, 'answer carries a header its operation does not declare');
-      throw new Error(`${operation.name} answers a version or position its catalog entry does not declare (etag, position)`);
+      throw new Error(`${operation.name} answers headers its catalog entry does not declare: ${undeclared.filter(Boolean).join(', ')}`);
     }
     return result;
   };
