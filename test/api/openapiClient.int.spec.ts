@@ -73,6 +73,14 @@ const refused: Record<string, string> = {
   unknownStatusCount: `declare const dashboard: DashboardAnswer;\nconst done: number = dashboard.byStatus.done; // refused`,
 };
 
+/** The typed client docs/api.md shows (the first TypeScript block after "A typed client"). */
+const manualExample = (): string => {
+  const manual = fs.readFileSync(path.join(root, 'docs/api.md'), 'utf8');
+  const example = /\*\*A typed client\.\*\*[\s\S]*?```ts\n([\s\S]*?)```/.exec(manual)?.[1];
+  if (!example) throw new Error('docs/api.md shows no typed client');
+  return example;
+};
+
 /** Each file's type errors, as `line: message`, checked together as one program against Node's types. */
 const typeErrors = (dir: string, files: string[]): Map<string, { line: number; message: string }[]> => {
   const program = ts.createProgram(
@@ -119,7 +127,8 @@ describe('A typed client generated from the OpenAPI document', function () {
       const uses = [...new Set(program.match(/\b(CreateTask\w*|DashboardAnswer)\b/g))].join(', ');
       fs.writeFileSync(path.join(dir, `${name}.ts`), `import type { ${uses} } from './types.js';\n${program}\nexport {};\n`);
     }
-    errors = typeErrors(dir, ['client.ts', ...Object.keys(refused).map((name) => `${name}.ts`)]);
+    fs.writeFileSync(path.join(dir, 'manual.ts'), `declare const baseUrl: string;\ndeclare const token: string;\n${manualExample()}\nexport {};\n`);
+    errors = typeErrors(dir, ['client.ts', 'manual.ts', ...Object.keys(refused).map((name) => `${name}.ts`)]);
   });
 
   after(async () => {
@@ -143,6 +152,10 @@ describe('A typed client generated from the OpenAPI document', function () {
     it('type-checks a client that creates a task with metadata, updates it with If-Match and reads the dashboard', () => {
       expect(errors.get('client.ts')).to.deep.equal([]);
       expect(errors.get('(program)') ?? []).to.deep.equal([]);
+    });
+
+    it('type-checks the client docs/api.md shows', () => {
+      expect(errors.get('manual.ts')).to.deep.equal([]);
     });
 
     for (const name of Object.keys(refused)) {
