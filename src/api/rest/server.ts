@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import type { IdempotencyKeys } from '../idempotency.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
 import { accessLog } from './accessLog.js';
+import { dashboardRouter } from './dashboard.js';
 import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
 import { restRouter } from './router.js';
 
@@ -40,6 +41,8 @@ export type HttpDeps = Readonly<{
   observeRequest?: (method: string, route: string, status: number, seconds: number) => void;
   /** Remembers Idempotency-Keys per caller (see idempotency.ts). */
   idempotency?: IdempotencyKeys;
+  /** The dashboard at `/` (api/rest/dashboard.ts) unless `false`; another router serves it instead when given. */
+  dashboard?: Router | false;
   /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
   mount?: (app: Express) => void;
   /**
@@ -116,6 +119,9 @@ export const httpApp = (deps: HttpDeps): Express => {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  // The web dashboard's files (docs/dashboard.md): public like the OpenAPI document, since they hold no data; the
+  // page asks for a token and sends it on every API call.
+  if (deps.dashboard !== false) app.use(deps.dashboard ?? dashboardRouter());
 
   // Who is calling. A request whose authentication fails counts against its address like an anonymous one, so
   // guessing tokens meets the per-IP limit (429) before its refusal (401/422) is sent; a missing token is refused
