@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
@@ -56,15 +57,14 @@ const asset = (file: string, cacheControl: string): Asset => {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, cacheControl };
 };
 
-/** Where a package's file lies, through its `exports` (the import condition), as Node would load it. */
-const packageFile = (specifier: string): string => fileURLToPath(import.meta.resolve(specifier));
+/** A file beside a package's main entry (its `dist/`), found as Node finds the package. */
+const besideMain = (name: string, file: string): string => path.join(path.dirname(createRequire(import.meta.url).resolve(name)), file);
 
 /** URL → file: the vendor builds (ES modules, no imports of their own) and every module and stylesheet of web/. */
 export const dashboardAssets = (webDir = WEB_DIR): ReadonlyMap<string, Asset> => {
   const assets = new Map<string, Asset>();
-  assets.set('/vendor/cytoscape.esm.min.mjs', asset(packageFile('cytoscape/dist/cytoscape.esm.min.mjs'), VENDOR));
-  const dagre = path.join(path.dirname(packageFile('cytoscape-dagre')), 'cytoscape-dagre.min.mjs');
-  assets.set('/vendor/cytoscape-dagre.min.mjs', asset(dagre, VENDOR));
+  assets.set('/vendor/cytoscape.esm.min.mjs', asset(besideMain('cytoscape', 'cytoscape.esm.min.mjs'), VENDOR));
+  assets.set('/vendor/cytoscape-dagre.min.mjs', asset(besideMain('cytoscape-dagre', 'cytoscape-dagre.min.mjs'), VENDOR));
   assets.set('/', asset(path.join(webDir, 'index.html'), REVALIDATE));
   for (const name of fs.readdirSync(webDir).sort()) {
     if (/^[a-z0-9-]+\.(js|css|svg)$/.test(name)) assets.set(`/web/${name}`, asset(path.join(webDir, name), REVALIDATE));
