@@ -25,6 +25,7 @@ const state = {
   /** `dependsOn>taskId` → the dependency, folded from the project's DependencyAdded/Removed events. */
   edges: new Map(),
   edgesReady: false,
+  depsSubscribed: false,
   selected: undefined,
   /** The highest log position any event brought: reads wait for the read model to pass it. */
   position: 0,
@@ -136,20 +137,25 @@ const openTask = (id) => go({ task: id });
 // ─── The project and its feed subscriptions ──────────────────────────────────────────────────────
 
 const switchProject = (projectId) => {
-  if (state.projectId !== undefined) {
-    feed.unsubscribe(`p${state.subscription}`);
-    feed.unsubscribe(`d${state.subscription}`);
-  }
+  feed.unsubscribe(`p${state.subscription}`);
+  feed.unsubscribe(`d${state.subscription}`);
   state.projectId = projectId;
   state.tasks = [];
   state.tasksById = new Map();
   state.edges = new Map();
   state.edgesReady = false;
+  state.depsSubscribed = false;
   state.subscription += 1;
-  // Everything of the project from now on, and its dependencies from the start of the log (the graph's edges).
+  // Everything of the project from now on; its dependencies once the graph is first shown (subscribeDependencies).
   feed.subscribe(`p${state.subscription}`, { projectId });
-  feed.subscribe(`d${state.subscription}`, { projectId, types: DEPENDENCY_EVENTS, fromPosition: 1 });
   renderProjectSelect();
+};
+
+/** The graph's edges: the project's dependency events from the start of the log, then live. */
+const subscribeDependencies = () => {
+  if (state.depsSubscribed) return;
+  state.depsSubscribed = true;
+  feed.subscribe(`d${state.subscription}`, { projectId: state.projectId, types: DEPENDENCY_EVENTS, fromPosition: 1 });
 };
 
 const onEvent = (message, sub) => {
@@ -200,8 +206,11 @@ const renderProjectSelect = () => {
 
 const at = () => (state.position > 0 ? state.position : undefined);
 
+/** What the board, the agents and the graph show of a task (the task panel reads the whole task). */
+const TASK_FIELDS = 'title,status,priority,ready,estimate,role,claimedBy,leaseExpiresAt,statusNote,files,parentId,createdAt,version';
+
 const loadTasks = async () => {
-  state.tasks = await allPages('/tasks', { projectId: state.projectId, minPosition: at() });
+  state.tasks = await allPages('/tasks', { projectId: state.projectId, fields: TASK_FIELDS, minPosition: at() });
   state.tasksById = new Map(state.tasks.map((t) => [t.id, t]));
 };
 
@@ -228,6 +237,7 @@ const loaders = {
   },
   graph: async () => {
     const root = $('view-graph');
+    subscribeDependencies();
     const [critical] = await Promise.all([
       api('GET', `/projects/${encodeURIComponent(state.projectId)}/critical-path`, { query: { limit: 200, minPosition: at() } }).catch((error) => {
         if (error instanceof ApiError && error.code === 'PROJECT_NOT_FOUND') return undefined;
