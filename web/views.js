@@ -323,10 +323,12 @@ const summarise = (changes) =>
 export const renderDetail = (root, { task, history, dependencies, can }, { onStatus, onClose, onOpen }) => {
   if (!task) {
     root.hidden = true;
+    delete root.dataset.task;
     root.replaceChildren();
     return;
   }
   root.hidden = false;
+  root.dataset.task = task.id;
   const status = can.modify
     ? h(
         'select',

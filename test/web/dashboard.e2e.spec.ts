@@ -39,7 +39,7 @@ describe('The web dashboard, in headless Chromium', function () {
     p.on('pageerror', (error) => complaints.push(error.message));
   };
   const signIn = async (p: Page, token: string) => {
-    await p.goto(`${app.baseUrl}/`);
+    await p.goto(`${app.baseUrl}/#project=web`);
     await p.fill('#token', token);
     await p.click('#signin-form button[type=submit]');
     await p.waitForSelector('body[data-rendered=board]');
@@ -196,14 +196,48 @@ describe('The web dashboard, in headless Chromium', function () {
 
     it('opens a task with its audit timeline, which grows as the task changes', async () => {
       await page.click(`.tree button[data-task="${ids.design}"]`);
-      await page.waitForSelector('#detail .timeline li[data-type=LeaseExtended]');
+      await page.waitForSelector(`#detail[data-task="${ids.design}"] .timeline li[data-type=LeaseExtended]`);
       const types = await Promise.all((await page.locator('#detail .timeline li').all()).map((li) => li.getAttribute('data-type')));
       expect(types).to.include.members(['TaskCreated', 'TaskClaimed', 'LeaseExtended']);
-      expect(new URL(page.url()).hash).to.equal(`#view=tree&task=${ids.design}`);
+      expect(new URL(page.url()).hash).to.equal(`#project=web&view=tree&task=${ids.design}`);
       const completed = await api(app.baseUrl, 'POST', `/api/v1/tasks/${ids.design}/complete`, { agent: 'ada', output: 'form drawn' });
       expect(completed.status, JSON.stringify(completed.body)).to.equal(200);
       await page.waitForSelector('#detail .timeline li[data-type=TaskCompleted]', { timeout: 5000 });
       await screenshot('timeline');
+    });
+  });
+
+  describe('the projects and the controls of a write-capable token', () => {
+    it('lists the projects with their task counts and the chosen one’s totals', async () => {
+      expect((await api(app.baseUrl, 'POST', '/api/v1/projects', { id: 'ops', name: 'Operations' })).status).to.equal(201);
+      await page.click('#views button[data-view=projects]');
+      await page.waitForSelector('.project[data-project=ops]', { timeout: 5000 });
+      expect(await page.textContent('.project[data-project=web]'))
+        .to.include('Web shop')
+        .and.include('6 tasks');
+      expect(await page.textContent('.summary'))
+        .to.include('Project web')
+        .and.include('Tasks6');
+      expect(await page.locator('#project-select option').allTextContents()).to.include.members(['Web shop', 'Operations']);
+      await screenshot('projects');
+    });
+
+    it('changes a task’s status from its panel, and the board follows', async () => {
+      await page.click('#views button[data-view=board]');
+      await page.click(`#board button[data-task="${ids.docs}"]`);
+      await page.waitForSelector(`#detail[data-task="${ids.docs}"] [data-write=status]`);
+      await page.selectOption('#detail [data-write=status]', 'pending');
+      await page.waitForSelector(`#board [data-status=pending] [data-task="${ids.docs}"]`, { timeout: 5000 });
+      expect((await api(app.baseUrl, 'GET', `/api/v1/tasks/${ids.docs}`)).body.status).to.equal('pending');
+      await page.waitForSelector('#detail .timeline li[data-type=TaskStatusChanged] >> nth=1');
+    });
+
+    it('shows a title that looks like markup as text, and runs none of it', async () => {
+      const id = await create('<img src=x onerror="window.pwned=1"><b>bold</b>');
+      await page.waitForSelector(`#board [data-task="${id}"]`, { timeout: 5000 });
+      expect(await page.textContent(`#board button[data-task="${id}"]`)).to.equal('<img src=x onerror="window.pwned=1"><b>bold</b>');
+      expect(await page.locator('#board img, #board b').count()).to.equal(0);
+      expect(await page.evaluate<unknown>('window.pwned')).to.equal(undefined);
     });
   });
 
@@ -227,9 +261,9 @@ describe('The web dashboard, in headless Chromium', function () {
     it('sees the board and a task, and no control that writes', async () => {
       expect(await viewer.getAttribute('body', 'data-access')).to.equal('read');
       expect(await viewer.textContent('#whoami')).to.equal('viewer · read-only');
-      expect(await viewer.locator('#board .card').count()).to.equal(6);
+      expect(await viewer.locator('#board .card').count()).to.equal(7);
       await viewer.click(`#board button[data-task="${ids.build}"]`);
-      await viewer.waitForSelector('#detail .timeline li');
+      await viewer.waitForSelector(`#detail[data-task="${ids.build}"] .timeline li`);
       expect(await viewer.locator('[data-write]').count()).to.equal(0);
       expect(await viewer.locator('#detail select, #board-toolbar form').count()).to.equal(0);
       expect(await viewer.textContent('#board-toolbar')).to.include('read-only');
@@ -239,7 +273,18 @@ describe('The web dashboard, in headless Chromium', function () {
     it('still gets live updates', async () => {
       const id = await create('Seen by the viewer');
       await viewer.waitForSelector(`#board [data-task="${id}"]`, { timeout: 5000 });
-      expect(await viewer.locator('#board .card').count()).to.equal(7);
+      expect(await viewer.locator('#board .card').count()).to.equal(8);
+    });
+  });
+
+  describe('when a person signs out', () => {
+    it('forgets the token and shows the sign-in form again', async () => {
+      await page.click('#signout');
+      await page.waitForSelector('#signin:not([hidden])');
+      expect(await page.evaluate<number>('sessionStorage.length')).to.equal(0);
+      await page.reload();
+      await page.waitForSelector('#signin:not([hidden])');
+      expect(await page.isHidden('#app')).to.equal(true);
     });
   });
 
