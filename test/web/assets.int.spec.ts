@@ -86,4 +86,18 @@ describe('The dashboard files', () => {
       expect((await get('/api/v1/tasks')).status).to.equal(401);
     });
   });
+
+  describe('with VESPERA_DASHBOARD=off', () => {
+    it('serves none of them', async () => {
+      const off = await startTestApp({}, { VESPERA_DASHBOARD: 'off' });
+      try {
+        for (const path of ['/', '/web/main.js', '/vendor/cytoscape.esm.min.mjs']) {
+          expect((await fetch(`${off.baseUrl}${path}`)).status, path).to.equal(404);
+        }
+        expect((await fetch(`${off.baseUrl}/health/live`)).status).to.equal(200);
+      } finally {
+        await off.close();
+      }
+    });
+  });
 });

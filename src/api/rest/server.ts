@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -24,6 +24,8 @@ export type HttpSettings = Readonly<{
   /** Length of a rate-limit window; the limits above count requests per window. */
   rateLimitWindowMs: number;
   metrics: 'public' | 'admin' | 'off';
+  /** The web dashboard at `/`; on unless `off`. */
+  dashboard?: 'on' | 'off';
 }>;
 
 export type HttpDeps = Readonly<{
@@ -41,8 +43,6 @@ export type HttpDeps = Readonly<{
   observeRequest?: (method: string, route: string, status: number, seconds: number) => void;
   /** Remembers Idempotency-Keys per caller (see idempotency.ts). */
   idempotency?: IdempotencyKeys;
-  /** The dashboard at `/` (api/rest/dashboard.ts) unless `false`; another router serves it instead when given. */
-  dashboard?: Router | false;
   /** Extra routers mounted before the 404 handler (e.g. MCP over HTTP). */
   mount?: (app: Express) => void;
   /**
@@ -121,7 +121,7 @@ export const httpApp = (deps: HttpDeps): Express => {
   });
   // The web dashboard's files (docs/dashboard.md): public like the OpenAPI document, since they hold no data; the
   // page asks for a token and sends it on every API call.
-  if (deps.dashboard !== false) app.use(deps.dashboard ?? dashboardRouter());
+  if (settings.dashboard !== 'off') app.use(dashboardRouter());
 
   // Who is calling. A request whose authentication fails counts against its address like an anonymous one, so
   // guessing tokens meets the per-IP limit (429) before its refusal (401/422) is sent; a missing token is refused
