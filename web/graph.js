@@ -86,6 +86,16 @@ export const drawGraph = (container, { tasks, edges, critical, onSelect }) => {
       classes: [edge.kind === 'soft' ? 'soft' : '', onChain.has(key) ? 'critical' : ''].join(' ').trim(),
     });
   }
+  const same = container.cy && sameElements(container.cy, elements);
+  if (same) {
+    // The same tasks and edges: new statuses, slack and critical marks in place, with no new layout, so the view
+    // the person panned and zoomed to stays (agents' heartbeats would otherwise re-lay it out all the time).
+    container.cy.batch(() => {
+      for (const element of elements) container.cy.getElementById(element.data.id).data(element.data).classes(element.classes);
+    });
+    container.cy.resize();
+    return mark(container, container.cy);
+  }
   container.cy?.destroy();
   const cy = cytoscape({
     container,
@@ -96,7 +106,16 @@ export const drawGraph = (container, { tasks, edges, critical, onSelect }) => {
     maxZoom: 1.2,
   });
   cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
-  // Read by people's scripts and by the browser spec: which tasks are drawn critical.
+  return mark(container, cy);
+};
+
+const sameElements = (cy, elements) => {
+  if (cy.elements().length !== elements.length) return false;
+  return elements.every((element) => cy.getElementById(element.data.id).length === 1);
+};
+
+/** Read by people's scripts and by the browser spec: the instance, and which tasks are drawn critical. */
+const mark = (container, cy) => {
   container.cy = cy;
   container.dataset.nodes = String(cy.nodes().length);
   container.dataset.critical = cy

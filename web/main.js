@@ -12,6 +12,8 @@ const $ = (id) => document.getElementById(id);
 const VIEWS = ['projects', 'board', 'tree', 'graph', 'ready', 'agents'];
 const DEPENDENCY_EVENTS = ['DependencyAdded', 'DependencyRemoved'];
 const PROJECT_LIST_EVENTS = ['ProjectCreated', 'TaskCreated', 'TaskDeleted'];
+/** Tasks the graph draws at most before it leaves the finished ones out. */
+const GRAPH_MAX = 1500;
 
 const state = {
   me: undefined,
@@ -247,9 +249,12 @@ const loaders = {
     ]);
     if (!critical) return show(root, 'This project has no tasks yet.');
     if (!state.edgesReady) return show(root, 'Reading the dependencies…');
-    const canvas = renderGraphFrame(root, { critical, tasksById: state.tasksById }, { onOpen: openTask });
+    // Past GRAPH_MAX tasks the layout would take long: the finished ones are left out (the schedule ignores them).
+    const open = state.tasks.length > GRAPH_MAX ? state.tasks.filter((t) => t.status !== 'completed' && t.status !== 'cancelled') : state.tasks;
+    const note = open === state.tasks ? undefined : `${state.tasks.length - open.length} completed or cancelled tasks are not drawn.`;
+    const canvas = renderGraphFrame(root, { critical, tasksById: state.tasksById, note }, { onOpen: openTask });
     const { drawGraph } = await import('./graph.js');
-    drawGraph(canvas, { tasks: state.tasks, edges: [...state.edges.values()], critical, onSelect: openTask });
+    drawGraph(canvas, { tasks: open, edges: [...state.edges.values()], critical, onSelect: openTask });
   },
   ready: async () => {
     const roles = (await api('GET', '/roles')).items.map((r) => r.name);

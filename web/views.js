@@ -181,49 +181,51 @@ export const renderTree = (root, { tree }, { onOpen }) => {
 
 // ─── Graph (the canvas itself is graph.js) ───────────────────────────────────────────────────────
 
-export const renderGraphFrame = (root, { critical, tasksById }, { onOpen }) => {
-  const canvas = h('div', { id: 'graph-canvas', class: 'graph-canvas' });
+/**
+ * The graph view: the canvas (kept across refreshes, so graph.js can update it in place) and beside it the critical
+ * chain and the tasks with least slack. Returns the canvas.
+ */
+export const renderGraphFrame = (root, { critical, tasksById, note }, { onOpen }) => {
+  let canvas = root.querySelector('#graph-canvas');
+  let side = root.querySelector('.graph-side');
+  if (!canvas || !side) {
+    canvas = h('div', { id: 'graph-canvas', class: 'graph-canvas' });
+    side = h('aside', { class: 'graph-side' });
+    show(root, h('div', { class: 'graph-layout' }, canvas, side));
+  }
   const chain = critical.criticalChains[0] ?? [];
   const least = critical.timings.slice(0, 30);
   show(
-    root,
+    side,
+    h('h3', { text: `Critical path · ${hours(critical.duration)}` }),
     h(
-      'div',
-      { class: 'graph-layout' },
-      canvas,
+      'ol',
+      { class: 'critical-path' },
+      chain.map((id) => h('li', { dataset: { task: id } }, taskLink(tasksById.get(id) ?? { id }, onOpen))),
+    ),
+    chain.length ? null : h('p', { class: 'muted', text: 'No open work on a critical path.' }),
+    critical.missingEstimates.count
+      ? h('p', {
+          class: 'muted',
+          text: `${critical.missingEstimates.count} tasks without an estimate count ${critical.missingEstimates.defaultEstimate} h.`,
+        })
+      : null,
+    note ? h('p', { class: 'muted', text: note }) : null,
+    h('h3', { text: 'Least slack' }),
+    h(
+      'table',
+      { class: 'slack' },
+      h('thead', {}, h('tr', {}, h('th', { text: 'Task' }), h('th', { text: 'Slack' }), h('th', { text: 'Start' }))),
       h(
-        'aside',
-        { class: 'graph-side' },
-        h('h3', { text: `Critical path · ${hours(critical.duration)}` }),
-        h(
-          'ol',
-          { class: 'critical-path' },
-          chain.map((id) => h('li', { dataset: { task: id } }, taskLink(tasksById.get(id) ?? { id }, onOpen))),
-        ),
-        chain.length ? null : h('p', { class: 'muted', text: 'No open work on a critical path.' }),
-        critical.missingEstimates.count
-          ? h('p', {
-              class: 'muted',
-              text: `${critical.missingEstimates.count} tasks without an estimate count ${critical.missingEstimates.defaultEstimate} h.`,
-            })
-          : null,
-        h('h3', { text: 'Least slack' }),
-        h(
-          'table',
-          { class: 'slack' },
-          h('thead', {}, h('tr', {}, h('th', { text: 'Task' }), h('th', { text: 'Slack' }), h('th', { text: 'Start' }))),
+        'tbody',
+        {},
+        least.map((t) =>
           h(
-            'tbody',
-            {},
-            least.map((t) =>
-              h(
-                'tr',
-                { class: t.critical ? 'critical' : '', dataset: { task: t.id } },
-                h('td', {}, taskLink(tasksById.get(t.id) ?? { id: t.id }, onOpen)),
-                h('td', { text: hours(t.slack) }),
-                h('td', { text: hours(t.es) }),
-              ),
-            ),
+            'tr',
+            { class: t.critical ? 'critical' : '', dataset: { task: t.id } },
+            h('td', {}, taskLink(tasksById.get(t.id) ?? { id: t.id }, onOpen)),
+            h('td', { text: hours(t.slack) }),
+            h('td', { text: hours(t.es) }),
           ),
         ),
       ),

@@ -11,6 +11,9 @@ import { api, startTestApp, type TestApp } from '../support/testApp.js';
  * read-only token that gets no write controls. Screenshots go to test-artifacts/dashboard-*.png.
  */
 /** The page's globals a predicate reads (it runs in the page, whose CSP refuses eval: no string predicates). */
+type GraphGlobal = {
+  document: { querySelector: (selector: string) => { cy: { getElementById: (id: string) => { data: (key: string) => unknown } } } | null };
+};
 type PageGlobal = { document: { querySelector: (selector: string) => { dataset: Record<string, string | undefined> } | null } };
 
 describe('The web dashboard, in headless Chromium', function () {
@@ -158,6 +161,22 @@ describe('The web dashboard, in headless Chromium', function () {
         'Build the checkout',
         'Arrived over the feed',
       ]);
+    });
+    it('updates a node in place when only a status changes: no new layout, the view stays where it was', async () => {
+      await page.evaluate("document.querySelector('#graph-canvas').cy.stillHere = true");
+      const typed = (await api(app.baseUrl, 'GET', '/api/v1/tasks?projectId=web&q=Typed')).body.items[0].id as string;
+      const colourOf = (status: string) => (status === 'blocked' ? '#fde2e1' : '#e8eef7');
+      for (const status of ['blocked', 'pending']) {
+        const changed = await api(app.baseUrl, 'POST', `/api/v1/tasks/${typed}/status`, { status });
+        expect(changed.status, JSON.stringify(changed.body)).to.equal(200);
+        await page.waitForFunction(
+          ([id, colour]) =>
+            (globalThis as unknown as GraphGlobal).document.querySelector('#graph-canvas')?.cy.getElementById(id!).data('colour') === colour,
+          [typed, colourOf(status)],
+          { timeout: 10_000 },
+        );
+      }
+      expect(await page.evaluate<boolean>("document.querySelector('#graph-canvas').cy.stillHere === true")).to.equal(true);
     });
   });
 
