@@ -36,6 +36,7 @@ export const relative = (iso) => {
   if (!iso) return '';
   const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
   const abs = Math.abs(seconds);
+  if (abs < 5) return 'just now';
   const text =
     abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86400 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86400)} d`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
