@@ -262,6 +262,7 @@ describe('The web dashboard, in headless Chromium', function () {
 
   describe('with a read-only token', () => {
     let viewer: Page;
+    let viewerJti: string;
     before(async () => {
       const registered = await api(app.baseUrl, 'POST', '/api/v1/plugins', {
         id: 'viewer',
@@ -274,6 +275,7 @@ describe('The web dashboard, in headless Chromium', function () {
       expect(issued.status, JSON.stringify(issued.body)).to.equal(201);
       viewer = await browser.context.newPage();
       watch(viewer);
+      viewerJti = issued.body.jti as string;
       await signIn(viewer, issued.body.token as string);
     });
 
@@ -293,6 +295,16 @@ describe('The web dashboard, in headless Chromium', function () {
       const id = await create('Seen by the viewer');
       await viewer.waitForSelector(`#board [data-task="${id}"]`, { timeout: 5000 });
       expect(await viewer.locator('#board .card').count()).to.equal(8);
+    });
+
+    it('is signed out, with the reason, once its token is revoked', async () => {
+      const revoked = await api(app.baseUrl, 'POST', `/api/v1/plugins/viewer/tokens/${viewerJti}/revoke`, {});
+      expect(revoked.status, JSON.stringify(revoked.body)).to.equal(200);
+      // The next event makes the page reload its view; that call is refused, and the page forgets the token.
+      await create('Seen by nobody');
+      await viewer.waitForSelector('#signin:not([hidden])', { timeout: 5000 });
+      expect(await viewer.textContent('#signin-error')).to.include('TOKEN_REVOKED');
+      expect(await viewer.evaluate<number>('sessionStorage.length')).to.equal(0);
     });
   });
 
