@@ -29,6 +29,7 @@ COPY --from=build --chown=vespera:vespera /app/dist ./dist
 COPY --chown=vespera:vespera package.json ./
 COPY --chown=vespera:vespera bin ./bin
 COPY --chown=vespera:vespera roles ./roles
+COPY --chown=vespera:vespera web ./web
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 3000

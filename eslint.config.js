@@ -20,6 +20,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The dashboard (docs/dashboard.md): plain ES modules the browser loads as they are.
+    files: ['web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['bench/**', 'scripts/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

@@ -28,6 +28,8 @@ export type Config = Readonly<{
   anonymousRateLimitPerMinute: number;
   rateLimitWindowMs: number;
   metrics: 'public' | 'admin' | 'off';
+  /** The web dashboard at `/` (docs/dashboard.md). */
+  dashboard: 'on' | 'off';
   /** Role files synced into the `roles` stream at start; the shipped ones by default. */
   roleFiles?: readonly string[];
   /** Redis for BullMQ queues (`REDIS_URL`); without it jobs run in-process. */
@@ -189,6 +191,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     rateLimitWindowMs: int('VESPERA_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),
     anonymousRateLimitPerMinute: int('VESPERA_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300, 0, 10_000_000),
     metrics: oneOf('VESPERA_METRICS', ['public', 'admin', 'off'], 'admin'),
+    dashboard: oneOf('VESPERA_DASHBOARD', ['on', 'off'], 'on'),
     ...(roleFiles ? { roleFiles } : {}),
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     leaseScanIntervalMs: int('VESPERA_LEASE_SCAN_MS', 5000, 100, 3_600_000),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Authorizer, Caller } from './auth/authorizer.js';
-import type { AnyOperation, OperationContext, OperationResult } from './catalog/operation.js';
+import { operationHeaders, type AnyOperation, type OperationContext, type OperationResult } from './catalog/operation.js';
 import { requestHash, type IdempotencyKeys } from './idempotency.js';
 import { activeTraceparent } from './traceContext.js';
 import { assertShallow, assertValid, type Validators } from './validation.js';
@@ -97,6 +97,13 @@ const invokeOnce =
     if (!output(result.body)) {
       logger.error({ operation: operation.name, errors: output.errors, correlationId: call.correlationId }, 'response does not match its schema');
       throw new Error(`Response of ${operation.name} does not match its schema`);
+    }
+    // OpenAPI declares ETag and X-Vespera-Position from the catalog: an answer with an undeclared one is a catalog bug.
+    const headers = operationHeaders(operation);
+    const undeclared = [result.version !== undefined && !headers.etag && 'etag', result.position !== undefined && !headers.position && 'position'];
+    if (undeclared.some(Boolean)) {
+      logger.error({ operation: operation.name, correlationId: call.correlationId }, 'answer carries a header its operation does not declare');
+      throw new Error(`${operation.name} answers headers its catalog entry does not declare: ${undeclared.filter(Boolean).join(', ')}`);
     }
     return result;
   };

@@ -1,23 +1,90 @@
-import { pathParams, type AnyOperation } from './catalog/operation.js';
+import { ROLE_NAME } from './auth/authorizer.js';
+import { operationHeaders, pathParams, type AnyOperation } from './catalog/operation.js';
+import { IDEMPOTENCY_KEY } from './idempotency.js';
 import type { JsonSchema } from './schemas.js';
 
-const problem = {
-  description: 'Problem details (RFC 9457) with a stable `code`',
-  content: {
-    'application/problem+json': {
-      schema: {
-        type: 'object',
-        required: ['type', 'title', 'status', 'code', 'detail'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          code: { type: 'string' },
-          detail: { type: 'string' },
-          hint: { type: 'string' },
-        },
+const ref = (kind: 'parameters' | 'headers' | 'responses', name: string) => ({ $ref: `#/components/${kind}/${name}` });
+
+/** The request headers of the API (router.ts `factsOf`, server.ts), declared on the operations that heed them. */
+const parameters = {
+  IdempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    description:
+      'A key of your choosing for this request (8–128 letters, digits, `_ . : -`): a retry with the same key and request is answered as the first was and applied once; the same key with another request is refused (422).',
+    schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    description:
+      'The task\'s `ETag` the change is based on (`W/"12"`), as the `expectedVersion` argument: refused with 412 when the task changed since.',
+    schema: { type: 'string', pattern: '^\\s*(?:W/)?"\\d+"\\s*$' },
+  },
+  MinPosition: {
+    name: 'X-Vespera-Min-Position',
+    in: 'header',
+    description:
+      "Read your writes: wait (bounded) until the read model has applied this log position (a write's `X-Vespera-Position`), as the `minPosition` argument; 503 READ_MODEL_LAGGING when it does not in time.",
+    schema: { type: 'string', pattern: '^\\d{1,15}$' },
+  },
+  Role: {
+    name: 'X-Vespera-Role',
+    in: 'header',
+    description: 'The role the caller acts for: an existing, live role (422 otherwise), recorded in every event the request causes.',
+    schema: { type: 'string', pattern: ROLE_NAME.source },
+  },
+  CorrelationId: {
+    name: 'X-Correlation-Id',
+    in: 'header',
+    description: 'Ties the request to its events and log lines (up to 128 letters, digits, `_ . : -`); a fresh one is made without it.',
+    schema: { type: 'string' },
+  },
+};
+
+/** The response headers (router.ts, server.ts), declared on the answers that carry them. */
+const headers = {
+  CorrelationId: { description: 'The correlation id of the request (the one sent, or a fresh one).', schema: { type: 'string' } },
+  ETag: {
+    description: 'The task\'s version as a weak ETag (`W/"12"`): send it back as `If-Match`.',
+    schema: { type: 'string', pattern: '^W/"\\d+"$' },
+  },
+  Position: {
+    description: 'The log position of the write: send it as `X-Vespera-Min-Position` to read your writes anywhere.',
+    schema: { type: 'string', pattern: '^\\d+$' },
+  },
+  RetryAfter: { description: 'Seconds until the rate limit lets the caller in again.', schema: { type: 'string', pattern: '^\\d+$' } },
+};
+
+const problemContent = {
+  'application/problem+json': {
+    schema: {
+      type: 'object',
+      required: ['type', 'title', 'status', 'code', 'detail'],
+      properties: {
+        type: { type: 'string' },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        code: { type: 'string' },
+        detail: { type: 'string' },
+        hint: { type: 'string' },
+        correlationId: { type: 'string' },
       },
+      additionalProperties: true,
     },
+  },
+};
+
+const responses = {
+  Problem: {
+    description: 'Problem details (RFC 9457) with a stable `code`',
+    headers: { 'X-Correlation-Id': ref('headers', 'CorrelationId') },
+    content: problemContent,
+  },
+  RateLimited: {
+    description: 'Too many requests (`RATE_LIMITED`): wait for `Retry-After` seconds',
+    headers: { 'Retry-After': ref('headers', 'RetryAfter'), 'X-Correlation-Id': ref('headers', 'CorrelationId') },
+    content: problemContent,
   },
 };
 
@@ -49,18 +116,19 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
     const props = (input.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((input.required ?? []) as string[]);
     const inPath = new Set(pathParams(op.path));
-    const parameters = [...inPath].map((name) => ({ name, in: 'path', required: true, schema: props[name] }));
+    const heeds = operationHeaders(op);
+    const params: unknown[] = [...inPath].map((name) => ({ name, in: 'path', required: true, schema: props[name] }));
     const bodyProps: Record<string, JsonSchema> = {};
     for (const [name, schema] of Object.entries(props)) {
       if (inPath.has(name)) continue;
       if (op.method === 'get' || op.method === 'delete') {
-        parameters.push({
+        params.push({
           name,
           in: 'query',
           required: required.has(name),
           schema,
           ...(schema.type === 'array' ? { style: 'form', explode: false } : {}),
-        } as never);
+        });
       } else bodyProps[name] = schema;
     }
     const bodyRequired = [...required].filter((name) => !inPath.has(name));
@@ -73,7 +141,14 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
       'x-capability': op.capability,
       'x-mcp-tool': op.tool,
       security: [{ bearer: [op.capability] }],
-      parameters,
+      parameters: [
+        ...params,
+        ...(heeds.idempotencyKey ? [ref('parameters', 'IdempotencyKey')] : []),
+        ...(heeds.ifMatch ? [ref('parameters', 'IfMatch')] : []),
+        ...(heeds.minPosition ? [ref('parameters', 'MinPosition')] : []),
+        ref('parameters', 'Role'),
+        ref('parameters', 'CorrelationId'),
+      ],
       ...(Object.keys(bodyProps).length > 0
         ? {
             requestBody: {
@@ -87,10 +162,21 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
           }
         : {}),
       responses: {
-        [String(op.successStatus ?? 200)]: op.file
-          ? { description: 'The file', content: Object.fromEntries(op.file.types.map((type) => [type, { schema: { type: 'string' } }])) }
-          : { description: 'Success', content: { 'application/json': { schema: output } } },
-        '4XX': problem,
+        [String(op.successStatus ?? 200)]: {
+          description: op.file ? 'The file' : 'Success',
+          headers: {
+            ...(heeds.etag ? { ETag: ref('headers', 'ETag') } : {}),
+            ...(heeds.position ? { 'X-Vespera-Position': ref('headers', 'Position') } : {}),
+            'X-Correlation-Id': ref('headers', 'CorrelationId'),
+            ...(op.file ? { 'Content-Disposition': { description: 'attachment; filename=…', schema: { type: 'string' } } } : {}),
+          },
+          content: op.file
+            ? Object.fromEntries(op.file.types.map((type) => [type, { schema: { type: 'string' } }]))
+            : { 'application/json': { schema: output } },
+        },
+        '429': ref('responses', 'RateLimited'),
+        '4XX': ref('responses', 'Problem'),
+        '5XX': ref('responses', 'Problem'),
       },
     };
   }
@@ -101,6 +187,9 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
     paths,
     components: {
       schemas: components,
+      parameters,
+      headers,
+      responses,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     },
   };

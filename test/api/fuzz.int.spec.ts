@@ -19,6 +19,15 @@ import { CAPABILITIES } from '../../src/events/vocabulary.js';
 const SEED = Number(process.env.VESPERA_FUZZ_SEED ?? 20260101);
 const REQUESTS = 1500;
 const CALLS = 1200;
+/** A role the fuzzer defines when a clean changeRole or retireRole finds none of its own left. */
+const PREPARED_ROLE = {
+  description: 'Defined by the fuzzer so that role changes reach their handler.',
+  capabilities: ['code_writing'],
+  filePatterns: ['**/*'],
+  tools: ['read_file'],
+  maxConcurrentTasks: 5,
+  restrictions: { maxFileChanges: 10, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 },
+};
 /** Operations that need a lease the caller holds. */
 const CLAIMED = new Set(['heartbeatTask', 'releaseTask', 'completeTask']);
 /** Share of requests built clean (valid, naming existing things, a good token). */
@@ -143,6 +152,7 @@ const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, b
       drop(known.tasks, (t) => deleted.has(t));
       drop(known.claimed, (t) => deleted.has(t));
       drop(known.dependencies, ([a, b]) => deleted.has(a) || deleted.has(b));
+      drop(known.links, ([a, , b]) => deleted.has(a) || deleted.has(b));
       drop(known.assigned, ([, t]) => deleted.has(t));
       break;
     }
@@ -161,6 +171,12 @@ const learn = (known: Known, op: AnyOperation, input: Record<string, unknown>, b
       break;
     case 'addDependency':
       known.dependencies.push([String(input.id), String(input.dependsOn)]);
+      break;
+    case 'linkTasks':
+      known.links.push([String(input.id), String(input.kind), String(input.target)]);
+      break;
+    case 'unlinkTasks':
+      drop(known.links, ([a, k, b]) => a === input.id && k === input.kind && b === input.target);
       break;
     case 'removeDependency':
       drop(known.dependencies, ([a, b]) => a === input.id && b === input.dependsOn);
@@ -199,6 +215,8 @@ const forget = (known: Known, op: AnyOperation, input: Record<string, unknown>, 
   if (code === 'TASK_NOT_FOUND') drop(known.assigned, ([, t]) => t === input.taskId);
   if (code === 'NOT_CLAIMED' || code === 'LEASE_NOT_HELD' || code === 'LEASE_EXPIRED' || code === 'TASK_NOT_FOUND')
     drop(known.claimed, (t) => t === input.id);
+  if (code === 'LINK_NOT_FOUND' || code === 'TASK_NOT_FOUND')
+    drop(known.links, ([a, k, b]) => a === input.id && k === input.kind && b === input.target);
   if (code === 'DEPENDENCY_NOT_FOUND') drop(known.dependencies, ([a, b]) => a === input.id && b === input.dependsOn);
   if (code === 'ROLE_NOT_ASSIGNED') drop(known.assigned, ([r, t]) => r === input.name && t === input.taskId);
   if (code === 'ROLE_NOT_FOUND' || code === 'ROLE_RETIRED') drop(known.ownRoles, (r) => r === input.name);
@@ -275,6 +293,16 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
    * pool holds none (a renewed pool holds no lease of the old one), it claims a pending task first, over REST.
    */
   const holdOne = async (op: AnyOperation, clean: boolean) => {
+    // Likewise a clean change or retirement of a role names one this run defined: define one when none is left.
+    if (clean && (op.name === 'changeRole' || op.name === 'retireRole') && known.ownRoles.length === 0) {
+      const name = `fuzz_prepared_${known.roles.length}`;
+      const role = { ...PREPARED_ROLE, name };
+      const defined = await api(app.baseUrl, 'POST', '/api/v1/roles', role, { authorization: `Bearer ${app.adminToken}` });
+      if (defined.status === 201) {
+        known.roles.push(name);
+        known.ownRoles.push(name);
+      }
+    }
     if (!clean || !CLAIMED.has(op.name) || known.claimed.length > 0) return;
     for (const id of known.tasks.slice(-20).reverse()) {
       const claimed = await api(
@@ -398,7 +426,11 @@ describe('The operation catalog under seeded random input (REST and MCP)', funct
       if (clean) forget(known, op, input, ok ? undefined : parsed?.code);
       await pool.settle(op, used, ok || response.status >= 300 ? response.status : 400, input, parsed);
     }
-    const health = await api(app.baseUrl, 'GET', '/health', undefined, { authorization: `Bearer ${app.adminToken}` });
+    // Health once the fuzzer has put back what it stopped: a stopped auto_embedding rightly leaves the vectors behind.
+    const admin = { authorization: `Bearer ${app.adminToken}` };
+    expect((await api(app.baseUrl, 'POST', '/api/v1/services/auto_embedding/start', undefined, admin)).status).to.equal(200);
+    await vectorsCaughtUp(app);
+    const health = await api(app.baseUrl, 'GET', '/health', undefined, admin);
     expect(health.status).to.equal(200);
     expect(health.body.status, JSON.stringify(health.body)).to.equal('ok');
     // Bounded loosely: clean rebuilds wait for the job before them, and the machine may be shared.

@@ -111,6 +111,21 @@ describe('invoke', () => {
     });
   });
 
+  describe('when the answer carries a header its catalog entry does not declare', () => {
+    for (const undeclared of [{ etag: false }, { position: false }]) {
+      it(`fails as an internal error with ${JSON.stringify(undeclared)}, so OpenAPI never leaves out an ETag or X-Vespera-Position`, async () => {
+        const failure = await invoker(deps())({ ...op('renameThing'), ...undeclared }, call(writer, { id: 'a' })).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure).to.be.instanceOf(Error).and.not.instanceOf(DomainError);
+        expect((failure as Error).message)
+          .to.include('renameThing')
+          .and.include(Object.keys(undeclared)[0]!);
+      });
+    }
+  });
+
   describe('with an Idempotency-Key', () => {
     let dir: string;
     let keys: IdempotencyKeys;

@@ -6,7 +6,7 @@ import { cleanEnvironment, mcpToolNames, REPO, run } from './installed.js';
 
 /**
  * The cheap half of "installable and runnable from anywhere", in `npm test`: the build (tsconfig.build.json) into a
- * copy of what `npm pack` ships — package.json, bin/, dist/, roles/, and no src/ — run with plain Node from another
+ * copy of what `npm pack` ships — package.json, bin/, dist/, roles/, web/, and no src/ — run with plain Node from another
  * directory. The real `npm pack` → `npm i -g` round trip compiles better-sqlite3 and takes minutes, so it is the
  * long suite `npm run test:pack` (test/deploy/pack.soak.ts).
  */
@@ -25,7 +25,7 @@ describe('The built CLI, outside the checkout', function () {
         cwd: REPO,
       },
     );
-    for (const entry of ['package.json', 'bin', 'roles']) fs.cpSync(path.join(REPO, entry), path.join(staging, entry), { recursive: true });
+    for (const entry of ['package.json', 'bin', 'roles', 'web']) fs.cpSync(path.join(REPO, entry), path.join(staging, entry), { recursive: true });
     // The production dependencies, as `npm i` would put them beside the package; no tsx is reachable from bin/ then,
     // because nothing but node_modules/ resolves and the sources are absent.
     fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(staging, 'node_modules'));
@@ -35,7 +35,7 @@ describe('The built CLI, outside the checkout', function () {
   });
 
   describe('given the package files list', () => {
-    it('ships bin/, the compiled dist/ (workers included), the role files and no sources, tests or source maps', async () => {
+    it('ships bin/, the compiled dist/ (workers included), the role files, the dashboard and no sources, tests or source maps', async () => {
       const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
         cwd: staging,
         env: { ...process.env, npm_config_loglevel: 'silent' },
@@ -50,9 +50,22 @@ describe('The built CLI, outside the checkout', function () {
         'dist/projections/sqlite/rebuildWorker.js',
         'roles/default_roles.yaml',
         'roles/enhanced_roles.yaml',
+        'web/index.html',
+        'web/main.js',
+        'web/graph.js',
+        'web/dashboard.css',
         'package.json',
       ]);
       expect(files.filter((f) => /^(src|test|bench)\/|\.map$|\.ts$/.test(f))).to.deep.equal([]);
+    });
+  });
+
+  describe('when the compiled server builds its dashboard', () => {
+    it('finds web/ beside dist/ and the cytoscape builds in node_modules', async () => {
+      const module = path.join(staging, 'dist/api/rest/dashboard.js');
+      const script = `import(${JSON.stringify(module)}).then((m) => console.log(JSON.stringify([...m.dashboardAssets().keys()])))`;
+      const { stdout } = await run(process.execPath, ['-e', script], { cwd: elsewhere, env: cleanEnvironment() });
+      expect(JSON.parse(stdout)).to.include.members(['/', '/web/main.js', '/vendor/cytoscape.esm.min.mjs', '/vendor/cytoscape-dagre.min.mjs']);
     });
   });
 

@@ -21,6 +21,7 @@ export const fakeCatalog = () => {
       path: '/things/:id/rename',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       input: z.strictObject({ id: z.string().regex(/^[a-z0-9]+$/), count: z.int().default(1), nested: z.unknown().optional() }),
       output: z.object({ id: z.string() }),
       run: async (args, ctx) => {

@@ -61,6 +61,8 @@ export type Known = {
   correlations: string[];
   /** Ids of verify and rebuild jobs started or listed. */
   jobs: string[];
+  /** Typed links made: [task, kind, target]. */
+  links: Array<[string, string, string]>;
 };
 
 export const emptyKnown = (): Known => ({
@@ -78,9 +80,10 @@ export const emptyKnown = (): Known => ({
   requests: [],
   correlations: [],
   jobs: [],
+  links: [],
 });
 
-const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId']);
+const TASK_ID_FIELDS = new Set(['id', 'taskId', 'dependsOn', 'to', 'parentId', 'rootTaskId', 'target', 'discoveredFrom']);
 const ROLE_OPERATIONS = new Set(['getRole', 'defineRole', 'changeRole', 'retireRole', 'validateRoleAssignment', 'assignRole', 'unassignRole']);
 const CLAIMED_OPERATIONS = new Set(['heartbeatTask', 'releaseTask', 'completeTask']);
 /** Optional fields a clean request leaves out: their valid values depend on state the fuzzer does not model. */
@@ -225,8 +228,11 @@ export const generator = (rnd: Random, known: Known) => {
     // Pairs that exist, for the operations that undo them.
     if (clean && op.name === 'removeDependency' && known.dependencies.length) [args.id, args.dependsOn] = rnd.pick(known.dependencies);
     if (clean && op.name === 'unassignRole' && known.assigned.length) [args.name, args.taskId] = rnd.pick(known.assigned);
+    if (clean && op.name === 'unlinkTasks' && known.links.length) [args.id, args.kind, args.target] = rnd.pick(known.links);
     // A second task of the same project, so links and moves can succeed.
-    const partner = ({ addDependency: 'dependsOn', moveTask: 'parentId', findDependencyPath: 'to' } as Record<string, string>)[op.name];
+    const partner = ({ addDependency: 'dependsOn', moveTask: 'parentId', findDependencyPath: 'to', linkTasks: 'target' } as Record<string, string>)[
+      op.name
+    ];
     if (clean && partner && typeof args.id === 'string') {
       const project = known.projectOf.get(args.id);
       const others = known.tasks.filter((t) => t !== args.id && known.projectOf.get(t) === project);

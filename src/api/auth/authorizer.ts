@@ -19,7 +19,7 @@ export type Caller = Readonly<{
   role?: string;
 }>;
 
-const ROLE_NAME = /^[a-z][a-z0-9_]{1,63}$/;
+export const ROLE_NAME = /^[a-z][a-z0-9_]{1,63}$/;
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
 
 const unauthorized = (code: string, message: string) =>

@@ -18,6 +18,7 @@ export const adminRebuildOperations = ({ jobs, rebuildReadModels }: RebuildCatal
     path: '/admin/rebuild',
     capability: 'audit_admin',
     kind: 'command',
+    position: false,
     successStatus: 202,
     ...schemas.rebuild,
     run: async ({ model }, ctx) => {

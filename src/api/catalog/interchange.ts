@@ -89,8 +89,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     defineOperation({
       name: 'importTaskmaster',
       tool: 'import_taskmaster',
-      summary:
-        'Import a Taskmaster tasks.json: each tag a project, subtasks as children, dependencies, statuses; again changes nothing (matched on metadata.source). `dryRun` only reports.',
+      summary: 'Import a Taskmaster tasks.json, a project per tag; again changes nothing.',
       method: 'post',
       path: '/import/taskmaster',
       capability: 'task_creation',
@@ -104,7 +103,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     defineOperation({
       name: 'importBeads',
       tool: 'import_beads',
-      summary: 'Import a Beads issues.jsonl into one project; importing again changes nothing.',
+      summary: 'Import a Beads issues.jsonl into a project; again changes nothing.',
       method: 'post',
       path: '/import/beads',
       capability: 'task_creation',
@@ -118,7 +117,7 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
     defineOperation({
       name: 'exportProject',
       tool: 'export_project',
-      summary: 'A project as a Taskmaster tasks.json or a Beads issues.jsonl (REST: the file itself).',
+      summary: 'A project as a Taskmaster tasks.json or Beads issues.jsonl file.',
       method: 'get',
       path: '/projects/:projectId/export',
       capability: 'task_reading',

@@ -62,6 +62,10 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
   bodyLimitBytes?: number;
   /** REST answers with a file instead of the JSON body (`types`: its possible content types, for OpenAPI); MCP gets the body. */
   file?: Readonly<{ types: readonly string[]; render: (body: O) => { contentType: string; filename: string; content: string } }>;
+  /** The answer carries the task's version (`ETag`, for `If-Match`); OpenAPI declares the header. */
+  etag?: boolean;
+  /** A command that appends nothing to the log answers no `X-Vespera-Position`: false. Other commands do. */
+  position?: boolean;
   run: (input: I, ctx: OperationContext) => Promise<OperationResult<O>>;
 }>;
 
@@ -80,6 +84,20 @@ export const defineOperation = <In extends z.core.$ZodType, Out extends z.core.$
   ...spec,
   input: toJsonSchema(spec.input),
   output: toJsonSchema(spec.output),
+});
+
+/**
+ * The headers an operation reads and answers beyond the ones every request has, as OpenAPI declares them:
+ * `Idempotency-Key` names a command; `If-Match` guards a write that takes `expectedVersion`; `X-Vespera-Min-Position`
+ * makes a query wait for the read model (readYourWrites.ts); `ETag` and `X-Vespera-Position` come with the answers
+ * that carry a version or a log position (the invoker refuses an answer with one its operation does not declare).
+ */
+export const operationHeaders = (op: AnyOperation) => ({
+  idempotencyKey: op.kind === 'command',
+  ifMatch: op.kind === 'command' && 'expectedVersion' in ((op.input.properties ?? {}) as object),
+  minPosition: op.kind === 'query',
+  etag: op.etag === true,
+  position: op.kind === 'command' && op.position !== false,
 });
 
 /** Names of the path parameters of an express-style path (`/tasks/:id` → ['id']). */

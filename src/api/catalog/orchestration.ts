@@ -51,6 +51,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/claim-next',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.claimNextTask,
       run: async (input, ctx) => {
         const result = await commands.claimNextTask(
@@ -75,6 +76,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/claim',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.claimTask,
       run: async (input, ctx) => {
         const result = await commands.claimTask(
@@ -149,6 +151,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/heartbeat',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.heartbeatTask,
       run: async (input, ctx) => {
         const result = await commands.heartbeat(
@@ -176,6 +179,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/release',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.releaseTask,
       run: async (input, ctx) => {
         if (input.force) requireAdmin(ctx, 'Breaking another agent’s lease');
@@ -192,6 +196,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/complete',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.completeTask,
       run: async (input, ctx) => {
         const before = getTask(readDb, input.id);
@@ -226,6 +231,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       path: '/tasks/:id/execute',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.executeTask,
       run: async (input, ctx) => {
         let task: TaskView = getTask(readDb, input.id);

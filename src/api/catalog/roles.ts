@@ -171,6 +171,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name/assign',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.assignRole,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.assignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
@@ -186,6 +187,7 @@ export const roleOperations = ({ roles, commands, readDb, waitForReadModel }: Ro
       path: '/roles/:name/unassign',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.unassignRole,
       run: async ({ name, taskId, expectedVersion }, ctx) => {
         const result = await commands.unassignRole(taskId, name, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));

@@ -25,6 +25,7 @@ export const serviceOperations = ({ services }: ServiceCatalogDeps): AnyOperatio
     path: '/services/:name/:action',
     capability: 'admin',
     kind: 'command',
+    position: false,
     ...schemas.controlService,
     run: async ({ name: service, action }) => ({ body: await services.act(service, action) }),
   }),

@@ -37,6 +37,7 @@ export const taskOperations = ({
       path: '/tasks',
       capability: 'task_creation',
       kind: 'command',
+      etag: true,
       successStatus: 201,
       ...schemas.createTask,
       run: async (input, ctx) => {
@@ -130,6 +131,7 @@ export const taskOperations = ({
       path: '/tasks/:id',
       capability: 'task_reading',
       kind: 'query',
+      etag: true,
       ...schemas.getTask,
       run: async (input) => {
         const task = getTask(readDb, input.id);
@@ -145,6 +147,7 @@ export const taskOperations = ({
       path: '/tasks/:id',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.updateTask,
       run: async ({ id, expectedVersion, ...changes }, ctx) => {
         const result = await commands.updateTask(id, changes, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
@@ -182,6 +185,7 @@ export const taskOperations = ({
       path: '/tasks/:id/move',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.moveTask,
       run: async ({ id, parentId, expectedVersion }, ctx) => {
         const result = await commands.moveTask(id, parentId, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
@@ -197,6 +201,7 @@ export const taskOperations = ({
       path: '/tasks/:id/status',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.changeTaskStatus,
       run: async ({ id, status, reason, expectedVersion }, ctx) => {
         const before = status === 'completed' ? getDependencies(readDb, id, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard') : [];
@@ -237,6 +242,7 @@ export const taskOperations = ({
       path: '/tasks/:id/dependencies',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       successStatus: 201,
       ...schemas.addDependency,
       run: async ({ id, dependsOn, kind, expectedVersion }, ctx) => {
@@ -259,6 +265,7 @@ export const taskOperations = ({
       path: '/tasks/:id/dependencies/:dependsOn',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.removeDependency,
       run: async ({ id, dependsOn, expectedVersion }, ctx) => {
         const result = await commands.removeDependency(
@@ -279,6 +286,7 @@ export const taskOperations = ({
       path: '/tasks/:id/links',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.linkTasks,
       run: async ({ id, kind, target, expectedVersion }, ctx) => {
         const result = await commands.linkTasks(id, kind, target, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));
@@ -295,6 +303,7 @@ export const taskOperations = ({
       path: '/tasks/:id/links/:kind/:target',
       capability: 'task_modification',
       kind: 'command',
+      etag: true,
       ...schemas.unlinkTasks,
       run: async ({ id, kind, target, expectedVersion }, ctx) => {
         const result = await commands.unlinkTasks(id, kind, target, requestMeta({ ...ctx, expectedVersion: ctx.expectedVersion ?? expectedVersion }));

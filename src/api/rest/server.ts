@@ -11,6 +11,7 @@ import type { IdempotencyKeys } from '../idempotency.js';
 import { openApiDocument } from '../openapi.js';
 import type { Validators } from '../validation.js';
 import { accessLog } from './accessLog.js';
+import { dashboardRouter } from './dashboard.js';
 import { notFoundRoute, problemMiddleware, problemOf, sendProblem } from './problem.js';
 import { restRouter } from './router.js';
 
@@ -23,6 +24,8 @@ export type HttpSettings = Readonly<{
   /** Length of a rate-limit window; the limits above count requests per window. */
   rateLimitWindowMs: number;
   metrics: 'public' | 'admin' | 'off';
+  /** The web dashboard at `/`; on unless `off`. */
+  dashboard?: 'on' | 'off';
 }>;
 
 export type HttpDeps = Readonly<{
@@ -116,6 +119,9 @@ export const httpApp = (deps: HttpDeps): Express => {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  // The web dashboard's files (docs/dashboard.md): public like the OpenAPI document, since they hold no data; the
+  // page asks for a token and sends it on every API call.
+  if (settings.dashboard !== 'off') app.use(dashboardRouter());
 
   // Who is calling. A request whose authentication fails counts against its address like an anonymous one, so
   // guessing tokens meets the per-IP limit (429) before its refusal (401/422) is sent; a missing token is refused

@@ -5,6 +5,7 @@ import { defineOperation } from '../../../src/api/catalog/operation.js';
 import * as common from '../../../src/api/catalog/schemas/common.js';
 import { DEF_NAME, fromJsonSchema, toJsonSchema } from '../../../src/api/catalog/schemas/jsonSchema.js';
 import type * as tasks from '../../../src/api/catalog/schemas/tasks.js';
+import { objectsWithoutKeys } from '../../support/schemaKeys.js';
 
 /** An operation whose schemas are the ones under test; it never runs. */
 const spec = {
@@ -72,16 +73,24 @@ describe('Catalog schemas', () => {
       });
     });
 
-    it('writes any object, any array and any value without the keywords that accept everything', () => {
-      expect(toJsonSchema(z.object({ o: common.anyObject, a: z.array(z.unknown()), v: z.unknown(), n: common.anyObject.nullable() }))).to.deep.equal({
+    it('writes any array and any value without the keywords that accept everything', () => {
+      expect(toJsonSchema(z.object({ a: z.array(z.unknown()), v: z.unknown() }))).to.deep.equal({
         type: 'object',
-        properties: { o: { type: 'object' }, a: { type: 'array' }, v: {}, n: { type: ['object', 'null'] } },
-        required: ['o', 'a', 'v', 'n'],
+        properties: { a: { type: 'array' }, v: {} },
+        required: ['a', 'v'],
       });
     });
 
-    it('writes an object of required keys of any value as its required list alone', () => {
-      expect(toJsonSchema(common.keysOnly(['role', 'limit']))).to.deep.equal({ type: 'object', required: ['role', 'limit'] });
+    it('says of an object of any keys that it takes any keys, so code generators do not type it as empty', () => {
+      expect(toJsonSchema(z.object({ o: common.anyObject, n: common.anyObject.nullable(), c: common.counts }))).to.deep.equal({
+        type: 'object',
+        properties: {
+          o: { type: 'object', additionalProperties: true },
+          n: { type: ['object', 'null'], additionalProperties: true },
+          c: { type: 'object', additionalProperties: { type: 'integer' } },
+        },
+        required: ['o', 'n', 'c'],
+      });
     });
 
     it('names a recursive schema in $defs as its meta says', () => {
@@ -120,6 +129,15 @@ describe('Catalog schemas', () => {
       const used = new Set(keywords(served));
       for (const trace of ['$schema', DEF_NAME, 'propertyNames', '__schema0']) expect(used.has(trace), trace).to.equal(false);
       expect(JSON.stringify(served)).not.to.match(/9007199254740991/);
+    });
+
+    it('says of every object schema which keys it takes: properties, additionalProperties or patternProperties', () => {
+      const served = buildCatalog({} as never).flatMap((op) => [
+        { at: `${op.name} input`, schema: op.input },
+        { at: `${op.name} output`, schema: op.output },
+      ]);
+      const unsaid = served.flatMap(({ at, schema }) => objectsWithoutKeys(schema, at));
+      expect(unsaid).to.deep.equal([]);
     });
   });
 

@@ -1,21 +1,9 @@
 import { expect } from 'chai';
 import { projectDecider, type ProjectCommand } from '../../../src/commands/project/decider.js';
 import type { AssignableRole } from '../../../src/commands/roles/assignment.js';
-import type {
-  DependencyAdded,
-  LeaseExpired,
-  LeaseExtended,
-  ProjectCreated,
-  ProjectEvent,
-  RoleAssigned,
-  TaskClaimed,
-  TaskCompleted,
-  TaskCreated,
-  TaskFields,
-  TaskReleased,
-  TaskStatusChanged,
-} from '../../../src/events/project.js';
+import type { DependencyAdded, LeaseExpired, LeaseExtended, RoleAssigned, TaskCompleted, TaskReleased } from '../../../src/events/project.js';
 import { by, deciderSpec } from '../../support/deciderSpec.js';
+import { at, LEASE, metadata, P, projectCreated, statusChanged, T0, taskClaimed, taskCreated, tasks, type When } from './claimFixtures.js';
 import type { DependencyKind, TaskStatus } from '../../../src/events/vocabulary.js';
 
 /**
@@ -23,11 +11,6 @@ import type { DependencyKind, TaskStatus } from '../../../src/events/vocabulary.
  * ExpireLease and completion checked against the role's rules. Pure given/when/then; time moves
  * only through each command's `metadata.now`.
  */
-
-const P = 'p1';
-const T0 = '2026-01-01T00:00:00.000Z';
-const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
-const LEASE = 600;
 
 describe('Orchestration', () => {
   const spec = deciderSpec(projectDecider());
@@ -714,13 +697,6 @@ describe('Orchestration', () => {
 
   // ─── Fixtures ──────────────────────────────────────────────────────────────────────────────────
 
-  /** `as`: the authenticated actor (plugin) sending the command; `test` unless said. */
-  type When = { now?: string; as?: string };
-
-  function metadata(now = T0, actor = 'test') {
-    return { now, commandId: `c-${now}`, actor, tool: 'test' };
-  }
-
   function claim(
     taskId: string,
     agent: string,
@@ -769,56 +745,12 @@ describe('Orchestration', () => {
     return (details['reasons'] as Array<{ code: string }>).map((r) => r.code);
   }
 
-  function projectCreated(): ProjectCreated {
-    return { type: 'ProjectCreated', data: { projectId: P, name: 'Project one', description: '', createdAt: T0 } };
-  }
-
-  function taskCreated(taskId: string, opts: Partial<TaskFields> & { parentId?: string | null; createdAt?: string } = {}): TaskCreated {
-    const { parentId = null, createdAt = T0, ...fields } = opts;
-    return {
-      type: 'TaskCreated',
-      data: {
-        taskId,
-        projectId: P,
-        parentId,
-        title: `Task ${taskId}`,
-        description: '',
-        status: 'pending',
-        priority: 'normal',
-        tags: [],
-        estimate: null,
-        files: [],
-        requiredCapabilities: [],
-        metadata: {},
-        ...fields,
-        createdAt,
-      },
-    };
-  }
-
-  function tasks(...ids: string[]): ProjectEvent[] {
-    return [projectCreated(), ...ids.map((id) => taskCreated(id))];
-  }
-
-  function statusChanged(taskId: string, from: TaskStatus, to: TaskStatus): TaskStatusChanged {
-    return { type: 'TaskStatusChanged', data: { taskId, projectId: P, from, to, changedAt: T0 } };
-  }
-
   function dependencyAdded(taskId: string, dependsOn: string, kind: DependencyKind = 'hard'): DependencyAdded {
     return { type: 'DependencyAdded', data: { taskId, projectId: P, dependsOn, kind, addedAt: T0 } };
   }
 
   function roleAssigned(taskId: string, role: string): RoleAssigned {
     return { type: 'RoleAssigned', data: { taskId, projectId: P, role, previousRole: null, assignedAt: T0 } };
-  }
-
-  /** Claimed at `at` seconds after T0 (default 0) for `seconds` (default LEASE). */
-  function taskClaimed(taskId: string, agent: string, opts: { role?: string; at?: number; seconds?: number } = {}): TaskClaimed {
-    const { role = null, at: start = 0, seconds = LEASE } = opts;
-    return {
-      type: 'TaskClaimed',
-      data: { taskId, projectId: P, agent, role, from: 'pending', leaseExpiresAt: at(start + seconds), claimedAt: at(start) },
-    };
   }
 
   function leaseExtended(taskId: string, agent: string, opts: { at?: number; seconds?: number } = {}): LeaseExtended {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import * as c from './common.js';
-import { TASK_STATUSES } from '../../../events/vocabulary.js';
 
 /** Input and output schemas of state as of a point, diffs and undo (`../auditState.ts`). */
 
@@ -24,7 +23,7 @@ const summary = z.object({
   name: z.string(),
   description: z.string(),
   taskCount: z.int(),
-  byStatus: z.object(Object.fromEntries(TASK_STATUSES.map((status) => [status, z.int()])) as Record<(typeof TASK_STATUSES)[number], z.ZodInt>),
+  byStatus: c.countByStatus,
   createdAt: z.string().nullable(),
   updatedAt: z.string().nullable(),
 });

@@ -27,9 +27,12 @@ export const files = z.array(z.string().min(1).max(1024)).max(500).describe('Pat
 export const requiredCapabilities = z.array(z.enum(TOOL_GROUPS)).max(TOOL_GROUPS.length).describe('Tool groups a role needs to do the task');
 /** Any JSON object. */
 export const anyObject = z.record(z.string(), z.unknown());
-/** An object that must carry these keys, of any value (an answer whose shape is specified elsewhere). */
-export const keysOnly = <const K extends string>(keys: readonly K[]) =>
-  z.looseObject(Object.fromEntries(keys.map((key) => [key, z.unknown()])) as Record<K, z.ZodUnknown>);
+/** A count per name (of a role, an agent…): the keys are data. */
+export const counts = z.record(z.string(), z.int());
+/** A count for every task status, zeros included. */
+export const countByStatus = z.object(Object.fromEntries(TASK_STATUSES.map((s) => [s, z.int()])) as Record<(typeof TASK_STATUSES)[number], z.ZodInt>);
+/** A count for every priority, zeros included. */
+export const countByPriority = z.object(Object.fromEntries(PRIORITIES.map((p) => [p, z.int()])) as Record<(typeof PRIORITIES)[number], z.ZodInt>);
 export const metadata = anyObject.meta({ maxProperties: 100, description: 'Free-form JSON metadata' });
 /** A page size of at most `max` rows, `fallback` when not asked. */
 export const pageSize = (max = 200, fallback = 20) => z.int().min(1).max(max).default(fallback).describe('Page size');

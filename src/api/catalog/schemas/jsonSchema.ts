@@ -5,7 +5,9 @@ import type { JsonSchema } from '../../schemas.js';
  * Zod schemas are the single source of the catalog's types and JSON Schemas: `z.output` types an operation's
  * input (after ajv filled in its defaults), `z.input` types its answer, and `toJsonSchema` writes the JSON Schema
  * that ajv, OpenAPI and MCP serve. It tidies what zod emits into the plain dialect the catalog has always served:
- * every rule below drops or merges keywords without changing which values a schema accepts.
+ * every rule below drops or merges keywords without changing which values a schema accepts. An object of any keys
+ * says so with `additionalProperties: true`, never by leaving the keyword out: code generators (openapi-typescript)
+ * read an object without `properties` or `additionalProperties` as one that has no keys at all.
  */
 
 /** The bounds zod writes on every `z.int()`; the catalog never served them. */
@@ -34,9 +36,11 @@ const tidy = (node: unknown): unknown => {
   const out: JsonSchema = {};
   for (const [keyword, value] of Object.entries(node)) {
     if (keyword === 'propertyNames' && isObject(value) && value.type === 'string' && Object.keys(value).length === 1) continue;
-    if ((keyword === 'additionalProperties' || keyword === 'items') && isEmpty(value)) continue;
-    if (keyword === 'properties' && node.additionalProperties !== false && isObject(value) && !isEmpty(value) && Object.values(value).every(isEmpty))
+    if (keyword === 'additionalProperties' && isEmpty(value)) {
+      out[keyword] = true;
       continue;
+    }
+    if (keyword === 'items' && isEmpty(value)) continue;
     if ((keyword === 'minimum' || keyword === 'maximum') && node.type === 'integer' && SAFE_BOUNDS.has(value as number)) continue;
     out[keyword] = DATA.has(keyword) ? value : tidy(value);
   }

@@ -129,7 +129,7 @@ export const executeTask = {
     task: c.taskView,
     role: c.anyObject.nullable(),
     dependencies: z.array(z.unknown()),
-    parent: c.anyObject.nullable(),
+    parent: z.object({ id: z.string(), title: z.string(), description: z.string().optional(), status: c.status }).nullable(),
     claimed: z.boolean(),
     instructions: z.string().optional(),
   }),

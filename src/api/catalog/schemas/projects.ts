@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as c from './common.js';
+import { tree } from './tasks.js';
 import { USAGE_GROUPS } from '../../../queries/usage.js';
 
 /** Input and output schemas of the project operations (`../projects.ts`). */
@@ -26,7 +27,7 @@ export const getProjectTree = {
     depth: z.int().min(0).max(10).default(3).describe('Levels of the tree below the top-level tasks'),
     minPosition: c.minPosition.optional(),
   }),
-  output: c.keysOnly(['roots', 'nodes', 'truncated', 'maxDepth']),
+  output: tree,
 };
 
 const usageTotals = z.object({

@@ -21,8 +21,13 @@ const roleView = z.object({
   tools: z.array(z.string()),
   maxConcurrentTasks: z.int().nullable().describe('Role-wide cap on tasks in progress (null: none)'),
   maxConcurrentTasksPerAgent: z.int().nullable().describe('Cap on tasks in progress per agent (null: none)'),
-  restrictions: c.anyObject,
-  source: c.anyObject,
+  restrictions: z.object({
+    maxFileChanges: z.number().optional(),
+    maxTaskDepth: z.number().optional(),
+    requireApproval: z.boolean().optional(),
+    timeLimitMinutes: z.number().optional(),
+  }),
+  source: z.union([z.object({ kind: z.literal('yaml'), file: z.string() }), z.object({ kind: z.literal('custom') })]),
   retired: z.boolean(),
   version: z.int().optional(),
   updatedAt: z.string().optional(),
@@ -37,12 +42,37 @@ export const listRoles = {
 
 export const findSuitableRoles = {
   input: z.strictObject({ capabilities: c.requiredCapabilities.optional(), files: c.files.optional(), limit: c.pageSize(200, 5) }),
-  output: z.object({ items: z.array(c.keysOnly(['role', 'suitable', 'missingCapabilities', 'filesOutside', 'freeCapacity'])) }),
+  output: z.object({
+    items: z.array(
+      z.object({
+        role: z.string(),
+        suitable: z.boolean(),
+        missingCapabilities: z.array(z.string()),
+        filesOutside: z.array(z.string()),
+        extraCapabilities: z.int(),
+        inProgress: z.int(),
+        limit: z.int().nullable().describe('Role-wide cap on tasks in progress (null: none)'),
+        freeCapacity: z.int().nullable().describe('Slots left under the role-wide cap (null: no cap)'),
+        score: z.number(),
+      }),
+    ),
+  }),
 };
 
 export const getRoleWorkload = {
   input: z.strictObject({ role: roleName.optional() }),
-  output: z.object({ items: z.array(c.keysOnly(['role', 'assigned', 'inProgress', 'limit', 'utilisation'])) }),
+  output: z.object({
+    items: z.array(
+      z.object({
+        role: z.string(),
+        assigned: z.int(),
+        inProgress: z.int(),
+        limit: z.int().nullable().describe('Role-wide cap on tasks in progress (null: none)'),
+        perAgentLimit: z.int().nullable().describe('Cap on tasks in progress per agent (null: none)'),
+        utilisation: z.number().nullable().describe('inProgress / limit (null without a limit)'),
+      }),
+    ),
+  }),
 };
 
 export const getRole = { input: z.strictObject({ name: roleName }), output: roleView };

@@ -39,7 +39,7 @@ const treeNode: TreeNode = z
   })
   .meta({ [DEF_NAME]: 'node' });
 
-const tree = z.object({ roots: z.array(treeNode), nodes: z.int(), truncated: z.boolean(), maxDepth: z.int() });
+export const tree = z.object({ roots: z.array(treeNode), nodes: z.int(), truncated: z.boolean(), maxDepth: z.int() });
 
 const similar = z.object({ id: z.string(), title: z.string(), similarity: z.number() });
 
@@ -140,8 +140,8 @@ export const getTaskDashboard = {
   output: z.object({
     projectId: z.string().nullable(),
     total: z.int(),
-    byStatus: c.anyObject,
-    byPriority: c.anyObject,
+    byStatus: c.countByStatus.describe('Tasks per status'),
+    byPriority: c.countByPriority.describe('Tasks per priority'),
     ready: z.int(),
     dependencyBlocked: z.int(),
     dependencies: z.int(),
@@ -149,7 +149,7 @@ export const getTaskDashboard = {
     topReady: z.array(z.unknown()),
     criticalPathHours: z.number().describe('With a projectId: expected remaining duration by CPM').optional(),
     criticalPathTasks: z.int().optional(),
-    readyByRole: c.anyObject.optional(),
+    readyByRole: c.counts.describe('Ready tasks per assigned role').optional(),
     topBottlenecks: z.array(z.unknown()).optional(),
     usage: z
       .object({ inputTokens: z.int(), outputTokens: z.int(), costUsd: z.number(), seconds: z.number(), reports: z.int() })
