@@ -21,7 +21,7 @@ export type TaskCliDeps = Readonly<{
 class UsageError extends Error {}
 
 type Outcome = { json: unknown; text: string; note?: string; exitCode?: number };
-type Work = (client: HttpClient) => Promise<Outcome>;
+type Work = (client: Pick<HttpClient, 'request'>) => Promise<Outcome>;
 
 const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
@@ -48,7 +48,9 @@ export const registerTaskCommands = (program: Command, deps: TaskCliDeps): void 
   /** Runs one command's requests; prints the answer (or the refusal) and sets the exit code. */
   const execute = async (json: boolean | undefined, work: Work): Promise<void> => {
     try {
-      const outcome = await work(httpClient({ dataDir: deps.dataDir(), env }));
+      // Made at the first request, so a usage error found first exits 2 even when no server runs.
+      let client: HttpClient | undefined;
+      const outcome = await work({ request: (...args) => (client ??= httpClient({ dataDir: deps.dataDir(), env })).request(...args) });
       process.stdout.write(json ? `${JSON.stringify(outcome.json)}\n` : outcome.text ? `${outcome.text}\n` : '');
       if (outcome.note) process.stderr.write(`${outcome.note}\n`);
       process.exitCode = outcome.exitCode ?? EXIT.ok;
