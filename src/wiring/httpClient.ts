@@ -5,7 +5,7 @@ import { readServerFile } from './serverFile.js';
 /**
  * A small client for CLI commands that talk to a running server: where the server is (VESPERA_URL, else the data
  * directory's server.json), which token to send (VESPERA_TOKEN, VESPERA_TOKEN_FILE, else the admin token, as
- * `vespera mcp`), and one `request` that answers JSON or throws a refusal or an unreachable server. Light on purpose:
+ * `vespera mcp`) and for which role (VESPERA_ROLE), and one `request` that answers JSON or throws a refusal or an unreachable server. Light on purpose:
  * it imports nothing of the server, so a command starts in the time Node takes.
  */
 
@@ -77,6 +77,8 @@ const reason = (error: unknown): string => {
 export const httpClient = ({ dataDir, env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS }: HttpClientOptions): HttpClient => {
   const { url, from } = serverAddress(dataDir, env);
   const token = readToken(tokenSource(dataFiles(dataDir).adminToken, env));
+  // The role the caller acts for, recorded in the events it causes (as VESPERA_ROLE does for `vespera mcp`).
+  const role = env.VESPERA_ROLE?.trim();
   const request = async <T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> => {
     let response: Response;
     try {
@@ -85,6 +87,7 @@ export const httpClient = ({ dataDir, env = process.env, timeoutMs = DEFAULT_TIM
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json, application/problem+json',
+          ...(role ? { 'x-vespera-role': role } : {}),
           ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),

@@ -193,6 +193,15 @@ describe('vespera task commands against a running server', function () {
       expect(run.stderr).to.match(/^DEPENDENCY_CYCLE /);
     });
 
+    it('acts for the role VESPERA_ROLE names, recorded in the history, and exits 1 when no such role exists', async () => {
+      expect((await vespera(['status', b, 'blocked'], { VESPERA_ROLE: 'architect' })).code).to.equal(0);
+      const history = (await api(app.baseUrl, 'GET', `/api/v1/tasks/${b}/history`)).body.items;
+      expect(history.at(-1)).to.include({ type: 'TaskStatusChanged', role: 'architect', tool: 'rest' });
+      const run = await vespera(['show', b], { VESPERA_ROLE: 'no_such_role' });
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.match(/^UNKNOWN_ROLE /);
+    });
+
     it('changes a status, and refuses one the transition table does not allow (exit 1)', async () => {
       const blocked = json(await vespera(['status', a, 'blocked', '--reason', 'waiting for review', '--json']));
       expect(blocked).to.include({ id: a, status: 'blocked' });
