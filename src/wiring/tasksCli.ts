@@ -287,7 +287,9 @@ export const registerTaskCommands = (program: Command, deps: TaskCliDeps): void 
           const answer = await client.request<{ task: Task; unblocked: string[]; warnings: string[] }>('POST', `/tasks/${path(id)}/complete`, {
             body: defined({ output, changedFiles: list(opts.changedFiles), artifacts: list(opts.artifacts), agent: opts.agent }),
           });
-          const lines = [`Completed ${answer.task.id}: ${answer.task.title}`];
+          // A role that requires approval sends work outside its patterns to review instead of refusing it.
+          const verb = answer.task.status === 'review' ? 'Sent to review' : 'Completed';
+          const lines = [`${verb} ${answer.task.id}: ${answer.task.title}`];
           if (answer.unblocked.length > 0) lines.push(`  now ready: ${answer.unblocked.join(', ')}`);
           return { json: answer, text: lines.join('\n'), note: answer.warnings.map((w) => `warning: ${w}`).join('\n') || undefined };
         }),
