@@ -52,7 +52,8 @@ export const registerTaskCommands = (program: Command, deps: TaskCliDeps): void 
       let client: HttpClient | undefined;
       const outcome = await work({ request: (...args) => (client ??= httpClient({ dataDir: deps.dataDir(), env })).request(...args) });
       process.stdout.write(json ? `${JSON.stringify(outcome.json)}\n` : outcome.text ? `${outcome.text}\n` : '');
-      if (outcome.note) process.stderr.write(`${outcome.note}\n`);
+      // Under --json the answer says it all (counts, cursors, warnings): stderr stays empty for scripts.
+      if (outcome.note && !json) process.stderr.write(`${outcome.note}\n`);
       process.exitCode = outcome.exitCode ?? EXIT.ok;
     } catch (error) {
       if (error instanceof Refusal) {

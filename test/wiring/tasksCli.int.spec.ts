@@ -80,7 +80,9 @@ describe('vespera task commands against a running server', function () {
       expect(lines.slice(1)).to.have.length(1);
       expect(lines[1]).to.match(new RegExp(`^${parser}\\s+high\\s+cli\\s+3h\\s+Write the parser$`));
       expect(table.stderr).to.include('1 ready task.');
-      const answer = json(await vespera(['ready', '--project', 'cli', '--json']));
+      const withJson = await vespera(['ready', '--project', 'cli', '--json']);
+      expect(withJson.stderr, 'nothing on stderr under --json').to.equal('');
+      const answer = json(withJson);
       expect(answer).to.deep.equal((await api(app.baseUrl, 'GET', '/api/v1/tasks/ready?projectId=cli')).body);
     });
 
@@ -153,11 +155,15 @@ describe('vespera task commands against a running server', function () {
       expect(answer.position).to.be.a('number');
     });
 
-    it('exits 1 when nothing is ready to claim, with claimed: false under --json', async () => {
-      const run = await vespera(['claim', '--role', 'coder', '--project', 'loop', '--json']);
+    it('exits 1 when nothing is ready to claim, saying so, with claimed: false under --json', async () => {
+      const run = await vespera(['claim', '--role', 'coder', '--project', 'loop']);
       expect(run.code).to.equal(1);
-      expect(JSON.parse(run.stdout)).to.deep.equal({ claimed: false, task: null });
-      expect(run.stderr).to.include('Nothing to claim for role coder.');
+      expect(run.stdout).to.equal('');
+      expect(run.stderr).to.equal('Nothing to claim for role coder.\n');
+      const withJson = await vespera(['claim', '--role', 'coder', '--project', 'loop', '--json']);
+      expect(withJson.code).to.equal(1);
+      expect(JSON.parse(withJson.stdout)).to.deep.equal({ claimed: false, task: null });
+      expect(withJson.stderr).to.equal('');
     });
 
     it('takes the role from VESPERA_ROLE when --role is not given', async () => {
