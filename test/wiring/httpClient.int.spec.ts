@@ -112,6 +112,14 @@ describe('The CLI’s HTTP client', () => {
     );
   });
 
+  it('refuses a VESPERA_URL that is not an http(s) URL with a ConfigError (a usage error, not a missing server)', () => {
+    expect(() => httpClient({ dataDir, env: { VESPERA_URL: 'localhost 3000' } })).to.throw(
+      ConfigError,
+      /VESPERA_URL names "localhost 3000", which is not a URL/,
+    );
+    expect(() => httpClient({ dataDir, env: { VESPERA_URL: 'ftp://127.0.0.1' } })).to.throw(ConfigError, /Vespera speaks http: or https:/);
+  });
+
   it('is Unreachable when the server gives no answer in time', async () => {
     const silent = http.createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
