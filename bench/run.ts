@@ -24,6 +24,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   feed: () => import('./feed.js'),
   nodes: () => import('./nodes.js'),
   peopleDashboard: () => import('./peopleDashboard.js'),
+  peopleCli: () => import('./peopleCli.js'),
 };
 
 const main = async () => {
