@@ -87,7 +87,13 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
           }
         : {}),
       responses: {
-        [String(op.successStatus ?? 200)]: { description: 'Success', content: { 'application/json': { schema: output } } },
+        [String(op.successStatus ?? 200)]: {
+          description: 'Success',
+          content: {
+            'application/json': { schema: output },
+            ...Object.fromEntries((op.documents ?? []).map((type) => [type, { schema: { type: 'string' } }])),
+          },
+        },
         '4XX': problem,
       },
     };

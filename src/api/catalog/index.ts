@@ -7,6 +7,7 @@ import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.j
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
+import { pictureOperations, type PictureCatalogDeps } from './pictures.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
 import { roleOperations, type RoleCatalogDeps } from './roles.js';
@@ -19,6 +20,7 @@ export type FullCatalogDeps = CatalogDeps &
   PluginCatalogDeps &
   OrchestrationDeps &
   AnalyticsCatalogDeps &
+  PictureCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
@@ -32,6 +34,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...taskOperations(deps),
   ...orchestrationOperations(deps),
   ...analyticsOperations(deps),
+  ...pictureOperations(deps),
   ...projectOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),
