@@ -298,6 +298,11 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
     taskTitles: taskTitles(readDb),
     readPosition: () => projector.currentPosition,
     renderSvg: svgRenderer(),
+    graphQuery: {
+      run: graph.query,
+      waitFor: (position: number) => graph.projector.waitFor(position, config.readWaitMs),
+      timeoutMs: config.graphQueryTimeoutMs,
+    },
   }).map((op) => instrument(readYourWrites(op, waitForReadModel), metrics));
   const validators = compileValidators(operations);
   const idempotency = new IdempotencyKeys(dataFiles(config.dataDir).idempotencyKeys, {

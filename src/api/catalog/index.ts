@@ -6,6 +6,7 @@ import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
+import { graphQueryOperations, type GraphQueryCatalogDeps } from './graphQuery.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
 import { pictureOperations, type PictureCatalogDeps } from './pictures.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
@@ -21,6 +22,7 @@ export type FullCatalogDeps = CatalogDeps &
   OrchestrationDeps &
   AnalyticsCatalogDeps &
   PictureCatalogDeps &
+  GraphQueryCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
@@ -35,6 +37,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...orchestrationOperations(deps),
   ...analyticsOperations(deps),
   ...pictureOperations(deps),
+  ...graphQueryOperations(deps),
   ...projectOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),
