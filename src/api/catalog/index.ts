@@ -9,6 +9,7 @@ import type { AnyOperation } from './operation.js';
 import { graphQueryOperations, type GraphQueryCatalogDeps } from './graphQuery.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
 import { pictureOperations, type PictureCatalogDeps } from './pictures.js';
+import { projectHealthOperations, type ProjectHealthCatalogDeps } from './projectHealth.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
 import { roleOperations, type RoleCatalogDeps } from './roles.js';
@@ -23,6 +24,7 @@ export type FullCatalogDeps = CatalogDeps &
   AnalyticsCatalogDeps &
   PictureCatalogDeps &
   GraphQueryCatalogDeps &
+  ProjectHealthCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
@@ -38,6 +40,7 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...analyticsOperations(deps),
   ...pictureOperations(deps),
   ...graphQueryOperations(deps),
+  ...projectHealthOperations(deps),
   ...projectOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),
