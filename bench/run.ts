@@ -23,6 +23,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   audit: () => import('./audit.js'),
   feed: () => import('./feed.js'),
   nodes: () => import('./nodes.js'),
+  peopleGraph: () => import('./peopleGraph.js'),
 };
 
 const main = async () => {

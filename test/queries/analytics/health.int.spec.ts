@@ -137,7 +137,7 @@ describe('Project health and recommendations', () => {
     it('recommends finishing an in-progress task that many wait on', async () => {
       const a = await create('Chain a', 1);
       const b = await create('Chain b', 1);
-      await depend(a, t.held);
+      await depend(a, t.held!);
       await depend(b, a);
       const res = await call('GET', '/projects/care/recommendations?limit=20');
       const held = res.body.items.find((i: { taskId: string }) => i.taskId === t.held);
