@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { expect } from 'chai';
 import { call as callTool, connect, ok, refused, type Connected } from './mcp/support.js';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
@@ -86,6 +87,28 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
     it('the schema through CALL show_tables()', async () => {
       const res = await query('CALL show_tables() RETURN name ORDER BY name');
       expect(res.body.rows.map((r: { name: string }) => r.name)).to.include.members(['Task', 'DEPENDS_ON', 'CHILD_OF']);
+    });
+  });
+
+  describe('the example questions of docs/graph.md', () => {
+    const examples = [...fs.readFileSync(new URL('../../docs/graph.md', import.meta.url), 'utf8').matchAll(/```cypher\n([\s\S]*?)```/g)].map(
+      (m) => m[1]!,
+    );
+
+    it('are there', () => expect(examples.length).to.be.at.least(4));
+
+    it('all run, with the parameters they name', async () => {
+      const values: Record<string, unknown> = { id: t.auth, project: 'gq', from: t.ui, to: t.auth, ids: [t.auth] };
+      for (const cypher of examples) {
+        const params = Object.fromEntries([...cypher.matchAll(/\$(\w+)/g)].map((m) => [m[1]!, values[m[1]!]]));
+        const res = await query(cypher, params, { minPosition: position });
+        expect(res.status, `${cypher}\n${JSON.stringify(res.body)}`).to.equal(200);
+      }
+    });
+
+    it('answer the auth question: what waits on the task touching auth', async () => {
+      const res = await query(examples.at(-1)!, { ids: [t.auth] });
+      expect(res.body.rows.map((r: { id: string }) => r.id)).to.have.members([t.api, t.ui, t.docs]);
     });
   });
 
