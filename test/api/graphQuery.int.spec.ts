@@ -136,6 +136,19 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
       }
     });
 
+    it('a parameter that is not a string, number, boolean, null or a list of them with 400 VALIDATION_ERROR', async () => {
+      const res = await query('RETURN $p AS p', { p: { nested: true } });
+      expect(res.status).to.equal(400);
+      expect(res.body.code).to.equal('VALIDATION_ERROR');
+      expect(res.body.errors[0].field).to.equal('params.p');
+      // Kuzu would turn the number into an empty string: a list holds values of one type.
+      expect((await query('RETURN $p AS p', { p: ['a', 1] })).body.code).to.equal('VALIDATION_ERROR');
+      expect((await query('RETURN $p AS p', { p: ['a', null, 'b'] })).body.rows).to.deep.equal([{ p: ['a', null, 'b'] }]);
+      expect((await query('RETURN $p AS p', { p: [1, 2.5] })).body.code).to.equal('VALIDATION_ERROR');
+      expect((await query('RETURN $p AS p', { p: [1, 2] })).body.rows).to.deep.equal([{ p: [1, 2] }]);
+      expect((await query('RETURN $p AS p', { p: [0.5, 2.5] })).body.rows).to.deep.equal([{ p: [0.5, 2.5] }]);
+    });
+
     it('a parameter the query does not name', async () => {
       const res = await query('RETURN 1 AS x', { stray: 1 });
       expect(res.status).to.equal(400);

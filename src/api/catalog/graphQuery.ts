@@ -2,6 +2,7 @@ import { badRequest, DomainError, unprocessable } from '../../errors.js';
 import { GraphQueryError, type GraphQueryParams, type GraphQueryResult } from '../../projections/graph/graphStore.js';
 import { refuseUnlessReadOnly } from '../../projections/graph/readOnlyCypher.js';
 import * as schemas from './schemas/graphQuery.js';
+import { MAX_GRAPH_ROWS } from './schemas/graphQuery.js';
 import { defineOperation, type AnyOperation } from './operation.js';
 
 export type GraphQueryCatalogDeps = Readonly<{
@@ -18,11 +19,35 @@ export type GraphQueryCatalogDeps = Readonly<{
   }>;
 }>;
 
+type Scalar = string | number | boolean | null;
+const isScalar = (value: unknown): value is Scalar => value === null || ['string', 'number', 'boolean'].includes(typeof value);
+
+/**
+ * Kuzu types a list by its first member and reads the others as that type, silently (a string after a number
+ * becomes '', 2.5 after 1 an integer of its bits): one type per list, nulls aside, whole numbers or fractions.
+ */
+const kindOf = (v: Scalar) => (typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'fraction') : typeof v);
+const isList = (value: unknown): boolean =>
+  Array.isArray(value) && value.every(isScalar) && new Set(value.filter((v) => v !== null).map(kindOf)).size <= 1;
+
+/** Kuzu binds scalars and lists of them; the schema leaves the values open (it is served to every MCP client), this checks them. */
+const checkedParams = (params: Readonly<Record<string, unknown>>): GraphQueryParams => {
+  const errors = Object.entries(params)
+    .filter(([name, value]) => !/^[A-Za-z_]\w{0,63}$/.test(name) || !(isScalar(value) || isList(value)))
+    .map(([name]) => ({
+      field: `params.${name}`,
+      message:
+        'a parameter is named like $name and holds a string, number, boolean, null or a list of one type (strings, whole numbers, fractions or booleans)',
+    }));
+  if (errors.length > 0) throw new DomainError('VALIDATION_ERROR', 400, `Invalid input: ${errors[0]!.field} ${errors[0]!.message}.`, { errors });
+  return params as GraphQueryParams;
+};
+
 export const graphQueryOperations = ({ graphQuery }: GraphQueryCatalogDeps): AnyOperation[] => [
   defineOperation({
     name: 'graphQuery',
     tool: 'graph_query',
-    summary: 'Read-only, parameterised Cypher over the graph model (tasks, DEPENDS_ON, CHILD_OF): at most 1,000 rows, a few seconds.',
+    summary: 'Read-only Cypher over the graph model; values as $params.',
     description:
       'Writes, settings, file access and procedures other than show_tables/table_info are refused (400 GRAPH_QUERY_REFUSED) before Kuzu sees the ' +
       'query; what Kuzu cannot run is 400 GRAPH_QUERY_INVALID with its message; a query past the timeout is 422 GRAPH_QUERY_TIMEOUT. ' +
@@ -37,7 +62,10 @@ export const graphQueryOperations = ({ graphQuery }: GraphQueryCatalogDeps): Any
       if (refusal) throw badRequest('GRAPH_QUERY_REFUSED', refusal.reason, { at: refusal.at, ...(refusal.clause ? { clause: refusal.clause } : {}) });
       if (minPosition !== undefined) await graphQuery.waitFor(minPosition);
       try {
-        const answer = await graphQuery.run(cypher, params ?? {}, { maxRows: limit, timeoutMs: graphQuery.timeoutMs });
+        const answer = await graphQuery.run(cypher, checkedParams(params ?? {}), {
+          maxRows: limit ?? MAX_GRAPH_ROWS,
+          timeoutMs: graphQuery.timeoutMs,
+        });
         return { body: { ...answer, count: answer.rows.length } };
       } catch (error) {
         if (!(error instanceof GraphQueryError)) throw error;

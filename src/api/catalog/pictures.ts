@@ -21,8 +21,7 @@ export const pictureOperations = ({ analytics, projectExists, taskTitles, readPo
   defineOperation({
     name: 'getProjectGraph',
     tool: 'get_project_graph',
-    summary:
-      "A project's dependency graph as a picture with its critical path marked: Mermaid flowchart text to paste (MCP default), or json, dot or svg.",
+    summary: 'Dependency graph, critical path marked: Mermaid (MCP default), json, dot or svg.',
     description:
       'REST answers `format=json` (the default there) as JSON; `mermaid` as text/plain, `dot` as text/vnd.graphviz, `svg` as image/svg+xml. ' +
       'Arrows run from a dependency to the task that waits on it. At most 5,000 tasks (422 GRAPH_TOO_LARGE).',

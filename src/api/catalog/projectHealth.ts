@@ -28,25 +28,25 @@ export const projectHealthOperations = ({ analytics, projectExists, readDb, stor
     defineOperation({
       name: 'getProjectHealth',
       tool: 'get_project_health',
-      summary:
-        'What needs a look in a project: stale claims, expired leases, chains blocked longest, critical tasks without estimates, slack used up.',
-      description: 'Each finding is defined in docs/graph.md#project-health; every section counts all findings and lists the first `limit`.',
+      summary: 'Stale claims, expired leases, blocked chains, unestimated critical tasks, slack used.',
+      description:
+        'Each finding is defined in docs/graph.md#project-health; every section counts all findings and lists the first ten. Send `X-Vespera-Min-Position` to wait for a write.',
       method: 'get',
       path: '/projects/:projectId/health',
       capability: 'task_reading',
       kind: 'query',
       ...schemas.getProjectHealth,
-      run: async ({ projectId, staleAfterMinutes, sinceHours, limit }) => {
+      run: async ({ projectId, staleAfterMinutes }) => {
         const project = load(projectId);
         const deps = { db: readDb, log: store, defaultEstimate: analytics.defaultEstimate };
-        return { body: await projectHealth(deps, project, { now: now(), staleAfterMinutes, sinceHours, limit }) };
+        return { body: await projectHealth(deps, project, { now: now(), staleAfterMinutes: staleAfterMinutes ?? 30, sinceHours: 24, limit: 10 }) };
       },
     }),
 
     defineOperation({
       name: 'getRecommendations',
       tool: 'get_recommendations',
-      summary: 'What to do next in a project and why (per role): ready critical tasks, unblockers of long chains, missing estimates.',
+      summary: 'What to do next and why, per role.',
       method: 'get',
       path: '/projects/:projectId/recommendations',
       capability: 'task_reading',
@@ -55,7 +55,11 @@ export const projectHealthOperations = ({ analytics, projectExists, readDb, stor
       run: async ({ projectId, role, limit }) => {
         const project = load(projectId);
         return {
-          body: recommend(project, taskTitles(readDb)(projectId), { defaultEstimate: analytics.defaultEstimate, limit, ...(role ? { role } : {}) }),
+          body: recommend(project, taskTitles(readDb)(projectId), {
+            defaultEstimate: analytics.defaultEstimate,
+            limit: limit ?? 10,
+            ...(role ? { role } : {}),
+          }),
         };
       },
     }),

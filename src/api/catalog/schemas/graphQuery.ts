@@ -5,17 +5,11 @@ import * as c from './common.js';
 
 export const MAX_GRAPH_ROWS = 1_000;
 
-const scalar = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
-
 export const graphQuery = {
   input: z.strictObject({
     cypher: z.string().min(1).max(20_000).describe('One read-only Cypher statement; pass values as $parameters, never inside the text'),
-    params: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([scalar, z.array(scalar).max(1_000)]))
-      .meta({ maxProperties: 50 })
-      .optional()
-      .describe('Values of the $parameters'),
-    limit: z.int().min(1).max(MAX_GRAPH_ROWS).default(MAX_GRAPH_ROWS).describe('Rows to return at most'),
+    params: z.record(z.string(), z.unknown()).optional().describe('Values of the $parameters (strings, numbers, booleans, null or lists of them)'),
+    limit: z.int().min(1).max(MAX_GRAPH_ROWS).optional().describe('Rows to return at most (1,000 when omitted)'),
     minPosition: c.minPosition.optional(),
   }),
   output: z.object({

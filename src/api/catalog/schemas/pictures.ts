@@ -20,7 +20,6 @@ export const getProjectGraph = {
   input: z.strictObject({
     projectId: c.projectId,
     format: z.enum(GRAPH_FORMATS).optional().describe('json (REST default), mermaid (MCP default), dot or svg'),
-    minPosition: c.minPosition.optional(),
   }),
   output: z.object({
     projectId: z.string(),

@@ -5,16 +5,12 @@ import * as c from './common.js';
 
 const str = z.string();
 const num = z.number();
-const page = <T extends z.ZodType>(item: T) => ({ count: z.int().describe('All findings; `items` holds the first `limit`'), items: z.array(item) });
-const limit = z.int().min(1).max(100).default(10).describe('Findings per section at most');
+const page = <T extends z.ZodType>(item: T) => ({ count: z.int().describe('All findings; `items` holds the first ten'), items: z.array(item) });
 
 export const getProjectHealth = {
   input: z.strictObject({
     projectId: c.projectId,
-    staleAfterMinutes: z.int().min(1).max(10_080).default(30).describe('A live claim with no event for this long is stale'),
-    sinceHours: z.int().min(1).max(720).default(24).describe('Slack used since this many hours ago'),
-    limit,
-    minPosition: c.minPosition.optional(),
+    staleAfterMinutes: z.int().min(1).max(10_080).optional().describe('A live claim with no event for this long is stale (30 when omitted)'),
   }),
   output: z.object({
     projectId: str,
@@ -51,8 +47,7 @@ export const getRecommendations = {
   input: z.strictObject({
     projectId: c.projectId,
     role: z.string().min(1).max(64).optional().describe("Only this role's tasks and those without a role"),
-    limit: z.int().min(1).max(100).default(10).describe('Recommendations at most'),
-    minPosition: c.minPosition.optional(),
+    limit: z.int().min(1).max(100).optional().describe('Recommendations at most (10 when omitted)'),
   }),
   output: z.object({
     projectId: str,
