@@ -25,6 +25,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   nodes: () => import('./nodes.js'),
   peopleDashboard: () => import('./peopleDashboard.js'),
   peopleCli: () => import('./peopleCli.js'),
+  peopleGraph: () => import('./peopleGraph.js'),
 };
 
 const main = async () => {

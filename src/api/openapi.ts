@@ -169,7 +169,10 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
             ...(heeds.position ? { 'X-Vespera-Position': ref('headers', 'Position') } : {}),
             'X-Correlation-Id': ref('headers', 'CorrelationId'),
           },
-          content: { 'application/json': { schema: output } },
+          content: {
+            'application/json': { schema: output },
+            ...Object.fromEntries((op.documents ?? []).map((type) => [type, { schema: { type: 'string' } }])),
+          },
         },
         '429': ref('responses', 'RateLimited'),
         '4XX': ref('responses', 'Problem'),

@@ -6,7 +6,10 @@ import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
+import { graphQueryOperations, type GraphQueryCatalogDeps } from './graphQuery.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
+import { pictureOperations, type PictureCatalogDeps } from './pictures.js';
+import { projectHealthOperations, type ProjectHealthCatalogDeps } from './projectHealth.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
 import { roleOperations, type RoleCatalogDeps } from './roles.js';
@@ -19,6 +22,9 @@ export type FullCatalogDeps = CatalogDeps &
   PluginCatalogDeps &
   OrchestrationDeps &
   AnalyticsCatalogDeps &
+  PictureCatalogDeps &
+  GraphQueryCatalogDeps &
+  ProjectHealthCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
@@ -32,6 +38,9 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...taskOperations(deps),
   ...orchestrationOperations(deps),
   ...analyticsOperations(deps),
+  ...pictureOperations(deps),
+  ...graphQueryOperations(deps),
+  ...projectHealthOperations(deps),
   ...projectOperations(deps),
   ...roleOperations(deps),
   ...pluginOperations(deps),

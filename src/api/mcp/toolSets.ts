@@ -33,6 +33,7 @@ export const STANDARD_TOOLS = [
   'unlink_tasks',
   'release_task',
   'get_critical_path',
+  'get_project_graph',
   'find_similar_tasks',
   'validate_role_assignment',
   'find_suitable_roles',

@@ -108,7 +108,12 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
       });
       if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
       if (result.version !== undefined) res.setHeader('ETag', `W/"${result.version}"`);
-      res.status(operation.successStatus ?? 200).json(result.body);
+      if (result.document)
+        res
+          .status(operation.successStatus ?? 200)
+          .type(result.document.contentType)
+          .send(result.document.text);
+      else res.status(operation.successStatus ?? 200).json(result.body);
     };
     router[operation.method](operation.path, handler);
   }

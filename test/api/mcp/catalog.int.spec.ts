@@ -94,8 +94,8 @@ describe('MCP tools from the operation catalog', () => {
       'validate_role_assignment',
       'find_suitable_roles',
     ];
-    /** Standard tools Vespera V2 did not have (typed links, issue 15). */
-    const BEYOND_V2 = ['link_tasks', 'unlink_tasks'];
+    /** Standard tools Vespera V2 did not have (typed links, issue 15; the Mermaid picture, issue 16). */
+    const BEYOND_V2 = ['link_tasks', 'unlink_tasks', 'get_project_graph'];
 
     it('serves as core exactly the agent loop: find, claim, keep, finish and file work', async () => {
       const names = (await listTools('core')).tools.map((t) => t.name);
