@@ -24,6 +24,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   feed: () => import('./feed.js'),
   nodes: () => import('./nodes.js'),
   peopleDashboard: () => import('./peopleDashboard.js'),
+  peopleCli: () => import('./peopleCli.js'),
+  peopleGraph: () => import('./peopleGraph.js'),
   peopleImport: () => import('./peopleImport.js'),
 };
 

@@ -48,7 +48,8 @@ import { openReadModel } from './projections/sqlite/readModel.js';
 import { startGraphWorker, type GraphModelHandle } from './projections/graph/remote.js';
 import { dashboardExtras } from './queries/analytics/analytics.js';
 import { projectLoader } from './queries/analytics/projectIndex.js';
-import { sqliteSource } from './queries/analytics/source.js';
+import { sqliteSource, taskTitles } from './queries/analytics/source.js';
+import { svgRenderer } from './queries/analytics/svg.js';
 import { projectExists } from './queries/projects.js';
 import { grantOf } from './queries/plugins.js';
 import { inProgressOfAgent, inProgressOfRole, roleStatusOf } from './queries/roles.js';
@@ -294,6 +295,14 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
     services: background.services,
     ...(background.index ? { duplicates: background.duplicates } : {}),
     dashboardExtras: (projectId: string) => dashboardExtras(analytics, projectId),
+    taskTitles: taskTitles(readDb),
+    readPosition: () => projector.currentPosition,
+    renderSvg: svgRenderer(),
+    graphQuery: {
+      run: graph.query,
+      waitFor: (position: number) => graph.projector.waitFor(position, config.readWaitMs),
+      timeoutMs: config.graphQueryTimeoutMs,
+    },
   }).map((op) => instrument(readYourWrites(op, waitForReadModel), metrics));
   const validators = compileValidators(operations);
   const idempotency = new IdempotencyKeys(dataFiles(config.dataDir).idempotencyKeys, {

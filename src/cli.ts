@@ -4,36 +4,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { createApp, openEventStore, type App } from './app.js';
+// The server, its stores and the MCP SDK load only in the commands that use them (`await import` below): the task
+// commands talk to a running server over HTTP and start in the time Node takes (bench peopleCli).
+import type { App } from './app.js';
+import type { EventStore } from './eventstore/eventStore.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError, DomainError, EventStoreUnavailableError } from './errors.js';
 import { randomUUID } from 'node:crypto';
-import { loadJwtSecret } from './api/auth/secret.js';
-import { TokenService } from './api/auth/tokens.js';
-import { syncGeneratedDocs } from './api/docs.js';
-import { CommandHandler } from './commands/handler.js';
-import { pluginCommands } from './commands/plugins/commands.js';
-import { pluginDecider, type PluginCommand, type PluginState } from './commands/plugins/plugin.js';
-import { pluginStreamId, type PluginEvent } from './events/plugins.js';
-import { createLogger } from './logger.js';
-import { serveStdio, tokenSource } from './api/mcp/stdio.js';
-import { McpBridge } from './api/mcp/bridge.js';
-import { BRIDGE_HELLO_VERSION } from './api/mcp/socket.js';
-import { tryOwnerLock, type OwnerLock } from './wiring/ownerLock.js';
-import { ownerConnector } from './wiring/mcpOwner.js';
-import { readServerFile } from './wiring/serverFile.js';
-import { RoleFileError } from './commands/roles/roleFiles.js';
-import { SqliteProjection } from './projections/sqlite/projection.js';
-import { openReadModel } from './projections/sqlite/readModel.js';
-import { readModelCounts } from './queries/projects.js';
+import type { PluginCommand, PluginState } from './commands/plugins/plugin.js';
+import type { PluginEvent } from './events/plugins.js';
+import type { OwnerLock } from './wiring/ownerLock.js';
+import type { AuditEventsOptions } from './wiring/auditEventsCli.js';
+import type * as AuditCli from './wiring/auditCli.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
-import { servicesCommand } from './wiring/servicesCli.js';
-import { auditDiffCommand, auditShowCommand } from './wiring/auditCli.js';
-import { verifyCommand } from './wiring/verifyCli.js';
-import { rebuildCommand } from './wiring/rebuildCli.js';
-import { backupCommand, restoreCommand } from './wiring/backupCli.js';
-import { auditEventsCommand, type AuditEventsOptions } from './wiring/auditEventsCli.js';
+import { registerTaskCommands } from './wiring/tasksCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 import { DURATION_FORMS, formatDurationSeconds, parseDurationSeconds } from './util/duration.js';
 
@@ -52,6 +37,11 @@ const config = (defaults: NodeJS.ProcessEnv = {}): Config => {
 
 /** `vespera docs [--check]`: the manual's catalog tables, from the catalog of a throwaway app. */
 const docs = async (opts: { check?: boolean }) => {
+  const [{ createApp }, { createLogger }, { syncGeneratedDocs }] = await Promise.all([
+    import('./app.js'),
+    import('./logger.js'),
+    import('./api/docs.js'),
+  ]);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-docs-'));
   const app = await createApp(loadConfig({ VESPERA_LOG_LEVEL: 'silent' }, { dataDir, port: 0 }), createLogger('silent'));
   try {
@@ -69,6 +59,7 @@ const docs = async (opts: { check?: boolean }) => {
 
 const serve = async () => {
   const cfg = config({ VESPERA_VECTORS: 'on' });
+  const [{ createApp }, { createLogger }] = await Promise.all([import('./app.js'), import('./logger.js')]);
   const logger = createLogger(cfg.logLevel);
   const app = await createApp(cfg, logger);
   const address = await app.listen();
@@ -109,11 +100,32 @@ const serve = async () => {
  */
 const mcp = async () => {
   const cfg = config();
+  const [
+    { createApp },
+    { createLogger },
+    { serveStdio },
+    { tokenSource },
+    { McpBridge },
+    { BRIDGE_HELLO_VERSION },
+    { tryOwnerLock },
+    { ownerConnector },
+    { readServerFile },
+  ] = await Promise.all([
+    import('./app.js'),
+    import('./logger.js'),
+    import('./api/mcp/stdio.js'),
+    import('./api/auth/tokenSource.js'),
+    import('./api/mcp/bridge.js'),
+    import('./api/mcp/socket.js'),
+    import('./wiring/ownerLock.js'),
+    import('./wiring/mcpOwner.js'),
+    import('./wiring/serverFile.js'),
+  ]);
   const ownerCfg = { ...cfg, host: process.env.VESPERA_HOST ?? '127.0.0.1', port: process.env.VESPERA_PORT ? cfg.port : 0 };
   const logger = createLogger(cfg.logLevel);
   let app: App | undefined;
   let stopping = false;
-  const shutdown = (bridge?: McpBridge) => {
+  const shutdown = (bridge?: { close: () => void }) => {
     if (stopping) return;
     stopping = true;
     bridge?.close();
@@ -157,6 +169,12 @@ const mcp = async () => {
 
 const stats = async () => {
   const cfg = config();
+  const [{ openEventStore }, { SqliteProjection }, { openReadModel }, { readModelCounts }] = await Promise.all([
+    import('./app.js'),
+    import('./projections/sqlite/projection.js'),
+    import('./projections/sqlite/readModel.js'),
+    import('./queries/projects.js'),
+  ]);
   const store = openEventStore(cfg);
   const storeStats = await store.stats();
   const file = dataFiles(cfg.dataDir).readModel;
@@ -208,6 +226,16 @@ const createToken = async (options: { capabilities: string; plugin?: string; ttl
     process.exit(2);
   }
   fs.mkdirSync(cfg.dataDir, { recursive: true });
+  const [{ openEventStore }, { CommandHandler }, { pluginCommands }, { pluginDecider }, { pluginStreamId }, { loadJwtSecret }, { TokenService }] =
+    await Promise.all([
+      import('./app.js'),
+      import('./commands/handler.js'),
+      import('./commands/plugins/commands.js'),
+      import('./commands/plugins/plugin.js'),
+      import('./events/plugins.js'),
+      import('./api/auth/secret.js'),
+      import('./api/auth/tokens.js'),
+    ]);
   const store = openEventStore(cfg);
   const now = () => new Date().toISOString();
   const handler = new CommandHandler<PluginState, PluginCommand, PluginEvent>({ store, decider: pluginDecider });
@@ -237,12 +265,19 @@ program.option('--data-dir <dir>', 'data directory (default: VESPERA_DATA_DIR, e
   if (dataDir) process.env.VESPERA_DATA_DIR = path.resolve(dataDir);
 });
 program.command('serve', { isDefault: true }).description('Run the REST API with the embedded stores').action(serve);
+// `vespera` alone serves, but a word that names no command is not serve's argument: exit 2 with the list of commands.
+program.hook('preSubcommand', (self, sub) => {
+  const word = self.args[0];
+  if (sub.name() === 'serve' && word !== undefined && word !== 'serve' && !word.startsWith('-'))
+    self.showHelpAfterError().error(`error: unknown command '${word}'`, { code: 'commander.unknownCommand', exitCode: 2 });
+});
 program
   .command('rebuild')
   .description('Rebuild a read model from the event log beside the live one and swap it in (server stopped; a running one: POST /admin/rebuild)')
   .option('--model <model>', 'sqlite | graph | all (sqlite, then graph); vectors rebuild themselves at start', 'sqlite')
   .option('--json', 'progress and the result as JSON lines on stdout')
   .action(async (opts: { model?: string; json?: boolean }) => {
+    const { rebuildCommand } = await import('./wiring/rebuildCli.js');
     process.exitCode = await rebuildCommand(config(), opts);
   });
 program
@@ -258,6 +293,7 @@ program
   .command('services [action] [name]')
   .description('Background services of the running server: list, or start|stop|restart NAME (admin token)')
   .action(async (action?: string, name?: string) => {
+    const { servicesCommand } = await import('./wiring/servicesCli.js');
     process.exitCode = await servicesCommand(config(), action, name);
   });
 program
@@ -267,6 +303,7 @@ program
   .option('--json', 'print the full report as JSON on stdout')
   .action(async (opts: { model?: string; json?: boolean }) => {
     const cfg = config();
+    const [{ openEventStore }, { verifyCommand }] = await Promise.all([import('./app.js'), import('./wiring/verifyCli.js')]);
     process.exitCode = await verifyCommand(cfg, () => openEventStore(cfg), opts);
   });
 program
@@ -275,10 +312,12 @@ program
   .option('--check', 'only report stale tables (exit 1)')
   .action(docs);
 /** Runs an audit command on the event store of this data directory, beside a running server or not. */
-const withStore = async (run: (store: ReturnType<typeof openEventStore>) => Promise<number>) => {
-  const store = openEventStore(config());
+const withStore = async (run: (store: EventStore, cli: typeof AuditCli) => Promise<number>) => {
+  const cfg = config();
+  const [{ openEventStore }, cli] = await Promise.all([import('./app.js'), import('./wiring/auditCli.js')]);
+  const store = openEventStore(cfg);
   try {
-    process.exitCode = await run(store);
+    process.exitCode = await run(store, cli);
   } finally {
     await store.close();
   }
@@ -289,7 +328,7 @@ audit
   .description('A task as it was at a log position or ISO time (default: now)')
   .option('--at <point>', 'log position or ISO-8601 time')
   .option('--json', 'print JSON on stdout')
-  .action((task: string, opts: { at?: string; json?: boolean }) => withStore((store) => auditShowCommand(store, task, opts)));
+  .action((task: string, opts: { at?: string; json?: boolean }) => withStore((store, cli) => cli.auditShowCommand(store, task, opts)));
 audit
   .command('diff')
   .description('What changed in a project between two points (default: from the start to now)')
@@ -297,12 +336,13 @@ audit
   .option('--from <point>', 'log position or ISO-8601 time')
   .option('--to <point>', 'log position or ISO-8601 time')
   .option('--json', 'print JSON on stdout')
-  .action((opts: { project?: string; from?: string; to?: string; json?: boolean }) => withStore((store) => auditDiffCommand(store, opts)));
+  .action((opts: { project?: string; from?: string; to?: string; json?: boolean }) => withStore((store, cli) => cli.auditDiffCommand(store, opts)));
 program
   .command('backup <file>')
   .description('Write the event log up to its head to FILE (NDJSON, checksummed); safe while the server runs')
   .option('--json', 'print the summary as JSON on stdout')
   .action(async (file: string, opts: { json?: boolean }) => {
+    const { backupCommand } = await import('./wiring/backupCli.js');
     process.exitCode = await backupCommand(config(), file, opts);
   });
 program
@@ -310,6 +350,7 @@ program
   .description('Restore a backup into an empty data directory (checks every line first), then rebuild the read models')
   .option('--json', 'print the summary as JSON on stdout')
   .action(async (file: string, opts: { json?: boolean }) => {
+    const { restoreCommand } = await import('./wiring/backupCli.js');
     process.exitCode = await restoreCommand(config(), file, opts);
   });
 audit
@@ -330,15 +371,18 @@ audit
   .option('--limit <n>', 'at most this many events (default 100)')
   .option('--json', 'print {items, nextAfterPosition} as JSON on stdout')
   .action(async (opts: AuditEventsOptions) => {
-    process.exitCode = await auditEventsCommand(config(), openEventStore, opts);
+    const cfg = config();
+    const [{ openEventStore }, { auditEventsCommand }] = await Promise.all([import('./app.js'), import('./wiring/auditEventsCli.js')]);
+    process.exitCode = await auditEventsCommand(cfg, openEventStore, opts);
   });
+registerTaskCommands(program, { dataDir: () => config().dataDir });
 program.command('stats').description('Events, streams and projector positions, as JSON').action(stats);
 program
   .command('mcp')
   .description('Serve the MCP tools over stdio (token: VESPERA_TOKEN, VESPERA_TOKEN_FILE or the admin token; tools: VESPERA_MCP_TOOLS)')
   .action(mcp);
 
-program.parseAsync().catch((error: unknown) => {
+program.parseAsync().catch(async (error: unknown) => {
   // The log does not answer: one line naming it (without its password), exit 3, so a supervisor can tell it apart.
   if (error instanceof EventStoreUnavailableError) {
     console.error(`EVENT_STORE_UNAVAILABLE ${error.message}`);
@@ -350,6 +394,7 @@ program.parseAsync().catch((error: unknown) => {
     process.exit(1);
   }
   // Role-file and configuration problems are the operator's to fix: say what and where, no stack.
+  const { RoleFileError } = await import('./commands/roles/roleFiles.js');
   console.error(error instanceof RoleFileError || error instanceof ConfigError ? error.message : error instanceof Error ? error.message : error);
   process.exit(1);
 });

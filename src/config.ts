@@ -54,6 +54,8 @@ export type Config = Readonly<{
   redisTimeoutMs: number;
   /** Longest one request to the graph (Kuzu) worker thread may take, beyond any wait it was asked for. */
   graphTimeoutMs: number;
+  /** Longest one graph_query may run in Kuzu before it is interrupted. */
+  graphQueryTimeoutMs: number;
   /** Longest one batch may take in the embedding worker thread. */
   embedTimeoutMs: number;
   /** Longest the duplicate warning may delay a create; past it the task is acknowledged without the warning, marked so. */
@@ -206,6 +208,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     chromaQueryTimeoutMs: int('VESPERA_CHROMA_QUERY_TIMEOUT_MS', 2000, 50, 60_000),
     redisTimeoutMs: int('VESPERA_REDIS_TIMEOUT_MS', 5000, 50, 60_000),
     graphTimeoutMs: int('VESPERA_GRAPH_TIMEOUT_MS', 10_000, 100, 600_000),
+    graphQueryTimeoutMs: int('VESPERA_GRAPH_QUERY_TIMEOUT_MS', 3000, 50, 60_000),
     embedTimeoutMs: int('VESPERA_EMBED_TIMEOUT_MS', 30_000, 100, 600_000),
     duplicateCheckMs: int('VESPERA_DUPLICATE_CHECK_MS', 200, 10, 10_000),
     probeIntervalMs: int('VESPERA_PROBE_INTERVAL_MS', 2000, 100, 600_000),

@@ -172,7 +172,10 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
           },
           content: op.file
             ? Object.fromEntries(op.file.types.map((type) => [type, { schema: { type: 'string' } }]))
-            : { 'application/json': { schema: output } },
+            : {
+                'application/json': { schema: output },
+                ...Object.fromEntries((op.documents ?? []).map((type) => [type, { schema: { type: 'string' } }])),
+              },
         },
         '429': ref('responses', 'RateLimited'),
         '4XX': ref('responses', 'Problem'),

@@ -41,6 +41,8 @@ export const CAPABILITIES = [
   'search',
   'role_management',
   'file_context',
+  /** Ask the graph read model read-only Cypher (`POST /graph/query`): every project's tasks, whatever else the token may read. */
+  'graph_query',
   /** Read the whole event log and the state as of any point (`/audit/*`). */
   'audit_reading',
   /** Undo a request, verify and rebuild read models, back up and restore (`audit_reading` included). */

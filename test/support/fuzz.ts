@@ -146,6 +146,14 @@ export const generator = (rnd: Random, known: Known) => {
       return some(known.roles, () => 'generalist');
     }
     if (name === 'name' && op.name === 'controlService') return some(known.services, () => 'cycle_detection');
+    // A graph query is Cypher: clean ones are read-only questions (random text would only be refused).
+    if (name === 'cypher' && op.name === 'graphQuery')
+      return rnd.pick([
+        'MATCH (t:Task) RETURN t.id, t.status LIMIT 5',
+        'MATCH (t:Task) RETURN count(t) AS n',
+        'MATCH (a:Task)-[d:DEPENDS_ON]->(b:Task) RETURN a.id, d.kind, b.id',
+      ]);
+    if (name === 'params' && op.name === 'graphQuery') return {};
     // The newest request is the one nothing later touched yet: the one an undo can reverse.
     if (name === 'correlationId')
       return known.requests.length ? known.requests.at(rnd.chance(0.8) ? -1 : -rnd.int(1, known.requests.length))! : 'none-yet';

@@ -6,8 +6,11 @@ import { analyticsOperations, type AnalyticsCatalogDeps } from './analytics.js';
 import { auditStateOperations, type AuditStateCatalogDeps } from './auditState.js';
 import type { CatalogDeps } from './deps.js';
 import type { AnyOperation } from './operation.js';
+import { graphQueryOperations, type GraphQueryCatalogDeps } from './graphQuery.js';
 import { interchangeOperations } from './interchange.js';
 import { orchestrationOperations, type OrchestrationDeps } from './orchestration.js';
+import { pictureOperations, type PictureCatalogDeps } from './pictures.js';
+import { projectHealthOperations, type ProjectHealthCatalogDeps } from './projectHealth.js';
 import { pluginOperations, type PluginCatalogDeps } from './plugins.js';
 import { projectOperations } from './projects.js';
 import { roleOperations, type RoleCatalogDeps } from './roles.js';
@@ -20,6 +23,9 @@ export type FullCatalogDeps = CatalogDeps &
   PluginCatalogDeps &
   OrchestrationDeps &
   AnalyticsCatalogDeps &
+  PictureCatalogDeps &
+  GraphQueryCatalogDeps &
+  ProjectHealthCatalogDeps &
   SearchCatalogDeps &
   ServiceCatalogDeps &
   AdminCatalogDeps &
@@ -33,6 +39,9 @@ export const buildCatalog = (deps: FullCatalogDeps): AnyOperation[] => [
   ...taskOperations(deps),
   ...orchestrationOperations(deps),
   ...analyticsOperations(deps),
+  ...pictureOperations(deps),
+  ...graphQueryOperations(deps),
+  ...projectHealthOperations(deps),
   ...projectOperations(deps),
   ...interchangeOperations(deps),
   ...roleOperations(deps),

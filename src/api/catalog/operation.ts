@@ -40,6 +40,11 @@ export type OperationResult<O> = Readonly<{
   position?: number;
   /** The resource's version, for `ETag`. */
   version?: number;
+  /**
+   * The answer as a document of its own media type (a picture: Mermaid, DOT, SVG): REST sends it as the body
+   * instead of the JSON, MCP as the tool's text. `body` still holds the JSON answer, checked against `output`.
+   */
+  document?: Readonly<{ contentType: string; text: string }>;
 }>;
 
 /**
@@ -66,6 +71,8 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
   etag?: boolean;
   /** A command that appends nothing to the log answers no `X-Vespera-Position`: false. Other commands do. */
   position?: boolean;
+  /** Media types the operation may answer besides JSON (see OperationResult.document), for OpenAPI. */
+  documents?: readonly string[];
   run: (input: I, ctx: OperationContext) => Promise<OperationResult<O>>;
 }>;
 

@@ -66,6 +66,7 @@ const HINTS: Readonly<Record<string, string | readonly string[]>> = {
     'Ask an administrator for a token with details.required; who_am_i lists yours.',
     'Ask an administrator for a token with details.required.',
   ],
+  GRAPH_QUERY_REFUSED: 'Send one read-only statement (MATCH … RETURN), values as params.',
   READ_MODEL_LAGGING: 'Retry in a moment.',
   VECTORS_UNAVAILABLE: ['Semantic tools are down: use search_tasks with mode=keyword meanwhile.', 'Semantic tools are down: retry later.'],
   SERVICE_NOT_FOUND: ['Use a service name from list_services.', 'Check the service name.'],

@@ -5,7 +5,7 @@ import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/t
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
-import type { AnyOperation } from '../catalog/operation.js';
+import type { AnyOperation, OperationResult } from '../catalog/operation.js';
 import { checkedIdempotencyKey, type IdempotencyKeys } from '../idempotency.js';
 import { invoker, type Call } from '../invoke.js';
 import type { Validators } from '../validation.js';
@@ -46,10 +46,13 @@ const INSTRUCTIONS =
   `${CONVENTIONS} ` +
   'Every write takes an optional idempotencyKey (8-128 of A-Z a-z 0-9 _ . : -, e.g. a UUID): resend the same call with the same key to retry it safely.';
 
-/** The structured answer of a tool: the operation's object as it is, anything else under `result`. */
-const toolResult = (op: AnyOperation, answer: unknown): CallToolResult => {
+/**
+ * The structured answer of a tool: the operation's object as it is, anything else under `result`. An answer that
+ * is a document of its own (a Mermaid picture) is the text itself, so an agent can paste it.
+ */
+const toolResult = (op: AnyOperation, { body: answer, document }: OperationResult<unknown>): CallToolResult => {
   const body = (answersObject(op) ? answer : { result: answer }) as Record<string, unknown>;
-  return { content: [{ type: 'text', text: renderLine(body) }], structuredContent: body };
+  return { content: [{ type: 'text', text: document ? document.text : renderLine(body) }], structuredContent: body };
 };
 
 /**
@@ -132,7 +135,7 @@ export const buildMcpServer = (deps: McpDeps): Server => {
         ...trace,
         ...argsAndFacts(op, args),
       });
-      return toolResult(op, result.body);
+      return toolResult(op, result);
     } catch (error) {
       if (error instanceof DomainError) return errorResult(error, undefined, tools());
       deps.logger.error({ err: error, tool: name, correlationId }, 'tool call failed');

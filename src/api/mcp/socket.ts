@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { mcpSession, type McpSession, type StdioDeps, type TokenSource } from './stdio.js';
+import type { TokenSource } from '../auth/tokenSource.js';
+import { mcpSession, type McpSession, type StdioDeps } from './stdio.js';
 
 /**
  * The owner of a data directory serves MCP to the other `vespera mcp` processes on it over a local socket

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from 'pino';
-import { ConfigError, DomainError } from '../../errors.js';
+import { DomainError } from '../../errors.js';
 import { writeAdminToken } from '../auth/bootstrap.js';
+import { readToken, tokenSource, type TokenSource } from '../auth/tokenSource.js';
 import type { Authorizer, Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
 import type { IdempotencyKeys } from '../idempotency.js';
@@ -32,31 +32,6 @@ export type StdioDeps = Readonly<{
   resourceChanges?: ResourceChanges;
   version: string;
 }>;
-
-/**
- * Where a session's token comes from, in this order: the variable, a file named by a variable, the admin token. A
- * bridged session (socket.ts) names the same: the token its bridge was given, or the file to read it from.
- */
-export type TokenSource = Readonly<{ kind: 'env'; token: string } | { kind: 'file' | 'admin'; file: string }>;
-
-export const tokenSource = (adminTokenFile: string, env: NodeJS.ProcessEnv): TokenSource =>
-  env.VESPERA_TOKEN?.trim()
-    ? { kind: 'env', token: env.VESPERA_TOKEN.trim() }
-    : env.VESPERA_TOKEN_FILE?.trim()
-      ? { kind: 'file', file: path.resolve(env.VESPERA_TOKEN_FILE.trim()) }
-      : { kind: 'admin', file: adminTokenFile };
-
-const readToken = (source: TokenSource): string => {
-  if (source.kind === 'env') return source.token;
-  const token = fs.existsSync(source.file) ? fs.readFileSync(source.file, 'utf8').trim() : '';
-  if (!token)
-    throw new ConfigError([
-      source.kind === 'file'
-        ? `VESPERA_TOKEN_FILE names ${source.file}, which holds no token`
-        : `Neither VESPERA_TOKEN nor VESPERA_TOKEN_FILE is set, and ${source.file} holds no token`,
-    ]);
-  return token;
-};
 
 /** What an agent is told to do when its token no longer works: the tool error's hint, with the command to run. */
 export const TOKEN_HINT =

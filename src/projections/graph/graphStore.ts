@@ -23,6 +23,22 @@ export type Reached = { id: string; distance: number };
 export type GraphDirection = 'dependencies' | 'dependents';
 export type GraphCheckpoint = { position: number; version: number };
 
+/** A value as JSON carries it: Kuzu's big integers and dates arrive as numbers (or strings) and ISO strings. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type GraphQueryParams = Readonly<Record<string, string | number | boolean | null | ReadonlyArray<string | number | boolean | null>>>;
+export type GraphQueryResult = { columns: string[]; rows: Record<string, JsonValue>[]; truncated: boolean };
+
+/** A query Kuzu could not run (its message), or one that ran past its time: the caller's doing, never the store's. */
+export class GraphQueryError extends Error {
+  constructor(
+    readonly code: 'GRAPH_QUERY_INVALID' | 'GRAPH_QUERY_TIMEOUT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GraphQueryError';
+  }
+}
+
 /** The writes the projection makes; implemented by the store and by the in-memory fold of a rebuild. */
 export interface GraphWriter {
   getTask(id: string): GraphTask | undefined;
@@ -47,6 +63,11 @@ export interface GraphStore extends GraphWriter {
   reach(id: string, direction: GraphDirection, maxDepth: number): Reached[];
   /** The shortest chain `from` → … → `to` following "depends on", or null. */
   shortestPath(from: string, to: string): string[] | null;
+  /**
+   * A caller's read-only Cypher (already checked by readOnlyCypher.ts) in a read-only transaction on a connection of
+   * its own: at most `maxRows` rows, stopped after `timeoutMs`. Throws GraphQueryError for what Kuzu refuses.
+   */
+  query(cypher: string, params: GraphQueryParams, limits: { maxRows: number; timeoutMs: number }): GraphQueryResult;
   /** Every dependency edge (both kinds), for the cycle check. */
   allEdges(): GraphEdge[];
   checkpoint(): GraphCheckpoint | undefined;

@@ -2,8 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import kuzu, { type KuzuValue, type PreparedStatement, type QueryResult } from 'kuzu';
-import type { GraphCheckpoint, GraphDirection, GraphEdge, GraphSnapshot, GraphStore, GraphTask, Reached } from './graphStore.js';
-import { sortSnapshot } from './graphStore.js';
+import type {
+  GraphCheckpoint,
+  GraphDirection,
+  GraphEdge,
+  GraphQueryParams,
+  GraphQueryResult,
+  GraphSnapshot,
+  GraphStore,
+  GraphTask,
+  JsonValue,
+  Reached,
+} from './graphStore.js';
+import { GraphQueryError, sortSnapshot } from './graphStore.js';
 
 type Row = Record<string, KuzuValue>;
 
@@ -57,6 +68,8 @@ export class KuzuGraphStore implements GraphStore {
   private readonly statements = new Map<string, PreparedStatement>();
   private inTransaction = false;
   private closed = false;
+  /** The connection callers' queries run on (graph_query), made on first use: its timeout never touches the projection's. */
+  private reader: kuzu.Connection | undefined;
 
   private constructor(
     private readonly db: kuzu.Database,
@@ -159,6 +172,41 @@ export class KuzuGraphStore implements GraphStore {
     return row ? [from, ...(row.inner as string[]), to] : null;
   }
 
+  query(cypher: string, params: GraphQueryParams, { maxRows, timeoutMs }: { maxRows: number; timeoutMs: number }): GraphQueryResult {
+    if (this.closed) throw new Error('the graph store is closed');
+    if (!this.reader) {
+      this.reader = new kuzu.Connection(this.db);
+      this.reader.initSync();
+      drain(this.reader.querySync(`CALL var_length_extend_max_depth=${MAX_TRAVERSAL_DEPTH}`));
+    }
+    const conn = this.reader;
+    conn.setQueryTimeout(timeoutMs);
+    drain(conn.querySync('BEGIN TRANSACTION READ ONLY'));
+    let results: QueryResult[] = [];
+    try {
+      const statement = conn.prepareSync(cypher);
+      if (!statement.isSuccess()) throw invalid(statement.getErrorMessage());
+      try {
+        const result = conn.executeSync(statement, params as Record<string, KuzuValue>);
+        results = Array.isArray(result) ? result : [result];
+      } catch (error) {
+        throw invalid((error as Error).message, timeoutMs);
+      }
+      const last = results.at(-1)!;
+      const rows: Record<string, JsonValue>[] = [];
+      while (rows.length < maxRows && last.hasNext()) rows.push(jsonRow(last.getNextSync()!));
+      return { columns: last.getColumnNamesSync(), rows, truncated: last.hasNext() };
+    } finally {
+      for (const r of results) r.close();
+      // A refused statement ends the transaction itself; then there is nothing to commit.
+      try {
+        drain(conn.querySync('COMMIT'));
+      } catch {
+        // no transaction left open
+      }
+    }
+  }
+
   allEdges(): GraphEdge[] {
     return this.run(Q.allEdges).map(toEdge);
   }
@@ -223,6 +271,7 @@ export class KuzuGraphStore implements GraphStore {
     if (this.closed) return;
     this.closed = true;
     this.statements.clear();
+    this.reader?.closeSync();
     this.conn.closeSync();
     this.db.closeSync();
   }
@@ -260,6 +309,25 @@ const drain = (result: QueryResult | QueryResult[]): Row[] => {
   }
   return rows;
 };
+
+/** Kuzu's message without its echo of the query; an interrupted one is reported as the timeout it was. */
+const invalid = (message: string, timeoutMs?: number): GraphQueryError =>
+  timeoutMs !== undefined && /interrupt|timeout/i.test(message)
+    ? new GraphQueryError('GRAPH_QUERY_TIMEOUT', `The query ran longer than ${timeoutMs} ms and was stopped.`)
+    : new GraphQueryError('GRAPH_QUERY_INVALID', message.split('\n')[0]!.slice(0, 1000));
+
+const jsonValue = (value: KuzuValue): JsonValue => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Array.isArray(value)) return value.map(jsonValue);
+  return jsonRow(value as Record<string, KuzuValue>);
+};
+
+const jsonRow = (row: Record<string, KuzuValue>): Record<string, JsonValue> =>
+  Object.fromEntries(Object.entries(row).map(([key, value]) => [key, jsonValue(value)]));
 
 const csvField = (value: string | number | null): string => {
   if (value === null) return '';

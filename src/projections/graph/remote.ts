@@ -7,7 +7,8 @@ import { spawnModuleWorker } from '../../util/worker.js';
 import type { ProjectorStatus } from '../projector.js';
 import type { CycleReport } from './cycleDetection.js';
 import type { GraphBlueGreenResult } from './index.js';
-import type { GraphCheckpoint, GraphSnapshot } from './graphStore.js';
+import { GraphQueryError } from './graphStore.js';
+import type { GraphCheckpoint, GraphQueryParams, GraphQueryResult, GraphSnapshot } from './graphStore.js';
 import type { GraphRequest, GraphWorkerData } from './worker.js';
 
 type Reply = {
@@ -21,6 +22,7 @@ type Reply = {
   checkpoint?: GraphCheckpoint | null;
   progress?: GraphRebuildProgress;
   rebuilt?: GraphBlueGreenResult;
+  answer?: GraphQueryResult & { position: number };
 };
 
 export type GraphRebuildProgress = Readonly<{ phase: string; position: number; events: number }>;
@@ -37,6 +39,12 @@ export type GraphModelHandle = Readonly<{
   dump: () => Promise<GraphSnapshot>;
   /** Everything the graph holds with the checkpoint it holds it at, taken in one step (for verify). */
   cut: () => Promise<{ checkpoint: GraphCheckpoint | null; graph: GraphSnapshot }>;
+  /** A caller's read-only Cypher (see GraphStore.query); what Kuzu refuses comes back as a GraphQueryError. */
+  query: (
+    cypher: string,
+    params: GraphQueryParams,
+    limits: { maxRows: number; timeoutMs: number },
+  ) => Promise<GraphQueryResult & { position: number }>;
   /** The worker thread as a dependency: `down` once a request to it went unanswered past its timeout. */
   health: () => DependencyStatus;
   /** Blue-green rebuild in the worker (see GraphModel.rebuild); the signal asks the worker to give it up. */
@@ -76,7 +84,9 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
       if (!waiting) return;
       clearTimeout(waiting.timer);
       health.succeeded();
-      if (reply.error) waiting.reject(new DomainError(reply.code ?? 'GRAPH_MODEL_ERROR', 503, reply.error));
+      if (reply.error && (reply.code === 'GRAPH_QUERY_INVALID' || reply.code === 'GRAPH_QUERY_TIMEOUT'))
+        waiting.reject(new GraphQueryError(reply.code, reply.error));
+      else if (reply.error) waiting.reject(new DomainError(reply.code ?? 'GRAPH_MODEL_ERROR', 503, reply.error));
       else waiting.resolve(reply);
     });
     worker.once('error', (error) => {
@@ -145,6 +155,7 @@ export const startGraphWorker = async (data: GraphWorkerData, { timeoutMs = 10_0
       const reply = await ask({ type: 'dump' }, 60_000);
       return { checkpoint: reply.checkpoint ?? null, graph: reply.dump! };
     },
+    query: async (cypher, params, limits) => (await ask({ type: 'query', cypher, params, ...limits }, limits.timeoutMs)).answer!,
     health: () => health.status(),
     rebuild: async (onProgress, signal) => {
       signal?.throwIfAborted();

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openStoreFromSpec, type EventStoreSpec } from '../../eventstore/spec.js';
+import type { GraphQueryParams } from './graphStore.js';
 import { startGraphModel } from './index.js';
 
 /** What the API thread hands the graph thread: where the log and the graph live. */
@@ -16,6 +17,7 @@ export type GraphRequest =
   | { id: number; type: 'waitFor'; position: number; timeoutMs: number }
   | { id: number; type: 'checkCycles' }
   | { id: number; type: 'dump' }
+  | { id: number; type: 'query'; cypher: string; params: GraphQueryParams; maxRows: number; timeoutMs: number }
   | { id: number; type: 'rebuild' }
   | { id: number; type: 'abortRebuild' }
   | { id: number; type: 'stop' };
@@ -52,6 +54,9 @@ const main = async () => {
         case 'dump':
           // Checkpoint and dump in one synchronous step: no batch can land between them (verify's consistent cut).
           return { checkpoint: model.graph.checkpoint() ?? null, dump: model.graph.dump() };
+        case 'query':
+          // The position read in the same synchronous step as the query: exactly what the answer reflects.
+          return { answer: { ...model.graph.query(request.cypher, request.params, request), position: model.projector.status().position } };
         case 'rebuild': {
           const abort = (rebuild = new AbortController());
           try {

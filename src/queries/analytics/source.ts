@@ -100,3 +100,9 @@ export const graphSource = (graph: GraphStore): AdjacencySource => ({
   },
   reach: (taskId, direction, maxDepth) => graph.reach(taskId, direction, maxDepth),
 });
+
+/** Title of every task of a project (the graph model holds no titles): for the pictures. */
+export const taskTitles =
+  (db: Database.Database) =>
+  (projectId: string): Map<string, string> =>
+    new Map(prepared<[string]>(db, 'SELECT id, title FROM tasks WHERE project_id = ?').raw(true).all(projectId) as [string, string][]);

@@ -94,8 +94,8 @@ describe('MCP tools from the operation catalog', () => {
       'validate_role_assignment',
       'find_suitable_roles',
     ];
-    /** Standard tools Vespera V2 did not have (typed links, issue 15). */
-    const BEYOND_V2 = ['link_tasks', 'unlink_tasks'];
+    /** Standard tools Vespera V2 did not have (typed links, issue 15; the Mermaid picture, issue 16). */
+    const BEYOND_V2 = ['link_tasks', 'unlink_tasks', 'get_project_graph'];
 
     it('serves as core exactly the agent loop: find, claim, keep, finish and file work', async () => {
       const names = (await listTools('core')).tools.map((t) => t.name);
@@ -136,9 +136,9 @@ describe('MCP tools from the operation catalog', () => {
       for (const tool of list.tools) expect(tool.title, tool.name).to.be.a('string');
     });
 
-    it('keeps all within 12,000 tokens, core tools still in full', async () => {
+    it('keeps all within 13,000 tokens, core tools still in full', async () => {
       const list = await listTools('all');
-      expect(tokensOf(list)).to.be.at.most(12_000);
+      expect(tokensOf(list)).to.be.at.most(13_000);
       for (const tool of list.tools.filter((t) => (CORE_TOOLS as readonly string[]).includes(t.name)))
         expect(tool.title, tool.name).to.be.a('string');
     });

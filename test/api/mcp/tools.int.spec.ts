@@ -182,6 +182,43 @@ const BUILDERS: Record<string, Builder> = {
     ok: async (fx) => ({ args: { id: fx.blocked, to: fx.base } }),
     refused: async (fx) => ({ args: { id: MISSING, to: fx.base }, code: 'TASK_NOT_FOUND' }),
   },
+  get_project_graph: {
+    // The default (Mermaid) answers several lines of text: projectGraph.int.spec.ts checks it; json is one line.
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId, format: 'json' },
+      check: (body) => {
+        expect(body.edges).to.deep.include({ from: fx.blocked, to: fx.base, kind: 'hard' });
+      },
+    }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
+  graph_query: {
+    ok: async (fx) => ({
+      args: { cypher: 'MATCH (t:Task {id: $id})-[:DEPENDS_ON]->(d:Task) RETURN d.id AS id', params: { id: fx.blocked } },
+      check: (body) => {
+        expect(body.rows).to.deep.equal([{ id: fx.base }]);
+      },
+    }),
+    refused: async () => ({ args: { cypher: "CREATE (:Task {id: 'x'})" }, code: 'GRAPH_QUERY_REFUSED' }),
+  },
+  get_project_health: {
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId },
+      check: (body) => {
+        expect(body.blockedChains.count).to.be.at.least(1);
+      },
+    }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
+  get_recommendations: {
+    ok: async (fx) => ({
+      args: { projectId: fx.projectId },
+      check: (body) => {
+        expect(body.items.map((i: { taskId: string }) => i.taskId)).to.include(fx.base);
+      },
+    }),
+    refused: async () => ({ args: { projectId: 'no-such-project' }, code: 'PROJECT_NOT_FOUND' }),
+  },
   create_project: {
     ok: async () => ({ args: { name: `Project ${Date.now()}` } }),
     refused: async (fx) => ({ args: { id: fx.projectId, name: 'Again' }, code: 'PROJECT_EXISTS' }),
