@@ -51,6 +51,8 @@ export type HttpClient = Readonly<{
   url: string;
   /** `path` is below /api/v1; `query` values that are undefined are left out, arrays are sent as comma lists. */
   request: <T = unknown>(method: string, path: string, options?: { query?: Query; body?: unknown }) => Promise<T>;
+  /** The same request for an answer that is a document (a picture, an exported file): its media type and text. */
+  requestText: (method: string, path: string, options?: { query?: Query; body?: unknown }) => Promise<{ contentType: string; text: string }>;
 }>;
 
 export type HttpClientOptions = Readonly<{ dataDir: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }>;
@@ -67,7 +69,7 @@ const queryString = (query: Query = {}): string => {
   return text ? `?${text}` : '';
 };
 
-type Answer = { status: number; statusText: string; text: string };
+type Answer = { status: number; statusText: string; contentType: string; text: string };
 
 /**
  * One request with node:http (node:https loaded only for an https URL). Not fetch: bringing up its undici stack costs
@@ -84,7 +86,12 @@ const send = async (url: URL, method: string, headers: Record<string, string>, b
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            contentType: String(res.headers['content-type'] ?? ''),
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
       },
     );
@@ -108,10 +115,10 @@ export const httpClient = ({ dataDir, env = process.env, timeoutMs = DEFAULT_TIM
   const token = readToken(tokenSource(dataFiles(dataDir).adminToken, env));
   // The role the caller acts for, recorded in the events it causes (as VESPERA_ROLE does for `vespera mcp`).
   const role = env.VESPERA_ROLE?.trim();
-  const request = async <T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> => {
+  const exchange = async (method: string, path: string, options: { query?: Query; body?: unknown }, accept: string): Promise<Answer> => {
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
-      accept: 'application/json, application/problem+json',
+      accept,
       ...(role ? { 'x-vespera-role': role } : {}),
       ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
     };
@@ -128,17 +135,31 @@ export const httpClient = ({ dataDir, env = process.env, timeoutMs = DEFAULT_TIM
       const why = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
       throw new Unreachable(`The server at ${url} (from ${from}) does not answer: ${why}.`);
     }
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    let problem: Record<string, unknown> = {};
+    try {
+      const parsed = answer.text ? (JSON.parse(answer.text) as unknown) : undefined;
+      if (parsed && typeof parsed === 'object') problem = parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: the status line and the text say what happened
+    }
+    const code = typeof problem.code === 'string' ? problem.code : `HTTP_${answer.status}`;
+    const detail = typeof problem.detail === 'string' ? problem.detail : answer.text.slice(0, 200) || answer.statusText;
+    throw new Refusal(answer.status, code, detail, problem);
+  };
+  const request = async <T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> => {
+    const answer = await exchange(method, path, options, 'application/json, application/problem+json');
     let body: unknown;
     try {
       body = answer.text ? JSON.parse(answer.text) : undefined;
     } catch {
       body = undefined;
     }
-    if (answer.status >= 200 && answer.status < 300) return body as T;
-    const problem = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    const code = typeof problem.code === 'string' ? problem.code : `HTTP_${answer.status}`;
-    const detail = typeof problem.detail === 'string' ? problem.detail : answer.text.slice(0, 200) || answer.statusText;
-    throw new Refusal(answer.status, code, detail, problem);
+    return body as T;
   };
-  return { url, request };
+  const requestText = async (method: string, path: string, options: { query?: Query; body?: unknown } = {}) => {
+    const answer = await exchange(method, path, options, '*/*');
+    return { contentType: answer.contentType, text: answer.text };
+  };
+  return { url, request, requestText };
 };

@@ -3,7 +3,7 @@ import { Argument, InvalidArgumentError, Option, type Command, type CommanderErr
 import { ConfigError } from '../errors.js';
 import { PRIORITIES, TASK_STATUSES } from '../events/vocabulary.js';
 import { httpClient, Refusal, Unreachable, type HttpClient } from './httpClient.js';
-import { taskLines, taskTable, usageTable, searchTable, type Page, type SearchAnswer, type Task, type UsageAnswer } from './tasksOutput.js';
+import { table, taskLines, taskTable, usageTable, searchTable, type Page, type SearchAnswer, type Task, type UsageAnswer } from './tasksOutput.js';
 
 /**
  * The task commands of `vespera` (ready, list, show, create, claim, heartbeat, done, status, dep, search, usage): each
@@ -21,7 +21,7 @@ export type TaskCliDeps = Readonly<{
 class UsageError extends Error {}
 
 type Outcome = { json: unknown; text: string; note?: string; exitCode?: number };
-type Work = (client: Pick<HttpClient, 'request'>) => Promise<Outcome>;
+type Work = (client: Pick<HttpClient, 'request' | 'requestText'>) => Promise<Outcome>;
 
 const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
@@ -50,7 +50,8 @@ export const registerTaskCommands = (program: Command, deps: TaskCliDeps): void 
     try {
       // Made at the first request, so a usage error found first exits 2 even when no server runs.
       let client: HttpClient | undefined;
-      const outcome = await work({ request: (...args) => (client ??= httpClient({ dataDir: deps.dataDir(), env })).request(...args) });
+      const connected = () => (client ??= httpClient({ dataDir: deps.dataDir(), env }));
+      const outcome = await work({ request: (...args) => connected().request(...args), requestText: (...args) => connected().requestText(...args) });
       process.stdout.write(json ? `${JSON.stringify(outcome.json)}\n` : outcome.text ? `${outcome.text}\n` : '');
       // Under --json the answer says it all (counts, cursors, warnings): stderr stays empty for scripts.
       if (outcome.note && !json) process.stderr.write(`${outcome.note}\n`);
@@ -353,6 +354,63 @@ export const registerTaskCommands = (program: Command, deps: TaskCliDeps): void 
       }),
     );
 
+  command(program, 'graph', 'A project’s dependency graph, critical path marked (GET /projects/:id/graph)')
+    .option('--project <id>', 'the project (default `default`)', 'default')
+    .addOption(new Option('--format <format>', 'mermaid (default), dot, svg or json').choices(['mermaid', 'dot', 'svg', 'json']))
+    .option('--out <file>', 'write the picture to this file instead of stdout')
+    .action((opts: { project: string; format?: string; out?: string; json?: boolean }) =>
+      execute(opts.json, async (client) => {
+        const format = opts.json ? 'json' : (opts.format ?? 'mermaid');
+        if (opts.json && opts.format && opts.format !== 'json')
+          throw new UsageError('--json prints the graph as JSON: leave out --format, or drop --json.');
+        const { text } = await client.requestText('GET', `/projects/${path(opts.project)}/graph`, { query: { format } });
+        const written = writeOut(opts.out, text);
+        return {
+          json: format === 'json' ? (JSON.parse(text) as unknown) : text,
+          text: written ? '' : text.replace(/\n$/, ''),
+          ...(written ? { note: written } : {}),
+        };
+      }),
+    );
+
+  command(program, 'import <system> <file>', 'Import a Taskmaster tasks.json or a Beads issues.jsonl (POST /import/taskmaster|beads)')
+    .option('--tag <tag>', 'Taskmaster: only this tag')
+    .option('--project <id>', 'into this project (default: a project per tag, or the Beads id prefix)')
+    .option('--dry-run', 'report what the import would do, write nothing')
+    .option('--skip-missing', 'leave out references to ids the file does not hold instead of refusing')
+    .action((system: string, file: string, opts: { tag?: string; project?: string; dryRun?: boolean; skipMissing?: boolean; json?: boolean }) =>
+      execute(opts.json, async (client) => {
+        if (system !== 'taskmaster' && system !== 'beads') throw new UsageError(`Import from taskmaster or beads, not ${JSON.stringify(system)}.`);
+        if (opts.tag && system !== 'taskmaster') throw new UsageError('--tag is for Taskmaster files.');
+        const content = readIn(file);
+        const answer = await client.request<ImportAnswer>('POST', `/import/${system}`, {
+          body: defined({ content, tag: opts.tag, projectId: opts.project, dryRun: opts.dryRun, skipMissing: opts.skipMissing }),
+        });
+        return { json: answer, ...importTable(answer) };
+      }),
+    );
+
+  command(program, 'export', 'A project as a Taskmaster tasks.json or a Beads issues.jsonl (GET /projects/:id/export)')
+    .option('--project <id>', 'the project (default `default`)', 'default')
+    .addOption(new Option('--format <format>', 'taskmaster or beads').choices(['taskmaster', 'beads']).makeOptionMandatory())
+    .option('--out <file>', 'write the file here instead of stdout')
+    .action((opts: { project: string; format: string; out?: string; json?: boolean }) =>
+      execute(opts.json, async (client) => {
+        const { text } = await client.requestText('GET', `/projects/${path(opts.project)}/export`, { query: { format: opts.format } });
+        const written = writeOut(opts.out, text);
+        return {
+          json: {
+            projectId: opts.project,
+            format: opts.format,
+            bytes: Buffer.byteLength(text),
+            ...(opts.out ? { file: opts.out } : { content: text }),
+          },
+          text: written ? '' : text.replace(/\n$/, ''),
+          ...(written ? { note: written } : {}),
+        };
+      }),
+    );
+
   command(program, 'usage', 'A project’s reported usage (tokens, cost) and time in progress (GET /projects/:id/usage)')
     .option('--project <id>', 'the project (default `default`)', 'default')
     .option('--by <group>', 'break the totals down by task, agent, role or model (default task)')
@@ -373,3 +431,53 @@ type ClaimAnswer = {
   task: Task | null;
   skipped?: Array<{ taskId: string; files: string[]; holder: string }>;
 };
+
+/** A file the command reads (`-` is stdin); one it cannot read is a usage problem, exit 2. */
+const readIn = (file: string): string => {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
+  }
+};
+
+/** Writes `text` to `file` when one is named, and says so; undefined when the text goes to stdout. */
+const writeOut = (file: string | undefined, text: string): string | undefined => {
+  if (!file) return undefined;
+  fs.writeFileSync(file, text);
+  return `Wrote ${Buffer.byteLength(text).toLocaleString('en-US')} bytes to ${file}.`;
+};
+
+type ImportAnswer = {
+  system: string;
+  dryRun: boolean;
+  position: number | null;
+  projects: Array<{
+    projectId: string;
+    tag?: string;
+    projectCreated: boolean;
+    tasks: { inFile: number; created: number; updated: number; unchanged: number };
+    dependencies: { inFile: number; added: number };
+    links: { inFile: number; added: number };
+    skippedCount: number;
+  }>;
+};
+
+const importTable = (answer: ImportAnswer): Pick<Outcome, 'text' | 'note'> => ({
+  text: table(
+    ['project', 'tasks in file', 'created', 'updated', 'unchanged', 'dependencies added', 'links added', 'skipped'],
+    answer.projects.map((p) => [
+      `${p.projectId}${p.projectCreated ? ' (new)' : ''}`,
+      String(p.tasks.inFile),
+      String(p.tasks.created),
+      String(p.tasks.updated),
+      String(p.tasks.unchanged),
+      String(p.dependencies.added),
+      String(p.links.added),
+      String(p.skippedCount),
+    ]),
+  ),
+  note: answer.dryRun
+    ? 'Dry run: nothing was written.'
+    : `Imported from ${answer.system}${answer.position === null ? '; nothing to change' : ` up to position ${answer.position}`}.`,
+});

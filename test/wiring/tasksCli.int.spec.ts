@@ -297,6 +297,56 @@ describe('vespera task commands against a running server', function () {
     });
   });
 
+  describe('graph, import and export', () => {
+    const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/interchange');
+
+    it('imports a Taskmaster file with a dry run first (nothing written), then for real, with a table per project', async () => {
+      const dry = await vespera(['import', 'taskmaster', path.join(FIXTURES, 'tasks.json'), '--tag', 'master', '--project', 'tm', '--dry-run']);
+      expect(dry.code, dry.stderr).to.equal(0);
+      expect(dry.stderr).to.include('Dry run: nothing was written.');
+      expect((await api(app.baseUrl, 'GET', '/api/v1/projects/tm')).status).to.equal(404);
+      const run = await vespera(['import', 'taskmaster', path.join(FIXTURES, 'tasks.json'), '--tag', 'master', '--project', 'tm']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.match(/^tm \(new\)\s+9\s+9\s+0\s+0\s+8\s/m);
+      const again = json(await vespera(['import', 'taskmaster', path.join(FIXTURES, 'tasks.json'), '--tag', 'master', '--project', 'tm', '--json']));
+      expect(again.projects[0].tasks).to.deep.equal({ inFile: 9, created: 0, updated: 0, unchanged: 9 });
+    });
+
+    it('prints the project’s graph as Mermaid by default, DOT, SVG to a file, and JSON with --json', async () => {
+      const mermaid = await vespera(['graph', '--project', 'tm']);
+      expect(mermaid.code, mermaid.stderr).to.equal(0);
+      expect(mermaid.stdout).to.match(/^flowchart/);
+      const dot = await vespera(['graph', '--project', 'tm', '--format', 'dot']);
+      expect(dot.stdout).to.match(/^digraph/);
+      const file = path.join(tmpDir(), 'tm.svg');
+      const svg = await vespera(['graph', '--project', 'tm', '--format', 'svg', '--out', file]);
+      expect(svg.code, svg.stderr).to.equal(0);
+      expect(svg.stdout).to.equal('');
+      expect(fs.readFileSync(file, 'utf8')).to.include('<svg');
+      const answer = json(await vespera(['graph', '--project', 'tm', '--json']));
+      expect(answer.nodes).to.have.length(9);
+      expect(answer.edges).to.have.length(8);
+    });
+
+    it('exports the project to Beads JSONL and Taskmaster JSON, and refuses an unknown system or a missing file with exit 2', async () => {
+      const beads = await vespera(['export', '--project', 'tm', '--format', 'beads']);
+      expect(beads.code, beads.stderr).to.equal(0);
+      expect(
+        beads.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { title: string }),
+      ).to.have.length(9);
+      const file = path.join(tmpDir(), 'tasks.json');
+      const taskmaster = json(await vespera(['export', '--project', 'tm', '--format', 'taskmaster', '--out', file, '--json']));
+      expect(taskmaster).to.include({ projectId: 'tm', format: 'taskmaster', file });
+      expect(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')) as object)).to.have.length(1);
+      expect((await vespera(['import', 'jira', file])).code).to.equal(2);
+      expect((await vespera(['import', 'beads', path.join(tmpDir(), 'missing.jsonl')])).code).to.equal(2);
+      expect((await vespera(['graph', '--project', 'nowhere'])).code).to.equal(1);
+    });
+  });
+
   describe('finding the server and the token', () => {
     it('prefers VESPERA_URL to the server.json of the data directory', async () => {
       const dir = tmpDir();
