@@ -329,6 +329,12 @@ const refresh = (() => {
   };
 })();
 
+// Leases run out and claims go quiet with no event to say so: the health view also reloads twice a minute.
+const HEALTH_EVERY_MS = 30_000;
+setInterval(() => {
+  if (state.me && state.view === 'health') refresh.request('view');
+}, HEALTH_EVERY_MS);
+
 // ─── Writes (tokens with task_creation / task_modification only) ──────────────────────────────────
 
 const createTask = async (input) => {
