@@ -21,12 +21,17 @@ export class ApiError extends Error {
   }
 }
 
-export const api = async (method, path, { query, body, bearer = token.get() } = {}) => {
+/**
+ * `minPosition` goes as `X-Vespera-Min-Position` (the routes whose input has no `minPosition` field read only the
+ * header): the server waits until its read model has applied that log position.
+ */
+export const api = async (method, path, { query, body, bearer = token.get(), minPosition } = {}) => {
   const url = new URL(`/api/v1${path}`, location.origin);
   for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
   const headers = { accept: 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (minPosition !== undefined) headers['x-vespera-min-position'] = String(minPosition);
   const response = await fetch(url, {
     method,
     headers,

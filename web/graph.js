@@ -1,7 +1,9 @@
 /**
  * The dependency graph: cytoscape with the dagre layout (both served from this origin, /vendor/), prerequisites to
  * the left of what waits for them. Critical tasks (zero slack by CPM) and the edges of the critical chains are drawn
- * red; every open task the critical-path route timed shows its slack under its title.
+ * red; every open task shows its slack under its title. All of it is the graph route's answer
+ * (`GET /projects/:id/graph`, docs/graph.md): an edge `{from, to}` says `from` waits on `to`, so it is drawn from
+ * `to` to `from`.
  */
 import cytoscape from '/vendor/cytoscape.esm.min.mjs';
 import dagre from '/vendor/cytoscape-dagre.min.mjs';
@@ -52,38 +54,44 @@ const STYLE = [
   { selector: 'edge.critical', style: { width: '3px', 'line-color': '#d1242f', 'target-arrow-color': '#d1242f' } },
 ];
 
-/** Pairs `dependsOn>taskId` that lie on a critical chain (chains list tasks from first to last). */
-const criticalEdges = (chains) => {
+/** Pairs `dependsOn>taskId` that lie on the critical path (listed from first task to last). */
+const criticalEdges = (path) => {
   const pairs = new Set();
-  for (const chain of chains) for (let i = 1; i < chain.length; i++) pairs.add(`${chain[i - 1]}>${chain[i]}`);
+  for (let i = 1; i < path.length; i++) pairs.add(`${path[i - 1]}>${path[i]}`);
   return pairs;
 };
 
+const DONE = new Set(['completed', 'cancelled']);
+const slackLabel = (node) => (node.status === 'completed' ? 'done' : DONE.has(node.status) ? '' : `slack ${Math.round(node.slack * 100) / 100} h`);
+
 /**
- * Draws (or redraws) the graph in `container`. `tasks`: the project's tasks; `edges`: `{taskId, dependsOn, kind}`;
- * `critical`: the critical-path answer (`timings`, `criticalChains`). Returns the cytoscape instance.
+ * Draws (or redraws) the graph in `container`. `nodes` and `edges` as the graph route answers them (`nodes` may be
+ * a part of its nodes); `criticalPath`: its ids in order. Returns the cytoscape instance.
  */
-export const drawGraph = (container, { tasks, edges, critical, onSelect }) => {
-  const timing = new Map(critical.timings.map((t) => [t.id, t]));
-  const onChain = criticalEdges(critical.criticalChains);
-  const known = new Set(tasks.map((t) => t.id));
+export const drawGraph = (container, { nodes, edges, criticalPath, onSelect }) => {
+  const onPath = criticalEdges(criticalPath);
+  const known = new Set(nodes.map((t) => t.id));
   const elements = [];
-  for (const task of tasks) {
-    const t = timing.get(task.id);
-    const slack = t ? `slack ${Math.round(t.slack * 100) / 100} h` : task.status === 'completed' ? 'done' : '';
+  for (const node of nodes) {
+    const slack = slackLabel(node);
     elements.push({
       group: 'nodes',
-      data: { id: task.id, label: slack ? `${task.title}\n${slack}` : task.title, colour: STATUS_COLOURS[task.status] ?? '#ffffff', slack: t?.slack },
-      classes: t?.critical ? 'critical' : '',
+      data: {
+        id: node.id,
+        label: slack ? `${node.title}\n${slack}` : node.title,
+        colour: STATUS_COLOURS[node.status] ?? '#ffffff',
+        slack: node.slack,
+      },
+      classes: node.critical ? 'critical' : '',
     });
   }
   for (const edge of edges) {
-    if (!known.has(edge.taskId) || !known.has(edge.dependsOn)) continue;
-    const key = `${edge.dependsOn}>${edge.taskId}`;
+    if (!known.has(edge.from) || !known.has(edge.to)) continue;
+    const key = `${edge.to}>${edge.from}`;
     elements.push({
       group: 'edges',
-      data: { id: key, source: edge.dependsOn, target: edge.taskId },
-      classes: [edge.kind === 'soft' ? 'soft' : '', onChain.has(key) ? 'critical' : ''].join(' ').trim(),
+      data: { id: key, source: edge.to, target: edge.from },
+      classes: [edge.kind === 'soft' ? 'soft' : '', onPath.has(key) ? 'critical' : ''].join(' ').trim(),
     });
   }
   const same = container.cy && sameElements(container.cy, elements);

@@ -6,11 +6,21 @@
 import { allPages, api, ApiError, holds, token } from './api.js';
 import { show } from './dom.js';
 import { Feed } from './feed.js';
-import { renderAgents, renderBoard, renderBoardToolbar, renderDetail, renderGraphFrame, renderProjects, renderReady, renderTree } from './views.js';
+import {
+  renderAgents,
+  renderBoard,
+  renderBoardToolbar,
+  renderDetail,
+  renderGraphFrame,
+  renderHealth,
+  renderNext,
+  renderProjects,
+  renderReady,
+  renderTree,
+} from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ['projects', 'board', 'tree', 'graph', 'ready', 'agents'];
-const DEPENDENCY_EVENTS = ['DependencyAdded', 'DependencyRemoved'];
+const VIEWS = ['projects', 'board', 'tree', 'graph', 'ready', 'next', 'health', 'agents'];
 const PROJECT_LIST_EVENTS = ['ProjectCreated', 'TaskCreated', 'TaskDeleted'];
 /** Tasks the graph draws at most before it leaves the finished ones out. */
 const GRAPH_MAX = 1500;
@@ -24,10 +34,8 @@ const state = {
   filter: '',
   tasks: [],
   tasksById: new Map(),
-  /** `dependsOn>taskId` → the dependency, folded from the project's DependencyAdded/Removed events. */
-  edges: new Map(),
-  edgesReady: false,
-  depsSubscribed: false,
+  /** The role the Next view recommends for; undefined: any role. */
+  role: undefined,
   selected: undefined,
   /** The highest log position any event brought: reads wait for the read model to pass it. */
   position: 0,
@@ -62,7 +70,6 @@ const signIn = async (candidate) => {
   feed = new Feed({
     token: candidate,
     onEvent,
-    onCaughtUp,
     onStatus: (status) => {
       $('live').textContent = status;
       $('live').className = `live state-${status}`;
@@ -140,47 +147,22 @@ const openTask = (id) => go({ task: id });
 
 const switchProject = (projectId) => {
   feed.unsubscribe(`p${state.subscription}`);
-  feed.unsubscribe(`d${state.subscription}`);
   state.projectId = projectId;
   state.tasks = [];
   state.tasksById = new Map();
-  state.edges = new Map();
-  state.edgesReady = false;
-  state.depsSubscribed = false;
   state.subscription += 1;
-  // Everything of the project from now on; its dependencies once the graph is first shown (subscribeDependencies).
+  // Everything of the project from now on: each event reloads the view on screen (a dependency redraws the graph).
   feed.subscribe(`p${state.subscription}`, { projectId });
   renderProjectSelect();
-};
-
-/** The graph's edges: the project's dependency events from the start of the log, then live. */
-const subscribeDependencies = () => {
-  if (state.depsSubscribed) return;
-  state.depsSubscribed = true;
-  feed.subscribe(`d${state.subscription}`, { projectId: state.projectId, types: DEPENDENCY_EVENTS, fromPosition: 1 });
 };
 
 const onEvent = (message, sub) => {
   state.position = Math.max(state.position, message.position);
   if (sub === 'projects') return refresh.request('projects');
-  if (sub === `d${state.subscription}`) {
-    const { taskId, dependsOn, kind } = message.data;
-    const key = `${dependsOn}>${taskId}`;
-    if (message.type === 'DependencyAdded') state.edges.set(key, { taskId, dependsOn, kind });
-    else state.edges.delete(key);
-    if (state.edgesReady && state.view === 'graph') refresh.request('view');
-    return;
-  }
   if (sub !== `p${state.subscription}`) return;
   refresh.request('view');
   const { taskId, dependsOn } = message.data ?? {};
   if (state.selected && (taskId === state.selected || dependsOn === state.selected)) refresh.request('detail');
-};
-
-const onCaughtUp = (sub) => {
-  if (sub !== `d${state.subscription}` || state.edgesReady) return;
-  state.edgesReady = true;
-  if (state.view === 'graph') refresh.request('view');
 };
 
 // ─── Loading and rendering ───────────────────────────────────────────────────────────────────────
@@ -207,6 +189,7 @@ const renderProjectSelect = () => {
 };
 
 const at = () => (state.position > 0 ? state.position : undefined);
+const projectPath = () => `/projects/${encodeURIComponent(state.projectId)}`;
 
 /** What the board, the agents and the graph show of a task (the task panel reads the whole task). */
 const TASK_FIELDS = 'title,status,priority,ready,estimate,role,claimedBy,leaseExpiresAt,statusNote,files,parentId,createdAt,version';
@@ -239,22 +222,20 @@ const loaders = {
   },
   graph: async () => {
     const root = $('view-graph');
-    subscribeDependencies();
-    const [critical] = await Promise.all([
-      api('GET', `/projects/${encodeURIComponent(state.projectId)}/critical-path`, { query: { limit: 200, minPosition: at() } }).catch((error) => {
-        if (error instanceof ApiError && error.code === 'PROJECT_NOT_FOUND') return undefined;
-        throw error;
-      }),
-      loadTasks(),
-    ]);
-    if (!critical) return show(root, 'This project has no tasks yet.');
-    if (!state.edgesReady) return show(root, 'Reading the dependencies…');
+    // One request: every task with its slack, every dependency, the critical path (docs/graph.md).
+    const picture = await api('GET', `${projectPath()}/graph`, { query: { format: 'json' }, minPosition: at() }).catch((error) => {
+      if (error instanceof ApiError && (error.code === 'PROJECT_NOT_FOUND' || error.code === 'GRAPH_TOO_LARGE')) return error;
+      throw error;
+    });
+    if (picture instanceof ApiError) return show(root, picture.code === 'GRAPH_TOO_LARGE' ? picture.message : 'This project has no tasks yet.');
+    if (picture.nodes.length === 0) return show(root, 'This project has no tasks yet.');
     // Past GRAPH_MAX tasks the layout would take long: the finished ones are left out (the schedule ignores them).
-    const open = state.tasks.length > GRAPH_MAX ? state.tasks.filter((t) => t.status !== 'completed' && t.status !== 'cancelled') : state.tasks;
-    const note = open === state.tasks ? undefined : `${state.tasks.length - open.length} completed or cancelled tasks are not drawn.`;
-    const canvas = renderGraphFrame(root, { critical, tasksById: state.tasksById, note }, { onOpen: openTask });
+    const nodes =
+      picture.nodes.length > GRAPH_MAX ? picture.nodes.filter((t) => t.status !== 'completed' && t.status !== 'cancelled') : picture.nodes;
+    const note = nodes === picture.nodes ? undefined : `${picture.nodes.length - nodes.length} completed or cancelled tasks are not drawn.`;
+    const canvas = renderGraphFrame(root, { picture, note }, { onOpen: openTask });
     const { drawGraph } = await import('./graph.js');
-    drawGraph(canvas, { tasks: open, edges: [...state.edges.values()], critical, onSelect: openTask });
+    drawGraph(canvas, { nodes, edges: picture.edges, criticalPath: picture.criticalPath, onSelect: openTask });
   },
   ready: async () => {
     const roles = (await api('GET', '/roles')).items.map((r) => r.name);
@@ -265,6 +246,21 @@ const loaders = {
       }));
     const queues = await Promise.all([queue(undefined), ...roles.map(queue)]);
     renderReady($('view-ready'), { queues }, { onOpen: openTask });
+  },
+  next: async () => {
+    const [roles, next] = await Promise.all([
+      api('GET', '/roles'),
+      api('GET', `${projectPath()}/recommendations`, { query: { role: state.role, limit: 20 }, minPosition: at() }),
+    ]);
+    const onRole = (role) => {
+      state.role = role || undefined;
+      refresh.request('view');
+    };
+    renderNext($('view-next'), { roles: roles.items.map((r) => r.name), role: state.role, next }, { onOpen: openTask, onRole });
+  },
+  health: async () => {
+    const health = await api('GET', `${projectPath()}/health`, { minPosition: at() });
+    renderHealth($('view-health'), { health }, { onOpen: openTask });
   },
   agents: async () => {
     const [marks] = await Promise.all([api('GET', `/projects/${encodeURIComponent(state.projectId)}/file-marks`), loadTasks()]);
@@ -332,6 +328,12 @@ const refresh = (() => {
     },
   };
 })();
+
+// Leases run out and claims go quiet with no event to say so: the health view also reloads twice a minute.
+const HEALTH_EVERY_MS = 30_000;
+setInterval(() => {
+  if (state.me && state.view === 'health') refresh.request('view');
+}, HEALTH_EVERY_MS);
 
 // ─── Writes (tokens with task_creation / task_modification only) ──────────────────────────────────
 

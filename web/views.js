@@ -181,11 +181,13 @@ export const renderTree = (root, { tree }, { onOpen }) => {
 
 // ─── Graph (the canvas itself is graph.js) ───────────────────────────────────────────────────────
 
+const OPEN = (t) => t.status !== 'completed' && t.status !== 'cancelled';
+
 /**
  * The graph view: the canvas (kept across refreshes, so graph.js can update it in place) and beside it the critical
- * chain and the tasks with least slack. Returns the canvas.
+ * path and the open tasks with least slack, all from the graph route's answer (`picture`). Returns the canvas.
  */
-export const renderGraphFrame = (root, { critical, tasksById, note }, { onOpen }) => {
+export const renderGraphFrame = (root, { picture, note }, { onOpen }) => {
   let canvas = root.querySelector('#graph-canvas');
   let side = root.querySelector('.graph-side');
   if (!canvas || !side) {
@@ -193,29 +195,29 @@ export const renderGraphFrame = (root, { critical, tasksById, note }, { onOpen }
     side = h('aside', { class: 'graph-side' });
     show(root, h('div', { class: 'graph-layout' }, canvas, side));
   }
-  const chain = critical.criticalChains[0] ?? [];
-  const least = critical.timings.slice(0, 30);
+  const byId = new Map(picture.nodes.map((n) => [n.id, n]));
+  const chain = picture.criticalPath;
+  const least = picture.nodes
+    .filter(OPEN)
+    .sort((a, b) => a.slack - b.slack || Number(b.critical) - Number(a.critical))
+    .slice(0, 30);
+  const unestimated = picture.nodes.filter((n) => n.critical && n.estimate === null).length;
   show(
     side,
-    h('h3', { text: `Critical path · ${hours(critical.duration)}` }),
+    h('h3', { text: `Critical path · ${chain.length} ${chain.length === 1 ? 'task' : 'tasks'}` }),
     h(
       'ol',
       { class: 'critical-path' },
-      chain.map((id) => h('li', { dataset: { task: id } }, taskLink(tasksById.get(id) ?? { id }, onOpen))),
+      chain.map((id) => h('li', { dataset: { task: id } }, taskLink(byId.get(id) ?? { id }, onOpen))),
     ),
     chain.length ? null : h('p', { class: 'muted', text: 'No open work on a critical path.' }),
-    critical.missingEstimates.count
-      ? h('p', {
-          class: 'muted',
-          text: `${critical.missingEstimates.count} tasks without an estimate count ${critical.missingEstimates.defaultEstimate} h.`,
-        })
-      : null,
+    unestimated ? h('p', { class: 'muted', text: `${unestimated} critical tasks have no estimate (see Health).` }) : null,
     note ? h('p', { class: 'muted', text: note }) : null,
     h('h3', { text: 'Least slack' }),
     h(
       'table',
       { class: 'slack' },
-      h('thead', {}, h('tr', {}, h('th', { text: 'Task' }), h('th', { text: 'Slack' }), h('th', { text: 'Start' }))),
+      h('thead', {}, h('tr', {}, h('th', { text: 'Task' }), h('th', { text: 'Slack' }), h('th', { text: 'Estimate' }))),
       h(
         'tbody',
         {},
@@ -223,15 +225,97 @@ export const renderGraphFrame = (root, { critical, tasksById, note }, { onOpen }
           h(
             'tr',
             { class: t.critical ? 'critical' : '', dataset: { task: t.id } },
-            h('td', {}, taskLink(tasksById.get(t.id) ?? { id: t.id }, onOpen)),
+            h('td', {}, taskLink(t, onOpen)),
             h('td', { text: hours(t.slack) }),
-            h('td', { text: hours(t.es) }),
+            h('td', { text: hours(t.estimate) }),
           ),
         ),
       ),
     ),
   );
   return canvas;
+};
+
+// ─── Next: recommendations per role ──────────────────────────────────────────────────────────────
+
+const ACTIONS = { start: 'Start', unblock: 'Unblock', estimate: 'Estimate' };
+
+export const renderNext = (root, { roles, role, next }, { onOpen, onRole }) => {
+  const picker = h(
+    'select',
+    { id: 'next-role', 'aria-label': 'Role', onchange: (e) => onRole(e.target.value) },
+    h('option', { value: '', selected: role === undefined, text: 'any role' }),
+    roles.map((r) => h('option', { value: r, selected: r === role, text: r })),
+  );
+  show(
+    root,
+    h('h2', { text: 'What to do next' }),
+    h('label', { class: 'toolbar' }, 'For ', picker),
+    next.items.length
+      ? h(
+          'ol',
+          { class: 'recommendations' },
+          next.items.map((item) =>
+            h(
+              'li',
+              { dataset: { task: item.taskId, action: item.action } },
+              badge(ACTIONS[item.action] ?? item.action, `action-${item.action}`),
+              ' ',
+              taskLink({ id: item.taskId, title: item.title }, onOpen),
+              ' ',
+              badge(item.priority, `priority-${item.priority}`),
+              item.role ? h('span', { class: 'muted', text: ` ${item.role}` }) : null,
+              h('p', { class: 'reason', text: item.reason }),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted', text: 'Nothing to recommend.' }),
+  );
+};
+
+// ─── Health ──────────────────────────────────────────────────────────────────────────────────────
+
+/** The five findings of `GET /projects/:id/health` (docs/graph.md#project-health): a title and one line per item. */
+const FINDINGS = [
+  ['expiredLeases', 'Expired leases', (i) => `${i.agent} · lease ran out ${relative(i.leaseExpiresAt)}`],
+  ['staleClaims', 'Stale claims', (i) => `${i.agent} · nothing heard for ${Math.round(i.idleMinutes)} min`],
+  ['blockedChains', 'Blocked chains', (i) => `${i.status} · ${hours(i.blockedHours)} · waits on ${i.waitingOn.length} · ${i.chainLength} behind it`],
+  ['criticalWithoutEstimate', 'Critical without estimate', (i) => `the plan assumes ${hours(i.assumedHours)}`],
+  ['slackUsed', 'Slack used (24 h)', (i) => `${hours(i.slackBefore)} → ${hours(i.slackNow)}`],
+];
+
+export const renderHealth = (root, { health }, { onOpen }) => {
+  show(
+    root,
+    h('h2', { text: 'Project health' }),
+    h(
+      'div',
+      { class: 'findings' },
+      FINDINGS.map(([key, title, line]) => {
+        const { count, items } = health[key];
+        return h(
+          'section',
+          { class: `finding${count ? ' found' : ''}`, dataset: { finding: key, count: String(count) } },
+          h('h3', {}, title, h('span', { class: 'count', text: String(count) })),
+          items.length
+            ? h(
+                'ul',
+                {},
+                items.map((item) =>
+                  h(
+                    'li',
+                    { dataset: { task: item.taskId } },
+                    taskLink({ id: item.taskId, title: item.title }, onOpen),
+                    h('span', { class: 'muted', text: ` ${line(item)}` }),
+                  ),
+                ),
+              )
+            : h('p', { class: 'muted', text: 'None.' }),
+          count > items.length ? h('p', { class: 'muted', text: `and ${count - items.length} more` }) : null,
+        );
+      }),
+    ),
+  );
 };
 
 // ─── Ready queue per role ────────────────────────────────────────────────────────────────────────

@@ -126,7 +126,7 @@ describe('The web dashboard, in headless Chromium', function () {
   });
 
   describe('the dependency graph', () => {
-    it('draws every task with the critical path highlighted and the slack of the others', async () => {
+    it('draws every task from the graph route, with the critical path highlighted and the slack of the others', async () => {
       await page.click('#views button[data-view=graph]');
       await page.waitForSelector('#graph-canvas[data-critical]', { timeout: 20_000 });
       // Design (3 h) → Build (5 h) is the longest chain: 8 h; the typed task (4 h) and the live one (2 h) have slack.
@@ -145,6 +145,9 @@ describe('The web dashboard, in headless Chromium', function () {
       expect(drawn.labels[ids.design!]).to.equal('Design the checkout\nslack 0 h');
       expect(Object.keys(drawn.labels)).to.have.length(5);
       expect(await page.locator('.critical-path li').allTextContents()).to.deep.equal(['Design the checkout', 'Build the checkout']);
+      // One request for all of it; the page no longer asks the critical-path route or replays the dependency events.
+      expect(requested.filter((url) => url.includes('/projects/web/graph'))).to.have.length.above(0);
+      expect(requested.filter((url) => url.includes('/critical-path'))).to.deep.equal([]);
       await screenshot('graph');
     });
 
@@ -177,6 +180,75 @@ describe('The web dashboard, in headless Chromium', function () {
         );
       }
       expect(await page.evaluate<boolean>("document.querySelector('#graph-canvas').cy.stillHere === true")).to.equal(true);
+    });
+  });
+
+  describe('project health and what to do next (project care)', () => {
+    /** Project care: Ready (5 h) → Waits (5 h), a short side task for frontend developers; Unestimated comes live. */
+    const care: Record<string, string> = {};
+    const createIn = async (title: string, fields: Record<string, unknown> = {}) => {
+      const created = await api(app.baseUrl, 'POST', '/api/v1/tasks', { projectId: 'care', title, ...fields });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      return created.body.id as string;
+    };
+
+    before(async () => {
+      expect((await api(app.baseUrl, 'POST', '/api/v1/projects', { id: 'care', name: 'Care' })).status).to.equal(201);
+      care.ready = await createIn('Ready and critical', { estimate: 5 });
+      care.waits = await createIn('Waits on it', { estimate: 5 });
+      care.side = await createIn('Side task for the front end', { estimate: 1 });
+      const assigned = await api(app.baseUrl, 'POST', '/api/v1/roles/frontend_developer/assign', { taskId: care.side });
+      expect(assigned.status, JSON.stringify(assigned.body)).to.equal(200);
+      const dependency = await api(app.baseUrl, 'POST', `/api/v1/tasks/${care.waits}/dependencies`, { dependsOn: care.ready });
+      expect(dependency.status, JSON.stringify(dependency.body)).to.equal(201);
+    });
+    after(async () => {
+      await page.evaluate("location.hash = 'project=web&view=board'");
+      await page.waitForSelector(`#board [data-task="${ids.design}"]`, { timeout: 5000 });
+    });
+
+    it('shows the five health findings with their counts, and a critical task without estimate created over REST, live', async () => {
+      await page.evaluate("location.hash = 'project=care&view=health'");
+      await page.waitForSelector('body[data-rendered=health] [data-finding=criticalWithoutEstimate][data-count="0"]', { timeout: 5000 });
+      const findings = await Promise.all((await page.locator('#view-health .finding').all()).map((f) => f.getAttribute('data-finding')));
+      expect(findings).to.deep.equal(['expiredLeases', 'staleClaims', 'blockedChains', 'criticalWithoutEstimate', 'slackUsed']);
+      // Waits on it cannot start before Ready and critical is done.
+      expect(await page.textContent(`[data-finding=blockedChains] li[data-task="${care.waits}"]`)).to.include('Waits on it');
+      // At the end of the chain and without an estimate: critical, and the plan assumes the default 8 h.
+      care.unestimated = await createIn('Unestimated');
+      const added = await api(app.baseUrl, 'POST', `/api/v1/tasks/${care.unestimated}/dependencies`, { dependsOn: care.waits });
+      expect(added.status, JSON.stringify(added.body)).to.equal(201);
+      const item = `[data-finding=criticalWithoutEstimate][data-count="1"] li[data-task="${care.unestimated}"]`;
+      await page.waitForSelector(item, { timeout: 5000 });
+      expect(await page.textContent(item))
+        .to.include('Unestimated')
+        .and.include('assumes 8 h');
+      await screenshot('health');
+    });
+
+    it('recommends the ready critical task first, with its reason, and follows the role picked', async () => {
+      await page.click('#views button[data-view=next]');
+      await page.waitForSelector(`body[data-rendered=next] .recommendations li[data-task="${care.ready}"]`, { timeout: 5000 });
+      const first = page.locator('.recommendations li').first();
+      expect(await first.getAttribute('data-task')).to.equal(care.ready);
+      expect(await first.getAttribute('data-action')).to.equal('start');
+      expect(await first.textContent())
+        .to.include('Ready and critical')
+        .and.include('Ready and on the critical path');
+      expect(await page.locator(`.recommendations li[data-task="${care.unestimated}"][data-action=estimate]`).count()).to.equal(1);
+      expect(await page.locator(`.recommendations li[data-task="${care.side}"]`).count()).to.equal(1);
+      expect(await page.locator('#next-role option').allTextContents()).to.include.members(['any role', 'frontend_developer', 'backend_developer']);
+      await screenshot('next');
+      // A back-end developer is not offered the front end's task; tasks without a role are for anyone.
+      await page.selectOption('#next-role', 'backend_developer');
+      await page.waitForSelector(`.recommendations:not(:has([data-task="${care.side}"]))`, { timeout: 5000 });
+      expect(await page.locator('.recommendations li').first().getAttribute('data-task')).to.equal(care.ready);
+    });
+
+    it('moves a task that is claimed out of the ready recommendations, live', async () => {
+      const claimed = await api(app.baseUrl, 'POST', `/api/v1/tasks/${care.ready}/claim`, { agent: 'grace' });
+      expect(claimed.status, JSON.stringify(claimed.body)).to.equal(200);
+      await page.waitForSelector(`.recommendations li[data-task="${care.ready}"][data-action=unblock]`, { timeout: 5000 });
     });
   });
 
