@@ -1,9 +1,12 @@
 import path from 'node:path';
+import kuzu from 'kuzu';
+import { pino } from 'pino';
 import { expect } from 'chai';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../../../src/events/types.js';
 import { findCycle } from '../../../src/projections/graph/cycleDetection.js';
 import type { GraphStore } from '../../../src/projections/graph/graphStore.js';
+import { startGraphModel } from '../../../src/projections/graph/index.js';
 import { KuzuGraphStore } from '../../../src/projections/graph/kuzu.js';
 import { applyGraphEvent, GRAPH_PROJECTION_VERSION, GraphProjection, rebuildGraph } from '../../../src/projections/graph/projection.js';
 import { compareGraphs } from '../../../src/projections/graph/verify.js';
@@ -219,6 +222,34 @@ describe('Graph projection', () => {
       projection.reset();
       expect(graph.dump()).to.deep.equal({ tasks: [], edges: [], children: [], links: [] });
       expect(projection.checkpoint()).to.equal(0);
+    });
+
+    it('rebuilds a version 1 graph (no title, files, claimedBy or LINKED) from the log at start', async () => {
+      const ids = await buildLog();
+      const file = path.join(fixture.dir, 'v1.kuzu');
+      const head = await fixture.store.headPosition();
+      // The version 1 schema, with a checkpoint at the head: only the version says it is stale.
+      const db = new kuzu.Database(file);
+      const conn = new kuzu.Connection(db);
+      for (const ddl of [
+        'CREATE NODE TABLE Task(id STRING PRIMARY KEY, project STRING, status STRING, priority STRING, estimate DOUBLE, role STRING, depth INT64, createdSeq INT64)',
+        'CREATE REL TABLE DEPENDS_ON(FROM Task TO Task, kind STRING)',
+        'CREATE REL TABLE CHILD_OF(FROM Task TO Task)',
+        'CREATE NODE TABLE Checkpoint(name STRING PRIMARY KEY, position INT64, version INT64)',
+        `CREATE (:Checkpoint {name: 'graph', position: ${head}, version: 1})`,
+      ]) {
+        const result = await conn.query(ddl);
+        for (const r of Array.isArray(result) ? result : [result]) r.close();
+      }
+      await conn.close();
+      await db.close();
+      const model = await startGraphModel({ store: fixture.store, file, logger: pino({ level: 'silent' }), now: () => new Date().toISOString() });
+      try {
+        expect(model.graph.checkpoint()).to.deep.equal({ position: head, version: GRAPH_PROJECTION_VERSION });
+        expect(model.graph.dump().tasks.find((t) => t.id === ids.d)).to.deep.include({ title: 'd', files: [], claimedBy: null });
+      } finally {
+        await model.stop();
+      }
     });
   });
 
