@@ -149,7 +149,12 @@ describe('Graph projection', () => {
       expect(bulk.dump()).to.deep.equal(dump);
       expect(rebuilt.links).to.equal(3);
       const task = (id: string) => dump.tasks.find((t) => t.id === id)!;
-      expect(task(ids.auth)).to.deep.include({ title: 'Auth, "login"\nand sessions', files: ['src/auth/login.ts'], claimedBy: 'ada', status: 'in_progress' });
+      expect(task(ids.auth)).to.deep.include({
+        title: 'Auth, "login"\nand sessions',
+        files: ['src/auth/login.ts'],
+        claimedBy: 'ada',
+        status: 'in_progress',
+      });
       expect(task(ids.api)).to.deep.include({ title: 'Public API', files: ['src/api/routes.ts', 'src/auth/tokens.ts'], claimedBy: null });
       expect(task(ids.ui)).to.deep.include({ title: 'UI', files: [], claimedBy: null, status: 'completed' });
       expect(task(ids.docs)).to.deep.include({ claimedBy: null, status: 'blocked' });
