@@ -30,16 +30,19 @@ const PRIORITIES = ['low', 'normal', 'normal', 'high', 'critical'];
  */
 const makeGraph = (tasks: number, perProject: number, edgesPer: number, seed: number): GraphSnapshot => {
   const random = mulberry32(seed);
-  const snapshot: GraphSnapshot = { tasks: [], edges: [], children: [] };
+  const snapshot: GraphSnapshot = { tasks: [], edges: [], children: [], links: [] };
   for (let i = 0; i < tasks; i++) {
     const status = STATUSES[Math.floor(random() * STATUSES.length)]!;
     snapshot.tasks.push({
       id: `t${i}`,
       project: `p${Math.floor(i / perProject)}`,
+      title: `task ${i}`,
       status,
       priority: PRIORITIES[Math.floor(random() * PRIORITIES.length)]!,
       estimate: random() < 0.1 ? null : 1 + Math.floor(random() * 16),
       role: ROLES[i % ROLES.length]!,
+      files: [],
+      claimedBy: null,
       depth: 0,
       createdSeq: i + 1,
     });

@@ -86,7 +86,7 @@ export const verifyReadModels = async (
  * so this fails while a server has it open: the CLI asks that server instead (serverFile.ts).
  */
 export const kuzuFileGraph = (file: string) => async (): Promise<LiveGraph> => {
-  if (!fs.existsSync(file)) return { checkpoint: null, graph: { tasks: [], edges: [], children: [] } };
+  if (!fs.existsSync(file)) return { checkpoint: null, graph: { tasks: [], edges: [], children: [], links: [] } };
   let graph: KuzuGraphStore;
   try {
     graph = KuzuGraphStore.open(file, { readOnly: true });

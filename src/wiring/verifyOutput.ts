@@ -53,8 +53,13 @@ export const printVerifyReport = (report: VerifyReport, print: (line: string) =>
       continue;
     }
     const headers = ['', 'live', 'expected', 'missing', 'extra', 'differing'];
-    for (const line of table(headers, [graphRow('nodes', model.nodes), graphRow('edges', model.edges), graphRow('tree links', model.children)]))
-      print(`  ${line}`);
+    const rows = [
+      graphRow('nodes', model.nodes),
+      graphRow('edges', model.edges),
+      graphRow('tree links', model.children),
+      graphRow('typed links', model.links),
+    ];
+    for (const line of table(headers, rows)) print(`  ${line}`);
     for (const e of model.nodes.examples) {
       if (e.kind === 'differing')
         print(`  node ${e.id}: ${e.fields.map((f) => `${f.field} live ${show(f.live)}, expected ${show(f.expected)}`).join('; ')}`);
@@ -63,6 +68,7 @@ export const printVerifyReport = (report: VerifyReport, print: (line: string) =>
     for (const e of model.edges.examples)
       print(`  edge ${e.taskId} -> ${e.dependsOn}: ${e.kind}${e.kind === 'differing' ? ` (live ${e.live}, expected ${e.expected})` : ''}`);
     for (const e of model.children.examples) print(`  tree link ${e.taskId} under ${e.parentId}: ${e.kind}`);
+    for (const e of model.links.examples) print(`  typed link ${e.taskId} ${e.linkKind} ${e.target}: ${e.kind}`);
   }
   print(report.equal ? 'Every read model verified equal.' : 'Some read models differ from the log: `vespera rebuild` rebuilds them.');
 };

@@ -21,19 +21,28 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
     position = Number(res.headers.get('x-vespera-position'));
   };
 
-  // gq: auth ← api ← ui (hard), docs ~ ui (soft); epic is the parent of api and ui.
+  // gq: auth ← api ← ui (hard), docs ~ ui (soft); epic is the parent of api and ui. auth names src/auth/ files,
+  // ui was discovered from api, docs is related to auth and claimed by ada.
   const t: Record<string, string> = {};
   before(async () => {
     app = await startTestApp();
     expect((await call('POST', '/projects', { id: 'gq', name: 'Graph questions' })).status).to.equal(201);
     t.epic = await create('Epic');
-    t.auth = await create('Auth', { priority: 'critical' });
+    t.auth = await create('Auth', { priority: 'critical', files: ['src/auth/session.ts', 'src/auth/**/*.test.ts'] });
     t.api = await create('API', { parentId: t.epic });
     t.ui = await create('UI', { parentId: t.epic });
     t.docs = await create('Docs');
     await depend(t.api, t.auth);
     await depend(t.ui, t.api);
     await depend(t.docs, t.ui, 'soft');
+    for (const [from, kind, to] of [
+      [t.ui, 'discovered_from', t.api],
+      [t.docs, 'related', t.auth],
+    ] as const)
+      expect((await call('POST', `/tasks/${from}/links`, { kind, target: to })).status).to.be.oneOf([200, 201]);
+    const claim = await call('POST', `/tasks/${t.docs}/claim`, { agent: 'ada', leaseSeconds: 600 });
+    expect(claim.status, JSON.stringify(claim.body)).to.equal(200);
+    position = Number(claim.headers.get('x-vespera-position'));
   });
   after(async () => app?.close());
 
@@ -58,7 +67,7 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
         { minPosition: position },
       );
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.body.rows[0].a).to.include({ id: t.api, project: 'gq', status: 'pending', _label: 'Task' });
+      expect(res.body.rows[0].a).to.include({ id: t.api, project: 'gq', title: 'API', status: 'pending', claimedBy: null, _label: 'Task' });
       expect(res.body.rows[0].r).to.include({ kind: 'hard', _label: 'DEPENDS_ON' });
       expect(res.body.rows[0].p).to.equal('critical');
     });
@@ -86,7 +95,7 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
 
     it('the schema through CALL show_tables()', async () => {
       const res = await query('CALL show_tables() RETURN name ORDER BY name');
-      expect(res.body.rows.map((r: { name: string }) => r.name)).to.include.members(['Task', 'DEPENDS_ON', 'CHILD_OF']);
+      expect(res.body.rows.map((r: { name: string }) => r.name)).to.include.members(['Task', 'DEPENDS_ON', 'CHILD_OF', 'LINKED']);
     });
   });
 
@@ -98,7 +107,7 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
     it('are there', () => expect(examples.length).to.be.at.least(4));
 
     it('all run, with the parameters they name', async () => {
-      const values: Record<string, unknown> = { id: t.auth, project: 'gq', from: t.ui, to: t.auth, ids: [t.auth] };
+      const values: Record<string, unknown> = { id: t.auth, project: 'gq', from: t.ui, to: t.auth, prefix: 'src/auth/' };
       for (const cypher of examples) {
         const params = Object.fromEntries([...cypher.matchAll(/\$(\w+)/g)].map((m) => [m[1]!, values[m[1]!]]));
         const res = await query(cypher, params, { minPosition: position });
@@ -106,9 +115,33 @@ describe('POST /graph/query (read-only Cypher over the graph model)', () => {
       }
     });
 
-    it('answer the auth question: what waits on the task touching auth', async () => {
-      const res = await query(examples.at(-1)!, { ids: [t.auth] });
-      expect(res.body.rows.map((r: { id: string }) => r.id)).to.have.members([t.api, t.ui, t.docs]);
+    const example = (marker: string) => examples.find((cypher) => cypher.includes(marker))!;
+
+    it('answer the auth question in one query: every open task waiting, transitively, on one touching src/auth/', async () => {
+      const res = await query(example('STARTS WITH'), { prefix: 'src/auth/' }, { minPosition: position });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.body.rows.map((r: { id: string }) => r.id)).to.deep.equal([t.api, t.ui, t.docs].sort());
+      expect(res.body.rows.find((r: { id: string }) => r.id === t.api).title).to.equal('API');
+      expect((await query(example('STARTS WITH'), { prefix: 'src/billing/' })).body.rows).to.deep.equal([]);
+    });
+
+    it('answer the links question apart from dependencies', async () => {
+      const res = await query(example(':LINKED'), { id: t.api }, { minPosition: position });
+      expect(res.body.rows).to.deep.equal([{ task: t.ui, title: 'UI', kind: 'discovered_from' }]);
+      expect((await query(example(':LINKED'), { id: t.auth })).body.rows).to.deep.equal([{ task: t.docs, title: 'Docs', kind: 'related' }]);
+    });
+
+    it('answer who holds claims on what', async () => {
+      const res = await query(example('claimedBy'), { project: 'gq' }, { minPosition: position });
+      expect(res.body.rows).to.deep.equal([{ agent: 'ada', claimed: 1, tasks: [t.docs] }]);
+    });
+
+    it('name a parameter inside any(…) only through WITH: bound there directly, Kuzu refuses with 400, and answers after', async () => {
+      const res = await query('MATCH (t:Task) WHERE any(f IN t.files WHERE f STARTS WITH $p) RETURN t.id AS id', { p: 'src/auth/' });
+      expect(res.status).to.equal(400);
+      expect(res.body.code).to.equal('GRAPH_QUERY_INVALID');
+      const bound = await query('WITH $p AS p MATCH (t:Task) WHERE any(f IN t.files WHERE f STARTS WITH p) RETURN t.id AS id', { p: 'src/auth/' });
+      expect(bound.body.rows).to.deep.equal([{ id: t.auth }]);
     });
   });
 

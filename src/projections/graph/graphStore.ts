@@ -6,10 +6,15 @@
 export type GraphTask = {
   id: string;
   project: string;
+  title: string;
   status: string;
   priority: string;
   estimate: number | null;
   role: string | null;
+  /** The paths and patterns of the task's `files`, as given. */
+  files: string[];
+  /** The agent holding the task's claim, null when nobody does. */
+  claimedBy: string | null;
   /** Depth in the task tree (0 for a top-level task). */
   depth: number;
   /** Log position of the task's creation: its age, and a stable order. */
@@ -18,7 +23,9 @@ export type GraphTask = {
 
 export type GraphEdge = { taskId: string; dependsOn: string; kind: 'hard' | 'soft' };
 export type GraphChild = { taskId: string; parentId: string };
-export type GraphSnapshot = { tasks: GraphTask[]; edges: GraphEdge[]; children: GraphChild[] };
+/** A typed link (TaskLinked): no dependency, so neither the cycle check nor the critical path follows it. */
+export type GraphLink = { taskId: string; kind: string; target: string };
+export type GraphSnapshot = { tasks: GraphTask[]; edges: GraphEdge[]; children: GraphChild[]; links: GraphLink[] };
 export type Reached = { id: string; distance: number };
 export type GraphDirection = 'dependencies' | 'dependents';
 export type GraphCheckpoint = { position: number; version: number };
@@ -49,6 +56,9 @@ export interface GraphWriter {
   deleteTask(id: string): void;
   upsertEdge(edge: GraphEdge): void;
   deleteEdge(taskId: string, dependsOn: string): void;
+  /** A link between two tasks in the graph (none when either is missing). */
+  upsertLink(link: GraphLink): void;
+  deleteLink(link: GraphLink): void;
   /** Tasks not in the graph yet, each under its parent (if any), in few statements: the path for task trees. */
   insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void;
 }
@@ -84,6 +94,7 @@ export const sortSnapshot = (snapshot: GraphSnapshot): GraphSnapshot => ({
   tasks: [...snapshot.tasks].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
   edges: [...snapshot.edges].sort((a, b) => compareKeys(a.taskId, a.dependsOn, b.taskId, b.dependsOn)),
   children: [...snapshot.children].sort((a, b) => compareKeys(a.taskId, a.parentId, b.taskId, b.parentId)),
+  links: [...snapshot.links].sort((a, b) => compareKeys(a.taskId, a.target, b.taskId, b.target) || compareKeys(a.kind, '', b.kind, '')),
 });
 
 const compareKeys = (a1: string, a2: string, b1: string, b2: string): number => (a1 < b1 ? -1 : a1 > b1 ? 1 : a2 < b2 ? -1 : a2 > b2 ? 1 : 0);

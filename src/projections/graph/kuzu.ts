@@ -6,6 +6,7 @@ import type {
   GraphCheckpoint,
   GraphDirection,
   GraphEdge,
+  GraphLink,
   GraphQueryParams,
   GraphQueryResult,
   GraphSnapshot,
@@ -19,20 +20,25 @@ import { GraphQueryError, sortSnapshot } from './graphStore.js';
 type Row = Record<string, KuzuValue>;
 
 const SCHEMA = [
-  'CREATE NODE TABLE IF NOT EXISTS Task(id STRING PRIMARY KEY, project STRING, status STRING, priority STRING, estimate DOUBLE, role STRING, depth INT64, createdSeq INT64)',
+  `CREATE NODE TABLE IF NOT EXISTS Task(id STRING PRIMARY KEY, project STRING, title STRING, status STRING, priority STRING,
+    estimate DOUBLE, role STRING, files STRING[], claimedBy STRING, depth INT64, createdSeq INT64)`,
   'CREATE REL TABLE IF NOT EXISTS DEPENDS_ON(FROM Task TO Task, kind STRING)',
   'CREATE REL TABLE IF NOT EXISTS CHILD_OF(FROM Task TO Task)',
+  'CREATE REL TABLE IF NOT EXISTS LINKED(FROM Task TO Task, kind STRING)',
   'CREATE NODE TABLE IF NOT EXISTS Checkpoint(name STRING PRIMARY KEY, position INT64, version INT64)',
 ];
 
 /** Longest dependency chain a traversal follows; kuzu stops variable-length paths at 30 hops unless raised. */
 export const MAX_TRAVERSAL_DEPTH = 10_000;
 
+const TASK_COLUMNS =
+  't.id AS id, t.project AS project, t.title AS title, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.files AS files, t.claimedBy AS claimedBy, t.depth AS depth, t.createdSeq AS createdSeq';
+
 const Q = {
-  upsertTask: `MERGE (t:Task {id: $id}) SET t.project = $project, t.status = $status, t.priority = $priority,
-    t.estimate = $estimate, t.role = $role, t.depth = $depth, t.createdSeq = $createdSeq`,
-  getTask:
-    'MATCH (t:Task {id: $id}) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  // An empty list binds as null: `files` reads back as [] either way (see toTask).
+  upsertTask: `MERGE (t:Task {id: $id}) SET t.project = $project, t.title = $title, t.status = $status, t.priority = $priority,
+    t.estimate = $estimate, t.role = $role, t.files = $files, t.claimedBy = $claimedBy, t.depth = $depth, t.createdSeq = $createdSeq`,
+  getTask: `MATCH (t:Task {id: $id}) RETURN ${TASK_COLUMNS}`,
   unlinkParent: 'MATCH (t:Task {id: $id})-[r:CHILD_OF]->(:Task) DELETE r',
   linkParent: 'MATCH (c:Task {id: $id}), (p:Task {id: $parentId}) MERGE (c)-[:CHILD_OF]->(p)',
   setDepth: 'MATCH (t:Task {id: $id}) SET t.depth = $depth',
@@ -40,25 +46,29 @@ const Q = {
   deleteTask: 'MATCH (t:Task {id: $id}) DETACH DELETE t',
   upsertEdge: 'MATCH (a:Task {id: $taskId}), (b:Task {id: $dependsOn}) MERGE (a)-[r:DEPENDS_ON]->(b) SET r.kind = $kind',
   deleteEdge: 'MATCH (a:Task {id: $taskId})-[r:DEPENDS_ON]->(b:Task {id: $dependsOn}) DELETE r',
+  upsertLink: 'MATCH (a:Task {id: $taskId}), (b:Task {id: $target}) MERGE (a)-[:LINKED {kind: $kind}]->(b)',
+  deleteLink: 'MATCH (a:Task {id: $taskId})-[r:LINKED]->(b:Task {id: $target}) WHERE r.kind = $kind DELETE r',
   projectTasks: `MATCH (t:Task) WHERE t.project = $project OPTIONAL MATCH (t)-[:CHILD_OF]->(p:Task)
-    RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role,
-    t.depth AS depth, t.createdSeq AS createdSeq, p.id AS parentId`,
+    RETURN ${TASK_COLUMNS}, p.id AS parentId`,
   projectEdges: 'MATCH (a:Task)-[r:DEPENDS_ON]->(b:Task) WHERE a.project = $project RETURN a.id AS taskId, b.id AS dependsOn, r.kind AS kind',
   dependencies: `MATCH (s:Task {id: $id})-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]->(d:Task) WHERE length(r) <= $maxDepth RETURN d.id AS id, length(r) AS distance`,
   dependents: `MATCH (s:Task {id: $id})<-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]-(d:Task) WHERE length(r) <= $maxDepth RETURN d.id AS id, length(r) AS distance`,
   path: `MATCH (a:Task {id: $from})-[r:DEPENDS_ON* SHORTEST 1..${MAX_TRAVERSAL_DEPTH}]->(b:Task {id: $to}) RETURN properties(nodes(r), 'id') AS inner LIMIT 1`,
   allEdges: 'MATCH (a:Task)-[r:DEPENDS_ON]->(b:Task) RETURN a.id AS taskId, b.id AS dependsOn, r.kind AS kind',
-  allTasks:
-    'MATCH (t:Task) RETURN t.id AS id, t.project AS project, t.status AS status, t.priority AS priority, t.estimate AS estimate, t.role AS role, t.depth AS depth, t.createdSeq AS createdSeq',
+  allTasks: `MATCH (t:Task) RETURN ${TASK_COLUMNS}`,
   allChildren: 'MATCH (c:Task)-[:CHILD_OF]->(p:Task) RETURN c.id AS taskId, p.id AS parentId',
+  allLinks: 'MATCH (a:Task)-[r:LINKED]->(b:Task) RETURN a.id AS taskId, r.kind AS kind, b.id AS target',
   checkpoint: "MATCH (c:Checkpoint {name: 'graph'}) RETURN c.position AS position, c.version AS version",
   // Kuzu cannot bind a null inside a list of structs: estimate -1 and role '' stand for none (see toTask).
   // CREATE, not MERGE (three times faster): new tasks are applied exactly once, under the checkpoint's transaction.
-  insertTasks: `UNWIND $rows AS r CREATE (t:Task {id: r.id, project: r.project, status: r.status, priority: r.priority,
+  // A new task is never claimed (claimedBy stays null); files follow in setFiles, as an empty list cannot be typed there.
+  insertTasks: `UNWIND $rows AS r CREATE (t:Task {id: r.id, project: r.project, title: r.title, status: r.status, priority: r.priority,
     estimate: r.estimate, role: r.role, depth: r.depth, createdSeq: r.createdSeq})`,
   // Matching the parent first and merging the child under it is the fast shape: a join on both ids scans.
-  insertChildren: `UNWIND $rows AS r MATCH (p:Task {id: r.parentId}) CREATE (t:Task {id: r.id, project: r.project, status: r.status,
-    priority: r.priority, estimate: r.estimate, role: r.role, depth: r.depth, createdSeq: r.createdSeq})-[:CHILD_OF]->(p)`,
+  insertChildren: `UNWIND $rows AS r MATCH (p:Task {id: r.parentId}) CREATE (t:Task {id: r.id, project: r.project, title: r.title,
+    status: r.status, priority: r.priority, estimate: r.estimate, role: r.role, depth: r.depth, createdSeq: r.createdSeq})-[:CHILD_OF]->(p)`,
+  /** Rows with at least one file each. */
+  setFiles: 'UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.files = r.files',
   setCheckpoint: "MERGE (c:Checkpoint {name: 'graph'}) SET c.position = $position, c.version = $version",
 } as const;
 
@@ -110,7 +120,7 @@ export class KuzuGraphStore implements GraphStore {
   }
 
   upsertTask(task: GraphTask): void {
-    this.run(Q.upsertTask, { ...task });
+    this.run(Q.upsertTask, { ...task, files: [...task.files] });
   }
 
   setParent(id: string, parentId: string | null): void {
@@ -136,12 +146,22 @@ export class KuzuGraphStore implements GraphStore {
     }
     for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
       const level = levels.get(depth)!;
-      const row = (t: GraphTask & { parentId: string | null }) => ({ ...t, estimate: t.estimate ?? -1, role: t.role ?? '' });
+      const row = ({ files: _f, claimedBy: _c, ...t }: GraphTask & { parentId: string | null }) => ({
+        ...t,
+        estimate: t.estimate ?? -1,
+        role: t.role ?? '',
+      });
       const roots = level.filter((t) => t.parentId === null).map(({ parentId: _p, ...t }) => row({ ...t, parentId: null }));
       const children = level.filter((t) => t.parentId !== null).map(row);
       if (roots.length > 0) this.run(Q.insertTasks, { rows: roots.map(({ parentId: _p, ...t }) => t) } as unknown as Record<string, KuzuValue>);
       if (children.length > 0) this.run(Q.insertChildren, { rows: children } as unknown as Record<string, KuzuValue>);
     }
+    this.setFiles(tasks);
+  }
+
+  private setFiles(tasks: readonly GraphTask[]): void {
+    const rows = tasks.filter((t) => t.files.length > 0).map((t) => ({ id: t.id, files: t.files }));
+    for (let i = 0; i < rows.length; i += 10_000) this.run(Q.setFiles, { rows: rows.slice(i, i + 10_000) } as unknown as Record<string, KuzuValue>);
   }
 
   upsertEdge(edge: GraphEdge): void {
@@ -150,6 +170,14 @@ export class KuzuGraphStore implements GraphStore {
 
   deleteEdge(taskId: string, dependsOn: string): void {
     this.run(Q.deleteEdge, { taskId, dependsOn });
+  }
+
+  upsertLink(link: GraphLink): void {
+    this.run(Q.upsertLink, { ...link });
+  }
+
+  deleteLink(link: GraphLink): void {
+    this.run(Q.deleteLink, { ...link });
   }
 
   projectGraph(projectId: string) {
@@ -230,13 +258,17 @@ export class KuzuGraphStore implements GraphStore {
         fs.writeFileSync(file, rows.map((r) => r.map(csvField).join(',')).join('\n') + '\n');
         // The path is ours (mkdtemp), never input; COPY takes no parameters, so it is checked before use.
         if (!/^[\w./-]+$/.test(file)) throw new Error(`unexpected temp path ${file}`);
-        this.exec(`COPY ${table} FROM '${file}' (HEADER=false)`);
+        // Kuzu's parallel CSV reader refuses a newline inside a quoted value (a title may hold one).
+        const parallel = rows.some((r) => r.some((v) => typeof v === 'string' && /[\r\n]/.test(v))) ? ', PARALLEL=FALSE' : '';
+        this.exec(`COPY ${table} FROM '${file}' (HEADER=false${parallel})`);
       };
       copy(
         'Task',
         'tasks.csv',
-        snapshot.tasks.map((t) => [t.id, t.project, t.status, t.priority, t.estimate, t.role, t.depth, t.createdSeq]),
+        // files (empty here) are set after the COPY: a list in CSV has no escaping a path could trust.
+        snapshot.tasks.map((t) => [t.id, t.project, t.title, t.status, t.priority, t.estimate, t.role, null, t.claimedBy, t.depth, t.createdSeq]),
       );
+      this.setFiles(snapshot.tasks);
       copy(
         'DEPENDS_ON',
         'edges.csv',
@@ -246,6 +278,11 @@ export class KuzuGraphStore implements GraphStore {
         'CHILD_OF',
         'children.csv',
         snapshot.children.map((c) => [c.taskId, c.parentId]),
+      );
+      copy(
+        'LINKED',
+        'links.csv',
+        snapshot.links.map((l) => [l.taskId, l.target, l.kind]),
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -257,13 +294,14 @@ export class KuzuGraphStore implements GraphStore {
       tasks: this.run(Q.allTasks).map(toTask),
       edges: this.run(Q.allEdges).map(toEdge),
       children: this.run(Q.allChildren).map((row) => ({ taskId: row.taskId as string, parentId: row.parentId as string })),
+      links: this.run(Q.allLinks).map((row) => ({ taskId: row.taskId as string, kind: row.kind as string, target: row.target as string })),
     });
   }
 
   /** Drops and recreates the tables: much faster than deleting a large graph row by row. */
   clear(): void {
     this.statements.clear();
-    for (const table of ['DEPENDS_ON', 'CHILD_OF', 'Task', 'Checkpoint']) this.exec(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of ['DEPENDS_ON', 'CHILD_OF', 'LINKED', 'Task', 'Checkpoint']) this.exec(`DROP TABLE IF EXISTS ${table}`);
     for (const ddl of SCHEMA) this.exec(ddl);
   }
 
@@ -338,10 +376,13 @@ const csvField = (value: string | number | null): string => {
 const toTask = (row: Row): GraphTask => ({
   id: row.id as string,
   project: row.project as string,
+  title: (row.title as string | null) ?? '',
   status: row.status as string,
   priority: row.priority as string,
   estimate: row.estimate === null || row.estimate === undefined || Number(row.estimate) < 0 ? null : Number(row.estimate),
   role: (row.role as string | null) || null,
+  files: (row.files as string[] | null) ?? [],
+  claimedBy: (row.claimedBy as string | null) || null,
   depth: Number(row.depth),
   createdSeq: Number(row.createdSeq),
 });

@@ -1,4 +1,4 @@
-import type { GraphEdge, GraphSnapshot, GraphTask, GraphWriter } from './graphStore.js';
+import type { GraphEdge, GraphLink, GraphSnapshot, GraphTask, GraphWriter } from './graphStore.js';
 
 /** The graph folded in memory: what a rebuild builds before one bulk load. */
 export class MemoryGraph implements GraphWriter {
@@ -8,13 +8,16 @@ export class MemoryGraph implements GraphWriter {
   private readonly edges = new Map<string, GraphEdge>();
   /** Keys of the edges touching each task, so a delete does not scan every edge. */
   private readonly touching = new Map<string, Set<string>>();
+  private readonly links = new Map<string, GraphLink>();
+  /** Keys of the links touching each task, likewise. */
+  private readonly linksTouching = new Map<string, Set<string>>();
 
   getTask(id: string): GraphTask | undefined {
     return this.tasks.get(id);
   }
 
   upsertTask(task: GraphTask): void {
-    this.tasks.set(task.id, { ...task });
+    this.tasks.set(task.id, { ...task, files: [...task.files] });
   }
 
   insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void {
@@ -53,6 +56,8 @@ export class MemoryGraph implements GraphWriter {
     this.children.delete(id);
     for (const key of this.touching.get(id) ?? []) this.edges.delete(key);
     this.touching.delete(id);
+    for (const key of this.linksTouching.get(id) ?? []) this.links.delete(key);
+    this.linksTouching.delete(id);
   }
 
   upsertEdge(edge: GraphEdge): void {
@@ -70,11 +75,29 @@ export class MemoryGraph implements GraphWriter {
     this.edges.delete(`${taskId}\u0000${dependsOn}`);
   }
 
+  upsertLink(link: GraphLink): void {
+    if (!this.tasks.has(link.taskId) || !this.tasks.has(link.target)) return;
+    const key = linkKey(link);
+    this.links.set(key, { ...link });
+    for (const id of [link.taskId, link.target]) {
+      let keys = this.linksTouching.get(id);
+      if (!keys) this.linksTouching.set(id, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  deleteLink(link: GraphLink): void {
+    this.links.delete(linkKey(link));
+  }
+
   snapshot(): GraphSnapshot {
     return {
       tasks: [...this.tasks.values()],
       edges: [...this.edges.values()],
       children: [...this.parents].map(([taskId, parentId]) => ({ taskId, parentId })),
+      links: [...this.links.values()],
     };
   }
 }
+
+const linkKey = (link: GraphLink) => `${link.taskId}\u0000${link.kind}\u0000${link.target}`;

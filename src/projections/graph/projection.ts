@@ -5,7 +5,8 @@ import type { GraphStore, GraphTask, GraphWriter } from './graphStore.js';
 import { MemoryGraph } from './memoryGraph.js';
 
 export const GRAPH_PROJECTOR = 'graph';
-export const GRAPH_PROJECTION_VERSION = 1;
+/** 2: tasks carry title, files and claimedBy; typed links are LINKED relationships. */
+export const GRAPH_PROJECTION_VERSION = 2;
 
 type Data = Readonly<Record<string, unknown>>;
 
@@ -18,11 +19,14 @@ const STATUS_BY_EVENT: Readonly<Record<string, string>> = {
 };
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 
 /**
  * Applies one event to the graph. Every write is an upsert or delete of absolute values keyed by id, so
- * applying an event twice leaves the same graph. Event types the graph does not need are ignored, typed links
- * (TaskLinked, TaskUnlinked) among them: they are no dependency edges, and the SQLite model serves them.
+ * applying an event twice leaves the same graph. Event types the graph does not need are ignored. Typed links
+ * (TaskLinked, TaskUnlinked) are LINKED relationships, apart from the dependency edges. `claimedBy` follows the
+ * claim as the SQLite model does: set by TaskClaimed, cleared by a release, lease expiry, completion or a status
+ * change away from in_progress.
  */
 export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void => {
   const d = event.data as Data;
@@ -38,10 +42,12 @@ export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void =>
     case 'TaskUpdated': {
       const changes = (d.changes ?? {}) as Data;
       const task = graph.getTask(taskId);
-      if (!task || (!('priority' in changes) && !('estimate' in changes))) return;
+      if (!task || !['title', 'priority', 'estimate', 'files'].some((field) => field in changes)) return;
       graph.upsertTask({
         ...task,
+        ...(typeof changes.title === 'string' ? { title: changes.title } : {}),
         ...(typeof changes.priority === 'string' ? { priority: changes.priority } : {}),
+        ...('files' in changes ? { files: strings(changes.files) } : {}),
         ...('estimate' in changes ? { estimate: typeof changes.estimate === 'number' ? changes.estimate : null } : {}),
       });
       return;
@@ -62,19 +68,33 @@ export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void =>
       if (dependsOn !== null) graph.deleteEdge(taskId, dependsOn);
       return;
     }
+    case 'TaskLinked':
+    case 'TaskUnlinked': {
+      const target = str(d.target);
+      const kind = str(d.kind);
+      if (target === null || kind === null) return;
+      if (event.type === 'TaskLinked') graph.upsertLink({ taskId, kind, target });
+      else graph.deleteLink({ taskId, kind, target });
+      return;
+    }
     case 'RoleAssigned':
     case 'RoleUnassigned':
       setFields(graph, taskId, { role: event.type === 'RoleAssigned' ? str(d.role) : null });
       return;
     case 'TaskStatusChanged':
-      if (str(d.to) !== null) setFields(graph, taskId, { status: str(d.to)! });
+      if (str(d.to) !== null) setFields(graph, taskId, { status: str(d.to)!, ...(d.from === 'in_progress' ? { claimedBy: null } : {}) });
       return;
     default: {
       const status = STATUS_BY_EVENT[event.type];
       if (status === undefined) return;
       // TaskCompleted may land in review; a claim may assign the claiming role.
       const to = event.type === 'TaskCompleted' && str(d.status) !== null ? str(d.status)! : status;
-      setFields(graph, taskId, { status: to, ...(event.type === 'TaskClaimed' && str(d.role) !== null ? { role: str(d.role) } : {}) });
+      const claimed = event.type === 'TaskClaimed';
+      setFields(graph, taskId, {
+        status: to,
+        claimedBy: claimed ? str(d.agent) : null,
+        ...(claimed && str(d.role) !== null ? { role: str(d.role) } : {}),
+      });
     }
   }
 };
@@ -87,17 +107,20 @@ const newTask = (event: StoredEvent): (GraphTask & { parentId: string | null }) 
   return {
     id,
     project: str(d.projectId) ?? '',
+    title: str(d.title) ?? '',
     status: str(d.status) ?? 'pending',
     priority: str(d.priority) ?? 'normal',
     estimate: typeof d.estimate === 'number' ? d.estimate : null,
     role: null,
+    files: strings(d.files),
+    claimedBy: null,
     depth: 0,
     createdSeq: event.position,
     parentId: str(d.parentId),
   };
 };
 
-const setFields = (graph: GraphWriter, id: string, fields: { status?: string; role?: string | null }) => {
+const setFields = (graph: GraphWriter, id: string, fields: { status?: string; role?: string | null; claimedBy?: string | null }) => {
   const task = graph.getTask(id);
   if (task) graph.upsertTask({ ...task, ...fields });
 };
@@ -162,6 +185,7 @@ export type GraphRebuildResult = Readonly<{
   position: number;
   tasks: number;
   edges: number;
+  links: number;
 }>;
 
 export type GraphRebuildOptions = Readonly<{
@@ -204,5 +228,6 @@ export const rebuildGraph = async (
     position,
     tasks: snapshot.tasks.length,
     edges: snapshot.edges.length,
+    links: snapshot.links.length,
   };
 };

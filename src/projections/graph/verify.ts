@@ -2,7 +2,15 @@ import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import { boundedStore } from '../boundedStore.js';
 import { compareText, type VerifyProgress } from '../verifyReport.js';
-import { sortSnapshot, type GraphCheckpoint, type GraphChild, type GraphEdge, type GraphSnapshot, type GraphTask } from './graphStore.js';
+import {
+  sortSnapshot,
+  type GraphCheckpoint,
+  type GraphChild,
+  type GraphEdge,
+  type GraphLink,
+  type GraphSnapshot,
+  type GraphTask,
+} from './graphStore.js';
 import { MemoryGraph } from './memoryGraph.js';
 import { applyGraphEvent, GRAPH_PROJECTION_VERSION } from './projection.js';
 
@@ -18,6 +26,7 @@ export type NodeExample =
 
 export type EdgeExample = Readonly<{ kind: 'missing' | 'extra' | 'differing'; taskId: string; dependsOn: string; live?: string; expected?: string }>;
 export type ChildExample = Readonly<{ kind: 'missing' | 'extra'; taskId: string; parentId: string }>;
+export type LinkExample = Readonly<{ kind: 'missing' | 'extra'; taskId: string; linkKind: string; target: string }>;
 
 export type GraphVerifyReport = Readonly<{
   model: 'graph';
@@ -30,6 +39,8 @@ export type GraphVerifyReport = Readonly<{
   edges: Difference<EdgeExample>;
   /** CHILD_OF relationships (the task tree). */
   children: Difference<ChildExample>;
+  /** LINKED relationships (typed links). */
+  links: Difference<LinkExample>;
   seconds: number;
 }>;
 
@@ -67,7 +78,9 @@ export class GraphFold {
   }
 }
 
-const TASK_FIELDS = ['project', 'status', 'priority', 'estimate', 'role', 'depth', 'createdSeq'] as const;
+const TASK_FIELDS = ['project', 'title', 'status', 'priority', 'estimate', 'role', 'files', 'claimedBy', 'depth', 'createdSeq'] as const;
+const sameField = (a: GraphTask, b: GraphTask, field: (typeof TASK_FIELDS)[number]) =>
+  field === 'files' ? a.files.length === b.files.length && a.files.every((f, i) => f === b.files[i]) : a[field] === b[field];
 
 /** Walks two lists sorted by the same key and reports what only one side has and what differs. */
 const merge = <T, E>(
@@ -102,14 +115,17 @@ const merge = <T, E>(
 };
 
 const byPair = (a1: string, a2: string, b1: string, b2: string) => compareText(a1, b1) || compareText(a2, b2);
+const byLink = (a: GraphLink, b: GraphLink) => byPair(a.taskId, a.target, b.taskId, b.target) || compareText(a.kind, b.kind);
+const linkExample = (kind: 'missing' | 'extra', l: GraphLink): LinkExample => ({ kind, taskId: l.taskId, linkKind: l.kind, target: l.target });
 
-/** Nodes, dependency edges and tree links of the live graph against the expected one. */
+/** Nodes, dependency edges, tree links and typed links of the live graph against the expected one. */
 export const compareGraphs = (live: GraphSnapshot, expected: GraphSnapshot, limit = 10) => {
   // Sorted again in code-point order: Kuzu's answer and the fold's map come in no order of their own.
   const sort = (s: GraphSnapshot) => ({
     tasks: [...s.tasks].sort((a, b) => compareText(a.id, b.id)),
     edges: [...s.edges].sort((a, b) => byPair(a.taskId, a.dependsOn, b.taskId, b.dependsOn)),
     children: [...s.children].sort((a, b) => byPair(a.taskId, a.parentId, b.taskId, b.parentId)),
+    links: [...s.links].sort(byLink),
   });
   const l = sort(live);
   const e = sort(expected);
@@ -121,7 +137,7 @@ export const compareGraphs = (live: GraphSnapshot, expected: GraphSnapshot, limi
       missing: (t) => ({ kind: 'missing', id: t.id, expected: t }),
       extra: (t) => ({ kind: 'extra', id: t.id, live: t }),
       differing: (a, b) => {
-        const fields = TASK_FIELDS.filter((f) => a[f] !== b[f]).map((field) => ({ field, live: a[field], expected: b[field] }));
+        const fields = TASK_FIELDS.filter((f) => !sameField(a, b, f)).map((field) => ({ field, live: a[field], expected: b[field] }));
         return fields.length > 0 ? { kind: 'differing', id: a.id, fields } : undefined;
       },
     },
@@ -146,7 +162,14 @@ export const compareGraphs = (live: GraphSnapshot, expected: GraphSnapshot, limi
     { missing: (t) => ({ kind: 'missing', ...t }), extra: (t) => ({ kind: 'extra', ...t }), differing: () => undefined },
     limit,
   );
-  return { nodes, edges, children };
+  const links = merge<GraphLink, LinkExample>(
+    l.links,
+    e.links,
+    byLink,
+    { missing: (t) => linkExample('missing', t), extra: (t) => linkExample('extra', t), differing: () => undefined },
+    limit,
+  );
+  return { nodes, edges, children, links };
 };
 
 const clean = (d: Difference<unknown>) => d.missing + d.extra + d.differing === 0;
@@ -175,6 +198,6 @@ export const verifyGraph = async (opts: {
   const expected = await fold.finish(opts.store, opts.onProgress, opts.signal);
   opts.onProgress?.({ phase: 'graph: comparing', eventsDone: position, eventsTotal: position });
   const diff = compareGraphs(live.graph, expected, opts.examples ?? 10);
-  const equal = !note && clean(diff.nodes) && clean(diff.edges) && clean(diff.children);
+  const equal = !note && clean(diff.nodes) && clean(diff.edges) && clean(diff.children) && clean(diff.links);
   return { model: 'graph', equal, position, ...(note ? { note } : {}), ...diff, seconds: Math.round(performance.now() - started) / 1000 };
 };
