@@ -81,7 +81,10 @@ export type UseLite = Embedder & { tokenizer: UseLiteTokenizer };
 
 /** Loads the model in the calling thread (about 0.3 s); every call runs on this thread. */
 export const loadUseLite = async ({ batchTokens = BATCH_TOKENS, batchTexts = BATCH_TEXTS } = {}): Promise<UseLite> => {
-  const [, { model, vocabulary }] = await Promise.all([tf.ready(), modelSource()]);
+  // The backend first: loading the model makes tensors, and a wasm backend still starting (slow on a loaded machine)
+  // refuses them ("Backend 'wasm' has not yet been initialized"), which killed the embedding worker now and then.
+  await tf.ready();
+  const { model, vocabulary } = await modelSource();
   const tokenizer = new UseLiteTokenizer(vocabulary as Vocabulary);
   const graph = model as unknown as GraphModel;
   return {
