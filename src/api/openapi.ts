@@ -163,15 +163,15 @@ export const openApiDocument = (operations: readonly AnyOperation[], version: st
         : {}),
       responses: {
         [String(op.successStatus ?? 200)]: {
-          description: op.file ? 'The file' : 'Success',
+          description: op.download ? 'The file' : 'Success',
           headers: {
             ...(heeds.etag ? { ETag: ref('headers', 'ETag') } : {}),
             ...(heeds.position ? { 'X-Vespera-Position': ref('headers', 'Position') } : {}),
             'X-Correlation-Id': ref('headers', 'CorrelationId'),
-            ...(op.file ? { 'Content-Disposition': { description: 'attachment; filename=…', schema: { type: 'string' } } } : {}),
+            ...(op.download ? { 'Content-Disposition': { description: 'attachment; filename=…', schema: { type: 'string' } } } : {}),
           },
-          content: op.file
-            ? Object.fromEntries(op.file.types.map((type) => [type, { schema: { type: 'string' } }]))
+          content: op.download
+            ? Object.fromEntries((op.documents ?? []).map((type) => [type, { schema: { type: 'string' } }]))
             : {
                 'application/json': { schema: output },
                 ...Object.fromEntries((op.documents ?? []).map((type) => [type, { schema: { type: 'string' } }])),

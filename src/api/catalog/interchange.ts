@@ -122,27 +122,35 @@ export const interchangeOperations = ({ commands, readDb, waitForReadModel }: Ca
       path: '/projects/:projectId/export',
       capability: 'task_reading',
       kind: 'query',
-      file: {
-        types: ['application/json', 'application/x-ndjson'],
-        render: (body: { contentType: string; filename: string; content: string }) => body,
-      },
+      documents: ['application/json', 'application/x-ndjson'],
+      download: true,
       ...schemas.exportProject,
       run: async ({ projectId, format, tag }) => {
         const snapshot = getProjectSnapshot(readDb, projectId);
         const tasks = snapshot.tasks.length;
-        if (format === 'beads') {
-          return { body: { projectId, format, filename: 'issues.jsonl', contentType: 'application/x-ndjson', tasks, content: writeBeads(snapshot) } };
-        }
-        const file = writeTaskmaster(
-          snapshot,
-          tag ??
-            sourceTag(
-              snapshot.tasks.map((t) => t.metadata),
-              projectId,
-            ),
-        );
+        const file =
+          format === 'beads'
+            ? { filename: 'issues.jsonl', contentType: 'application/x-ndjson', content: writeBeads(snapshot) }
+            : {
+                filename: 'tasks.json',
+                contentType: 'application/json',
+                content: `${JSON.stringify(
+                  writeTaskmaster(
+                    snapshot,
+                    tag ??
+                      sourceTag(
+                        snapshot.tasks.map((t) => t.metadata),
+                        projectId,
+                      ),
+                  ),
+                  null,
+                  2,
+                )}\n`,
+              };
+        // REST sends the file itself, named; MCP the summary line, with the file's text in the structured answer.
         return {
-          body: { projectId, format, filename: 'tasks.json', contentType: 'application/json', tasks, content: `${JSON.stringify(file, null, 2)}\n` },
+          body: { projectId, format, tasks, ...file },
+          document: { contentType: file.contentType, text: file.content, filename: file.filename },
         };
       },
     }),

@@ -41,10 +41,12 @@ export type OperationResult<O> = Readonly<{
   /** The resource's version, for `ETag`. */
   version?: number;
   /**
-   * The answer as a document of its own media type (a picture: Mermaid, DOT, SVG): REST sends it as the body
-   * instead of the JSON, MCP as the tool's text. `body` still holds the JSON answer, checked against `output`.
+   * The answer as a document of its own media type (a picture: Mermaid, DOT, SVG; an exported file): REST sends it as
+   * the body instead of the JSON, MCP as the tool's text. `body` still holds the JSON answer, checked against
+   * `output`. With a `filename` it is a download: REST names it (Content-Disposition), and MCP keeps the one-line
+   * summary of the body as its text (the file is in the structured answer).
    */
-  document?: Readonly<{ contentType: string; text: string }>;
+  document?: Readonly<{ contentType: string; text: string; filename?: string }>;
 }>;
 
 /**
@@ -65,14 +67,14 @@ export type Operation<I = Record<string, unknown>, O = unknown> = Readonly<{
   successStatus?: number;
   /** A larger REST body limit than the server's (file imports); every other route keeps the server's. */
   bodyLimitBytes?: number;
-  /** REST answers with a file instead of the JSON body (`types`: its possible content types, for OpenAPI); MCP gets the body. */
-  file?: Readonly<{ types: readonly string[]; render: (body: O) => { contentType: string; filename: string; content: string } }>;
   /** The answer carries the task's version (`ETag`, for `If-Match`); OpenAPI declares the header. */
   etag?: boolean;
   /** A command that appends nothing to the log answers no `X-Vespera-Position`: false. Other commands do. */
   position?: boolean;
   /** Media types the operation may answer besides JSON (see OperationResult.document), for OpenAPI. */
   documents?: readonly string[];
+  /** REST always answers a download of one of `documents`, never the JSON (OpenAPI declares Content-Disposition). */
+  download?: boolean;
   run: (input: I, ctx: OperationContext) => Promise<OperationResult<O>>;
 }>;
 

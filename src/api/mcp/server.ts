@@ -52,7 +52,7 @@ const INSTRUCTIONS =
  */
 const toolResult = (op: AnyOperation, { body: answer, document }: OperationResult<unknown>): CallToolResult => {
   const body = (answersObject(op) ? answer : { result: answer }) as Record<string, unknown>;
-  return { content: [{ type: 'text', text: document ? document.text : renderLine(body) }], structuredContent: body };
+  return { content: [{ type: 'text', text: document && !document.filename ? document.text : renderLine(body) }], structuredContent: body };
 };
 
 /**

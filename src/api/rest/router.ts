@@ -109,11 +109,9 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
       if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
       if (result.version !== undefined) res.setHeader('ETag', `W/"${result.version}"`);
       res.status(operation.successStatus ?? 200);
-      if (result.document) return void res.type(result.document.contentType).send(result.document.text);
-      if (!operation.file) return void res.json(result.body);
-      // A download: the file as the body, named; MCP gets the JSON answer with the file's text inside.
-      const file = operation.file.render(result.body);
-      res.attachment(file.filename).type(file.contentType).send(file.content);
+      if (!result.document) return void res.json(result.body);
+      if (result.document.filename) res.attachment(result.document.filename);
+      res.type(result.document.contentType).send(result.document.text);
     };
     router[operation.method](operation.path, handler);
   }
