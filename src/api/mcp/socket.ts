@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import type { TokenSource } from '../auth/tokenSource.js';
+import { tokenSource, type TokenSource } from '../auth/tokenSource.js';
 import { mcpSession, type McpSession, type StdioDeps } from './stdio.js';
 
 /**
@@ -27,12 +27,12 @@ const HELLO_TIMEOUT_MS = 10_000;
 
 export type McpSocketServer = Readonly<{ path: string; sessions: () => number; close: () => Promise<void> }>;
 
+/** The hello names its token as the bridged process's environment does, in the same order (auth/tokenSource.ts). */
 const sourceOf = (hello: BridgeHello, adminTokenFile: string): TokenSource =>
-  typeof hello.token === 'string' && hello.token.trim()
-    ? { kind: 'env', token: hello.token.trim() }
-    : typeof hello.tokenFile === 'string' && hello.tokenFile.trim()
-      ? { kind: 'file', file: hello.tokenFile.trim() }
-      : { kind: 'admin', file: adminTokenFile };
+  tokenSource(adminTokenFile, {
+    ...(typeof hello.token === 'string' ? { VESPERA_TOKEN: hello.token } : {}),
+    ...(typeof hello.tokenFile === 'string' ? { VESPERA_TOKEN_FILE: hello.tokenFile } : {}),
+  });
 
 const parseHello = (line: string): BridgeHello | undefined => {
   try {
