@@ -15,7 +15,7 @@ import { patternsOverlap } from '../src/commands/roles/globOverlap.js';
 import { atLeast, info, medianOf, nowMs, percentile, round, spread, startApp, type BenchOptions, type Result } from './lib.js';
 
 const AGENTS = 16;
-/** Tasks per repetition; also the role's concurrency limit, so a repetition never hits WORKLOAD_LIMIT. */
+/** Tasks per repetition (the bench roles have no role-wide cap, so a drained project answers claimed: false, never WORKLOAD_LIMIT). */
 const TASKS = 1000;
 const WARMUP_TASKS = 200;
 
@@ -129,7 +129,7 @@ const seed = async (baseUrl: string, token: string, label: string, size: number,
         capabilities: ['code_writing'],
         filePatterns: ['**/*'],
         tools: ['read_file'],
-        maxConcurrentTasks: withFiles ? null : size,
+        maxConcurrentTasks: null,
         restrictions: { maxFileChanges: 10, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 },
       }),
       201,

@@ -87,12 +87,13 @@ const claimEvents = (
 const describeConflict = (c: FileConflict): string =>
   `${c.files.join(', ')} ${c.holderTaskId ? `under task ${c.holderTaskId}` : 'under a mark'} of ${c.holder}${c.leaseExpiresAt ? ` until ${c.leaseExpiresAt}` : ''}`;
 
-/** Tasks of `role` this agent (of this plugin) holds under a live lease in the project. */
+/** Tasks of `role` this agent (of this plugin) holds under a live lease in the project (the leased set, not every task). */
 const heldByAgent = (state: ProjectState, role: string, actor: string, agent: string, now: string): string[] => {
   const held: string[] = [];
-  for (const task of state.tasks.values()) {
-    const lease = task.lease;
-    if (lease && lease.expiresAt > now && lease.holder === actor && lease.agent === agent && task.role === role) held.push(task.id);
+  for (const id of state.leased) {
+    const task = state.tasks.get(id);
+    const lease = task?.lease;
+    if (task && lease && lease.expiresAt > now && lease.holder === actor && lease.agent === agent && task.role === role) held.push(task.id);
   }
   return held;
 };

@@ -25,9 +25,10 @@ export type Reservation = Readonly<{
 export const reservations = (state: ProjectState, now: string): Reservation[] => {
   const out: Reservation[] = [];
   const leaseEnds = new Map<string, string>();
-  for (const task of state.tasks.values()) {
-    const lease = task.lease;
-    if (!lease || lease.expiresAt <= now) continue;
+  for (const id of state.leased) {
+    const task = state.tasks.get(id);
+    const lease = task?.lease;
+    if (!task || !lease || lease.expiresAt <= now) continue;
     const key = agentKey(lease.holder, lease.agent);
     if ((leaseEnds.get(key) ?? '') < lease.expiresAt) leaseEnds.set(key, lease.expiresAt);
     if (task.fields.files.length > 0)
@@ -74,9 +75,10 @@ export type FileCommand = MarkFiles | UnmarkFiles;
 export const markFiles: Rule<MarkFiles> = ({ data, metadata }, state) => {
   requireProject(state);
   const held = reservations(state, metadata.now);
-  const hasLease = [...state.tasks.values()].some(
-    (t) => t.lease !== null && t.lease.expiresAt > metadata.now && t.lease.holder === metadata.actor && t.lease.agent === data.agent,
-  );
+  const hasLease = [...state.leased].some((id) => {
+    const lease = state.tasks.get(id)?.lease;
+    return lease !== null && lease !== undefined && lease.expiresAt > metadata.now && lease.holder === metadata.actor && lease.agent === data.agent;
+  });
   if (data.ttlSeconds === undefined && !hasLease) {
     throw unprocessable(
       'MARK_NEEDS_TTL',

@@ -2,12 +2,15 @@ import type { ProjectEvent, TaskFields } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import { nextOrd, reorder } from './ordering.js';
 import type { DependencyKind, LinkKind, TaskStatus } from '../../events/vocabulary.js';
+import { isOpenStatus } from '../../algorithms/readiness.js';
 
 /** What the Project decider needs to know about one task; the read models hold the rest. */
 export type TaskNode = {
   readonly id: string;
   parentId: string | null;
   readonly children: Set<string>;
+  /** Children neither completed nor cancelled, kept by `evolve`: a parent waits for them. */
+  openChildren: number;
   depth: number;
   status: TaskStatus;
   /** Outgoing edges: tasks this one depends on. */
@@ -47,6 +50,18 @@ export type ProjectState = {
   scheduleVersion: number;
   /** Advisory file marks per agent (key `holder\0agent`): file → its end (null: while the agent holds a lease here). */
   readonly marks: Map<string, Map<string, { expiresAt: string | null }>>;
+  /**
+   * Tasks ready by the graph: pending, every hard dependency completed, no open child — kept by `evolve` as each
+   * event changes a status, an edge or a parent, so ClaimNextTask ranks these (readiness.ts) instead of the project.
+   */
+  readonly ready: Set<string>;
+  /**
+   * Tasks that became ready since readiness.ts last ordered the set (it drains `ids`); `overflow` when too many came
+   * to list, so it sorts the set afresh.
+   */
+  readonly readyAdded: { ids: string[]; overflow: boolean };
+  /** Tasks under a lease, live or lapsed, until an event ends it: claims, reservations and workloads read these. */
+  readonly leased: Set<string>;
 };
 
 /** A link's key in `links` / `linkedFrom` (ids and kinds hold no spaces). */
@@ -68,7 +83,64 @@ export const initialState = (): ProjectState => ({
   nextOrd: 0,
   scheduleVersion: 0,
   marks: new Map(),
+  ready: new Set(),
+  readyAdded: { ids: [], overflow: false },
+  leased: new Set(),
 });
+
+/** More queued additions than this beyond the ready set's size: readiness.ts sorts afresh instead of inserting each. */
+const READY_ADDED_SLACK = 1000;
+
+const hasOpenHardDependency = (state: ProjectState, task: TaskNode): boolean => {
+  for (const [dep, kind] of task.deps) if (kind === 'hard' && state.tasks.get(dep)?.status !== 'completed') return true;
+  return false;
+};
+
+/** Puts `task` in or out of the ready set by the rule of algorithms/readiness.ts (the lease-lapsed case is the claim's). */
+const refreshReady = (state: ProjectState, task: TaskNode): void => {
+  const ready = task.status === 'pending' && task.openChildren === 0 && !hasOpenHardDependency(state, task);
+  if (ready === state.ready.has(task.id)) return;
+  if (!ready) {
+    state.ready.delete(task.id);
+    return;
+  }
+  state.ready.add(task.id);
+  const added = state.readyAdded;
+  if (added.overflow) return;
+  if (added.ids.length < state.ready.size + READY_ADDED_SLACK) added.ids.push(task.id);
+  else {
+    added.ids.length = 0;
+    added.overflow = true;
+  }
+};
+
+/** A parent gains (+1) or loses (-1) an open child. */
+const countOpenChild = (state: ProjectState, parentId: string | null, delta: number): void => {
+  const parent = parentId ? state.tasks.get(parentId) : undefined;
+  if (!parent) return;
+  parent.openChildren += delta;
+  refreshReady(state, parent);
+};
+
+/** A new status, and what it changes for the task's parent (an open child more or less) and its dependents (a dependency completed or reopened). */
+const setStatus = (state: ProjectState, task: TaskNode, status: TaskStatus): void => {
+  const before = task.status;
+  task.status = status;
+  if (isOpenStatus(before) !== isOpenStatus(status)) countOpenChild(state, task.parentId, isOpenStatus(status) ? 1 : -1);
+  if ((before === 'completed') !== (status === 'completed')) {
+    for (const id of task.dependents) {
+      const dependent = state.tasks.get(id);
+      if (dependent?.deps.get(task.id) === 'hard') refreshReady(state, dependent);
+    }
+  }
+  refreshReady(state, task);
+};
+
+const setLease = (state: ProjectState, task: TaskNode, lease: TaskNode['lease']): void => {
+  task.lease = lease;
+  if (lease) state.leased.add(task.id);
+  else state.leased.delete(task.id);
+};
 
 const SCHEDULE_EVENTS: ReadonlySet<string> = new Set([
   'TaskCreated',
@@ -93,10 +165,11 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
     case 'TaskCreated': {
       const parent = e.data.parentId ? state.tasks.get(e.data.parentId) : undefined;
       parent?.children.add(e.data.taskId);
-      state.tasks.set(e.data.taskId, {
+      const task: TaskNode = {
         id: e.data.taskId,
         parentId: e.data.parentId,
         children: new Set(),
+        openChildren: 0,
         depth: parent ? parent.depth + 1 : 0,
         status: 'pending',
         deps: new Map(),
@@ -118,7 +191,10 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
         role: null,
         lease: null,
         createdAt: e.data.createdAt,
-      });
+      };
+      state.tasks.set(task.id, task);
+      if (parent) countOpenChild(state, parent.id, 1);
+      refreshReady(state, task);
       return state;
     }
     case 'TaskUpdated': {
@@ -133,9 +209,12 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       const task = state.tasks.get(e.data.taskId);
       if (!task) return state;
       if (task.parentId) state.tasks.get(task.parentId)?.children.delete(task.id);
+      const open = isOpenStatus(task.status) ? 1 : 0;
+      if (open) countOpenChild(state, task.parentId, -1);
       task.parentId = e.data.toParentId;
       const parent = task.parentId ? state.tasks.get(task.parentId) : undefined;
       parent?.children.add(task.id);
+      if (open) countOpenChild(state, task.parentId, 1);
       setDepth(state, task, parent ? parent.depth + 1 : 0);
       task.version = event.revision;
       return state;
@@ -143,8 +222,8 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
     case 'TaskStatusChanged': {
       const task = state.tasks.get(e.data.taskId);
       if (task) {
-        task.status = e.data.to;
-        if (e.data.to !== 'in_progress') task.lease = null;
+        if (e.data.to !== 'in_progress') setLease(state, task, null);
+        setStatus(state, task, e.data.to);
         task.version = event.revision;
       }
       return state;
@@ -154,11 +233,11 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       const task = state.tasks.get(e.data.taskId);
       if (task) {
         if (e.type === 'TaskClaimed') {
-          task.status = 'in_progress';
+          setStatus(state, task, 'in_progress');
           if (e.data.role) task.role = e.data.role;
         }
         const holder = e.type === 'TaskClaimed' ? event.metadata.actor : (task.lease?.holder ?? event.metadata.actor);
-        task.lease = { holder, agent: e.data.agent, expiresAt: e.data.leaseExpiresAt };
+        setLease(state, task, { holder, agent: e.data.agent, expiresAt: e.data.leaseExpiresAt });
         task.version = event.revision;
       }
       return state;
@@ -168,8 +247,8 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
     case 'TaskCompleted': {
       const task = state.tasks.get(e.data.taskId);
       if (task) {
-        task.status = e.type === 'TaskCompleted' ? e.data.status : 'pending';
-        task.lease = null;
+        setLease(state, task, null);
+        setStatus(state, task, e.type === 'TaskCompleted' ? e.data.status : 'pending');
         task.version = event.revision;
       }
       return state;
@@ -178,8 +257,16 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       const task = state.tasks.get(e.data.taskId);
       if (!task) return state;
       if (task.parentId) state.tasks.get(task.parentId)?.children.delete(task.id);
+      if (isOpenStatus(task.status)) countOpenChild(state, task.parentId, -1);
       for (const dep of task.deps.keys()) state.tasks.get(dep)?.dependents.delete(task.id);
-      for (const dependent of task.dependents) state.tasks.get(dependent)?.deps.delete(task.id);
+      for (const id of task.dependents) {
+        const dependent = state.tasks.get(id);
+        if (!dependent) continue;
+        dependent.deps.delete(task.id);
+        refreshReady(state, dependent);
+      }
+      state.ready.delete(task.id);
+      state.leased.delete(task.id);
       for (const key of task.links) {
         const { kind, taskId } = parseLinkKey(key);
         state.tasks.get(taskId)?.linkedFrom.delete(linkKey(kind, task.id));
@@ -198,6 +285,7 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       task.deps.set(target.id, e.data.kind);
       target.dependents.add(task.id);
       reorder(state, task, target);
+      refreshReady(state, task);
       task.version = event.revision;
       return state;
     }
@@ -205,7 +293,10 @@ export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): P
       const task = state.tasks.get(e.data.taskId);
       task?.deps.delete(e.data.dependsOn);
       state.tasks.get(e.data.dependsOn)?.dependents.delete(e.data.taskId);
-      if (task) task.version = event.revision;
+      if (task) {
+        refreshReady(state, task);
+        task.version = event.revision;
+      }
       return state;
     }
     case 'TaskLinked':

@@ -91,7 +91,13 @@ const cloneState = (state: ProjectState): ProjectState => {
       lease: t.lease && { ...t.lease },
     });
   }
-  return { ...state, tasks };
+  return {
+    ...state,
+    tasks,
+    ready: new Set(state.ready),
+    readyAdded: { ids: [...state.readyAdded.ids], overflow: state.readyAdded.overflow },
+    leased: new Set(state.leased),
+  };
 };
 
 const MAX_NAMED = 20;
