@@ -2,7 +2,6 @@ import Database from 'better-sqlite3';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import {
-  describeExpected,
   type AppendListener,
   type AppendResult,
   collectQuery,
@@ -15,7 +14,10 @@ import {
   type ReadStreamOptions,
   type StoreStats,
 } from './eventStore.js';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../util/worker.js';
 import { QUERY_INDEX_DDL, SqliteQueries, toStored, type EventRow } from './sqliteQuery.js';
+import { batchWriter, EVENTS_DDL, openStoreConnection, type WriteBatch, type WriteOutcome, type WriteReply } from './sqliteWrite.js';
 
 export type SqliteEventStoreOptions = Readonly<{
   /** File path, or ':memory:' for tests. */
@@ -25,6 +27,12 @@ export type SqliteEventStoreOptions = Readonly<{
   /** How often to look for appends made by another process (ms); 0 disables. */
   pollIntervalMs?: number;
   now?: () => string;
+  /**
+   * `thread`: a writer thread owns the write connection (sqliteWriter.ts), so a batch's transaction and fsync never
+   * block this thread's event loop — the server's choice. `inline` (default): the caller's thread writes, as a CLI or
+   * a test that opens the store for a moment wants. An in-memory database is always written inline.
+   */
+  writer?: 'thread' | 'inline';
 }>;
 
 type PendingAppend = {
@@ -35,27 +43,10 @@ type PendingAppend = {
   reject: (error: unknown) => void;
 };
 
-const DDL = `
-CREATE TABLE IF NOT EXISTS events (
-  position    INTEGER PRIMARY KEY,
-  id          TEXT NOT NULL UNIQUE,
-  stream_id   TEXT NOT NULL,
-  revision    INTEGER NOT NULL,
-  type        TEXT NOT NULL,
-  data        TEXT NOT NULL,
-  metadata    TEXT NOT NULL,
-  recorded_at TEXT NOT NULL,
-  UNIQUE (stream_id, revision)
-);
-CREATE TABLE IF NOT EXISTS streams (
-  stream_id TEXT PRIMARY KEY,
-  revision  INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
 /**
- * Embedded event store. Appends that arrive in the same tick share one transaction (group commit, one
- * fsync), each inside its own savepoint so one stale expected revision never fails its neighbours.
+ * Embedded event store. Appends that arrive while the previous batch is written (or in the same tick) share one
+ * transaction (group commit, one fsync), each inside its own savepoint so one stale expected revision never fails its
+ * neighbours (sqliteWrite.ts). Reads use this thread's connection; WAL lets them run beside the writer.
  */
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
@@ -63,6 +54,12 @@ export class SqliteEventStore implements EventStore {
   private readonly listeners = new Set<AppendListener>();
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
+  /** The batch the writer thread holds, answered by `id`. */
+  private inFlight: { id: number; batch: PendingAppend[]; recordedAt: string } | undefined;
+  private batches = 0;
+  private worker: Worker | undefined;
+  private readonly writeInline: ((batch: WriteBatch) => WriteReply) | undefined;
+  private readonly writerData: { path: string; synchronous?: 'full' | 'normal' } | undefined;
   private lastSeenPosition = 0;
   private readonly poller: NodeJS.Timeout | undefined;
   private readonly now: () => string;
@@ -70,32 +67,24 @@ export class SqliteEventStore implements EventStore {
   private readonly queries: SqliteQueries;
 
   constructor(options: SqliteEventStoreOptions) {
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(DDL);
+    this.db = openStoreConnection(new Database(options.path), options.synchronous);
+    this.db.exec(EVENTS_DDL);
     this.db.exec(QUERY_INDEX_DDL);
     this.queries = new SqliteQueries(this.db);
     this.now = options.now ?? (() => new Date().toISOString());
     this.stmts = {
       revision: this.db.prepare<[string], { revision: number }>('SELECT revision FROM streams WHERE stream_id = ?'),
-      setRevision: this.db.prepare<[string, number]>(
-        'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
-      ),
-      insert: this.db.prepare<[string, string, number, string, string, string, string]>(
-        'INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
       readStream: this.db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       readAll: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-      byId: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
       counts: this.db.prepare<[], { events: number; streams: number }>(
         'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams',
       ),
     };
+    if (options.writer === 'thread' && options.path !== ':memory:') this.writerData = { path: options.path, synchronous: options.synchronous };
+    else this.writeInline = batchWriter(this.db).write;
     this.lastSeenPosition = this.headSync();
     const poll = options.pollIntervalMs ?? 200;
     if (poll > 0) {
@@ -158,8 +147,16 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    while (this.pending.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0 || this.flushScheduled || this.inFlight) await new Promise((r) => setImmediate(r));
     this.listeners.clear();
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.ref();
+      worker.postMessage({ close: true });
+      await exited;
+    }
     this.db.close();
   }
 
@@ -169,37 +166,80 @@ export class SqliteEventStore implements EventStore {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.inFlight || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
-    const outcomes: Array<AppendResult | Error> = [];
+    const write: WriteBatch = {
+      recordedAt: this.now(),
+      appends: batch.map(({ streamId, events, expected }) => ({
+        streamId,
+        expected,
+        events: events.map(({ id, type, data, metadata }) => ({ id, type, data, metadata })),
+      })),
+    };
+    if (this.writeInline) {
+      this.settle(batch, write.recordedAt, this.writeInline(write));
+      return;
+    }
+    const id = ++this.batches;
+    this.inFlight = { id, batch, recordedAt: write.recordedAt };
     try {
-      this.db.exec('BEGIN IMMEDIATE');
-      for (const append of batch) {
-        this.db.exec('SAVEPOINT append');
-        try {
-          outcomes.push(this.appendOne(append));
-          this.db.exec('RELEASE append');
-        } catch (error) {
-          this.db.exec('ROLLBACK TO append');
-          this.db.exec('RELEASE append');
-          outcomes.push(error as Error);
-        }
-      }
-      this.db.exec('COMMIT');
+      const worker = this.writerThread();
+      // Held while a batch is out: a process with nothing else to do must not exit before its append is answered.
+      worker.ref();
+      worker.postMessage({ id, batch: write });
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.inFlight = undefined;
+      for (const append of batch) append.reject(error);
+    }
+  }
+
+  /** The writer thread, started on the first write (and again after it died). */
+  private writerThread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnModuleWorker(import.meta.url, 'sqliteWriter', this.writerData);
+    worker.unref();
+    worker.on('message', (message: { id?: number; reply?: WriteReply }) => {
+      const inFlight = this.inFlight;
+      if (message.id === undefined || !inFlight || inFlight.id !== message.id) return;
+      this.inFlight = undefined;
+      worker.unref();
+      this.settle(inFlight.batch, inFlight.recordedAt, message.reply!);
+      if (this.pending.length > 0) this.flush();
+    });
+    const died = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      const inFlight = this.inFlight;
+      this.inFlight = undefined;
+      // The batch may or may not have committed: its callers hear a failure (a retried command id replays, never doubles).
+      for (const append of inFlight?.batch ?? []) append.reject(error);
+      if (this.pending.length > 0) this.flush();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => {
+      if (this.inFlight) died(new Error(`the event store's writer thread exited (${code}) before it answered`));
+      else if (this.worker === worker) this.worker = undefined;
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Each append's result or refusal, then one notice of what the batch appended. */
+  private settle(batch: readonly PendingAppend[], recordedAt: string, reply: WriteReply): void {
+    if ('failed' in reply) {
+      const error = new Error(`Appending to the event store failed: ${reply.failed}`);
       for (const append of batch) append.reject(error);
       return;
     }
     const previous = this.lastSeenPosition;
     const appended: StoredEvent[] = [];
     batch.forEach((append, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome instanceof Error) append.reject(outcome);
+      const outcome = reply.outcomes[i]!;
+      const result = this.resultOf(append, outcome, recordedAt);
+      if (result instanceof Error) append.reject(result);
       else {
-        for (const event of outcome.events) if (event.position > previous) appended.push(event);
-        append.resolve(outcome);
+        for (const event of result.events) if (event.position > previous) appended.push(event);
+        append.resolve(result);
       }
     });
     appended.sort((a, b) => a.position - b.position);
@@ -210,57 +250,44 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  private appendOne({ streamId, events, expected }: PendingAppend): AppendResult {
-    const replay = this.replayOf(streamId, events);
-    if (replay) return replay;
-    const current = this.stmts.revision.get(streamId)?.revision ?? -1;
-    const ok =
-      expected === 'any' || (expected === 'no_stream' && current === -1) || (expected === 'stream_exists' && current >= 0) || expected === current;
-    if (!ok) throw new ConcurrencyError(streamId, describeExpected(expected), current);
-    const recordedAt = this.now();
-    const stored: StoredEvent[] = [];
-    let revision = current;
-    for (const event of events) {
-      revision += 1;
-      const data = JSON.stringify(event.data);
-      const metadata = JSON.stringify(event.metadata);
-      const { lastInsertRowid } = this.stmts.insert.run(event.id, streamId, revision, event.type, data, metadata, recordedAt);
-      stored.push({
-        id: event.id,
-        type: event.type,
-        data: event.data as object,
-        metadata: event.metadata,
-        streamId,
-        revision,
-        position: Number(lastInsertRowid),
-        recordedAt,
-      });
+  private resultOf(append: PendingAppend, outcome: WriteOutcome, recordedAt: string): AppendResult | Error {
+    switch (outcome.kind) {
+      case 'appended': {
+        const events = append.events.map((event, i): StoredEvent => ({
+          id: event.id,
+          type: event.type,
+          data: event.data as object,
+          metadata: event.metadata,
+          streamId: append.streamId,
+          revision: outcome.firstRevision + i,
+          position: outcome.positions[i]!,
+          recordedAt,
+        }));
+        return { nextRevision: outcome.nextRevision, position: outcome.position, events };
+      }
+      case 'replayed': {
+        const events = outcome.rows.map(toStored);
+        return { nextRevision: events.at(-1)!.revision, position: events.at(-1)!.position, events };
+      }
+      case 'empty':
+        return { nextRevision: outcome.nextRevision, position: outcome.position, events: [] };
+      case 'concurrency':
+        return new ConcurrencyError(outcome.streamId, outcome.expected, outcome.actual);
+      case 'reused':
+        return new DomainError(
+          'IDEMPOTENCY_KEY_REUSED',
+          422,
+          `Event ${outcome.eventId} already belongs to stream ${outcome.streamId}: its command id was used before.`,
+          { eventId: outcome.eventId },
+        );
+      case 'error':
+        return new Error(outcome.message);
     }
-    if (events.length > 0) this.stmts.setRevision.run(streamId, revision);
-    const position = stored.at(-1)?.position ?? this.headSync();
-    return { nextRevision: revision, position, events: stored };
-  }
-
-  /** The same events appended again (same ids, same stream) succeed without appending: as EventStoreDB does. */
-  private replayOf(streamId: string, events: readonly NewEvent[]): AppendResult | undefined {
-    const first = events[0] && this.stmts.byId.get(events[0].id);
-    if (!first) return undefined;
-    if (first.stream_id !== streamId) {
-      throw new DomainError(
-        'IDEMPOTENCY_KEY_REUSED',
-        422,
-        `Event ${first.id} already belongs to stream ${first.stream_id}: its command id was used before.`,
-        {
-          eventId: first.id,
-        },
-      );
-    }
-    const stored = this.stmts.readStream.all(streamId, first.revision, events.length).map(toStored);
-    return { nextRevision: stored.at(-1)!.revision, position: stored.at(-1)!.position, events: stored };
   }
 
   private pollForeignAppends(): void {
-    if (this.listeners.size === 0 || !this.db.open) return;
+    // While the writer thread holds a batch its commit may already show: that batch's reply tells of it, with its events.
+    if (this.listeners.size === 0 || !this.db.open || this.inFlight) return;
     const head = this.headSync();
     if (head > this.lastSeenPosition) {
       this.lastSeenPosition = head;

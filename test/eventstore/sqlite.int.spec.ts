@@ -26,6 +26,19 @@ eventStoreContract('sqlite', async () => {
   };
 });
 
+// The server's writer: a thread owns the write connection (the same contract, every append through it).
+eventStoreContract('sqlite, writer thread', async () => {
+  const { path, remove } = await tempDatabase();
+  const store = new SqliteEventStore({ path, pollIntervalMs: 50, writer: 'thread' });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await remove();
+    },
+  };
+});
+
 describe('SqliteEventStore', () => {
   let path: string;
   let remove: () => Promise<void>;

@@ -64,9 +64,15 @@ const history = (seed: number, steps: number) => {
     }
     for (const event of Array.isArray(decided) ? decided : [decided as ProjectEvent]) {
       revision += 1;
-      const stored = { ...event, id: `e${revision}`, streamId: `project-${P}`, revision, position: revision + 1 } as StoredEvent<ProjectEvent>;
-      stored.metadata = { ...command.metadata, schemaVersion: 1 } as StoredEvent['metadata'];
-      state = evolve(state, stored);
+      const metadata = { ...command.metadata, schemaVersion: 1 };
+      state = evolve(state, {
+        ...event,
+        id: `e${revision}`,
+        streamId: `project-${P}`,
+        revision,
+        position: revision + 1,
+        metadata,
+      } as StoredEvent<ProjectEvent>);
     }
     return true;
   };
