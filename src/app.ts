@@ -74,12 +74,14 @@ import { serveMcpSocket, type McpSocketServer } from './api/mcp/socket.js';
 import { serverVerifier } from './wiring/verify.js';
 import { eventStoreSpec, readModelRebuilds, rebuildSqlite } from './wiring/rebuildModels.js';
 import { swappableDatabase } from './projections/sqlite/swappable.js';
+import { SqliteSnapshotStore } from './eventstore/snapshots.js';
+import { projectSnapshotCodec } from './commands/project/snapshot.js';
 import { drainable, type DrainHook, type DrainResult } from './wiring/drain.js';
 
 export const openEventStore = (config: Config): EventStore => {
   if (config.eventStore === 'eventstoredb') return new EventStoreDbEventStore({ url: config.eventStoreUrl! });
   if (config.eventStore === 'postgres') return new PostgresEventStore({ url: config.postgresUrl! });
-  return new SqliteEventStore({ path: dataFiles(config.dataDir).events, synchronous: config.sync });
+  return new SqliteEventStore({ path: dataFiles(config.dataDir).events, synchronous: config.sync, writer: config.sqliteWriter });
 };
 
 export type App = Readonly<{
@@ -193,9 +195,14 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
     await waitForReadModel(await store.headPosition());
     return projectOfTask(readDb, taskId);
   };
+  const snapshots = new SqliteSnapshotStore(dataFiles(config.dataDir).snapshots);
   const rules = { maxDepth: config.maxDepth, maxTreeNodes: config.maxTreeNodes, defaultEstimate: config.defaultEstimateHours };
   const commands = projectCommands({
-    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({ store, decider: projectDecider(rules) }),
+    handler: new CommandHandler<ProjectState, ProjectCommand, ProjectEvent>({
+      store,
+      decider: projectDecider(rules),
+      snapshots: { store: snapshots, codec: projectSnapshotCodec, every: config.snapshotEvery },
+    }),
     locateTask,
     newId: uuidv7,
     now,
@@ -456,6 +463,7 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
       await projector.stop();
       await graph.stop();
       await store.close();
+      snapshots.close();
       idempotency.close();
       readDb.close();
     } finally {

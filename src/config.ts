@@ -11,6 +11,10 @@ export type Config = Readonly<{
   postgresUrl?: string;
   /** SQLite event store durability: `full` survives a power cut, `normal` only a process crash. */
   sync: 'full' | 'normal';
+  /** Events of a project between two snapshots of its aggregate (`VESPERA_SNAPSHOT_EVERY`). */
+  snapshotEvery: number;
+  /** SQLite event store writer: `thread` (a writer thread owns the write connection and its fsyncs) or `inline`. */
+  sqliteWriter: 'thread' | 'inline';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxDepth: number;
   maxTreeNodes: number;
@@ -179,6 +183,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...(eventStoreUrl ? { eventStoreUrl } : {}),
     ...(postgresUrl ? { postgresUrl } : {}),
     sync: oneOf('VESPERA_SYNC', ['full', 'normal'], 'full'),
+    snapshotEvery: int('VESPERA_SNAPSHOT_EVERY', 5000, 100, 10_000_000),
+    sqliteWriter: oneOf('VESPERA_SQLITE_WRITER', ['thread', 'inline'], 'thread'),
     logLevel: oneOf('VESPERA_LOG_LEVEL', LOG_LEVELS, 'info'),
     maxDepth: int('VESPERA_MAX_DEPTH', 10, 1, 50),
     maxTreeNodes: int('VESPERA_MAX_TREE_NODES', 1000, 1, 10000),

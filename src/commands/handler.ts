@@ -4,6 +4,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { ConcurrencyError, DomainError } from '../errors.js';
 import type { Command, Decider, Event, EventMetadata, NewEvent, StoredEvent } from '../events/types.js';
 import type { EventStore } from '../eventstore/eventStore.js';
+import type { SnapshotStore } from '../eventstore/snapshots.js';
 import { currentSchemaVersion } from '../events/upcasters.js';
 import { SerialQueue } from './serialQueue.js';
 
@@ -24,7 +25,14 @@ export type CommandResult = Readonly<{
 
 /** Per command id: first and last revision it appended, its command type and the hash of its request. */
 type Seen = [number, number, string | undefined, string | undefined];
-type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, Seen> };
+/** `eventId`: the id of the event at `revision`; `snapshotRevision`: the revision of the last snapshot taken or read. */
+type Cached<S> = { state: S; revision: number; position: number; commands: Map<string, Seen>; eventId: string; snapshotRevision: number };
+
+/**
+ * How a decider's state becomes a snapshot and back. `version` changes whenever the state's shape or what `evolve`
+ * folds into it changes: a snapshot of another version is never read (the stream is folded from its first event).
+ */
+export type SnapshotCodec<S> = Readonly<{ version: number; encode: (state: S) => unknown; decode: (encoded: unknown) => S }>;
 
 export type CommandHandlerOptions<S, C extends Command, E extends Event> = Readonly<{
   store: EventStore;
@@ -35,6 +43,11 @@ export type CommandHandlerOptions<S, C extends Command, E extends Event> = Reado
   maxAttempts?: number;
   /** Command ids remembered per stream for idempotent replays. */
   idempotencyWindow?: number;
+  /**
+   * Snapshots of folded state, taken every `every` events of a stream (default 5,000) and read before the tail
+   * when a stream is loaded cold (after a restart or an eviction), so a long stream is not folded from its start.
+   */
+  snapshots?: Readonly<{ store: SnapshotStore; codec: SnapshotCodec<S>; every?: number; now?: () => string }>;
 }>;
 
 /**
@@ -201,7 +214,9 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     if (appended) {
       entry.revision = appended.nextRevision;
       entry.position = appended.position;
+      entry.eventId = appended.events.at(-1)?.id ?? entry.eventId;
       this.trimCommands(entry);
+      this.snapshotIfDue(streamId, entry);
     }
     const firstRevision = appended ? appended.nextRevision - pending.length + 1 : 0;
     return outcomes.map((outcome) => {
@@ -217,7 +232,14 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     const { decider, store } = this.options;
     let entry = this.cache.get(streamId);
     if (entry) this.cache.delete(streamId);
-    entry ??= { state: decider.initialState(), revision: -1, position: 0, commands: new Map() };
+    entry ??= (await this.fromSnapshot(streamId)) ?? {
+      state: decider.initialState(),
+      revision: -1,
+      position: 0,
+      commands: new Map(),
+      eventId: '',
+      snapshotRevision: -1,
+    };
     this.cache.set(streamId, entry);
     for (;;) {
       const events = await store.readStream(streamId, { fromRevision: entry.revision + 1, maxCount: 5000 });
@@ -225,6 +247,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         entry.state = decider.evolve(entry.state, event as StoredEvent<E>);
         entry.revision = event.revision;
         entry.position = event.position;
+        entry.eventId = event.id;
         const range = entry.commands.get(event.metadata.commandId);
         entry.commands.set(event.metadata.commandId, [
           range?.[0] ?? event.revision,
@@ -236,8 +259,56 @@ export class CommandHandler<S, C extends Command, E extends Event> {
       if (events.length < 5000) break;
     }
     this.trimCommands(entry);
+    this.snapshotIfDue(streamId, entry);
     this.evictStreams();
     return entry;
+  }
+
+  /**
+   * The stream's snapshot as a cache entry, when there is one of this codec's version whose last event is still the
+   * log's event at that revision; otherwise undefined (the stream is folded from its start). A snapshot that cannot
+   * be read is ignored the same way: it is a cache.
+   */
+  private async fromSnapshot(streamId: string): Promise<Cached<S> | undefined> {
+    const snapshots = this.options.snapshots;
+    if (!snapshots) return undefined;
+    try {
+      const snapshot = snapshots.store.load(streamId);
+      if (!snapshot || snapshot.version !== snapshots.codec.version) return undefined;
+      const [event] = await this.options.store.readStream(streamId, { fromRevision: snapshot.revision, maxCount: 1 });
+      if (!event || event.id !== snapshot.eventId || event.revision !== snapshot.revision) return undefined;
+      const encoded = JSON.parse(snapshot.state) as { state: unknown; commands: Array<[string, Seen]> };
+      return {
+        state: snapshots.codec.decode(encoded.state),
+        revision: snapshot.revision,
+        position: snapshot.position,
+        commands: new Map(encoded.commands),
+        eventId: snapshot.eventId,
+        snapshotRevision: snapshot.revision,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Takes a snapshot once `every` events have been folded since the last one (the state is exactly at `revision` here). */
+  private snapshotIfDue(streamId: string, entry: Cached<S>): void {
+    const snapshots = this.options.snapshots;
+    if (!snapshots || entry.revision < 0 || entry.revision - entry.snapshotRevision < (snapshots.every ?? 5000)) return;
+    entry.snapshotRevision = entry.revision;
+    try {
+      snapshots.store.save({
+        streamId,
+        revision: entry.revision,
+        position: entry.position,
+        eventId: entry.eventId,
+        version: snapshots.codec.version,
+        state: JSON.stringify({ state: snapshots.codec.encode(entry.state), commands: [...entry.commands] }),
+        takenAt: (snapshots.now ?? (() => new Date().toISOString()))(),
+      });
+    } catch {
+      // A snapshot is a cache: failing to write one costs a longer fold next time, never a command.
+    }
   }
 
   private trimCommands(entry: Cached<S>): void {

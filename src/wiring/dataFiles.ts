@@ -6,6 +6,8 @@ export const dataFiles = (dataDir: string) => ({
   readModel: path.join(dataDir, 'read.db'),
   graph: path.join(dataDir, 'graph.kuzu'),
   idempotencyKeys: path.join(dataDir, 'keys.db'),
+  /** Snapshots of project aggregates (a disposable cache: deleting the file costs one fold of each project from its log). */
+  snapshots: path.join(dataDir, 'snapshots.db'),
   /** The administrator's token (mode 0600), renewed by the server, read by `vespera mcp` and `vespera services`. */
   adminToken: path.join(dataDir, 'admin.token'),
   /** `{pid, url, startedAt, mcpSocket}` of the server that owns this directory while it listens (see serverFile.ts). */
