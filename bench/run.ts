@@ -20,6 +20,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   graph: () => import('./graph.js'),
   auth: () => import('./auth.js'),
   claims: () => import('./claims.js'),
+  coldStart: () => import('./coldStart.js'),
   audit: () => import('./audit.js'),
   feed: () => import('./feed.js'),
   nodes: () => import('./nodes.js'),
