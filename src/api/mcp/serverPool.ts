@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 
 /** Idle servers kept for the next stateless request; a burst past this builds more and closes them after. */
 export const POOL_SIZE = 16;
 
-const initializes = (body: unknown): boolean => (Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body));
+/** Whether a body asks to initialize, valid or not: the transport checks it; this only decides a server's reuse. */
+const initializes = (body: unknown): boolean =>
+  (Array.isArray(body) ? body : [body]).some((message) => (message as { method?: unknown } | null)?.method === 'initialize');
 
 /**
  * The servers that answer stateless requests, built once and reused instead of once per request. A pooled server
