@@ -18,7 +18,7 @@ export type McpHttpDeps = Omit<McpDeps, 'caller' | 'resources'> &
     sessions?: McpSessionSettings;
   }>;
 
-/** The /mcp router, and `close()` to end its sessions when the app stops (before the HTTP server closes). */
+/** The /mcp router, and `close()` to end its sessions and pooled servers when the app stops (before the HTTP server closes). */
 export type McpHttpRouter = Router & Readonly<{ close: () => Promise<void>; sessions: McpSessions; stateless: ServerPool }>;
 
 const SESSIONS_OFF: McpSessionSettings = { enabled: false, idleMs: 30 * 60_000, max: 1 };
