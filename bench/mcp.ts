@@ -1,6 +1,11 @@
-/** MCP: get_task calls/s and p99 over stdio (spawned `vespera mcp`), over stdio bridged to a running server, and over Streamable HTTP (/mcp), and tools/list tokens per tool set. */
+/**
+ * MCP: get_task calls/s and p99 over stdio (spawned `vespera mcp`), over stdio bridged to a running server, over
+ * Streamable HTTP (/mcp) in a session and without one, the HTTP client's own ceiling, and tools/list tokens per tool set.
+ */
 import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -35,6 +40,10 @@ const env = (dataDir: string) => ({
 });
 
 const TASKS = 1000;
+
+// The SDK's HTTP client hands one long-lived AbortSignal to every fetch, and Node's fetch lets go of its listener only
+// when the request is collected: past 1,500 each call printed a MaxListenersExceededWarning, measured with the calls.
+setMaxListeners(0);
 
 /** Sequential get_task calls on random ids: one in flight at a time, as an agent makes them. */
 const measure = async (client: Client, ids: readonly string[], calls: number) => {
@@ -96,22 +105,29 @@ const overStdio = async (calls: number, reps: number) => {
   }
 };
 
-/** `vespera serve` in a child process on a free port; its address is read from the startup log line. */
-const withServe = async <T>(label: string, body: (url: string, dir: string) => Promise<T>): Promise<T> => {
+/**
+ * `vespera serve` in a child process on a free port; its address is read from the startup log line. Its log (an access
+ * line per request at info) is drained unread afterwards, so the bench's own process does no work per line.
+ */
+const withServe = async <T>(label: string, body: (url: string, dir: string) => Promise<T>, extraEnv: Record<string, string> = {}): Promise<T> => {
   const { dir, remove } = tempDir(label);
   const child = spawn(process.execPath, [...CLI, 'serve'], {
     cwd: ROOT,
-    env: { ...env(dir), VESPERA_LOG_LEVEL: 'info', VESPERA_PORT: '0' },
+    env: { ...env(dir), VESPERA_LOG_LEVEL: 'info', VESPERA_PORT: '0', ...extraEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let log = '';
-      child.stderr.on('data', (chunk: Buffer) => {
+      const read = (chunk: Buffer) => {
         log += chunk.toString();
         const match = /"url":"(http:\/\/[^"]+)"/.exec(log);
-        if (match) resolve(match[1]!);
-      });
+        if (!match) return;
+        child.stderr.off('data', read);
+        child.stderr.resume();
+        resolve(match[1]!);
+      };
+      child.stderr.on('data', read);
       child.once('exit', (code) => reject(new Error(`vespera serve exited (${code}): ${log.slice(-2000)}`)));
     });
     return await body(url, dir);
@@ -122,12 +138,62 @@ const withServe = async <T>(label: string, body: (url: string, dir: string) => P
   }
 };
 
-const overHttp = (calls: number, reps: number) =>
-  withServe('mcp-http', (url, dir) => {
-    const token = fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim();
-    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-    return session(transport, calls, reps, () => settled(url, token));
+/**
+ * The SDK client over Streamable HTTP. With sessions on (the default) its initialize opens a session and every call
+ * carries Mcp-Session-Id; with VESPERA_MCP_SESSIONS=off each call is a stateless request, served by a pooled server.
+ */
+const overHttp = (calls: number, reps: number, sessions: 'on' | 'off') =>
+  withServe(
+    `mcp-http-${sessions}`,
+    (url, dir) => {
+      const token = fs.readFileSync(path.join(dir, 'admin.token'), 'utf8').trim();
+      const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+      return session(transport, calls, reps, () => settled(url, token));
+    },
+    { VESPERA_MCP_SESSIONS: sessions },
+  );
+
+/**
+ * The same client and calls against an endpoint that answers at once (a canned get_task answer, no Vespera): what the
+ * client side of one HTTP call costs here, which bounds every HTTP figure above.
+ */
+const httpClientCeiling = async (calls: number, reps: number) => {
+  const answer = (id: unknown, result: unknown) => JSON.stringify({ jsonrpc: '2.0', id, result });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const message =
+        chunks.length > 0
+          ? (JSON.parse(Buffer.concat(chunks).toString()) as { id?: unknown; method: string; params?: { protocolVersion?: string } })
+          : undefined;
+      if (message?.id === undefined) return void res.writeHead(message ? 202 : 405).end();
+      const result =
+        message.method === 'initialize'
+          ? { protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'ceiling', version: '1' } }
+          : { content: [{ type: 'text', text: 't0 pending: ceiling' }], structuredContent: { id: 't0', title: 'ceiling', status: 'pending' } };
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'ceiling' }).end(answer(message.id, result));
+    });
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    const client = new Client({ name: 'vespera-bench', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+    try {
+      const ids = ['t0'];
+      await measure(client, ids, Math.min(500, calls));
+      const runs: Record<string, number>[] = [];
+      for (let r = 0; r < reps; r++) runs.push(await measure(client, ids, calls));
+      return runs;
+    } finally {
+      await client.close();
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+};
 
 /** A second `vespera mcp` beside a running server: its stdio bridged to the server's MCP socket. */
 const overBridge = (calls: number, reps: number) =>
@@ -153,17 +219,22 @@ const toolListSizes = async () => {
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const calls = opts.quick ? 1_000 : 5_000;
   const stdio = await overStdio(calls, opts.reps);
-  const http = await overHttp(opts.quick ? 500 : 2_000, opts.reps);
+  const httpCalls = opts.quick ? 500 : 2_000;
+  const inSession = await overHttp(httpCalls, opts.reps, 'on');
+  const stateless = await overHttp(httpCalls, opts.reps, 'off');
+  const ceiling = await httpClientCeiling(httpCalls, opts.reps);
   const bridged = await overBridge(calls, opts.reps);
   const sets = await toolListSizes();
   const s = medianOf(stdio);
-  const h = medianOf(http);
+  const h = medianOf(inSession);
+  const hs = medianOf(stateless);
+  const c = medianOf(ceiling);
   const b = medianOf(bridged);
   return {
     name: 'mcp',
-    setup: `get_task on random ids of ${TASKS.toLocaleString('en-US')} tasks, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp (stateless, bearer token); stdio to a second \`vespera mcp\` bridged to a running \`vespera serve\` over its MCP socket; both server runs measured once the server has embedded the new tasks; each with its command's defaults (both sync=full; vespera mcp: vectors off, no HTTP rate limit; vespera serve: vectors on, 12,000/min per token); median of ${opts.reps}`,
+    setup: `get_task on random ids of ${TASKS.toLocaleString('en-US')} tasks, sequential calls from the SDK Client: stdio to a spawned \`vespera mcp\` (${calls.toLocaleString('en-US')} calls), Streamable HTTP to a spawned \`vespera serve\` /mcp with a bearer token (${httpCalls.toLocaleString('en-US')} calls), in a session (the default: the SDK client keeps Mcp-Session-Id) and stateless (VESPERA_MCP_SESSIONS=off: pooled servers), and the same client against a do-nothing endpoint; stdio to a second \`vespera mcp\` bridged to a running \`vespera serve\` over its MCP socket; both server runs measured once the server has embedded the new tasks; each with its command's defaults (both sync=full; vespera mcp: vectors off, no HTTP rate limit; vespera serve: vectors on, 12,000/min per token); median of ${opts.reps}`,
     rows: [
-      atLeast('stdio get_task calls/s', s.callsPerSec!, 2_000, 'calls/s'),
+      atLeast('stdio get_task calls/s', s.callsPerSec!, 5_000, 'calls/s'),
       info('stdio p50', s.p50!, 'ms'),
       below('stdio p99', s.p99!, 2, 'ms'),
       info('  p99 spread over reps', spread(stdio, 'p99')),
@@ -171,9 +242,15 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       info('bridged p50', b.p50!, 'ms'),
       below('bridged p99', b.p99!, 5, 'ms'),
       info('  p99 spread over reps', spread(bridged, 'p99')),
-      atLeast('HTTP get_task calls/s', h.callsPerSec!, 500, 'calls/s'),
-      info('HTTP p50', h.p50!, 'ms'),
-      below('HTTP p99', h.p99!, 10, 'ms'),
+      atLeast('HTTP (session) get_task calls/s', h.callsPerSec!, 2_000, 'calls/s'),
+      info('HTTP (session) p50', h.p50!, 'ms'),
+      below('HTTP (session) p99', h.p99!, 10, 'ms'),
+      info('  p99 spread over reps', spread(inSession, 'p99')),
+      atLeast('HTTP (stateless) get_task calls/s', hs.callsPerSec!, 2_000, 'calls/s'),
+      info('HTTP (stateless) p50', hs.p50!, 'ms'),
+      below('HTTP (stateless) p99', hs.p99!, 10, 'ms'),
+      info('HTTP client alone (do-nothing endpoint) calls/s', c.callsPerSec!, 'calls/s'),
+      info('HTTP client alone p50', c.p50!, 'ms'),
       ...sets.map((t) => ({
         ...below(`tools/list ${t.set} (${t.tools} tools, ${t.detail}; ${t.full.toLocaleString('en-US')} in full)`, t.tokens, t.budget + 1, 'tokens'),
         target: `≤ ${t.budget.toLocaleString('en-US')}`,
@@ -189,6 +266,11 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       httpCallsPerSec: h.callsPerSec!,
       httpP50Ms: h.p50!,
       httpP99Ms: h.p99!,
+      httpStatelessCallsPerSec: hs.callsPerSec!,
+      httpStatelessP50Ms: hs.p50!,
+      httpStatelessP99Ms: hs.p99!,
+      httpClientCeilingCallsPerSec: c.callsPerSec!,
+      httpClientCeilingP50Ms: c.p50!,
       ...Object.fromEntries(
         sets.flatMap((t) => [
           [`${t.set}Tokens`, t.tokens],

@@ -16,6 +16,7 @@ import { createMetrics } from './api/metrics.js';
 import { resourceChanges, type ResourceChanges } from './api/mcp/changes.js';
 import { mcpHttpRouter } from './api/mcp/http.js';
 import type { McpSessions } from './api/mcp/sessions.js';
+import type { ServerPool } from './api/mcp/serverPool.js';
 import { servedTools } from './api/mcp/tools.js';
 import { IdempotencyKeys } from './api/idempotency.js';
 import { Feed } from './api/feed/feed.js';
@@ -110,6 +111,8 @@ export type App = Readonly<{
   resourceChanges: ResourceChanges;
   /** The open MCP Streamable HTTP sessions. */
   mcpSessions: McpSessions;
+  /** The servers that answer stateless MCP requests, reused between requests. */
+  mcpStateless: ServerPool;
   /** The live feed over the log (WebSocket /api/v1/ws, SSE /api/v1/events/stream): stats() for /metrics, close() at shutdown. */
   feed: Feed;
   /** Path of the admin token file (mode 0600), refreshed at every start. */
@@ -495,6 +498,7 @@ const assembleApp = async (config: Config, logger: Logger, lock: OwnerLock): Pro
     idempotency,
     resourceChanges: changes,
     mcpSessions: mcpHttp.sessions,
+    mcpStateless: mcpHttp.stateless,
     feed,
     adminTokenFile,
     http: express,

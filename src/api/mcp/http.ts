@@ -1,4 +1,3 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { Router, type Request, type Response } from 'express';
@@ -7,7 +6,8 @@ import type { Caller } from '../auth/authorizer.js';
 import type { AnyOperation } from '../catalog/operation.js';
 import type { ResourceChanges } from './changes.js';
 import { buildMcpServer, type RequestContext, type McpDeps } from './server.js';
-import { callerOfRequest, contextOfRequest, McpSessions, type McpSessionSettings } from './sessions.js';
+import { ServerPool } from './serverPool.js';
+import { authInfoOf, callerOfRequest, contextOfRequest, McpSessions, type McpSessionSettings } from './sessions.js';
 
 export type McpHttpDeps = Omit<McpDeps, 'caller' | 'resources'> &
   Readonly<{
@@ -18,8 +18,8 @@ export type McpHttpDeps = Omit<McpDeps, 'caller' | 'resources'> &
     sessions?: McpSessionSettings;
   }>;
 
-/** The /mcp router, and `close()` to end its sessions when the app stops (before the HTTP server closes). */
-export type McpHttpRouter = Router & Readonly<{ close: () => Promise<void>; sessions: McpSessions }>;
+/** The /mcp router, and `close()` to end its sessions and pooled servers when the app stops (before the HTTP server closes). */
+export type McpHttpRouter = Router & Readonly<{ close: () => Promise<void>; sessions: McpSessions; stateless: ServerPool }>;
 
 const SESSIONS_OFF: McpSessionSettings = { enabled: false, idleMs: 30 * 60_000, max: 1 };
 
@@ -51,26 +51,24 @@ const requestOf = (res: Response): RequestContext => {
 /**
  * Streamable HTTP, stateless or in sessions. A request with `Mcp-Session-Id` belongs to that session; an `initialize`
  * without one opens a session when sessions are on (the answer names it in `Mcp-Session-Id`); anything else is
- * served statelessly by a fresh server and transport, so a client that never sends the header works as before.
- * The API server's middleware has already authenticated the token (a bad one is a 401 there).
+ * served statelessly, by a server of the pool and a fresh transport, so a client that never sends the header works
+ * as before. Session and pooled servers alike read the caller from each request (`authInfo`), never from how they
+ * were built. The API server's middleware has already authenticated the token (a bad one is a 401 there).
  */
 export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
   const router = Router();
   const jsonSchemaValidator = new AjvJsonSchemaValidator();
   const { operations, changes, sessions: settings = SESSIONS_OFF, ...common } = deps;
+  const build = (resources: McpDeps['resources']) => () =>
+    buildMcpServer({ ...common, jsonSchemaValidator, caller: async (extra) => callerOfRequest(extra), requestContext: contextOfRequest, resources });
   const sessions = new McpSessions(
     settings,
-    () =>
-      buildMcpServer({
-        ...common,
-        jsonSchemaValidator,
-        caller: async (extra) => callerOfRequest(extra),
-        requestContext: contextOfRequest,
-        resources: { operations, ...(changes ? { changes } : {}) },
-      }),
+    build({ operations, ...(changes ? { changes } : {}) }),
     (authorization) => deps.authorizer.authenticate(authorization),
     deps.logger,
   );
+  // A stateless request has no stream to send change notices on: its servers offer no subscriptions.
+  const stateless = new ServerPool(build({ operations }), deps.logger);
   const sessionOf = (req: Request): string | undefined => (sessions.enabled ? req.get('mcp-session-id') : undefined);
 
   router.post('/', async (req: Request, res: Response) => {
@@ -79,20 +77,7 @@ export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
     const id = sessionOf(req);
     if (id !== undefined) return sessions.handle(id, caller, req, res, req.body, request);
     if (sessions.enabled && isInitializeRequest(req.body)) return sessions.open(caller, req, res, req.body, request);
-    const server = buildMcpServer({
-      ...common,
-      jsonSchemaValidator,
-      caller: async () => caller,
-      requestContext: () => request,
-      resources: { operations },
-    });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    return stateless.serve(req, res, req.body, authInfoOf(caller, request));
   });
   // GET opens a session's notice stream and DELETE ends a session; without a session there is neither.
   router.all('/', async (req, res) => {
@@ -107,5 +92,8 @@ export const mcpHttpRouter = (deps: McpHttpDeps): McpHttpRouter => {
         id: null,
       });
   });
-  return Object.assign(router, { close: () => sessions.close(), sessions });
+  const close = async () => {
+    await Promise.all([sessions.close(), stateless.close()]);
+  };
+  return Object.assign(router, { close, sessions, stateless });
 };

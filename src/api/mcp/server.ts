@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type JSONRPCRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
@@ -101,10 +101,15 @@ export const buildMcpServer = (deps: McpDeps): Server => {
   );
   // A caller is listed only the tools its token may call: a read-only agent is not offered create_task.
   const allowed = (caller: Caller | undefined) => (name: string) => deps.authorizer.allows(caller, deps.tools.byName.get(name)!.capability);
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    const allows = allowed(await deps.caller(extra));
-    return { tools: deps.tools.list.filter((tool) => allows(tool.name)) };
-  });
+  // Which tools a token may call follows from its capabilities alone: each set's list is filtered once per server.
+  const listed = new Map<string, Tool[]>();
+  const toolsFor = (caller: Caller | undefined): Tool[] => {
+    const key = caller ? [...caller.capabilities].sort().join(' ') : '';
+    let tools = caller ? listed.get(key) : [];
+    if (!tools) listed.set(key, (tools = deps.tools.list.filter((tool) => allowed(caller)(tool.name))));
+    return tools;
+  };
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({ tools: toolsFor(await deps.caller(extra)) }));
   if (deps.resources) {
     const authorize = deps.authorizer.authorize.bind(deps.authorizer);
     registerResources(server, { ...deps.resources, invoke, caller: deps.caller, authorize, logger: deps.logger });

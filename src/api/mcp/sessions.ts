@@ -42,8 +42,8 @@ const sessionNotFound = () =>
     'Start a new session: send initialize without Mcp-Session-Id.',
   );
 
-/** The caller of one HTTP request and the request itself, handed to the session's server in `extra.authInfo.extra`. */
-const authInfoOf = (caller: Caller, request: RequestContext): AuthInfo => ({
+/** The caller of one HTTP request and the request itself, handed to a session's or a pooled server in `extra.authInfo.extra`. */
+export const authInfoOf = (caller: Caller, request: RequestContext): AuthInfo => ({
   token: '',
   clientId: caller.pluginId ?? caller.actor,
   scopes: [...caller.capabilities],

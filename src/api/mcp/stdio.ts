@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from 'pino';
 import { DomainError } from '../../errors.js';
 import { writeAdminToken } from '../auth/bootstrap.js';
@@ -13,7 +12,7 @@ import type { IdempotencyKeys } from '../idempotency.js';
 import type { Validators } from '../validation.js';
 import type { ResourceChanges } from './changes.js';
 import { buildMcpServer } from './server.js';
-import { JsonRpcLines } from './stdioLines.js';
+import { JsonRpcLineTransport } from './stdioLines.js';
 import { servedTools } from './tools.js';
 
 /** What the stdio server needs from the composition root. */
@@ -165,9 +164,7 @@ export const mcpSession = async (
     version: app.version,
     resources: { operations, ...(app.resourceChanges ? { changes: app.resourceChanges } : {}) },
   });
-  const lines = new JsonRpcLines((answer) => output.write(`${JSON.stringify(answer)}\n`));
-  input.pipe(lines);
-  await server.connect(new StdioServerTransport(lines, output));
+  await server.connect(new JsonRpcLineTransport(input, output));
   let closed = false;
   return {
     server,
@@ -175,7 +172,6 @@ export const mcpSession = async (
       if (closed) return;
       closed = true;
       clearInterval(renewal);
-      input.unpipe(lines);
       await server.close();
     },
   };
