@@ -39,7 +39,8 @@ export type TaskRow = {
 
 /** The read side's facts for the shared readiness rule (algorithms/readiness.ts), as SQL over `tasks`. */
 export const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
-export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND ${OPEN_CHILDREN} = 0`;
+/** The same rule: NOT EXISTS stops at a parent's first open child, where counting them all would read every one. */
+export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
 const TASK_COLUMNS = `*, ${OPEN_CHILDREN} AS open_children`;
 
 export type TaskView = {
