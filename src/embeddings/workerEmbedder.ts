@@ -6,6 +6,12 @@ import { spawnModuleWorker } from '../util/worker.js';
 import type { Embedder } from './embedder.js';
 import { USE_LITE_DIMENSIONS, USE_LITE_MODEL_ID } from './useLite.js';
 
+export type WorkerEmbedder = Embedder & {
+  health: DependencyHealth;
+  /** The worker died and is not back yet: calls are refused meanwhile. */
+  readonly down: boolean;
+};
+
 type Pending = { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 const spawnWorker = () => spawnModuleWorker(import.meta.url, 'worker');
@@ -24,12 +30,14 @@ const MAX_RESPAWN_MS = 10_000;
 export const startWorkerEmbedder = ({
   timeoutMs = 30_000,
   spawn = spawnWorker,
+  health = new DependencyHealth('embedding-worker', { timeoutMs }),
 }: {
   timeoutMs?: number;
   /** Starts one worker (the model's, unless a spec starts one that dies). */
   spawn?: () => Worker;
-} = {}): Embedder & { health: DependencyHealth } => {
-  const health = new DependencyHealth('embedding-worker', { timeoutMs });
+  /** Where calls are recorded (a pool's workers share one). */
+  health?: DependencyHealth;
+} = {}): WorkerEmbedder => {
   const pending = new Map<number, Pending>();
   let next = 0;
   let failure: Error | undefined;
@@ -84,6 +92,9 @@ export const startWorkerEmbedder = ({
     modelId: USE_LITE_MODEL_ID,
     dimensions: USE_LITE_DIMENSIONS,
     health,
+    get down() {
+      return failure !== undefined;
+    },
     embed: (texts) => {
       if (texts.length === 0) return Promise.resolve([]);
       if (failure) return Promise.reject(failure);
@@ -108,6 +119,83 @@ export const startWorkerEmbedder = ({
       closing = true;
       clearTimeout(respawn);
       await worker.terminate();
+    },
+  };
+};
+
+/** A call shorter than this goes to one worker whole: splitting it would save less than a message costs. */
+const SPLIT_MIN_TEXTS = 16;
+/** Texts of like length travel together, so each worker's batches stay as little padded as one worker's would. */
+const GROUP_TEXTS = 64;
+
+/**
+ * Several embedding workers behind one `Embedder`: each runs its own copy of the model on its own thread (the
+ * wasm backend is single-threaded in Node), so on a machine with free cores bulk embedding scales with them. A
+ * call is sorted by text length, cut into groups of like length and spread over the workers by their queued
+ * characters, so concurrent calls and one big call alike keep every worker busy. A worker that died is left out
+ * until it is back; with none up, the call is refused with the reason.
+ */
+export const startWorkerPool = ({
+  threads,
+  timeoutMs = 30_000,
+  spawn,
+}: {
+  threads: number;
+  timeoutMs?: number;
+  spawn?: () => Worker;
+}): WorkerEmbedder => {
+  const health = new DependencyHealth('embedding-worker', { timeoutMs });
+  const workers = Array.from({ length: Math.max(1, threads) }, () => startWorkerEmbedder({ timeoutMs, health, ...(spawn ? { spawn } : {}) }));
+  /** Characters sent to each worker and not answered yet: the cost of what it holds. */
+  const queued = workers.map(() => 0);
+  const send = async (at: number, texts: readonly string[]): Promise<Float32Array[]> => {
+    const cost = texts.reduce((n, t) => n + t.length, 0);
+    queued[at]! += cost;
+    try {
+      return await workers[at]!.embed(texts);
+    } finally {
+      queued[at]! -= cost;
+    }
+  };
+  return {
+    modelId: USE_LITE_MODEL_ID,
+    dimensions: USE_LITE_DIMENSIONS,
+    health,
+    get down() {
+      return workers.every((w) => w.down);
+    },
+    embed: async (texts) => {
+      const up = workers.map((_, at) => at).filter((at) => !workers[at]!.down);
+      if (up.length === 0) return workers[0]!.embed(texts);
+      const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+      const share = new Map<number, number[]>(up.map((at) => [at, []]));
+      const groups =
+        texts.length < SPLIT_MIN_TEXTS
+          ? [order]
+          : Array.from({ length: Math.ceil(order.length / GROUP_TEXTS) }, (_, g) => order.slice(g * GROUP_TEXTS, (g + 1) * GROUP_TEXTS));
+      const assigned = new Map(up.map((at) => [at, queued[at]!]));
+      // Longest groups first, each to the worker holding the least: the usual greedy balance.
+      for (const group of groups.reverse()) {
+        const at = up.reduce((best, w) => (assigned.get(w)! < assigned.get(best)! ? w : best));
+        share.get(at)!.push(...group);
+        assigned.set(at, assigned.get(at)! + group.reduce((n, i) => n + texts[i]!.length, 0));
+      }
+      const out = new Array<Float32Array>(texts.length);
+      await Promise.all(
+        [...share]
+          .filter(([, positions]) => positions.length > 0)
+          .map(async ([at, positions]) => {
+            const vectors = await send(
+              at,
+              positions.map((i) => texts[i]!),
+            );
+            positions.forEach((i, j) => (out[i] = vectors[j]!));
+          }),
+      );
+      return out;
+    },
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
     },
   };
 };

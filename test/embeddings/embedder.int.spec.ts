@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Embedder } from '../../src/embeddings/embedder.js';
 import { cosine } from '../../src/embeddings/embedder.js';
 import { loadUseLite, USE_LITE_DIMENSIONS, type UseLite } from '../../src/embeddings/useLite.js';
-import { startWorkerEmbedder } from '../../src/embeddings/workerEmbedder.js';
+import { startWorkerEmbedder, startWorkerPool } from '../../src/embeddings/workerEmbedder.js';
 import { spawnModuleWorker } from '../../src/util/worker.js';
 import { Worker } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
@@ -66,6 +66,57 @@ describe('Embedder (USE-lite, shipped weights)', () => {
   it('places texts of like meaning closer than unrelated ones (cosine similarity, higher is closer)', async () => {
     const [login, signIn, invoice] = await worker.embed(['login test fails randomly', 'sign-in check is flaky', 'send invoices as PDF']);
     expect(cosine(login!, signIn!)).to.be.greaterThan(cosine(login!, invoice!));
+  });
+
+  describe('as a pool of worker threads', () => {
+    const from = new URL('../../src/embeddings/workerEmbedder.ts', import.meta.url).href;
+
+    it('spreads one call over its workers and answers each text’s own vector, in the order given', async function () {
+      this.timeout(60_000);
+      const messages: number[] = [];
+      const pool = startWorkerPool({
+        threads: 2,
+        spawn: () => {
+          const worker = spawnModuleWorker(from, 'worker');
+          const at = messages.push(0) - 1;
+          const post = worker.postMessage.bind(worker);
+          worker.postMessage = (message: unknown) => {
+            messages[at]!++;
+            post(message);
+          };
+          return worker;
+        },
+      });
+      try {
+        // Lengths mixed on purpose: the pool sorts them by length before it cuts the call in groups.
+        const texts = LONG_CORPUS.slice(0, 40).flatMap((t) => [t.title, taskChunks(t).at(-1)!]);
+        const vectors = await pool.embed(texts);
+        const alone = await inThread.embed(texts);
+        expect(messages).to.deep.equal([1, 1]);
+        vectors.forEach((v, i) => expect(cosine(v, alone[i]!), texts[i]!.slice(0, 60)).to.be.closeTo(1, 1e-5));
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it('leaves a worker that died out and embeds with the others meanwhile', async function () {
+      this.timeout(60_000);
+      let spawned = 0;
+      const pool = startWorkerPool({
+        threads: 2,
+        spawn: () => (++spawned === 1 ? new Worker("throw new Error('the model did not load')", { eval: true }) : spawnModuleWorker(from, 'worker')),
+      });
+      try {
+        // The first worker's death is seen once its thread has exited: a call before then may still be given to it.
+        for (const deadline = Date.now() + 20_000; !pool.health.status().lastError && Date.now() < deadline;)
+          await new Promise((r) => setTimeout(r, 50));
+        const vectors = await pool.embed(Array.from({ length: 20 }, (_, i) => `Fix the flaky login test number ${i}`));
+        expect(vectors).to.have.length(20);
+        expect(vectors.every((v) => v.length === USE_LITE_DIMENSIONS)).to.equal(true);
+      } finally {
+        await pool.close();
+      }
+    });
   });
 
   describe('when its worker thread dies', () => {
