@@ -119,7 +119,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     const p99Busy = percentile(busy, 99);
     return {
       name: 'search',
-      setup: `${total.toLocaleString('en-US')} tasks (titles from the 200-task corpus with qualifiers) seeded in-process, ${setupOf(app.config, 'searches and GETs over HTTP with tokens')}; embedded Chroma, USE-lite on \${app.config.embedThreads} bulk worker thread(s) at nice \${app.config.embedNice} (queries in their own worker), in-process queue; hybrid = any-word FTS5 BM25 (× query coverage) and chunked vectors, convex fusion; then the 300 long task files`,
+      setup: `${total.toLocaleString('en-US')} tasks (titles from the 200-task corpus with qualifiers) seeded in-process, ${setupOf(app.config, 'searches and GETs over HTTP with tokens')}; embedded Chroma, USE-lite on ${app.config.embedThreads} bulk worker thread(s) at nice ${app.config.embedNice} (queries in their own worker), in-process queue; hybrid = any-word FTS5 BM25 (× query coverage) and chunked vectors, convex fusion; then the 300 long task files`,
       rows: [
         atLeast('embedding throughput in the worker (bulk seed → vectors caught up)', round(computed / bulkSeconds, 0), 300, 'titles/s'),
         info('GET /tasks/:id p99 idle', round(p99Idle, 2), 'ms'),
