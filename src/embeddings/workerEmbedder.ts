@@ -143,8 +143,8 @@ const GROUP_TEXTS = 64;
  * Several embedding workers behind one `Embedder`: each runs its own copy of the model on its own thread (the
  * wasm backend is single-threaded in Node), so on a machine with free cores bulk embedding scales with them. A
  * call is sorted by text length, cut into groups of 64 like-length texts, and each group goes to the worker
- * holding the fewest characters, so concurrent calls and one big call alike keep every worker busy. A worker that died is left out
- * until it is back; with none up, the call is refused with the reason.
+ * holding the fewest characters, so concurrent calls and one big call alike keep every worker busy. A worker
+ * that died is left out until it is back; with none up, the call is refused with the reason.
  */
 export const startWorkerPool = ({
   threads,
