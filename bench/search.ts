@@ -119,7 +119,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     const p99Busy = percentile(busy, 99);
     return {
       name: 'search',
-      setup: `${total.toLocaleString('en-US')} tasks (titles from the 200-task corpus with qualifiers) seeded in-process, ${setupOf(app.config, 'searches and GETs over HTTP with tokens')}; embedded Chroma, USE-lite (queries in their own worker), in-process queue; hybrid = any-word FTS5 BM25 (× query coverage) and chunked vectors, convex fusion; then the 300 long task files`,
+      setup: `${total.toLocaleString('en-US')} tasks (titles from the 200-task corpus with qualifiers) seeded in-process, ${setupOf(app.config, 'searches and GETs over HTTP with tokens')}; embedded Chroma, USE-lite on ${app.config.embedThreads} bulk worker thread(s) at nice ${app.config.embedNice} (queries in their own worker), in-process queue; hybrid = any-word FTS5 BM25 (× query coverage) and chunked vectors, convex fusion; then the 300 long task files`,
       rows: [
         atLeast('embedding throughput in the worker (bulk seed → vectors caught up)', round(computed / bulkSeconds, 0), 300, 'titles/s'),
         info('GET /tasks/:id p99 idle', round(p99Idle, 2), 'ms'),
@@ -127,7 +127,8 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         below(
           `hybrid search p95 at ${total.toLocaleString('en-US')} tasks (GET /api/v1/search with a token; query embedding included)`,
           round(percentile(latencies, 95), 1),
-          25,
+          // Issue 17's target at 2,000 tasks, issue 18's at 10,000.
+          total <= 2000 ? 20 : 25,
           'ms',
         ),
         info('  hybrid p50', round(percentile(latencies, 50), 1), 'ms'),
@@ -140,7 +141,7 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
           '  query embedding alone p50 / p95 (query worker, round trip included)',
           `${round(percentile(embedOnly, 50), 1)} / ${round(percentile(embedOnly, 95), 1)} ms`,
         ),
-        below('1,000 new tasks until semantically searchable', round(searchableSeconds, 2), 5, 's'),
+        below('1,000 new tasks until semantically searchable', round(searchableSeconds, 2), 4, 's'),
         atLeast(
           `vector rebuild of ${rebuilt.toLocaleString('en-US')} tasks (${records.toLocaleString('en-US')} records) from cache`,
           round(rebuilt / rebuildSeconds, 0),

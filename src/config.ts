@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 
@@ -62,6 +63,10 @@ export type Config = Readonly<{
   graphQueryTimeoutMs: number;
   /** Longest one batch may take in the embedding worker thread. */
   embedTimeoutMs: number;
+  /** Worker threads that embed task texts, each with its own copy of the model (queries have one more of their own). */
+  embedThreads: number;
+  /** Nice value of those threads (0-19): bulk embedding gives way to requests and query embedding when they want a core. */
+  embedNice: number;
   /** Longest the duplicate warning may delay a create; past it the task is acknowledged without the warning, marked so. */
   duplicateCheckMs: number;
   /** How often Chroma and Redis are probed, so /health sees a dependency that stopped answering (and its return). */
@@ -216,6 +221,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     graphTimeoutMs: int('VESPERA_GRAPH_TIMEOUT_MS', 10_000, 100, 600_000),
     graphQueryTimeoutMs: int('VESPERA_GRAPH_QUERY_TIMEOUT_MS', 3000, 50, 60_000),
     embedTimeoutMs: int('VESPERA_EMBED_TIMEOUT_MS', 30_000, 100, 600_000),
+    embedThreads: int('VESPERA_EMBED_THREADS', Math.min(4, os.availableParallelism()), 1, 64),
+    embedNice: int('VESPERA_EMBED_NICE', 10, 0, 19),
     duplicateCheckMs: int('VESPERA_DUPLICATE_CHECK_MS', 200, 10, 10_000),
     probeIntervalMs: int('VESPERA_PROBE_INTERVAL_MS', 2000, 100, 600_000),
     auth: true,

@@ -1,7 +1,20 @@
-import { parentPort } from 'node:worker_threads';
+import os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import { loadUseLite } from './useLite.js';
 
-/** Worker-thread entry: loads its own copy of the model and answers `{ id, texts }` with `{ id, vectors }`. */
+/**
+ * Worker-thread entry: loads its own copy of the model and answers `{ id, texts }` with `{ id, vectors }`. `nice`
+ * (workerData) lowers this thread's scheduling priority: on Linux a thread has its own nice value, so bulk
+ * embedding gives way to the API thread and the query worker when they want a core, and takes every idle one.
+ */
+const { nice = 0 } = (workerData ?? {}) as { nice?: number };
+if (nice !== 0) {
+  try {
+    os.setPriority(nice);
+  } catch {
+    // Not permitted here: the thread keeps the process's priority.
+  }
+}
 const port = parentPort!;
 const ready = loadUseLite();
 let chain: Promise<void> = Promise.resolve();

@@ -4,6 +4,15 @@ import type { JobHandler } from './queue.js';
 
 export const EMBED_QUEUE = 'embeddings';
 
+/**
+ * Texts in one call of the handler. Large, because the pool sorts a call by length before it cuts it into the model's
+ * batches, and the less a batch is padded the less the model computes (measured one thread, 1,024 titles: 9.0 ms a
+ * title in calls of 64, 7.8 in calls of 128, 7.6 in one call).
+ */
+export const EMBED_BATCH = 256;
+/** Embedding jobs run at once: several calls of `EMBED_BATCH` in flight, so the workers always hold the next one. */
+export const EMBED_CONCURRENCY = 4 * EMBED_BATCH;
+
 /** One job per task text: a task updated twice with the same text queues one job. */
 export const embedJobId = (taskId: string, hash: string): string => `${taskId}-${hash}`;
 
@@ -18,29 +27,30 @@ export const decodeVector = (encoded: string): Float32Array => {
 
 /**
  * The auto_embedding job: the text's vector, from the cache or computed (and cached), returned encoded. Jobs that arrive within a few
- * milliseconds of each other share one model call (the model is several times faster per text in batches).
+ * milliseconds of each other share one model call (the model is several times faster per text in batches). Calls are not chained:
+ * a queue run with more jobs at once than `maxBatch` keeps several calls in flight, which a pool of workers answers side by side
+ * (and one worker in order), so no worker waits while the results of the previous call travel back and the next jobs arrive.
  */
-export const embedJobHandler = (cache: EmbeddingCache, embedder: Embedder, maxBatch = 64, windowMs = 5): JobHandler => {
+export const embedJobHandler = (cache: EmbeddingCache, embedder: Embedder, maxBatch = EMBED_BATCH, windowMs = 5): JobHandler => {
   type Waiting = { text: string; resolve: (vector: string) => void; reject: (e: unknown) => void };
   const waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let running = Promise.resolve();
 
   const flush = () => {
     timer = undefined;
     const batch = waiting.splice(0, maxBatch);
     if (waiting.length > 0) timer = setTimeout(flush, 0);
-    running = running.then(async () => {
-      try {
-        const vectors = await cache.embed(
-          embedder,
-          batch.map((w) => w.text),
-        );
-        batch.forEach((w, i) => w.resolve(encodeVector(vectors[i]!)));
-      } catch (error) {
-        for (const w of batch) w.reject(error);
-      }
-    });
+    cache
+      .embed(
+        embedder,
+        batch.map((w) => w.text),
+      )
+      .then(
+        (vectors) => batch.forEach((w, i) => w.resolve(encodeVector(vectors[i]!))),
+        (error: unknown) => {
+          for (const w of batch) w.reject(error);
+        },
+      );
   };
 
   return (data) =>

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { EmbeddingCache } from '../embeddings/cache.js';
 import { withQueryCache } from '../embeddings/queryEmbedder.js';
-import { startWorkerEmbedder } from '../embeddings/workerEmbedder.js';
+import { startWorkerEmbedder, startWorkerPool } from '../embeddings/workerEmbedder.js';
 import type { EventStore } from '../eventstore/eventStore.js';
-import { decodeVector, EMBED_QUEUE, embedJobHandler, embedJobId } from '../jobs/embedJob.js';
+import { decodeVector, EMBED_CONCURRENCY, EMBED_QUEUE, embedJobHandler, embedJobId } from '../jobs/embedJob.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { Projector } from '../projections/projector.js';
 import { ChromaServer, heartbeat, type ChromaStatus } from '../projections/vectors/chromaServer.js';
@@ -67,12 +67,12 @@ const JOB_WAIT_MS = 120_000;
 export const startVectors = async ({ config, logger, store, readDb, sqlite, queue }: VectorRuntimeDeps) => {
   const log = logger.child({ component: 'vectors' });
   const cache = new EmbeddingCache(path.join(config.dataDir, 'embeddings.db'));
-  const bulk = startWorkerEmbedder({ timeoutMs: config.embedTimeoutMs });
+  const bulk = startWorkerPool({ threads: config.embedThreads, nice: config.embedNice, timeoutMs: config.embedTimeoutMs });
   // Queries have a worker of their own (see queryEmbedder.ts); the model's first call is several times slower: pay it now.
   const queries = startWorkerEmbedder({ timeoutMs: config.embedTimeoutMs });
   await queries.embed(['warm up']);
   const embedQuery = withQueryCache(queries);
-  await queue.process(EMBED_QUEUE, embedJobHandler(cache, bulk), 64);
+  await queue.process(EMBED_QUEUE, embedJobHandler(cache, bulk), EMBED_CONCURRENCY);
 
   const server = config.chromaUrl ? undefined : new ChromaServer(path.join(config.dataDir, 'chroma'), log);
   const url = () => config.chromaUrl ?? server!.url;

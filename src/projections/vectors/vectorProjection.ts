@@ -14,6 +14,9 @@ export const VECTOR_PROJECTION_VERSION = 2;
 type TaskSource = { title: string; description: string; tags: string; status: string; priority: string; role: string | null };
 type TaskRow = TaskSource & { id: string; projectId: string };
 
+/** Chunk records written to Chroma at once while the next ones are embedded (about one call of the embedding jobs). */
+const STORE_PART = 256;
+
 /** Tasks read per page when a rebuild seeds a model from the SQLite read model. */
 const SEED_PAGE = 500;
 
@@ -139,9 +142,20 @@ export class VectorProjection implements Projection {
     this.position = last.position;
   }
 
+  /**
+   * Every part's vectors are asked for at once (the embedding jobs queue them in order) and each part is written as
+   * soon as its vectors are in, so Chroma stores one part while the model embeds the next instead of after the last.
+   */
   private async store(docs: readonly ChunkDoc[]): Promise<void> {
-    const vectors = await this.deps.vectorsFor(docs.map((d) => ({ taskId: d.taskId, hash: d.metadata.hash, text: d.text })));
-    await this.deps.vectors.upsert(docs.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: vectors[i]! })));
+    const parts: ChunkDoc[][] = [];
+    for (let i = 0; i < docs.length; i += STORE_PART) parts.push(docs.slice(i, i + STORE_PART));
+    const vectors = parts.map((part) => this.deps.vectorsFor(part.map((d) => ({ taskId: d.taskId, hash: d.metadata.hash, text: d.text }))));
+    // A later part failing while an earlier one is written is seen (and thrown) when its turn comes.
+    for (const pending of vectors) pending.catch(() => undefined);
+    for (const [n, part] of parts.entries()) {
+      const found = await vectors[n]!;
+      await this.deps.vectors.upsert(part.map((d, i) => ({ id: d.id, metadata: d.metadata, vector: found[i]! })));
+    }
   }
 
   /**
