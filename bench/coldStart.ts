@@ -103,7 +103,7 @@ const writeLog = async (dir: string, tasks: number, edges: number) => {
     });
   }
   const seen = new Set<string>();
-  for (let added = 0; added < edges; ) {
+  for (let added = 0; added < edges;) {
     const j = 1 + Math.floor(random() * (tasks - 1));
     const i = Math.max(0, j - 1 - Math.floor(random() * 1000));
     const key = `${j}>${i}`;
