@@ -57,9 +57,12 @@ describe('Endurance: kill -9 under mixed load, round after round', function () {
     }
     const kinds = new Set([...log.values()].map((e) => `${e.type} ${String(e.data.taskId)}`));
     for (const { kind, taskId, agent } of round.mcp)
-      if (!kinds.has(`${kind === 'claim' ? 'TaskClaimed' : 'TaskCompleted'} ${taskId}`)) lost.push(`MCP ${kind} ${taskId} by ${agent}: not in the log`);
+      if (!kinds.has(`${kind === 'claim' ? 'TaskClaimed' : 'TaskCompleted'} ${taskId}`))
+        lost.push(`MCP ${kind} ${taskId} by ${agent}: not in the log`);
     if (round.lastSeen && log.get(round.lastSeen.position)?.type !== round.lastSeen.type)
-      feedGaps.push(`the feed saw ${round.lastSeen.type} @${round.lastSeen.position}, the restarted log holds ${log.get(round.lastSeen.position)?.type}`);
+      feedGaps.push(
+        `the feed saw ${round.lastSeen.type} @${round.lastSeen.position}, the restarted log holds ${log.get(round.lastSeen.position)?.type}`,
+      );
   };
 
   const restWriter = async (target: Server, round: Round, seed: number, alive: () => boolean) => {
@@ -106,7 +109,10 @@ describe('Endurance: kill -9 under mixed load, round after round', function () {
           continue;
         }
         round.mcp.push({ kind: 'claim', taskId: body.task.id, agent });
-        const done = (await client.callTool({ name: 'complete_task', arguments: { id: body.task.id, agent, output: `done by ${agent}` } })) as CallToolResult;
+        const done = (await client.callTool({
+          name: 'complete_task',
+          arguments: { id: body.task.id, agent, output: `done by ${agent}` },
+        })) as CallToolResult;
         if (!done.isError) round.mcp.push({ kind: 'complete', taskId: body.task.id, agent });
       } catch {
         // the server died mid-call: not acknowledged

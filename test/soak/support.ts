@@ -115,7 +115,11 @@ export const readLog = async (server: Server, from = 1): Promise<Map<number, { t
   const events = new Map<number, { type: string; streamId: string; data: Record<string, unknown> }>();
   let cursor: string | null = null;
   do {
-    const page: JsonResponse = await call(server, 'GET', `/audit/events?fromPosition=${from}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page: JsonResponse = await call(
+      server,
+      'GET',
+      `/audit/events?fromPosition=${from}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     if (page.status !== 200) throw new Error(`GET /audit/events answered ${page.status}: ${JSON.stringify(page.body)}`);
     for (const e of page.body.items as Array<{ position: number; type: string; streamId: string; data: Record<string, unknown> }>)
       events.set(e.position, { type: e.type, streamId: e.streamId, data: e.data });
@@ -194,7 +198,8 @@ export const ownPostgres = async () => {
   const port = await freePort();
   await as(tool('initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
-  const ctl = (action: string, ...more: string[]) => as(tool('pg_ctl'), [action, '-D', dataDir, '-w', '-t', '60', '-l', path.join(root, 'log'), ...more]);
+  const ctl = (action: string, ...more: string[]) =>
+    as(tool('pg_ctl'), [action, '-D', dataDir, '-w', '-t', '60', '-l', path.join(root, 'log'), ...more]);
   await ctl('start', '-o', options);
   await as(tool('createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'test']);
   return {
