@@ -2,6 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'chai';
 import fs from 'node:fs';
+import { WebSocket } from 'ws';
 import { FeedClient } from '../api/feed/feedClient.js';
 import { mulberry32 } from '../support/random.js';
 import { startServer, type Server } from '../support/serveProcess.js';
@@ -121,7 +122,8 @@ describe('Endurance: kill -9 under mixed load, round after round', function () {
   };
 
   const subscribe = async (target: Server, round: Round) => {
-    const feed = FeedClient.open(target.baseUrl, target.auth);
+    // A loaded machine may take more than the client's default 10 s to authenticate a socket.
+    const feed = new FeedClient(new WebSocket(`${target.baseUrl.replace(/^http/, 'ws')}/api/v1/ws`, { headers: target.auth }), 60_000);
     await feed.next((m) => m.op === 'authenticated');
     feed.ws.on('message', (raw) => {
       const message = JSON.parse(raw.toString()) as { op: string; position?: number; type?: string };
@@ -135,39 +137,49 @@ describe('Endurance: kill -9 under mixed load, round after round', function () {
     return feed;
   };
 
+  let kept = false;
   before(async () => {
-    for (let r = 0; r <= ROUNDS; r++) {
-      const started = Date.now();
-      server = await startServer(dataDir, SOAK_ENV);
-      restartMs.push(Date.now() - started);
-      if (r === 0) expect((await call(server, 'POST', '/roles', SOAK_ROLE)).status).to.equal(201);
-      else {
-        await checkRound(rounds.at(-1)!, server);
-        const verifying = Date.now();
-        const verified = await verify(dataDir);
-        verifyMs.push(Date.now() - verifying);
-        if (verified.code !== 0) verifyFailures.push(`after kill ${r}: exit ${verified.code} ${verified.report}`);
-      }
-      if (r === ROUNDS) break;
-      const round: Round = { from: (await headPosition(server)) + 1, rest: [], mcp: [], feed: 0, serverErrors: [] };
-      rounds.push(round);
-      const target = server;
-      const feed = await subscribe(target, round);
-      const clients = await Promise.all(Array.from({ length: AGENTS }, (_, i) => mcpClient(target, `soak-agent-${i}`)));
-      let alive = true;
-      const load = [
-        ...Array.from({ length: WRITERS }, (_, i) => restWriter(target, round, r * 100 + i, () => alive)),
-        ...clients.map((client, i) => mcpAgent(client, `soak-agent-${i}`, round, () => alive)),
-      ];
-      await new Promise((resolve) => setTimeout(resolve, ROUND_MS * (0.75 + Math.random() * 0.5)));
-      target.child.kill('SIGKILL');
-      await target.exited;
-      alive = false;
-      await Promise.all(load);
-      feed.ws.terminate();
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    let r = 0;
+    try {
+      for (; r <= ROUNDS; r++) await oneRound(r);
+    } catch (error) {
+      // Kept for a post-mortem: the log, the read models and server.json as the failed round left them.
+      kept = true;
+      throw new Error(`round ${r}: ${(error as Error).message}\n(data directory kept: ${dataDir})\n${server?.log().slice(-3000) ?? ''}`);
     }
   });
+
+  const oneRound = async (r: number) => {
+    const started = Date.now();
+    server = await startServer(dataDir, SOAK_ENV, 90_000);
+    restartMs.push(Date.now() - started);
+    if (r === 0) expect((await call(server, 'POST', '/roles', SOAK_ROLE)).status).to.equal(201);
+    else {
+      await checkRound(rounds.at(-1)!, server);
+      const verifying = Date.now();
+      const verified = await verify(dataDir);
+      verifyMs.push(Date.now() - verifying);
+      if (verified.code !== 0) verifyFailures.push(`after kill ${r}: exit ${verified.code} ${verified.report}`);
+    }
+    if (r === ROUNDS) return;
+    const round: Round = { from: (await headPosition(server)) + 1, rest: [], mcp: [], feed: 0, serverErrors: [] };
+    rounds.push(round);
+    const target = server;
+    const feed = await subscribe(target, round);
+    const clients = await Promise.all(Array.from({ length: AGENTS }, (_, i) => mcpClient(target, `soak-agent-${i}`)));
+    let alive = true;
+    const load = [
+      ...Array.from({ length: WRITERS }, (_, i) => restWriter(target, round, r * 100 + i, () => alive)),
+      ...clients.map((client, i) => mcpAgent(client, `soak-agent-${i}`, round, () => alive)),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, ROUND_MS * (0.75 + Math.random() * 0.5)));
+    target.child.kill('SIGKILL');
+    await target.exited;
+    alive = false;
+    await Promise.all(load);
+    feed.ws.terminate();
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  };
 
   after(async () => {
     await stopServer(server);
@@ -188,7 +200,7 @@ describe('Endurance: kill -9 under mixed load, round after round', function () {
         'verify s p50': percentile(verifyMs, 50) / 1000,
       },
     ]);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!kept) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('loads every round with acknowledged REST writes, MCP completions and feed events', () => {
