@@ -15,6 +15,8 @@ const SEED_TASKS = 300;
 const BURST_CONNECTIONS = 16;
 const MAX_IN_FLIGHT = 64;
 const RSS_EVERY_MS = 5000;
+/** SOAK_READ_ONLY=1: reads only, so the data does not grow (tells a leak per request from caches filling with data). */
+const READ_ONLY = process.env.SOAK_READ_ONLY === '1';
 
 type Sample = { at: number; ms: number };
 
@@ -28,16 +30,19 @@ describe('Endurance: a steady soak at half the measured maximum', function () {
   const samples: Sample[] = [];
   const errors: string[] = [];
   const rss: Array<{ at: number; mb: number }> = [];
+  /** The JS heap in use (from /metrics), to tell a growing heap from native memory (SQLite and Kuzu caches). */
+  const heap: number[] = [];
   let started = 0;
   let ended = 0;
   let late = 0;
 
   /** One request of the mix: 40% create, 40% read by id, 20% update (each task updated by one request at a time). */
   let turn = 0;
+  let created = 0;
   const oneRequest = async (): Promise<void> => {
     const n = turn++;
     const at = performance.now();
-    const roll = n % 5;
+    const roll = READ_ONLY ? 2 : n % 5;
     const id = seeded[n % seeded.length]!;
     const answer =
       roll < 2
@@ -46,6 +51,7 @@ describe('Endurance: a steady soak at half the measured maximum', function () {
           ? await call(server, 'GET', `/tasks/${seeded[(n * 7) % seeded.length]}`)
           : await call(server, 'PATCH', `/tasks/${id}`, { description: `steady edit ${n}` });
     const ms = performance.now() - at;
+    if (roll < 2 && answer.status === 201) created += 1;
     if (answer.status >= 300)
       errors.push(`${roll < 2 ? 'create' : roll < 4 ? 'read' : 'update'} ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
     samples.push({ at, ms });
@@ -90,7 +96,16 @@ describe('Endurance: a steady soak at half the measured maximum', function () {
     let due = 0;
     let inFlight = 0;
     const running = new Set<Promise<void>>();
-    const sampler = setInterval(() => rss.push({ at: performance.now() - started, mb: rssMb(server.child.pid!) }), RSS_EVERY_MS);
+    const sampler = setInterval(() => {
+      rss.push({ at: performance.now() - started, mb: rssMb(server.child.pid!) });
+      void fetch(`${server.baseUrl}/metrics`, { headers: server.auth })
+        .then((r) => r.text())
+        .then((text) => {
+          const used = /^vespera_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+          if (used) heap.push(Number(used) / 2 ** 20);
+        })
+        .catch(() => undefined);
+    }, RSS_EVERY_MS);
     while (performance.now() - started < duration) {
       const shouldHaveSent = Math.floor(((performance.now() - started) / 1000) * rate);
       while (due < shouldHaveSent) {
@@ -132,7 +147,7 @@ describe('Endurance: a steady soak at half the measured maximum', function () {
     const [first = [], , last = []] = thirds();
     const warm = rssAfterWarmUp();
     const reference = warm.slice(0, 3).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(3, warm.length));
-    report('steady', `Steady soak at half the maximum for ${MINUTES} min`, [
+    report('steady', `Steady soak at half the maximum for ${MINUTES} min${READ_ONLY ? ' (reads only)' : ''}`, [
       {
         'max req/s (burst)': Math.round(maximum),
         'soak req/s': Math.round(samples.length / ((ended - started) / 1000)),
@@ -140,6 +155,8 @@ describe('Endurance: a steady soak at half the measured maximum', function () {
         errors: errors.length,
         'not sent (64 in flight)': late,
         'RSS MB start→end': `${Math.round(warm[0] ?? 0)}→${Math.round(warm.at(-1) ?? 0)}`,
+        'JS heap MB start→end': `${Math.round(heap[Math.floor(heap.length / 4)] ?? 0)}→${Math.round(heap.at(-1) ?? 0)}`,
+        tasks: SEED_TASKS + created,
         'RSS drift max %': Math.max(0, ...warm.map((mb) => (Math.abs(mb - reference) / reference) * 100)),
         'p50 ms': percentile(
           samples.map((s) => s.ms),
