@@ -27,7 +27,7 @@ export const until = async <T>(what: string, deadlineMs: number, probe: () => Pr
 
 /**
  * `vespera serve` as a real child process (a clean environment: no VESPERA_* of the test run, plus `extraEnv`) on a port of its own choosing, ready once /health answers. */
-export const startServer = async (dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> => {
+export const startServer = async (dataDir: string, extraEnv: Record<string, string> = {}, startTimeoutMs = 30_000): Promise<Server> => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: REPO,
@@ -56,11 +56,15 @@ export const startServer = async (dataDir: string, extraEnv: Record<string, stri
   });
   died.catch(() => {});
   const ready = async () => {
-    const url = await until('the server to listen', 30_000, async () => listening);
+    const url = await until('the server to listen', startTimeoutMs, async () => listening);
     await until('/health', 10_000, async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined));
     return url;
   };
-  const baseUrl = await Promise.race([ready(), died]);
+  const baseUrl = await Promise.race([ready(), died]).catch((error: Error) => {
+    // Not left running behind a failed start: say what it logged instead.
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}; its log ends:\n${log.slice(-3000)}`);
+  });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   return { child, baseUrl, auth: { authorization: `Bearer ${token}` }, exited, log: () => log };
 };
