@@ -104,7 +104,10 @@ describe('Embedder (USE-lite, shipped weights)', () => {
     it('runs its workers at the nice value given, each thread on its own, the process left as it was (Linux)', async function () {
       // Raising a thread's priority back is not allowed unprivileged: run only where 7 is lower than the process's.
       const before = os.getPriority();
-      if (!fs.existsSync('/proc/self/task') || before > 7) this.skip();
+      if (!fs.existsSync('/proc/self/task') || before > 7) {
+        console.error(`      (pending: needs Linux's /proc/self/task and a process nice value at most 7, this one is ${before})`);
+        this.skip();
+      }
       this.timeout(60_000);
       const niceOfThreads = () =>
         fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
