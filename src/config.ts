@@ -69,6 +69,8 @@ export type Config = Readonly<{
   embedNice: number;
   /** Longest the duplicate warning may delay a create; past it the task is acknowledged without the warning, marked so. */
   duplicateCheckMs: number;
+  /** Duplicate checks running at once; a create past it is answered at once with the check skipped. */
+  duplicateChecksInFlight: number;
   /** How often Chroma and Redis are probed, so /health sees a dependency that stopped answering (and its return). */
   probeIntervalMs: number;
   cycleIntervalMs: number;
@@ -224,6 +226,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env, overrides: Part
     embedThreads: int('VESPERA_EMBED_THREADS', Math.min(4, os.availableParallelism()), 1, 64),
     embedNice: int('VESPERA_EMBED_NICE', 10, 0, 19),
     duplicateCheckMs: int('VESPERA_DUPLICATE_CHECK_MS', 200, 10, 10_000),
+    duplicateChecksInFlight: int('VESPERA_DUPLICATE_CHECKS_IN_FLIGHT', 8, 1, 10_000),
     probeIntervalMs: int('VESPERA_PROBE_INTERVAL_MS', 2000, 100, 600_000),
     auth: true,
     idempotencyRetentionHours: int('VESPERA_IDEMPOTENCY_RETENTION_HOURS', 48, 24, 8760),

@@ -77,6 +77,7 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
     vectors: (projectId, ids) => vectors.store!.vectors(projectId, ids),
   };
 
+  let duplicateChecksInFlight = 0;
   return {
     queue,
     vectors,
@@ -88,6 +89,14 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
      */
     duplicates: async (input: { title: string; description?: string; projectId?: string }): Promise<DuplicateWarning> => {
       if (!index) return { items: [], skipped: 'vectors are disabled (VESPERA_VECTORS=off)' };
+      // Under a burst of creates the checks queue behind one query embedder: past the cap, answer at once instead of
+      // making every create wait out the budget for a check that would not finish in it.
+      if (duplicateChecksInFlight >= config.duplicateChecksInFlight)
+        return {
+          items: [],
+          skipped: `the duplicate check is busy (${duplicateChecksInFlight} checks in flight, VESPERA_DUPLICATE_CHECKS_IN_FLIGHT)`,
+        };
+      duplicateChecksInFlight += 1;
       try {
         const found = await withTimeout(
           findDuplicates(readDb, index, { ...input, threshold: config.duplicateThreshold }),
@@ -97,6 +106,8 @@ export const startBackground = async ({ config, logger, store, readDb, sqlite }:
         return found.reason ? { items: [], skipped: found.reason } : { items: found.items };
       } catch (error) {
         return { items: [], skipped: (error as Error).message };
+      } finally {
+        duplicateChecksInFlight -= 1;
       }
     },
     /** Lets the graph team hand cycle detection over as a scheduled job. */

@@ -65,3 +65,35 @@ describe('When Chroma stops answering (SIGSTOP) and then resumes', function () {
     expect(created.body.possibleDuplicates.length).to.be.above(0);
   });
 });
+
+describe('When more creates arrive at once than duplicate checks may run', function () {
+  this.timeout(180_000);
+  let app: TestApp;
+  before(async () => {
+    app = await startVectorApp({ duplicateChecksInFlight: 1, duplicateCheckMs: 5000 });
+    await seed(app, CORPUS.slice(0, 5));
+    await vectorsCaughtUp(app);
+  });
+  after(() => app?.close());
+
+  it('checks as many as the cap allows and answers the rest at once, the check skipped as busy, every task created', async () => {
+    const titles = [
+      'Fix the flaky login test in CI',
+      'Add rate limiting to the public API',
+      'Write the upgrade guide',
+      'Profile the search endpoint',
+    ];
+    const created = await Promise.all(titles.map((title) => api(app.baseUrl, 'POST', '/api/v1/tasks', { title })));
+    expect(created.map((c) => c.status)).to.deep.equal([201, 201, 201, 201]);
+    const checked = created.filter((c) => c.body.duplicateCheck === 'checked');
+    const busy = created.filter((c) => c.body.duplicateCheck === 'skipped');
+    // One runs; those that arrive while it does are answered at once (a slow machine may let one finish before the next arrives).
+    expect(checked.length, 'checked').to.be.at.least(1);
+    expect(busy.length, 'skipped as busy').to.be.at.least(1);
+    expect(checked.length + busy.length).to.equal(4);
+    for (const c of busy) expect(c.body.duplicateCheckReason).to.match(/busy \(1 checks in flight/);
+    // Once the burst is over, the next create is checked again (the slot was given back).
+    const after = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Document the claims model' });
+    expect(after.body).to.include({ duplicateCheck: 'checked' });
+  });
+});
