@@ -5,23 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../src/util/freePort.js';
 
 type Answer = { status: number; body: any; ms: number }; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Row = { attack: string; requests: number; fiveXx: number; hangs: number; breaches: number; note: string };
 
 const HANG_MS = 2000;
 const rows: Row[] = [];
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 const startServer = async (dataDir: string, port: number): Promise<ChildProcess> => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {

@@ -47,7 +47,7 @@ export type CommandHandlerOptions<S, C extends Command, E extends Event> = Reado
    * Snapshots of folded state, taken every `every` events of a stream (default 5,000) and read before the tail
    * when a stream is loaded cold (after a restart or an eviction), so a long stream is not folded from its start.
    */
-  snapshots?: Readonly<{ store: SnapshotStore; codec: SnapshotCodec<S>; every?: number; now?: () => string }>;
+  snapshots?: Readonly<{ store: SnapshotStore; codec: SnapshotCodec<S>; every?: number }>;
 }>;
 
 /**
@@ -304,7 +304,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
         eventId: entry.eventId,
         version: snapshots.codec.version,
         state: JSON.stringify({ state: snapshots.codec.encode(entry.state), commands: [...entry.commands] }),
-        takenAt: (snapshots.now ?? (() => new Date().toISOString()))(),
+        takenAt: new Date().toISOString(),
       });
     } catch {
       // A snapshot is a cache: failing to write one costs a longer fold next time, never a command.

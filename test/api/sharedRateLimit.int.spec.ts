@@ -1,20 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { api, startTestApp, type TestApp } from '../support/testApp.js';
 import { REDIS_URL, redisAnswers, requireRedis } from '../support/redis.js';
+import { freePort } from '../../src/util/freePort.js';
 
 /** A port nothing listens on (yet): taken from the kernel, then let go. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 /** An anonymous request: it spends the per-address budget, then is refused for want of a token. */
 const anonymous = (app: TestApp) => api(app.baseUrl, 'GET', '/api/v1/tasks', undefined, { authorization: '' });

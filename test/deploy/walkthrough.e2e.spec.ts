@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 import { compareOutput, IdMap, parseTranscript, Shell, type Step } from './transcript.js';
+import { freePort } from '../../src/util/freePort.js';
 
 /**
  * The manual's console transcripts are run, so their answers stay true: docs/walkthrough.md and the README's agent
@@ -23,15 +23,6 @@ import { compareOutput, IdMap, parseTranscript, Shell, type Step } from './trans
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const COMMAND_TIMEOUT_MS = 120_000;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 /** The environment of a reader's shell: nothing of the test run's own Vespera settings. */
 const readerEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VESPERA_')));

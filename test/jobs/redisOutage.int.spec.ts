@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { api, type TestApp } from '../support/testApp.js';
 import { CORPUS } from '../queries/search/fixtures/corpus.js';
 import { eventually, meta, startVectorApp, vectorsCaughtUp } from '../queries/search/support.js';
-import { PrivateRedis } from './redisServer.js';
+import { PrivateRedis } from '../support/privateRedis.js';
 
 const health = async (app: TestApp) => (await api(app.baseUrl, 'GET', '/health')).body;
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import { startServer, until, type Server } from '../support/serveProcess.js';
-import { call, freePort, headPosition, health, knob, ownRedis, percentile, report, SOAK_ENV, stopServer, tempDir, verify } from './support.js';
+import { PrivateRedis } from '../support/privateRedis.js';
+import { call, headPosition, health, knob, percentile, report, SOAK_ENV, stopServer, tempDir, verify } from './support.js';
 
 /**
  * Dependencies lost mid-run: the suite's own Redis (never the shared one) stopped for SOAK_OUTAGE_SECONDS, and the
@@ -21,7 +22,7 @@ type Phase = 'before' | 'outage' | 'after';
 describe('Endurance: Redis stopped and the Chroma child killed mid-run', function () {
   this.timeout(OUTAGE_MS + 360_000);
   const dataDir = tempDir('outage');
-  let redis: Awaited<ReturnType<typeof ownRedis>>;
+  const redis = new PrivateRedis();
   let server: Server;
   const acked: Array<{ id: string; phase: Phase }> = [];
   const refused: string[] = [];
@@ -35,7 +36,7 @@ describe('Endurance: Redis stopped and the Chroma child killed mid-run', functio
   let verified = { code: -1, report: '' };
 
   before(async () => {
-    redis = await ownRedis(await freePort());
+    await redis.start();
     server = await startServer(dataDir, { ...SOAK_ENV, VESPERA_VECTORS: 'on', REDIS_URL: redis.url, VESPERA_REDIS_TIMEOUT_MS: '1000' });
     const chroma = await until('Chroma and the embedder up', 120_000, async () => {
       const { body } = await health(server);
@@ -80,7 +81,7 @@ describe('Endurance: Redis stopped and the Chroma child killed mid-run', functio
 
     await new Promise((r) => setTimeout(r, BEFORE_MS));
     phase = 'outage';
-    await redis.stop();
+    await redis.kill();
     await new Promise((r) => setTimeout(r, OUTAGE_MS / 3));
     process.kill(chroma, 'SIGKILL');
     chromaDown = true;
@@ -125,7 +126,7 @@ describe('Endurance: Redis stopped and the Chroma child killed mid-run', functio
 
   after(async () => {
     await stopServer(server);
-    await redis?.stop();
+    await redis.kill();
     const during = searches.filter((s) => s.chromaDown);
     report('outage', `Redis stopped ${OUTAGE_MS / 1000} s, Chroma child killed mid-outage`, [
       {

@@ -1,6 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +8,8 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { api, type JsonResponse } from '../support/testApp.js';
-import { until, type Server } from '../support/serveProcess.js';
+import type { Server } from '../support/serveProcess.js';
+import { freePort } from '../../src/util/freePort.js';
 
 /**
  * What the endurance suite (`npm run soak`, test/soak/*.soak.ts) shares: its size knobs, its results (a markdown table on
@@ -58,16 +58,6 @@ export const rssMb = (pid: number): number => {
     .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.replace(/\D+/g, '') ?? 0) / 1024;
 };
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 export const tempDir = (label: string) => fs.mkdtempSync(path.join(os.tmpdir(), `vespera-soak-${label}-`));
 
@@ -144,34 +134,6 @@ export const SOAK_ROLE = {
   tools: ['read_file'],
   maxConcurrentTasks: 1000,
   restrictions: { maxFileChanges: 10, maxTaskDepth: 10, requireApproval: false, timeLimitMinutes: 60 },
-};
-
-/** A redis-server of the suite's own on `port` (no persistence), stopped and started again on the same port at will. */
-export const ownRedis = async (port: number) => {
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await until(`redis-server on ${port}`, 10_000, async () => {
-      const answers = await new Promise<boolean>((resolve) => {
-        const socket = net.connect({ host: '127.0.0.1', port }, () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      });
-      return answers || undefined;
-    });
-  };
-  const stop = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const gone = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await gone;
-  };
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop };
 };
 
 /**

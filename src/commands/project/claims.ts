@@ -15,7 +15,7 @@ import {
 } from './guards.js';
 import type { ProjectState, TaskNode } from './project.js';
 import { rankReadyTasks } from './readiness.js';
-import { fileConflicts, reservations } from './files.js';
+import { fileConflicts, leasesHeldBy, reservations } from './files.js';
 
 /**
  * The role an agent acts for, resolved by the caller from the `roles` stream (null: unknown role); `inProgress` is
@@ -87,16 +87,11 @@ const claimEvents = (
 const describeConflict = (c: FileConflict): string =>
   `${c.files.join(', ')} ${c.holderTaskId ? `under task ${c.holderTaskId}` : 'under a mark'} of ${c.holder}${c.leaseExpiresAt ? ` until ${c.leaseExpiresAt}` : ''}`;
 
-/** Tasks of `role` this agent (of this plugin) holds under a live lease in the project (the leased set, not every task). */
-const heldByAgent = (state: ProjectState, role: string, actor: string, agent: string, now: string): string[] => {
-  const held: string[] = [];
-  for (const id of state.leased) {
-    const task = state.tasks.get(id);
-    const lease = task?.lease;
-    if (task && lease && lease.expiresAt > now && lease.holder === actor && lease.agent === agent && task.role === role) held.push(task.id);
-  }
-  return held;
-};
+/** Tasks of `role` this agent (of this plugin) holds under a live lease in the project. */
+const heldByAgent = (state: ProjectState, role: string, actor: string, agent: string, now: string): string[] =>
+  leasesHeldBy(state, actor, agent, now)
+    .filter((task) => task.role === role)
+    .map((task) => task.id);
 
 /** The role's per-agent cap: strict within the project, plus what the read model counts for the agent elsewhere. */
 const requireAgentSlot = (

@@ -3,7 +3,7 @@ import type { FileConflict } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
 import { overlappingFiles } from '../roles/globOverlap.js';
 import { requireProject } from './guards.js';
-import { agentKey, type ProjectState } from './project.js';
+import { agentKey, type ProjectState, type TaskNode } from './project.js';
 import type { Rule } from './rule.js';
 
 /**
@@ -20,6 +20,17 @@ export type Reservation = Readonly<{
   files: readonly string[];
   until: string | null;
 }>;
+
+/** Tasks this agent (of this plugin) holds under a live lease at `now`: the leased set, not every task. */
+export const leasesHeldBy = (state: ProjectState, actor: string, agent: string, now: string): TaskNode[] => {
+  const held: TaskNode[] = [];
+  for (const id of state.leased) {
+    const task = state.tasks.get(id);
+    const lease = task?.lease;
+    if (task && lease && lease.expiresAt > now && lease.holder === actor && lease.agent === agent) held.push(task);
+  }
+  return held;
+};
 
 /** Live claims with files, then live marks, as they stand at `now`. */
 export const reservations = (state: ProjectState, now: string): Reservation[] => {
@@ -75,10 +86,7 @@ export type FileCommand = MarkFiles | UnmarkFiles;
 export const markFiles: Rule<MarkFiles> = ({ data, metadata }, state) => {
   requireProject(state);
   const held = reservations(state, metadata.now);
-  const hasLease = [...state.leased].some((id) => {
-    const lease = state.tasks.get(id)?.lease;
-    return lease !== null && lease !== undefined && lease.expiresAt > metadata.now && lease.holder === metadata.actor && lease.agent === data.agent;
-  });
+  const hasLease = leasesHeldBy(state, metadata.actor, data.agent, metadata.now).length > 0;
   if (data.ttlSeconds === undefined && !hasLease) {
     throw unprocessable(
       'MARK_NEEDS_TTL',

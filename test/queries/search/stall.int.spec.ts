@@ -93,7 +93,7 @@ describe('When more creates arrive at once than duplicate checks may run', funct
     expect(checked.length + busy.length).to.equal(4);
     for (const c of busy) expect(c.body.duplicateCheckReason).to.match(/busy \(1 checks in flight/);
     // Once the burst is over, the next create is checked again (the slot was given back).
-    const after = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Document the claims model' });
-    expect(after.body).to.include({ duplicateCheck: 'checked' });
+    const next = await api(app.baseUrl, 'POST', '/api/v1/tasks', { title: 'Document the claims model' });
+    expect(next.body).to.include({ duplicateCheck: 'checked' });
   });
 });
