@@ -15,6 +15,7 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 # ---- runtime: compiled JavaScript and production dependencies only, as a non-root user ----
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     VESPERA_DATA_DIR=/data \
     VESPERA_HOST=0.0.0.0 \
     VESPERA_PORT=3000

@@ -18,6 +18,7 @@ import type { AuditEventsOptions } from './wiring/auditEventsCli.js';
 import type * as AuditCli from './wiring/auditCli.js';
 import { VERSION } from './version.js';
 import { dataFiles } from './wiring/dataFiles.js';
+import { mallocArenasCapped } from './util/memory.js';
 import { registerTaskCommands } from './wiring/tasksCli.js';
 import { CAPABILITIES } from './events/vocabulary.js';
 import { DURATION_FORMS, formatDurationSeconds, parseDurationSeconds } from './util/duration.js';
@@ -64,6 +65,12 @@ const serve = async () => {
   const app = await createApp(cfg, logger);
   const address = await app.listen();
   logger.info({ url: `http://${address.address}:${address.port}`, dataDir: cfg.dataDir, eventStore: cfg.eventStore }, 'Vespera is listening');
+  if (!mallocArenasCapped()) {
+    logger.warn(
+      { hint: 'start it with MALLOC_ARENA_MAX=2 in the environment, as `npm start` and the image do (docs/operations.md#memory)' },
+      "glibc's malloc arenas are not capped: resident memory creeps up under sustained load",
+    );
+  }
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {

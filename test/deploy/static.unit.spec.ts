@@ -126,6 +126,11 @@ describe('Deployment files', () => {
       expect(runtime).not.to.match(/\btsx\b/);
     });
 
+    it('caps glibc malloc arenas (MALLOC_ARENA_MAX=2), as `npm start` does, so resident memory stays level under load', () => {
+      expect(runtime).to.match(/^ENV [^]*\bMALLOC_ARENA_MAX=2\b/m);
+      expect((JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start).to.match(/^MALLOC_ARENA_MAX=2 /);
+    });
+
     it('holds no secrets', () => {
       expect(text).not.to.match(jwtLiteral);
       expect(text).not.to.match(secretAssignment);

@@ -31,7 +31,8 @@ export const startServer = async (dataDir: string, extraEnv: Record<string, stri
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VESPERA_') && k !== 'EVENTSTORE_URL'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: REPO,
-    env: { ...env, VESPERA_DATA_DIR: dataDir, VESPERA_PORT: '0', VESPERA_LOG_LEVEL: 'info', ...extraEnv },
+    // MALLOC_ARENA_MAX as `npm start` and the image set it (docs/operations.md#memory).
+    env: { ...env, MALLOC_ARENA_MAX: '2', VESPERA_DATA_DIR: dataDir, VESPERA_PORT: '0', VESPERA_LOG_LEVEL: 'info', ...extraEnv },
   });
   let log = '';
   let listening: string | undefined;
