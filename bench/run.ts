@@ -2,6 +2,7 @@
  * Runs the benches in sequence: `npm run bench [-- name… --quick --json --reps N]`.
  * Prints one table per bench and a summary; with --json the LAST line is one JSON object of all figures.
  */
+import { calibrate } from './calibrate.js';
 import os from 'node:os';
 import { fmt, nowMs, passed, printResult, printTable, round, type BenchOptions, type Result } from './lib.js';
 
@@ -48,8 +49,9 @@ const main = async () => {
   const selected = names.length > 0 ? names : Object.keys(BENCHES);
   const opts: BenchOptions = { quick, reps };
 
+  const calibration = calibrate();
   console.log(
-    `Vespera benchmarks — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${round(os.totalmem() / 2 ** 30, 1)} GB${quick ? ', QUICK sizes' : ''}, median of ${reps}`,
+    `Vespera benchmarks — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${round(os.totalmem() / 2 ** 30, 1)} GB${quick ? ', QUICK sizes' : ''}, median of ${reps}; calibration ${calibration} ms (bench/calibrate.ts: lower is faster), load ${os.loadavg()[0]!.toFixed(1)}`,
   );
   const results: Array<Result & { seconds: number }> = [];
   for (const name of selected) {
@@ -84,6 +86,7 @@ const main = async () => {
     const out = {
       node: process.version,
       cores: os.cpus().length,
+      calibrationMs: calibration,
       quick,
       reps,
       ok: allOk,
