@@ -20,6 +20,8 @@ const TASKS = 1000;
 const WARMUP_TASKS = 200;
 
 type Ready = { type: 'ready'; port: number; tokenFile: string };
+/** The server's CPU time (every thread, µs) and its API thread's event-loop busy time (ms), to divide by a run's claims. */
+type Usage = { type: 'usage'; cpuMicros: number; loopActiveMs: number };
 
 // ─── The server (child process) ─────────────────────────────────────────────────────────────────
 
@@ -27,6 +29,11 @@ const serve = async () => {
   const sync = process.env.BENCH_SYNC === 'normal' ? 'normal' : 'full';
   const app = await startApp({ sync, rateLimitPerMinute: 0, leaseScanIntervalMs: 3_600_000 }, true);
   process.on('message', (message: { type: string }) => {
+    if (message.type === 'usage') {
+      const cpu = process.cpuUsage();
+      process.send?.({ type: 'usage', cpuMicros: cpu.user + cpu.system, loopActiveMs: performance.eventLoopUtilization().active } satisfies Usage);
+      return;
+    }
     if (message.type !== 'stop') return;
     void app.close().then(() => process.exit(0));
   });
@@ -40,7 +47,9 @@ if (process.env.VESPERA_BENCH_CLAIMS_SERVER === '1') {
   });
 }
 
-const startServer = async (): Promise<{ baseUrl: string; token: string; close: () => Promise<void> }> => {
+type Server = { baseUrl: string; token: string; usage: () => Promise<Usage>; close: () => Promise<void> };
+
+const startServer = async (): Promise<Server> => {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
     env: { ...process.env, VESPERA_BENCH_CLAIMS_SERVER: '1', BENCH_SYNC: process.env.BENCH_SYNC ?? 'full' },
@@ -53,6 +62,16 @@ const startServer = async (): Promise<{ baseUrl: string; token: string; close: (
   return {
     baseUrl: `http://127.0.0.1:${ready.port}`,
     token: fs.readFileSync(ready.tokenFile, 'utf8').trim(),
+    usage: () =>
+      new Promise<Usage>((resolve) => {
+        const answer = (message: Usage) => {
+          if (message.type !== 'usage') return;
+          child.off('message', answer);
+          resolve(message);
+        };
+        child.on('message', answer);
+        child.send({ type: 'usage' });
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -100,6 +119,8 @@ const httpClient = (baseUrl: string, token: string) => {
     });
   return { send, close: () => pool.destroy() };
 };
+
+const costRow = (m: Record<string, number | undefined>) => `${round(m.serverCpuMs!, 2)} / ${round(m.loopMs!, 2)} / ${round(m.agentsCpuMs!, 2)}`;
 
 const expectStatus = (answer: Answer, status: number, what: string): Answer => {
   if (answer.status !== status) throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -289,6 +310,25 @@ const claimAndCompleteAll = async (baseUrl: string, token: string, role: string,
   }
 };
 
+/**
+ * What a run cost per claim: the server's CPU (all its threads), its API thread's busy time and the agents' CPU (this
+ * process), in ms; `loopBusy` is the share of the run the API thread was busy. Read before the run, answered after.
+ */
+const costOf = async (server: Server) => {
+  const before = await server.usage();
+  const agentsBefore = process.cpuUsage();
+  return async (claims: number, seconds: number) => {
+    const after = await server.usage();
+    const agents = process.cpuUsage(agentsBefore);
+    return {
+      serverCpuMs: (after.cpuMicros - before.cpuMicros) / 1000 / claims,
+      loopMs: (after.loopActiveMs - before.loopActiveMs) / claims,
+      loopBusy: (after.loopActiveMs - before.loopActiveMs) / 1000 / seconds,
+      agentsCpuMs: (agents.user + agents.system) / 1000 / claims,
+    };
+  };
+};
+
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const server = await startServer();
   const runs: Record<string, number>[] = [];
@@ -297,8 +337,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     await claimAll(server.baseUrl, server.token, await seed(server.baseUrl, server.token, 'warmup', WARMUP_TASKS), WARMUP_TASKS);
     for (let r = 0; r < opts.reps; r++) {
       const role = await seed(server.baseUrl, server.token, `rep${r + 1}`, TASKS);
+      const cost = await costOf(server);
       const result = await claimAll(server.baseUrl, server.token, role, TASKS);
       runs.push({
+        ...(await cost(result.claims, result.seconds)),
         claimsPerSec: result.claims / result.seconds,
         p50: percentile(result.latencies, 50),
         p90: percentile(result.latencies, 90),
@@ -312,8 +354,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     for (let r = 0; r < opts.reps; r++) {
       const label = `files${r + 1}`;
       const role = await seed(server.baseUrl, server.token, label, TASKS, true);
+      const cost = await costOf(server);
       const result = await claimAndCompleteAll(server.baseUrl, server.token, role, label, TASKS);
       fileRuns.push({
+        ...(await cost(result.claims, result.seconds)),
         claimsPerSec: result.claims / result.seconds,
         p50: percentile(result.latencies, 50),
         p99: percentile(result.latencies, 99),
@@ -343,12 +387,16 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       info('claim latency p90', round(m.p90!, 2), 'ms'),
       info('claim latency p99', round(m.p99!, 2), 'ms'),
       info('claim latency max', round(m.max!, 2), 'ms'),
+      info('  per claim: server CPU (all threads) / API thread busy / agents CPU', costRow(m), 'ms'),
+      info('  API thread busy, share of the run', `${round(m.loopBusy! * 100, 0)}%`),
       { ...info('tasks claimed (sum over reps)', sum('claims')), ok: runs.every((r) => r.claims === TASKS) },
       { ...info('double claims (sum)', sum('duplicates')), ok: sum('duplicates') === 0 },
       { ...info('non-200 answers (sum)', sum('errors')), ok: sum('errors') === 0 },
       atLeast('with file checks: claims/s (claim + complete loop)', round(f.claimsPerSec!, 0), 1000, 'claims/s'),
       info('  spread over reps', spread(fileRuns, 'claimsPerSec')),
       info('  claim latency p50 / p99', `${round(f.p50!, 2)} / ${round(f.p99!, 2)}`, 'ms'),
+      info('  per claim + completion: server CPU / API thread busy / agents CPU', costRow(f), 'ms'),
+      info('  API thread busy, share of the run', `${round(f.loopBusy! * 100, 0)}%`),
       { ...info('  tasks completed (sum over reps)', fileSum('completed')), ok: fileRuns.every((r) => (r.completed ?? 0) >= TASKS) },
       { ...info('  double claims (sum)', fileSum('duplicates')), ok: fileSum('duplicates') === 0 },
       { ...info('  overlapping active claims (sum, from the events)', fileSum('overlapping')), ok: fileSum('overlapping') === 0 },
@@ -367,6 +415,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       fileP99Ms: round(f.p99!, 2),
       fileOverlapping: fileSum('overlapping'),
       fileDuplicates: fileSum('duplicates'),
+      serverCpuMsPerClaim: round(m.serverCpuMs!, 3),
+      loopMsPerClaim: round(m.loopMs!, 3),
+      fileServerCpuMsPerClaim: round(f.serverCpuMs!, 3),
+      fileLoopMsPerClaim: round(f.loopMs!, 3),
     },
   };
 };
