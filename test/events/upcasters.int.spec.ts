@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { CommandHandler } from '../../src/commands/handler.js';
@@ -9,20 +8,18 @@ import { projectCommands } from '../../src/commands/project/commands.js';
 import { projectDecider, type ProjectCommand } from '../../src/commands/project/decider.js';
 import type { ProjectState } from '../../src/commands/project/project.js';
 import { PROJECT_EVENT_TYPES, type ProjectEvent } from '../../src/events/project.js';
-import type { StoredEvent } from '../../src/events/types.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { SqliteProjection } from '../../src/projections/sqlite/projection.js';
 import { dumpReadModel, openReadModel } from '../../src/projections/sqlite/readModel.js';
+import { LOG_V1, LOG_V1_READ_MODEL, writeLogV1 } from '../support/logV1.js';
 
 /**
  * test/fixtures/log-v1.ndjson is a log written at schema version 1 for every event type (test/fixtures/makeLogV1.ts
  * says how), with the read model that version projected from it. However the event shapes evolve, today's code must
  * read that log into the same read model: this is what keeps history readable without ever editing it.
  */
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
-const lines = fs.readFileSync(path.join(fixtures, 'log-v1.ndjson'), 'utf8').trim().split('\n');
-const written = lines.map((line) => JSON.parse(line) as StoredEvent);
-const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'log-v1.readmodel.json'), 'utf8')) as Record<string, unknown[]>;
+const written = LOG_V1;
+const expected = LOG_V1_READ_MODEL;
 
 describe('Replaying the version-1 fixture log with today’s code', function () {
   let dir: string;
@@ -31,22 +28,7 @@ describe('Replaying the version-1 fixture log with today’s code', function () 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vespera-log-v1-'));
     const file = path.join(dir, 'events.db');
-    // The log goes in byte for byte as it was written (positions, revisions, ids, times, metadata).
-    new SqliteEventStore({ path: file, pollIntervalMs: 0 }).close();
-    const raw = new Database(file);
-    const insert = raw.prepare(
-      'INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    const setRevision = raw.prepare(
-      'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
-    );
-    raw.transaction(() => {
-      for (const e of written) {
-        insert.run(e.position, e.id, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt);
-        setRevision.run(e.streamId, e.revision);
-      }
-    })();
-    raw.close();
+    writeLogV1(file);
     store = new SqliteEventStore({ path: file, pollIntervalMs: 0 });
   });
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import type { EventStoreSpec } from '../../eventstore/spec.js';
 import { spawnModuleWorker } from '../../util/worker.js';
@@ -13,15 +14,37 @@ const removeDb = (file: string) => {
 };
 
 /**
+ * The whole log in batches from `readAll`, the next batch asked for before the caller works on this one (a network
+ * store answers meanwhile; SQLite's synchronous read gains nothing from it, see readAheadSqlite).
+ */
+export async function* logBatches(store: EventStore, batchSize: number): AsyncGenerator<StoredEvent[]> {
+  // A read still out when the caller stops early must not surface as an unhandled rejection.
+  const ask = (fromPosition: number) => {
+    const read = store.readAll({ fromPosition, maxCount: batchSize });
+    read.catch(() => undefined);
+    return read;
+  };
+  let next = ask(0);
+  for (;;) {
+    const batch = await next;
+    if (batch.length === 0) return;
+    next = ask(batch.at(-1)!.position);
+    yield batch;
+  }
+}
+
+/**
  * Builds a fresh read model at `file` (replaced if present) from the whole log, in bulk: no journal and no sync on
  * this throwaway file (a crash leaves a file that is rebuilt again), big transactions, full-text rows and query
- * indexes once at the end. `onProgress` may throw to abandon the build.
+ * indexes once at the end. `onProgress` may throw to abandon the build. `batches` is where the events come from, in
+ * position order from the first (by default `logBatches` of `store`).
  */
 export const buildReadModelAt = async (
   store: EventStore,
   file: string,
   onProgress: (progress: RebuildProgress) => void = () => {},
   batchSize = 10_000,
+  batches: AsyncIterable<readonly StoredEvent[]> = logBatches(store, batchSize),
 ): Promise<RebuildResult> => {
   const started = process.hrtime.bigint();
   removeDb(file);
@@ -37,9 +60,7 @@ export const buildReadModelAt = async (
     const head = await store.headPosition();
     let position = 0;
     let events = 0;
-    for (;;) {
-      const batch = await store.readAll({ fromPosition: position, maxCount: batchSize });
-      if (batch.length === 0) break;
+    for await (const batch of batches) {
       projection.applyBatch(batch);
       position = batch.at(-1)!.position;
       events += batch.length;
@@ -105,11 +126,16 @@ export type WorkerMessage =
 export const buildReadModelInWorker = (
   spec: EventStoreSpec,
   file: string,
-  { onProgress = () => {}, signal, batchSize }: { onProgress?: (p: RebuildProgress) => void; signal?: AbortSignal; batchSize?: number } = {},
+  {
+    onProgress = () => {},
+    signal,
+    batchSize,
+    readAheadFrom,
+  }: { onProgress?: (p: RebuildProgress) => void; signal?: AbortSignal; batchSize?: number; readAheadFrom?: number } = {},
 ): Promise<RebuildResult> =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('the rebuild was cancelled'));
-    const worker = spawnModuleWorker(import.meta.url, 'rebuildWorker', { spec, file, batchSize }, { resourceLimits: BULK_HEAP });
+    const worker = spawnModuleWorker(import.meta.url, 'rebuildWorker', { spec, file, batchSize, readAheadFrom }, { resourceLimits: BULK_HEAP });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
