@@ -4,7 +4,11 @@ import type { TaskFields } from '../../events/project.js';
 /** 4: roles.max_concurrent_tasks may be null and roles.max_per_agent exists (per-agent workload limits). */
 /** 5: usage_reports and usage_open_claims (usage accounting). */
 /** 6: task_links (typed links) and tasks.status_note / status_note_at (heartbeat notes). */
-export const SQLITE_PROJECTION_VERSION = 6;
+/**
+ * 7: task_history is a rowid table keyed by the unique index task_history_key, so a bulk rebuild appends its rows in
+ * log order and sorts the key once at the end, instead of copying every row into a clustered (task_id, position) tree.
+ */
+export const SQLITE_PROJECTION_VERSION = 7;
 
 /** Subtree moves look paths up through it; a bulk rebuild creates it at the first move, or at the end. */
 export const PATH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);';
@@ -95,13 +99,22 @@ CREATE TABLE IF NOT EXISTS task_history (
   actor      TEXT NOT NULL,
   role       TEXT,
   tool       TEXT NOT NULL,
-  changes    TEXT NOT NULL,
-  PRIMARY KEY (task_id, position)
-) WITHOUT ROWID;
+  changes    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS task_history_key ON task_history (task_id, position);
 `;
 
 /** Indexes a bulk rebuild builds once at the end (the path index earlier if the log moves a subtree). */
-export const QUERY_INDEXES = ['tasks_project', 'tasks_parent', 'tasks_ready', 'tasks_status', 'tasks_role', 'tasks_lease', 'tasks_path'];
+export const QUERY_INDEXES = [
+  'tasks_project',
+  'tasks_parent',
+  'tasks_ready',
+  'tasks_status',
+  'tasks_role',
+  'tasks_lease',
+  'tasks_path',
+  'task_history_key',
+];
 
 /** Every table and index of the read model, dropped when a new projector version rebuilds it. */
 export const READ_MODEL_TABLES = [
