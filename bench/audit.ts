@@ -4,12 +4,15 @@
  * SQLite rebuild that verify and blue-green rebuilds run on; plus the state of a 10,000-task project as of a mid-log
  * position (`bench/auditState.ts`, its own project). The log is built once and cached; building it is not timed.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { rebuildReadModelFile } from '../src/projections/sqlite/rebuild.js';
+import { dataFiles } from '../src/wiring/dataFiles.js';
 import { auditLog } from './auditLog.js';
 import { measureBackup, measureBrowse } from './auditBrowse.js';
 import { measureAsOf } from './auditState.js';
 import { liveDataDir, measureVerify } from './auditVerify.js';
-import { atLeast, info, round, type BenchOptions, type Result, type Row } from './lib.js';
+import { atLeast, info, medianOf, round, spread, type BenchOptions, type Result, type Row } from './lib.js';
 
 export const run = async (opts: BenchOptions): Promise<Result> => {
   const log = await auditLog(opts.quick);
@@ -18,6 +21,17 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
   const backup = await measureBackup(log.storePath);
   const live = await liveDataDir(log.storePath);
   try {
+    // The rebuild is one long CPU-bound run, so the shared machine moves it by ±15%: the figure is the median of
+    // `reps` rebuilds of the same log (the first built the live model; the others build a scratch file beside it).
+    const rebuilds = [live.rebuilt];
+    const scratch = path.join(live.dir, 'rebuild-again.db');
+    for (let r = 1; r < opts.reps; r++) rebuilds.push(await rebuildReadModelFile({ kind: 'sqlite', path: dataFiles(live.dir).events }, scratch));
+    fs.rmSync(scratch, { force: true });
+    const rebuilt = medianOf(rebuilds.map((b) => ({ eventsPerSecond: b.eventsPerSecond, seconds: b.seconds })));
+    const rebuildSpread = spread(
+      rebuilds.map((b) => ({ eventsPerSecond: b.eventsPerSecond })),
+      'eventsPerSecond',
+    );
     const verify = await measureVerify(live.dir);
     const rows: Row[] = [
       info('events in the log', log.events),
@@ -25,8 +39,9 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       ...asOf.rows.slice(1),
       ...browse.rows.slice(1),
       ...backup.rows,
-      atLeast('SQLite read-model rebuild (bulk, offline)', live.rebuilt.eventsPerSecond, 50_000, 'events/s'),
-      info('  rebuild time', round(live.rebuilt.seconds, 1), 's'),
+      atLeast(`SQLite read-model rebuild (bulk, offline), median of ${rebuilds.length}`, rebuilt.eventsPerSecond!, 50_000, 'events/s'),
+      info('  spread over rebuilds', rebuildSpread),
+      info('  rebuild time', round(rebuilt.seconds!, 1), 's'),
       info('graph built from the log for verify (not timed in verify)', live.graphSeconds, 's'),
       ...verify.rows,
     ];
@@ -39,8 +54,8 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
         ...asOf.figures,
         ...browse.figures,
         ...backup.figures,
-        rebuildEventsPerSec: live.rebuilt.eventsPerSecond,
-        rebuildSeconds: round(live.rebuilt.seconds, 2),
+        rebuildEventsPerSec: rebuilt.eventsPerSecond!,
+        rebuildSeconds: round(rebuilt.seconds!, 2),
         ...Object.fromEntries(Object.entries(verify.figures).map(([k, v]) => [`verify${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
       },
     };
