@@ -11,7 +11,7 @@ import { dataFiles } from '../src/wiring/dataFiles.js';
 import { auditLog } from './auditLog.js';
 import { measureBackup, measureBrowse } from './auditBrowse.js';
 import { measureAsOf } from './auditState.js';
-import { liveDataDir, measureVerify } from './auditVerify.js';
+import { flushDirtyPages, liveDataDir, measureVerify } from './auditVerify.js';
 import { atLeast, info, medianOf, round, spread, type BenchOptions, type Result, type Row } from './lib.js';
 
 export const run = async (opts: BenchOptions): Promise<Result> => {
@@ -25,7 +25,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
     // `reps` rebuilds of the same log (the first built the live model; the others build a scratch file beside it).
     const rebuilds = [live.rebuilt];
     const scratch = path.join(live.dir, 'rebuild-again.db');
-    for (let r = 1; r < opts.reps; r++) rebuilds.push(await rebuildReadModelFile({ kind: 'sqlite', path: dataFiles(live.dir).events }, scratch));
+    for (let r = 1; r < opts.reps; r++) {
+      flushDirtyPages();
+      rebuilds.push(await rebuildReadModelFile({ kind: 'sqlite', path: dataFiles(live.dir).events }, scratch));
+    }
     fs.rmSync(scratch, { force: true });
     const rebuilt = medianOf(rebuilds.map((b) => ({ eventsPerSecond: b.eventsPerSecond, seconds: b.seconds })));
     const rebuildSpread = spread(

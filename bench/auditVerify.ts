@@ -2,6 +2,7 @@
  * Part of bench `audit`: `vespera verify` (sqlite + graph) over a large log. Runnable alone:
  * `npx tsx bench/auditVerify.ts [--quick] [--events N] [--dir DIR]`; prints a table, then one JSON line of figures.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +16,17 @@ import { kuzuFileGraph, verifyReadModels } from '../src/wiring/verify.js';
 import { auditLog } from './auditLog.js';
 import { below, gc, info, nowMs, printResult, round, rssMb, tempDir, type Row } from './lib.js';
 
+/** `sync(1)`: every dirty page of the machine written out, so a timed run does not pay for an earlier step's writes. */
+export const flushDirtyPages = (): void => void execFileSync('sync');
+
 /** A data directory over a copy of the log, with the live SQLite model and graph built from it (the rebuild timed). */
 export const liveDataDir = async (storePath: string) => {
   const scratch = tempDir('audit-verify');
   const files = dataFiles(scratch.dir);
   fs.copyFileSync(storePath, files.events);
-  // The copy's dirty pages are written out before the timed rebuild, so the kernel's writeback does not run inside it.
-  const fd = fs.openSync(files.events, 'r+');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
+  // The copy's dirty pages, and those the backup and restore before it left, are written out before the timed
+  // rebuild, so the kernel's writeback does not run inside it.
+  flushDirtyPages();
   const store = new SqliteEventStore({ path: files.events, pollIntervalMs: 0 });
   try {
     // The offline rebuild as `vespera rebuild` and `vespera restore` run it: in a worker thread with its own heap settings.
