@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../errors.js';
+import { ackWindow } from '../util/worker.js';
 import { readBackup } from './backup.js';
 import type { ReaderMessage } from './backupReader.js';
 
@@ -11,19 +12,13 @@ const main = async () => {
   const { file, batchSize, window } = workerData as { file: string; batchSize: number; window: number };
   const port = parentPort!;
   const post = (message: ReaderMessage) => port.postMessage(message);
-  let unacknowledged = 0;
-  let wake: (() => void) | undefined;
-  port.on('message', () => {
-    unacknowledged -= 1;
-    wake?.();
-  });
+  const acks = ackWindow(port, window);
   try {
     const trailer = await readBackup(
       file,
       async (rows, progress) => {
         post({ type: 'rows', rows, progress });
-        unacknowledged += 1;
-        while (unacknowledged >= window) await new Promise<void>((resolve) => (wake = resolve));
+        await acks.sent();
       },
       batchSize,
     );

@@ -16,7 +16,7 @@ import {
 } from './eventStore.js';
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../util/worker.js';
-import { QUERY_INDEX_DDL, SqliteQueries, toStored, type EventRow } from './sqliteQuery.js';
+import { QUERY_INDEX_DDL, READ_ALL_SQL, SqliteQueries, toStored, type EventRow } from './sqliteQuery.js';
 import { batchWriter, EVENTS_DDL, openStoreConnection, type WriteBatch, type WriteOutcome, type WriteReply } from './sqliteWrite.js';
 
 export type SqliteEventStoreOptions = Readonly<{
@@ -77,7 +77,7 @@ export class SqliteEventStore implements EventStore {
       readStream: this.db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
-      readAll: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      readAll: this.db.prepare<[number, number], EventRow>(READ_ALL_SQL),
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
       counts: this.db.prepare<[], { events: number; streams: number }>(
         'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams',

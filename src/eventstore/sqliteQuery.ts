@@ -14,6 +14,9 @@ export type EventRow = {
   recorded_at: string;
 };
 
+/** `readAll`'s query: the events after a position, in position order, at most a count (the store's and the read-ahead's). */
+export const READ_ALL_SQL = 'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?';
+
 /** Every event leaves the store at its type's current schema version (src/events/upcasters.ts). */
 export const toStored = (row: EventRow): StoredEvent =>
   upcast({

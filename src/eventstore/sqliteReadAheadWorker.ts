@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EventRow } from './sqliteQuery.js';
+import { ackWindow } from '../util/worker.js';
+import { READ_ALL_SQL, type EventRow } from './sqliteQuery.js';
 import type { ReadAheadMessage } from './sqliteReadAhead.js';
 
 /**
@@ -11,25 +12,19 @@ const main = async () => {
   const { path, fromPosition, batchSize, window } = workerData as { path: string; fromPosition: number; batchSize: number; window: number };
   const port = parentPort!;
   const post = (message: ReadAheadMessage) => port.postMessage(message);
-  let unacknowledged = 0;
-  let wake: (() => void) | undefined;
-  port.on('message', () => {
-    unacknowledged -= 1;
-    wake?.();
-  });
+  const acks = ackWindow(port, window);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
-    const read = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    const read = db.prepare<[number, number], EventRow>(READ_ALL_SQL);
     let position = fromPosition;
     for (;;) {
       const rows = read.all(position, batchSize);
       if (rows.length === 0) break;
       position = rows.at(-1)!.position;
       post({ type: 'rows', rows });
-      unacknowledged += 1;
-      while (unacknowledged >= window) await new Promise<void>((resolve) => (wake = resolve));
+      await acks.sent();
     }
     post({ type: 'done' });
   } catch (error) {
