@@ -32,6 +32,13 @@ export interface EventStore extends EventLogReader {
    * at hand), and whenever polling sees another process's appends (position only).
    */
   onAppended(listener: AppendListener): () => void;
+  /**
+   * A stream's revision as this store's own last append to it left it, while no other writer has been seen since;
+   * undefined when the store cannot vouch for it (never appended here, or another process writes the log). A
+   * command handler whose cached state is at that revision needs not read the stream before deciding. Optional: a
+   * shared log (several nodes) never knows.
+   */
+  ownRevision?(streamId: string): number | undefined;
   close(): Promise<void>;
 }
 

@@ -61,6 +61,8 @@ export class SqliteEventStore implements EventStore {
   private readonly writeInline: ((batch: WriteBatch) => WriteReply) | undefined;
   private readonly writerData: { path: string; synchronous?: 'full' | 'normal' } | undefined;
   private lastSeenPosition = 0;
+  /** Stream → its revision after this store's last append to it (ownRevision); cleared when another writer shows. */
+  private readonly ownRevisions = new Map<string, number>();
   private readonly poller: NodeJS.Timeout | undefined;
   private readonly now: () => string;
   private readonly stmts;
@@ -138,6 +140,10 @@ export class SqliteEventStore implements EventStore {
   async stats(): Promise<StoreStats> {
     const { events, streams } = this.stmts.counts.get()!;
     return { events, streams, headPosition: this.headSync() };
+  }
+
+  ownRevision(streamId: string): number | undefined {
+    return this.ownRevisions.get(streamId);
   }
 
   onAppended(listener: AppendListener): () => void {
@@ -236,6 +242,9 @@ export class SqliteEventStore implements EventStore {
     batch.forEach((append, i) => {
       const outcome = reply.outcomes[i]!;
       const result = this.resultOf(append, outcome, recordedAt);
+      // The data dir has one owner (DESIGN.md §6a): after its own append a stream is where that append left it.
+      if (outcome.kind === 'appended' || outcome.kind === 'empty') this.ownRevisions.set(append.streamId, outcome.nextRevision);
+      else this.ownRevisions.delete(append.streamId);
       if (result instanceof Error) append.reject(result);
       else {
         for (const event of result.events) if (event.position > previous) appended.push(event);
@@ -287,9 +296,11 @@ export class SqliteEventStore implements EventStore {
 
   private pollForeignAppends(): void {
     // While the writer thread holds a batch its commit may already show: that batch's reply tells of it, with its events.
-    if (this.listeners.size === 0 || !this.db.open || this.inFlight) return;
+    if ((this.listeners.size === 0 && this.ownRevisions.size === 0) || !this.db.open || this.inFlight) return;
     const head = this.headSync();
     if (head > this.lastSeenPosition) {
+      // Another process appended: no stream's revision is vouched for any more.
+      this.ownRevisions.clear();
       this.lastSeenPosition = head;
       this.notify(head);
     }

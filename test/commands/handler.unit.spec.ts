@@ -173,6 +173,50 @@ describe('CommandHandler', () => {
       expect(await store.streamRevision(STREAM)).to.equal(3);
     });
   });
+
+  describe('when the store vouches for the stream (its own last append left it there)', () => {
+    it('decides against the cached state without reading the stream', async () => {
+      const vouching = new CountingStore(store, true);
+      const handler = handlerOver(vouching);
+      await handler.handle(STREAM, reserve('c1', '1'));
+      await handler.handle(STREAM, reserve('c2', '2'));
+      await handler.load(STREAM);
+
+      expect(store.ownRevision(STREAM)).to.equal(1);
+      expect(vouching.reads).to.equal(1); // the first load of the stream, before anything was appended
+    });
+
+    it("decides again against another instance's events it had not seen", async () => {
+      const handler = handlerOver(new CountingStore(store, true));
+      await handler.handle(STREAM, reserve('c1', '1'));
+      const other = new SqliteEventStore({ path: join(dir, 'events.db'), pollIntervalMs: 0 });
+      try {
+        await handlerOver(other).handle(STREAM, reserve('x1', '9'));
+        // This store never polls, so it still vouches for revision 0: the stale append is refused and retried.
+        expect(store.ownRevision(STREAM)).to.equal(0);
+        await expectRefusal(handler.handle(STREAM, reserve('c2', '9')), 'SEAT_TAKEN');
+        expect(store.ownRevision(STREAM)).to.equal(undefined);
+        expect((await handler.handle(STREAM, reserve('c3', '3'))).nextRevision).to.equal(2);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("vouches for no stream once polling sees another instance's append", async () => {
+      const polling = new SqliteEventStore({ path: join(dir, 'events.db'), pollIntervalMs: 20 });
+      const other = new SqliteEventStore({ path: join(dir, 'events.db'), pollIntervalMs: 0 });
+      try {
+        await handlerOver(polling).handle(STREAM, reserve('c1', '1'));
+        expect(polling.ownRevision(STREAM)).to.equal(0);
+        await handlerOver(other).handle(STREAM, reserve('x1', '9'));
+        for (let i = 0; i < 100 && polling.ownRevision(STREAM) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(polling.ownRevision(STREAM)).to.equal(undefined);
+        expect([...(await handlerOver(polling).load(STREAM))]).to.have.members(['1', '9']);
+      } finally {
+        await Promise.all([polling.close(), other.close()]);
+      }
+    });
+  });
 });
 
 // ─── The seat decider ────────────────────────────────────────────────────────────────────────────
@@ -252,8 +296,17 @@ function once(action: () => Promise<unknown>): () => Promise<void> {
 class CountingStore implements EventStore {
   readonly appends: Array<{ events: readonly NewEvent[]; expected: ExpectedRevision }> = [];
   beforeAppend?: () => Promise<void>;
+  /** readStream calls. */
+  reads = 0;
+  readonly ownRevision?: (streamId: string) => number | undefined;
 
-  constructor(private readonly inner: EventStore) {}
+  /** `vouching`: passes the inner store's ownRevision on (by default a wrapper cannot vouch, so every load reads). */
+  constructor(
+    private readonly inner: EventStore,
+    vouching = false,
+  ) {
+    if (vouching && inner.ownRevision) this.ownRevision = (streamId) => inner.ownRevision!(streamId);
+  }
 
   get kind() {
     return this.inner.kind;
@@ -265,7 +318,10 @@ class CountingStore implements EventStore {
     return this.inner.appendToStream(streamId, events, expected);
   }
 
-  readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
+  readStream: EventStore['readStream'] = (...args) => {
+    this.reads += 1;
+    return this.inner.readStream(...args);
+  };
   readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
   streamRevision: EventStore['streamRevision'] = (...args) => this.inner.streamRevision(...args);
   queryPage: EventStore['queryPage'] = (...args) => this.inner.queryPage(...args);
