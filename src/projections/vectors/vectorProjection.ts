@@ -55,8 +55,18 @@ const chunkDocs = (row: TaskRow): ChunkDoc[] => {
   }));
 };
 
-/** Events that change a task's text or its filterable metadata. */
+/** The longest a stored checkpoint lags behind batches that changed no vector. */
+export const CHECKPOINT_EVERY_MS = 1000;
+/**
+ * The longest a claim, release, lease expiry or completion waits before the status Chroma filters on follows it. A
+ * swarm claims and completes hundreds of tasks a second: one write of all of them per interval, not two per task.
+ */
+export const STATUS_EVERY_MS = 500;
+
+/** Events that change a task's text or its filterable metadata, written with their batch. */
 const TOUCHING = new Set(['TaskCreated', 'TaskUpdated', 'TaskStatusChanged', 'RoleAssigned', 'RoleUnassigned']);
+/** Events that move a task's status (and may assign the claiming role) without a TaskStatusChanged: written coalesced. */
+const STATUS_MOVES = new Set(['TaskClaimed', 'TaskReleased', 'LeaseExpired', 'TaskCompleted']);
 
 export type VectorProjectionDeps = Readonly<{
   vectors: ChromaVectorStore;
@@ -76,6 +86,15 @@ export class VectorProjection implements Projection {
   readonly name = VECTOR_PROJECTOR;
   readonly version = VECTOR_PROJECTION_VERSION;
   private position = 0;
+  private checkpointSavedAt = 0;
+  /** Tasks whose status moved (STATUS_MOVES) and whose records are not rewritten yet → their project. */
+  private readonly statusDue = new Map<string, string>();
+  /** Position of the earliest event in `statusDue`: the stored checkpoint stays before it until they are written. */
+  private statusDueFrom = Number.POSITIVE_INFINITY;
+  private statusDueSince = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
+  /** applyBatch, reset and the timed status writes, one at a time. */
+  private work: Promise<unknown> = Promise.resolve();
   private readonly source: (id: string) => TaskSource | undefined;
 
   /**
@@ -102,7 +121,17 @@ export class VectorProjection implements Projection {
     return this.position;
   }
 
-  async applyBatch(events: readonly StoredEvent[]): Promise<void> {
+  applyBatch(events: readonly StoredEvent[]): Promise<void> {
+    return this.serially(() => this.apply(events));
+  }
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.work.then(task);
+    this.work = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(events: readonly StoredEvent[]): Promise<void> {
     const last = events.at(-1);
     if (!last) return;
     await this.deps.afterSqlite(last.position);
@@ -120,8 +149,14 @@ export class VectorProjection implements Projection {
         if (event.type === 'TaskCreated' && !touched.has(data.taskId) && !deleted.has(data.taskId)) created.add(data.taskId);
         deleted.delete(data.taskId);
         touched.set(data.taskId, data.projectId);
+      } else if (STATUS_MOVES.has(event.type) && !this.statusDue.has(data.taskId)) {
+        if (this.statusDue.size === 0) this.statusDueSince = Date.now();
+        this.statusDue.set(data.taskId, data.projectId);
+        this.statusDueFrom = Math.min(this.statusDueFrom, event.position);
       }
     }
+    // Rewritten or deleted with this batch, from the current row: their status is written with them.
+    for (const taskId of [...touched.keys(), ...deleted.keys()]) this.statusDue.delete(taskId);
     const docs: ChunkDoc[] = [];
     const surplus: Array<{ id: string; projectId: string }> = [];
     for (const [taskId, projectId] of touched) {
@@ -138,8 +173,52 @@ export class VectorProjection implements Projection {
     await this.store(docs);
     const gone = [...deleted].flatMap(([id, projectId]) => [id, ...surplusChunkIds(id, 1)].map((chunk) => ({ id: chunk, projectId })));
     if (gone.length + surplus.length > 0) await this.deps.vectors.delete([...gone, ...surplus]);
-    await this.deps.vectors.saveCheckpoint(last.position);
+    // A batch that changed no vector (claims, heartbeats, completions: most of a busy swarm's log) need not move the
+    // stored checkpoint at once: a restart from an older one re-reads those events and writes nothing. It is saved
+    // at least every CHECKPOINT_EVERY_MS, so a restart never replays more than that.
+    const wrote = docs.length + gone.length + surplus.length > 0;
     this.position = last.position;
+    if (this.statusDue.size > 0 && Date.now() - this.statusDueSince >= STATUS_EVERY_MS) await this.writeStatusDue();
+    else if (wrote || Date.now() - this.checkpointSavedAt >= CHECKPOINT_EVERY_MS) await this.saveCheckpoint();
+    this.scheduleStatusWrite();
+  }
+
+  /** The stored checkpoint: where a restart resumes, before any status move not written yet. */
+  private async saveCheckpoint(): Promise<void> {
+    const at = this.statusDue.size > 0 ? Math.min(this.position, this.statusDueFrom - 1) : this.position;
+    await this.deps.vectors.saveCheckpoint(at);
+    this.checkpointSavedAt = Date.now();
+  }
+
+  /** The metadata of every task whose status moved, from its current row (its text, so its vectors, did not change). */
+  private async writeStatusDue(): Promise<void> {
+    const due = [...this.statusDue];
+    const docs: ChunkDoc[] = [];
+    for (const [taskId, projectId] of due) {
+      const row = this.source(taskId);
+      if (row) docs.push(...chunkDocs({ ...row, id: taskId, projectId }));
+    }
+    await this.deps.vectors.updateMetadata(docs.map(({ id, metadata }) => ({ id, metadata })));
+    for (const [taskId] of due) this.statusDue.delete(taskId);
+    if (this.statusDue.size === 0) this.statusDueFrom = Number.POSITIVE_INFINITY;
+    await this.saveCheckpoint();
+  }
+
+  /** With status moves waiting and no batch to carry them, a timer writes them (a failure waits for the next try). */
+  private scheduleStatusWrite(): void {
+    if (this.statusDue.size === 0 || this.statusTimer) return;
+    const wait = Math.max(0, STATUS_EVERY_MS - (Date.now() - this.statusDueSince));
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      void this.serially(async () => {
+        if (this.statusDue.size > 0) await this.writeStatusDue();
+      })
+        .catch(() => {
+          this.statusDueSince = Date.now(); // Chroma did not answer: try again an interval later
+        })
+        .finally(() => this.scheduleStatusWrite());
+    }, wait);
+    this.statusTimer.unref();
   }
 
   /**
@@ -185,8 +264,14 @@ export class VectorProjection implements Projection {
     return done;
   }
 
-  async reset(): Promise<void> {
-    await this.deps.vectors.reset();
-    this.position = 0;
+  reset(): Promise<void> {
+    return this.serially(async () => {
+      clearTimeout(this.statusTimer);
+      this.statusTimer = undefined;
+      this.statusDue.clear();
+      this.statusDueFrom = Number.POSITIVE_INFINITY;
+      await this.deps.vectors.reset();
+      this.position = 0;
+    });
   }
 }

@@ -34,6 +34,15 @@ const slices = <T>(items: readonly T[]): T[][] => {
 
 const tag = (value: string) => value.replace(/[^A-Za-z0-9]+/g, '_');
 
+/**
+ * Chroma's JSON parser refuses lone surrogates, and one bad document would stall the projector for good. The API
+ * refuses them now (INVALID_STRING), but an older log may still hold one: store U+FFFD in its place.
+ */
+const wellFormed = (metadata: VectorMetadata): Metadata =>
+  Object.fromEntries(
+    Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value.replace(/\p{Cs}/gu, '\uFFFD') : value]),
+  ) as Metadata;
+
 const whereOf = (filter: VectorFilter): Where | undefined => {
   const clauses: Where[] = [];
   if (filter.status?.length) clauses.push({ status: { $in: [...filter.status] } });
@@ -127,12 +136,6 @@ export class ChromaVectorStore {
   }
 
   async upsert(docs: readonly VectorDoc[]): Promise<void> {
-    // Chroma's JSON parser refuses lone surrogates, and one bad document would stall the projector for good. The
-    // API refuses them now (INVALID_STRING), but an older log may still hold one: store U+FFFD in its place.
-    const wellFormed = (metadata: VectorMetadata) =>
-      Object.fromEntries(
-        Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value.replace(/\p{Cs}/gu, '\uFFFD') : value]),
-      ) as Metadata;
     const byProject = groupBy(docs, (d) => d.metadata.projectId);
     for (const [projectId, all] of byProject) {
       const collection = await this.collection(projectId);
@@ -145,6 +148,16 @@ export class ChromaVectorStore {
             metadatas: group.map((d) => wellFormed(d.metadata)),
           }),
         );
+      }
+    }
+  }
+
+  /** New metadata for records that exist, their vectors untouched (a status move sends no embedding). */
+  async updateMetadata(docs: ReadonlyArray<Omit<VectorDoc, 'vector'>>): Promise<void> {
+    for (const [projectId, all] of groupBy(docs, (d) => d.metadata.projectId)) {
+      const collection = await this.collection(projectId);
+      for (const group of slices(all)) {
+        await this.write('update', () => collection.update({ ids: group.map((d) => d.id), metadatas: group.map((d) => wellFormed(d.metadata)) }));
       }
     }
   }
