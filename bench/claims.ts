@@ -10,6 +10,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patternsOverlap } from '../src/commands/roles/globOverlap.js';
 import { atLeast, info, medianOf, nowMs, percentile, round, spread, startApp, type BenchOptions, type Result } from './lib.js';
@@ -27,8 +29,27 @@ type Usage = { type: 'usage'; cpuMicros: number; loopActiveMs: number };
 
 const serve = async () => {
   const sync = process.env.BENCH_SYNC === 'normal' ? 'normal' : 'full';
-  const app = await startApp({ sync, rateLimitPerMinute: 0, leaseScanIntervalMs: 3_600_000 }, true);
-  process.on('message', (message: { type: string }) => {
+  const app = await startApp(
+    { sync, rateLimitPerMinute: 0, leaseScanIntervalMs: 3_600_000, ...(process.env.BENCH_VECTORS === 'off' ? { vectors: 'off' as const } : {}) },
+    true,
+  );
+  // BENCH_PROFILE_DIR: a CPU profile of the API thread over each timed with-files run only (not startup or seeding).
+  const profiler = process.env.BENCH_PROFILE_DIR ? new Session() : undefined;
+  profiler?.connect();
+  process.on('message', (message: { type: string; label?: string }) => {
+    if (message.type === 'profile:start' && profiler) {
+      void profiler.post('Profiler.enable').then(() => profiler.post('Profiler.start'));
+      return;
+    }
+    if (message.type === 'profile:stop' && profiler) {
+      void profiler.post('Profiler.stop').then(({ profile }) => {
+        const file = path.join(process.env.BENCH_PROFILE_DIR!, `claims-${message.label ?? 'run'}.cpuprofile`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, JSON.stringify(profile));
+        process.send?.({ type: 'profiled', file });
+      });
+      return;
+    }
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();
       process.send?.({ type: 'usage', cpuMicros: cpu.user + cpu.system, loopActiveMs: performance.eventLoopUtilization().active } satisfies Usage);
@@ -47,7 +68,14 @@ if (process.env.VESPERA_BENCH_CLAIMS_SERVER === '1') {
   });
 }
 
-type Server = { baseUrl: string; token: string; usage: () => Promise<Usage>; close: () => Promise<void> };
+type Server = {
+  baseUrl: string;
+  token: string;
+  usage: () => Promise<Usage>;
+  /** Starts the API thread's profiler when BENCH_PROFILE_DIR is set; the answer stops it and names the file. */
+  profile: (label: string) => () => Promise<string | undefined>;
+  close: () => Promise<void>;
+};
 
 const startServer = async (): Promise<Server> => {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
@@ -72,6 +100,20 @@ const startServer = async (): Promise<Server> => {
         child.on('message', answer);
         child.send({ type: 'usage' });
       }),
+    profile: (label) => {
+      if (!process.env.BENCH_PROFILE_DIR) return async () => undefined;
+      child.send({ type: 'profile:start' });
+      return () =>
+        new Promise<string>((resolve) => {
+          const answer = (message: { type: string; file: string }) => {
+            if (message.type !== 'profiled') return;
+            child.off('message', answer);
+            resolve(message.file);
+          };
+          child.on('message', answer);
+          child.send({ type: 'profile:stop', label });
+        });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -355,7 +397,10 @@ export const run = async (opts: BenchOptions): Promise<Result> => {
       const label = `files${r + 1}`;
       const role = await seed(server.baseUrl, server.token, label, TASKS, true);
       const cost = await costOf(server);
+      const profiled = server.profile(label);
       const result = await claimAndCompleteAll(server.baseUrl, server.token, role, label, TASKS);
+      const profile = await profiled();
+      if (profile) info_(`API thread profile of ${label}: ${profile}`);
       fileRuns.push({
         ...(await cost(result.claims, result.seconds)),
         claimsPerSec: result.claims / result.seconds,
