@@ -46,8 +46,16 @@ export class GraphQueryError extends Error {
   }
 }
 
+/**
+ * New values for a task's status, claim holder and role, as claims, releases, completions, status changes and role
+ * assignments set them: `claimedBy` / `role` undefined leave the stored value as it is.
+ */
+export type GraphStatusMove = { id: string; status?: string; claimedBy?: string | null; role?: string | null };
+
 /** The writes the projection makes; implemented by the store and by the in-memory fold of a rebuild. */
 export interface GraphWriter {
+  /** Moves of tasks in the graph (a task not there is skipped), in few statements: the path for a swarm's claims. */
+  moveTasks(moves: readonly GraphStatusMove[]): void;
   getTask(id: string): GraphTask | undefined;
   upsertTask(task: GraphTask): void;
   /** Sets `parentId` (or none) and rewrites the depth of the task's whole subtree. */

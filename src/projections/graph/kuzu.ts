@@ -10,6 +10,7 @@ import type {
   GraphQueryParams,
   GraphQueryResult,
   GraphSnapshot,
+  GraphStatusMove,
   GraphStore,
   GraphTask,
   JsonValue,
@@ -70,6 +71,11 @@ const Q = {
   /** Rows with at least one file each. */
   setFiles: 'UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.files = r.files',
   setCheckpoint: "MERGE (c:Checkpoint {name: 'graph'}) SET c.position = $position, c.version = $version",
+  // Kuzu cannot bind a null inside a list of structs, nor branch on a boolean field of one: `claim` and `roleOp` say
+  // 'keep' (the stored value), 'none' (null) or 'set' (the row's value); an empty status keeps the stored one.
+  moveTasks: `UNWIND $rows AS r MATCH (t:Task {id: r.id}) SET t.status = CASE WHEN r.status = '' THEN t.status ELSE r.status END,
+    t.claimedBy = CASE WHEN r.claim = 'keep' THEN t.claimedBy WHEN r.claim = 'none' THEN CAST(NULL AS STRING) ELSE r.claimedBy END,
+    t.role = CASE WHEN r.roleOp = 'keep' THEN t.role WHEN r.roleOp = 'none' THEN CAST(NULL AS STRING) ELSE r.role END`,
 } as const;
 
 /** Kuzu (embedded) behind GraphStore: prepared statements only, every result closed before the next call. */
@@ -121,6 +127,20 @@ export class KuzuGraphStore implements GraphStore {
 
   upsertTask(task: GraphTask): void {
     this.run(Q.upsertTask, { ...task, files: [...task.files] });
+  }
+
+  moveTasks(moves: readonly GraphStatusMove[]): void {
+    if (moves.length === 0) return;
+    const op = (value: string | null | undefined) => (value === undefined ? 'keep' : value === null ? 'none' : 'set');
+    const rows = moves.map((m) => ({
+      id: m.id,
+      status: m.status ?? '',
+      claimedBy: m.claimedBy ?? '',
+      claim: op(m.claimedBy),
+      role: m.role ?? '',
+      roleOp: op(m.role),
+    }));
+    this.run(Q.moveTasks, { rows });
   }
 
   setParent(id: string, parentId: string | null): void {

@@ -1,4 +1,4 @@
-import type { GraphEdge, GraphLink, GraphSnapshot, GraphTask, GraphWriter } from './graphStore.js';
+import type { GraphEdge, GraphLink, GraphSnapshot, GraphStatusMove, GraphTask, GraphWriter } from './graphStore.js';
 
 /** The graph folded in memory: what a rebuild builds before one bulk load. */
 export class MemoryGraph implements GraphWriter {
@@ -18,6 +18,13 @@ export class MemoryGraph implements GraphWriter {
 
   upsertTask(task: GraphTask): void {
     this.tasks.set(task.id, { ...task, files: [...task.files] });
+  }
+
+  moveTasks(moves: readonly GraphStatusMove[]): void {
+    for (const { id, ...fields } of moves) {
+      const task = this.tasks.get(id);
+      if (task) this.tasks.set(id, { ...task, ...definedFields(fields) });
+    }
   }
 
   insertTasks(tasks: readonly (GraphTask & { parentId: string | null })[]): void {
@@ -101,3 +108,6 @@ export class MemoryGraph implements GraphWriter {
 }
 
 const linkKey = (link: GraphLink) => `${link.taskId}\u0000${link.kind}\u0000${link.target}`;
+
+const definedFields = (fields: Omit<GraphStatusMove, 'id'>): Partial<GraphTask> =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<GraphTask>;

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import type { Projection } from '../projector.js';
-import type { GraphStore, GraphTask, GraphWriter } from './graphStore.js';
+import type { GraphStatusMove, GraphStore, GraphTask, GraphWriter } from './graphStore.js';
 import { MemoryGraph } from './memoryGraph.js';
 
 export const GRAPH_PROJECTOR = 'graph';
@@ -77,27 +77,54 @@ export const applyGraphEvent = (graph: GraphWriter, event: StoredEvent): void =>
       else graph.deleteLink({ taskId, kind, target });
       return;
     }
-    case 'RoleAssigned':
-    case 'RoleUnassigned':
-      setFields(graph, taskId, { role: event.type === 'RoleAssigned' ? str(d.role) : null });
-      return;
-    case 'TaskStatusChanged':
-      if (str(d.to) !== null) setFields(graph, taskId, { status: str(d.to)!, ...(d.from === 'in_progress' ? { claimedBy: null } : {}) });
-      return;
     default: {
-      const status = STATUS_BY_EVENT[event.type];
-      if (status === undefined) return;
-      // TaskCompleted may land in review; a claim may assign the claiming role.
-      const to = event.type === 'TaskCompleted' && str(d.status) !== null ? str(d.status)! : status;
-      const claimed = event.type === 'TaskClaimed';
-      setFields(graph, taskId, {
-        status: to,
-        claimedBy: claimed ? str(d.agent) : null,
-        ...(claimed && str(d.role) !== null ? { role: str(d.role) } : {}),
-      });
+      const move = statusMoveOf(event);
+      if (move) graph.moveTasks([move]);
     }
   }
 };
+
+/**
+ * What a claim, release, lease expiry, completion, status change or role assignment sets on its task; undefined for
+ * every other event (and for one that names no new value).
+ */
+const statusMoveOf = (event: StoredEvent): GraphStatusMove | undefined => {
+  const d = event.data as Data;
+  const id = str(d.taskId);
+  if (id === null) return undefined;
+  switch (event.type) {
+    case 'RoleAssigned':
+    case 'RoleUnassigned':
+      return { id, role: event.type === 'RoleAssigned' ? str(d.role) : null };
+    case 'TaskStatusChanged':
+      return str(d.to) === null ? undefined : { id, status: str(d.to)!, ...(d.from === 'in_progress' ? { claimedBy: null } : {}) };
+    default: {
+      const status = STATUS_BY_EVENT[event.type];
+      if (status === undefined) return undefined;
+      // TaskCompleted may land in review; a claim may assign the claiming role.
+      const to = event.type === 'TaskCompleted' && str(d.status) !== null ? str(d.status)! : status;
+      const claimed = event.type === 'TaskClaimed';
+      return { id, status: to, claimedBy: claimed ? str(d.agent) : null, ...(claimed && str(d.role) !== null ? { role: str(d.role) } : {}) };
+    }
+  }
+};
+
+/** Moves of one batch, one per task: a later move's values over an earlier one's (a claim then its completion is one). */
+class PendingMoves {
+  private readonly moves = new Map<string, GraphStatusMove>();
+
+  add(move: GraphStatusMove): void {
+    const earlier = this.moves.get(move.id);
+    const defined = Object.fromEntries(Object.entries(move).filter(([, value]) => value !== undefined));
+    this.moves.set(move.id, { ...earlier, ...defined } as GraphStatusMove);
+  }
+
+  flush(graph: GraphWriter): void {
+    if (this.moves.size === 0) return;
+    graph.moveTasks([...this.moves.values()]);
+    this.moves.clear();
+  }
+}
 
 /** The graph task a TaskCreated describes (depth filled in by the caller). */
 const newTask = (event: StoredEvent): (GraphTask & { parentId: string | null }) | undefined => {
@@ -118,11 +145,6 @@ const newTask = (event: StoredEvent): (GraphTask & { parentId: string | null }) 
     createdSeq: event.position,
     parentId: str(d.parentId),
   };
-};
-
-const setFields = (graph: GraphWriter, id: string, fields: { status?: string; role?: string | null; claimedBy?: string | null }) => {
-  const task = graph.getTask(id);
-  if (task) graph.upsertTask({ ...task, ...fields });
 };
 
 /**
@@ -146,9 +168,11 @@ export class GraphProjection implements Projection {
     if (!last) return;
     this.graph.transaction(() => {
       const done = this.graph.checkpoint()?.position ?? 0;
-      // Runs of new tasks (a whole task tree) go in as one statement; everything else event by event.
+      // Runs of new tasks (a whole task tree) go in as one statement, runs of status moves (a swarm's claims and
+      // completions) as another; everything else event by event, after what came before it.
       let created: (GraphTask & { parentId: string | null })[] = [];
       const depthOf = new Map<string, number>();
+      const moves = new PendingMoves();
       const flush = () => {
         this.graph.insertTasks(created);
         created = [];
@@ -157,8 +181,15 @@ export class GraphProjection implements Projection {
       for (const event of events) {
         if (event.position <= done) continue;
         const task = event.type === 'TaskCreated' ? newTask(event) : undefined;
+        const move = task ? undefined : statusMoveOf(event);
+        if (move) {
+          flush();
+          moves.add(move);
+          continue;
+        }
         if (!task) {
           flush();
+          moves.flush(this.graph);
           applyGraphEvent(this.graph, event);
           continue;
         }
@@ -169,6 +200,7 @@ export class GraphProjection implements Projection {
         created.push(task);
       }
       flush();
+      moves.flush(this.graph);
       if (last.position > done) this.graph.setCheckpoint({ position: last.position, version: this.version });
     });
   }

@@ -138,15 +138,19 @@ describe('Graph projection', () => {
       return { auth: auth!, api: api!, ui: ui!, docs: docs! };
     };
 
-    it('follow claims, releases, completions, status changes, file updates and links, event by event and in bulk', async () => {
+    it('follow claims, releases, completions, status changes, file updates and links, event by event, in one batch and in bulk', async () => {
       const ids = await buildClaims();
       const events = await readLog(fixture);
       const live = new GraphProjection(open('claims.kuzu'));
       for (const event of events) live.applyBatch([event]);
       const bulk = open('claims-bulk.kuzu');
       const rebuilt = await rebuildGraph(fixture.store, bulk);
+      // One batch: each task's moves (two claims of docs, its release, the status change) go in as one row each.
+      const batched = new GraphProjection(open('claims-batch.kuzu'));
+      batched.applyBatch(events);
       const dump = live.graph.dump();
       expect(bulk.dump()).to.deep.equal(dump);
+      expect(batched.graph.dump()).to.deep.equal(dump);
       expect(rebuilt.links).to.equal(3);
       const task = (id: string) => dump.tasks.find((t) => t.id === id)!;
       expect(task(ids.auth)).to.deep.include({
