@@ -3,7 +3,7 @@ import { prepared } from './prepared.js';
 import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { ftsQuery } from './fts.js';
-import type { LinkKind, Priority, TaskStatus } from '../events/vocabulary.js';
+import { TASK_STATUSES, type LinkKind, type Priority, type TaskStatus } from '../events/vocabulary.js';
 import { isForRole, isReady } from '../algorithms/readiness.js';
 
 export type TaskRow = {
@@ -37,10 +37,17 @@ export type TaskRow = {
   open_children?: number;
 };
 
+/**
+ * The statuses of an open child (neither completed nor cancelled), spelled out so that the (parent_id, status) index
+ * seeks them: `NOT IN ('completed', 'cancelled')` would walk past every finished child of a big parent first.
+ */
+const OPEN_STATUSES_SQL = TASK_STATUSES.filter((s) => s !== 'completed' && s !== 'cancelled')
+  .map((s) => `'${s}'`)
+  .join(', ');
 /** The read side's facts for the shared readiness rule (algorithms/readiness.ts), as SQL over `tasks`. */
-export const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
+export const OPEN_CHILDREN = `(SELECT COUNT(*) FROM tasks c WHERE c.parent_id = tasks.id AND c.status IN (${OPEN_STATUSES_SQL}))`;
 /** The same rule: NOT EXISTS stops at a parent's first open child, where counting them all would read every one. */
-export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = tasks.id AND c.status NOT IN ('completed', 'cancelled'))`;
+export const READY_SQL = `status = 'pending' AND open_hard_deps = 0 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = tasks.id AND c.status IN (${OPEN_STATUSES_SQL}))`;
 const TASK_COLUMNS = `*, ${OPEN_CHILDREN} AS open_children`;
 
 export type TaskView = {

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 ${PATH_INDEX}
 CREATE INDEX IF NOT EXISTS tasks_project ON tasks (project_id, seq);
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_parent_status ON tasks (parent_id, status);
 CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (project_id, status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, open_hard_deps);
 CREATE INDEX IF NOT EXISTS tasks_role ON tasks (role, status);
@@ -108,6 +109,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS task_history_key ON task_history (task_id, pos
 export const QUERY_INDEXES = [
   'tasks_project',
   'tasks_parent',
+  'tasks_parent_status',
   'tasks_ready',
   'tasks_status',
   'tasks_role',

@@ -15,7 +15,7 @@ import { dumpReadModel, openReadModel } from '../../../src/projections/sqlite/re
 import { SQLITE_PROJECTION_VERSION } from '../../../src/projections/sqlite/schema.js';
 import { getDashboard, getProject, getTaskHistory } from '../../../src/queries/projects.js';
 import { getDependencies, getTaskTree } from '../../../src/queries/taskGraph.js';
-import { getTask, listTasks, projectOfTask } from '../../../src/queries/tasks.js';
+import { getTask, listTasks, OPEN_CHILDREN, projectOfTask, READY_SQL } from '../../../src/queries/tasks.js';
 import { mulberry32 } from '../../support/random.js';
 
 // ─── Harness ─────────────────────────────────────────────────────────────────────────────────────
@@ -291,6 +291,42 @@ describe('SQLite projection', () => {
 
       itGivesTheSameRowsHoweverBatched(() => world);
     });
+  });
+
+  describe('when most children of a parent are finished', () => {
+    let rootId: string;
+    let children: string[];
+    beforeEach(async () => {
+      world = startWorld();
+      await world.run((c, m) => c.createProject({ projectId: 'alpha', name: 'Alpha' }, m));
+      const tree = await world.run((c, m) =>
+        c.createTaskTree(
+          { projectId: 'alpha', root: { title: 'Release', children: Array.from({ length: 30 }, (_, i) => ({ title: `Step ${i}` })) } },
+          m,
+        ),
+      );
+      [rootId, ...children] = createdIds(tree);
+      for (const id of children.slice(0, 28)) await world.run((c, m) => c.changeTaskStatus(id, 'cancelled', 'not needed', m));
+    });
+
+    it('waits for the open ones, then shows the parent ready', async () => {
+      expect(getTask(world.live, rootId)).to.include({ ready: false });
+      expect(listTasks(world.live, { projectId: 'alpha', ready: true }).items.map((t) => t.id)).to.have.members(children.slice(28));
+      for (const id of children.slice(28)) await world.run((c, m) => c.changeTaskStatus(id, 'cancelled', 'not needed', m));
+      expect(getTask(world.live, rootId)).to.include({ ready: true });
+    });
+
+    it('finds the open children by seeking the (parent_id, status) index, not by reading every finished one', () => {
+      const plan = (sql: string) => (world.live.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(rootId) as { detail: string }[]).map((r) => r.detail);
+      expect(plan(`SELECT ${OPEN_CHILDREN} FROM tasks WHERE id = ?`).join('\n')).to.match(
+        /COVERING INDEX tasks_parent_status \(parent_id=\? AND status=\?\)/,
+      );
+      expect(plan(`SELECT id FROM tasks WHERE ${READY_SQL} AND id = ?`).join('\n')).to.match(
+        /COVERING INDEX tasks_parent_status \(parent_id=\? AND status=\?\)/,
+      );
+    });
+
+    itGivesTheSameRowsHoweverBatched(() => world);
   });
 
   describe('when a hard dependency changes status', () => {
