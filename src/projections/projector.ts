@@ -245,10 +245,10 @@ export class Projector {
         for (;;) {
           const handed = this.handedOver;
           this.handedOver = undefined;
-          const events =
-            handed && handed[0]?.position === this.position + 1
-              ? handed
-              : await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize });
+          const follows = handed?.[0]?.position === this.position + 1 ? handed : undefined;
+          // Nothing was announced past what is applied (the store tells of every append): no need to ask the log.
+          if (!follows && this.head <= this.position) break;
+          const events = follows ?? (await this.store.readAll({ fromPosition: this.position, maxCount: this.batchSize }));
           if (events.length === 0) break;
           await this.applyTraced(events);
           this.position = events.at(-1)!.position;
