@@ -24,8 +24,10 @@ const joinRoute = (base: string, route: string) => {
  * Records the route pattern (`/api/v1/tasks/:id`) and the catalog operation of the handler that runs now: by the time
  * an error reaches the app-level problem handler, express has set `req.baseUrl` back to the app's.
  */
-export const noteRoute = (req: Request, res: Response, operation?: string): void => {
-  if (req.route) res.locals.routePattern = joinRoute(req.baseUrl, String((req.route as { path: string }).path));
+export const noteRoute = (req: Request, res: Response, operation?: string, pattern?: string): void => {
+  // `pattern`: the route a router other than express's matched (the catalog's), relative to where it is mounted.
+  const route = pattern ?? (req.route as { path: string } | undefined)?.path;
+  if (route !== undefined) res.locals.routePattern = joinRoute(req.baseUrl, String(route));
   if (operation) res.locals.operation = operation;
 };
 

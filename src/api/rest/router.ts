@@ -1,4 +1,5 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { DomainError, badRequest } from '../../errors.js';
 import { pathParams, type AnyOperation } from '../catalog/operation.js';
@@ -51,18 +52,6 @@ const coerceQuery = (schema: JsonSchema, query: Record<string, unknown>): Record
   return out;
 };
 
-/** Static segments sort before parameters, so `/tasks/dashboard` is never taken for `/tasks/:id`. */
-const bySpecificity = (a: AnyOperation, b: AnyOperation): number => {
-  const sa = a.path.split('/');
-  const sb = b.path.split('/');
-  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
-    const pa = sa[i]!.startsWith(':');
-    const pb = sb[i]!.startsWith(':');
-    if (pa !== pb) return pa ? 1 : -1;
-  }
-  return sb.length - sa.length;
-};
-
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
 /** The arguments of a request: query, body and path parameters in one object, as the operation's schema has them. */
@@ -90,13 +79,29 @@ const factsOf = (req: Request): RequestFacts => {
   };
 };
 
-/** One express route per catalog operation: read the request, invoke the operation, send its answer with its headers. */
-export const restRouter = ({ operations, validators, logger, authorizer, idempotency }: RestDeps): Router => {
-  const router = Router();
+/** Longest path parameter routed (an id, a name, a key); a longer one is validated, and refused, by its operation's schema. */
+const MAX_PARAM_LENGTH = 2048;
+
+/**
+ * The catalog's routes as one radix tree (find-my-way): a request finds its operation in a few steps, where express
+ * tried the routes' patterns one after another. Paths match as express matched them: case-insensitively (parameters
+ * keep their case), with or without a trailing slash. A path that is not valid percent-encoding is a 400.
+ */
+export const restRouter = ({ operations, validators, logger, authorizer, idempotency }: RestDeps): RequestHandler => {
   const invoke = invoker({ validators, logger, authorizer, ...(idempotency ? { idempotency } : {}) });
-  for (const operation of [...operations].sort(bySpecificity)) {
-    const handler: RequestHandler = async (req: Request, res: Response) => {
-      noteRoute(req, res, operation.name);
+  type Handler = (req: Request, res: Response) => Promise<void>;
+  const routes = FindMyWay({
+    caseSensitive: false,
+    ignoreTrailingSlash: true,
+    maxParamLength: MAX_PARAM_LENGTH,
+    onBadUrl: () => undefined,
+  });
+  const badPath: Handler = async (req) => {
+    throw badRequest('INVALID_PATH', `The path ${JSON.stringify(req.path)} is not valid percent-encoding.`);
+  };
+  for (const operation of operations) {
+    const handler: Handler = async (req, res) => {
+      noteRoute(req, res, operation.name, operation.path);
       const traceparent = res.locals.traceparent as string | undefined;
       const result = await invoke(operation, {
         caller: res.locals.caller as Caller | undefined,
@@ -113,7 +118,15 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
       if (result.document.filename) res.attachment(result.document.filename);
       res.type(result.document.contentType).send(result.document.text);
     };
-    router[operation.method](operation.path, handler);
+    // The handler travels as the route's store: find-my-way's own handler signature is node's, not express's.
+    routes.on(operation.method.toUpperCase() as 'GET', operation.path, () => undefined, handler);
   }
-  return router;
+  return (req, res, next) => {
+    const found = routes.find(req.method as 'GET', req.path);
+    if (!found) return next();
+    // onBadUrl's answer carries no store: the path could not be decoded.
+    const handler = (found.store as Handler | null) ?? badPath;
+    req.params = found.params as Record<string, string>;
+    handler(req, res).catch(next);
+  };
 };
