@@ -152,9 +152,23 @@ const SCHEDULE_EVENTS: ReadonlySet<string> = new Set([
   'TaskCompleted',
 ]);
 
+/** Whether a hard dependency edge leads to or from the task (the CPM schedule follows only those). */
+const onHardChain = (state: ProjectState, task: TaskNode | undefined): boolean =>
+  task === undefined ||
+  [...task.deps.values()].includes('hard') ||
+  [...task.dependents].some((id) => state.tasks.get(id)?.deps.get(task.id) === 'hard');
+
+/**
+ * Whether the event can change the chain through some other task (slackOf): a completion of a task on no hard chain
+ * cannot (it leaves the ready set as it is done; only the project's finish moves), which is most of a swarm's log.
+ */
+const movesSchedule = (state: ProjectState, event: StoredEvent<ProjectEvent>): boolean =>
+  SCHEDULE_EVENTS.has(event.type) &&
+  (event.type !== 'TaskCompleted' || onHardChain(state, state.tasks.get((event.data as { taskId: string }).taskId)));
+
 export const evolve = (state: ProjectState, event: StoredEvent<ProjectEvent>): ProjectState => {
   state.revision = event.revision;
-  if (SCHEDULE_EVENTS.has(event.type)) state.scheduleVersion += 1;
+  if (movesSchedule(state, event)) state.scheduleVersion += 1;
   const e = { type: event.type, data: event.data } as ProjectEvent;
   switch (e.type) {
     case 'ProjectCreated':

@@ -7,14 +7,18 @@ const PRIORITY_RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
 
 const slackCache = new WeakMap<ProjectState, { version: number; defaultEstimate: number; slack: Map<string, number> }>();
 
-/** Slack of every task by CPM over hard dependencies, recomputed only when the schedule changed. */
+/**
+ * Slack of every task by CPM over hard dependencies, less the project's duration, recomputed only when the schedule
+ * changed. A task's slack is the duration less the longest chain through it, so this is minus that chain: the same
+ * order as slack, and unmoved when a change elsewhere only moves the project's finish (a swarm's completions).
+ */
 export const slackOf = (state: ProjectState, defaultEstimate: number): Map<string, number> => {
   const cached = slackCache.get(state);
   if (cached && cached.version === state.scheduleVersion && cached.defaultEstimate === defaultEstimate) return cached.slack;
   const tasks = [...state.tasks.values()].map((t) => ({ id: t.id, estimate: t.fields.estimate, status: t.status }));
   const edges = [...state.tasks.values()].flatMap((t) => [...t.deps].map(([dependsOn, kind]) => ({ taskId: t.id, dependsOn, kind })));
-  const { timings } = computeCpm(tasks, edges, { defaultEstimate });
-  const slack = new Map([...timings].map(([id, timing]) => [id, timing.slack]));
+  const { timings, duration } = computeCpm(tasks, edges, { defaultEstimate });
+  const slack = new Map([...timings].map(([id, timing]) => [id, timing.slack - duration]));
   slackCache.set(state, { version: state.scheduleVersion, defaultEstimate, slack });
   return slack;
 };
