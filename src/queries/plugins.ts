@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
+import { grantGeneration } from '../projections/sqlite/access.js';
+import { databaseOf } from '../projections/sqlite/swappable.js';
 import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 
@@ -68,14 +70,24 @@ export const grantOf = (db: Database.Database) => {
   // Looked up per call (a map hit): the read model's connection may be swapped by a rebuild.
   const plugin = () => prepared<[string], { status: string; capabilities: string }>(db, 'SELECT status, capabilities FROM plugins WHERE id = ?');
   const token = () => prepared<[string, string], { revoked: number }>(db, 'SELECT revoked FROM plugin_tokens WHERE jti = ? AND plugin_id = ?');
+  // Every request asks: the answer is kept until a plugin or token row changes (or the model is swapped or rebuilt).
+  const known = new Map<string, { on: Database.Database; generation: number; grant: Grant }>();
   return (pluginId: string, jti: string): Grant => {
+    const key = `${pluginId}\0${jti}`;
+    const on = databaseOf(db);
+    const generation = grantGeneration(db);
+    const hit = known.get(key);
+    if (hit && hit.on === on && hit.generation === generation) return hit.grant;
     const p = plugin().get(pluginId);
     const t = token().get(jti, pluginId);
-    return {
+    const grant: Grant = {
       pluginActive: p?.status === 'active',
       pluginCapabilities: p ? (JSON.parse(p.capabilities) as string[]) : [],
       tokenKnown: t !== undefined,
       tokenRevoked: t?.revoked === 1,
     };
+    if (known.size >= 10_000) known.clear();
+    known.set(key, { on, generation, grant });
+    return grant;
   };
 };

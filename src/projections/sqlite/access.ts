@@ -2,6 +2,12 @@ import type Database from 'better-sqlite3';
 import { PLUGIN_EVENT_TYPES, type PluginEvent } from '../../events/plugins.js';
 import { ROLE_EVENT_TYPES, type RoleEvent } from '../../events/roles.js';
 import type { StoredEvent } from '../../events/types.js';
+import { databaseOf } from './swappable.js';
+
+/** Per connection: bumped by every plugin or token row written, and when the model is (re)built, so a grant read earlier is known stale. */
+const grantGenerations = new WeakMap<Database.Database, number>();
+export const grantGeneration = (db: Database.Database): number => grantGenerations.get(databaseOf(db)) ?? 0;
+const grantsChanged = (db: Database.Database): void => void grantGenerations.set(databaseOf(db), grantGeneration(db) + 1);
 
 /** Roles and plugins in the read model: what callers may do, and which roles exist. */
 export const ACCESS_DDL = `
@@ -45,6 +51,7 @@ export const ACCESS_TABLES = { roles: 'name', plugins: 'id', plugin_tokens: 'jti
 
 export const accessProjection = (db: Database.Database) => {
   db.exec(ACCESS_DDL);
+  grantsChanged(db);
   const s = {
     upsertRole: db.prepare(`INSERT OR REPLACE INTO roles (name, description, capabilities, file_patterns, tools, max_concurrent_tasks, max_per_agent,
       restrictions, source, retired, version, updated_at) VALUES (@name, @description, @capabilities, @filePatterns, @tools, @maxConcurrentTasks,
@@ -92,6 +99,7 @@ export const accessProjection = (db: Database.Database) => {
   };
 
   const applyPlugin = (e: PluginEvent) => {
+    grantsChanged(db);
     switch (e.type) {
       case 'PluginRegistered':
         s.insertPlugin.run({ ...e.data, capabilities: json(e.data.capabilities), at: e.data.registeredAt });
