@@ -180,7 +180,8 @@ export class SqliteEventStore implements EventStore {
       appends: batch.map(({ streamId, events, expected }) => ({
         streamId,
         expected,
-        events: events.map(({ id, type, data, metadata }) => ({ id, type, data, metadata })),
+        // JSON text, not objects: a string crosses to the writer thread as a copy, where an object is serialized and rebuilt.
+        events: events.map(({ id, type, data, metadata }) => ({ id, type, data: JSON.stringify(data), metadata: JSON.stringify(metadata) })),
       })),
     };
     if (this.writeInline) {

@@ -10,8 +10,8 @@ import type { EventRow } from './sqliteQuery.js';
  * results and errors.
  */
 
-/** An event as it is written: data and metadata already serialized by the writer. */
-export type WriteEvent = Readonly<{ id: string; type: string; data: unknown; metadata: unknown }>;
+/** An event as it is written: `data` and `metadata` as the JSON text stored, made on the appending thread, so a batch crosses to the writer thread as strings. */
+export type WriteEvent = Readonly<{ id: string; type: string; data: string; metadata: string }>;
 
 export type WriteAppend = Readonly<{ streamId: string; events: readonly WriteEvent[]; expected: ExpectedRevision }>;
 
@@ -96,15 +96,7 @@ export const batchWriter = (db: Database.Database) => {
     let revision = current;
     for (const event of events) {
       revision += 1;
-      const { lastInsertRowid } = stmts.insert.run(
-        event.id,
-        streamId,
-        revision,
-        event.type,
-        JSON.stringify(event.data),
-        JSON.stringify(event.metadata),
-        recordedAt,
-      );
+      const { lastInsertRowid } = stmts.insert.run(event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt);
       positions.push(Number(lastInsertRowid));
     }
     stmts.setRevision.run(streamId, revision);
