@@ -122,6 +122,13 @@ export const projectCommands = ({
     return parentProject;
   };
 
+  /**
+   * A claim as a role: decided with the role's in-progress count and a slot held meanwhile (RoleWorkload) when the role
+   * has a role-wide cap; a role without one (max_concurrent_tasks: null) has nothing to count.
+   */
+  const withRoleSlot = <T extends CommandResult>(role: string, definition: AssignableRole | null, decide: (inProgress: number) => Promise<T>) =>
+    definition !== null && definition.maxConcurrentTasks === null ? decide(0) : workload.withSlot(role, decide);
+
   const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
 
   /** Where the read model places a `discoveredFrom` task, so the decider can name a cross-project link as such. */
@@ -231,7 +238,7 @@ export const projectCommands = ({
       const forced = force ? { force } : {};
       if (role === undefined) return run(projectId, { type: 'ClaimTask', data: { taskId, agent, leaseSeconds, ...forced } }, meta);
       if (!definition) throw notFound('ROLE_NOT_FOUND', `Role ${role} does not exist.`, { role });
-      return workload.withSlot(role, (inProgress) =>
+      return withRoleSlot(role, definition, (inProgress) =>
         run(
           projectId,
           {
@@ -257,7 +264,7 @@ export const projectCommands = ({
       const skipped: FileConflict[] = [];
       for (const [i, candidate] of candidates.entries()) {
         try {
-          const result = await workload.withSlot(role, (inProgress) =>
+          const result = await withRoleSlot(role, definition, (inProgress) =>
             run(
               candidate,
               {
