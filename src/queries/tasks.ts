@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import { ftsQuery } from './fts.js';
 import { TASK_STATUSES, type LinkKind, type Priority, type TaskStatus } from '../events/vocabulary.js';
-import { isForRole, isReady } from '../algorithms/readiness.js';
+import { isForRole, isOpenStatus, isReady } from '../algorithms/readiness.js';
 
 export type TaskRow = {
   id: string;
@@ -41,7 +41,7 @@ export type TaskRow = {
  * The statuses of an open child (neither completed nor cancelled), spelled out so that the (parent_id, status) index
  * seeks them: `NOT IN ('completed', 'cancelled')` would walk past every finished child of a big parent first.
  */
-const OPEN_STATUSES_SQL = TASK_STATUSES.filter((s) => s !== 'completed' && s !== 'cancelled')
+const OPEN_STATUSES_SQL = TASK_STATUSES.filter(isOpenStatus)
   .map((s) => `'${s}'`)
   .join(', ');
 /** The read side's facts for the shared readiness rule (algorithms/readiness.ts), as SQL over `tasks`. */
@@ -129,6 +129,19 @@ export const getTask = (db: Database.Database, id: string): TaskView => {
   const row = findTaskRow(db, id);
   if (!row) throw notFound('TASK_NOT_FOUND', `Task ${id} does not exist.`, { taskId: id });
   return { ...toTaskView(row), links: getTaskLinks(db, id) };
+};
+
+/** The task's row, or TASK_NOT_FOUND (getTask without the view and its links, for a command's own checks). */
+export const getTaskRow = (db: Database.Database, id: string): TaskRow => {
+  const row = findTaskRow(db, id);
+  if (!row) throw notFound('TASK_NOT_FOUND', `Task ${id} does not exist.`, { taskId: id });
+  return row;
+};
+
+/** Those of `ids` that are ready now (the shared rule), in the order given, without reading the tasks whole. */
+export const readyAmong = (db: Database.Database, ids: readonly string[]): string[] => {
+  const ready = prepared<[string], { id: string }>(db, `SELECT id FROM tasks WHERE id = ? AND ${READY_SQL}`);
+  return ids.filter((id) => ready.get(id) !== undefined);
 };
 
 /** A task's typed links, outgoing first, each direction by kind then task id. */

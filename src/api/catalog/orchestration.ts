@@ -3,7 +3,7 @@ import type { ProjectCommands } from '../../commands/project/commands.js';
 import type { RoleCommands } from '../../commands/roles/commands.js';
 import { DomainError, badRequest } from '../../errors.js';
 import type { FileConflict } from '../../events/project.js';
-import { getTask, type TaskView } from '../../queries/tasks.js';
+import { getTask, getTaskRow, readyAmong, type TaskView } from '../../queries/tasks.js';
 import { getDependencies } from '../../queries/taskGraph.js';
 import * as schemas from './schemas/orchestration.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
@@ -199,7 +199,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       etag: true,
       ...schemas.completeTask,
       run: async (input, ctx) => {
-        const before = getTask(readDb, input.id);
+        const before = getTaskRow(readDb, input.id);
         const dependents = hardDependents(input.id);
         const report = {
           output: input.output ?? '',
@@ -210,10 +210,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
         // Dependents whose last hard dependency this was, and the parent whose last open child it was.
-        const unblocked = [...dependents.map((d) => d.id), ...(before.parentId ? [before.parentId] : [])]
-          .map((id) => getTask(readDb, id))
-          .filter((t) => t.ready)
-          .map((t) => t.id);
+        const unblocked = readyAmong(readDb, [...dependents.map((d) => d.id), ...(before.parent_id ? [before.parent_id] : [])]);
         return {
           body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position },
           position: result.position,
