@@ -260,6 +260,24 @@ describe('Orchestration API', () => {
     });
   });
 
+  describe('POST /tasks/:id/complete of a last open child', () => {
+    it('answers the parent unblocked only once its last open child is completed', async () => {
+      const projectId = await newProject();
+      const tree = ok(
+        await call('POST', '/tasks/tree', { projectId, root: { title: 'Parent', children: [{ title: 'One' }, { title: 'Two' }] } }),
+        201,
+      );
+      const [parent, one, two] = tree.body.taskIds as string[];
+      const complete = async (id: string) => {
+        ok(await call('POST', `/tasks/${id}/claim`, { agent: 'agent-9', leaseSeconds: 60 }));
+        return ok(await call('POST', `/tasks/${id}/complete`, { agent: 'agent-9', output: 'done' })).body;
+      };
+      expect((await complete(one!)).unblocked).to.deep.equal([]);
+      expect((await complete(two!)).unblocked).to.deep.equal([parent]);
+      expect((await getTask(parent!)).ready).to.equal(true);
+    });
+  });
+
   describe('POST /tasks/:id/execute', () => {
     let parent: Task;
     let dependency: Task;
