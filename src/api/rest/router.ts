@@ -55,7 +55,7 @@ const coerceQuery = (schema: JsonSchema, query: Record<string, unknown>): Record
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
 /** The arguments of a request: query, body and path parameters in one object, as the operation's schema has them. */
-const argsOf = (operation: AnyOperation, req: Request): Record<string, unknown> => {
+const argsOf = (operation: AnyOperation, req: Request, names: readonly string[]): Record<string, unknown> => {
   if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
     throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
   }
@@ -63,7 +63,7 @@ const argsOf = (operation: AnyOperation, req: Request): Record<string, unknown> 
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the request body as application/json.');
   }
   const params: Record<string, unknown> = {};
-  for (const name of pathParams(operation.path)) params[name] = req.params[name];
+  for (const name of names) params[name] = req.params[name];
   return { ...coerceQuery(operation.input, req.query as Record<string, unknown>), ...((req.body as object | undefined) ?? {}), ...params };
 };
 
@@ -100,6 +100,7 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
     throw badRequest('INVALID_PATH', `The path ${JSON.stringify(req.path)} is not valid percent-encoding.`);
   };
   for (const operation of operations) {
+    const names = pathParams(operation.path);
     const handler: Handler = async (req, res) => {
       noteRoute(req, res, operation.name, operation.path);
       const traceparent = res.locals.traceparent as string | undefined;
@@ -108,7 +109,7 @@ export const restRouter = ({ operations, validators, logger, authorizer, idempot
         tool: 'rest',
         correlationId: String(res.getHeader('x-correlation-id')),
         ...(traceparent ? { traceparent } : {}),
-        args: () => argsOf(operation, req),
+        args: () => argsOf(operation, req, names),
         facts: () => factsOf(req),
       });
       if (result.position !== undefined) res.setHeader('X-Vespera-Position', String(result.position));
