@@ -88,6 +88,12 @@ export type DependencyView = {
 export type DependencyListing = { taskId: string; direction: 'dependencies' | 'dependents'; items: DependencyView[]; truncated: boolean };
 
 /** Direct (maxDepth 1) or transitive dependencies or dependents of a task, nearest first. */
+/** The tasks that depend on `taskId` with a hard edge (ids only: what a completion may unblock). */
+export const hardDependentIds = (db: Database.Database, taskId: string): string[] =>
+  prepared<[string], { id: string }>(db, "SELECT task_id AS id FROM dependencies WHERE depends_on = ? AND kind = 'hard'")
+    .all(taskId)
+    .map((row) => row.id);
+
 export const getDependencies = (
   db: Database.Database,
   taskId: string,

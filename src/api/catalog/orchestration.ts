@@ -4,7 +4,7 @@ import type { RoleCommands } from '../../commands/roles/commands.js';
 import { DomainError, badRequest } from '../../errors.js';
 import type { FileConflict } from '../../events/project.js';
 import { getTask, getTaskRow, readyAmong, type TaskView } from '../../queries/tasks.js';
-import { getDependencies } from '../../queries/taskGraph.js';
+import { getDependencies, hardDependentIds } from '../../queries/taskGraph.js';
 import * as schemas from './schemas/orchestration.js';
 import { defineOperation, requestMeta, type AnyOperation, type OperationContext } from './operation.js';
 import { taskAnswerer } from './taskAnswer.js';
@@ -39,7 +39,6 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
     await waitForReadModel(position);
     return position;
   };
-  const hardDependents = (taskId: string) => getDependencies(readDb, taskId, { direction: 'dependents' }).items.filter((d) => d.kind === 'hard');
 
   return [
     defineOperation({
@@ -200,7 +199,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
       ...schemas.completeTask,
       run: async (input, ctx) => {
         const before = getTaskRow(readDb, input.id);
-        const dependents = hardDependents(input.id);
+        const dependents = hardDependentIds(readDb, input.id);
         const report = {
           output: input.output ?? '',
           artifacts: input.artifacts ?? [],
@@ -210,7 +209,7 @@ export const orchestrationOperations = ({ commands, roles, readDb, waitForReadMo
         const result = await commands.completeTask(input.id, input.agent ?? ctx.actor, report, before.role, requestMeta(ctx));
         const { body: task } = await taskAnswer(input.id, result.position);
         // Dependents whose last hard dependency this was, and the parent whose last open child it was.
-        const unblocked = readyAmong(readDb, [...dependents.map((d) => d.id), ...(before.parent_id ? [before.parent_id] : [])]);
+        const unblocked = readyAmong(readDb, [...dependents, ...(before.parent_id ? [before.parent_id] : [])]);
         return {
           body: { task, unblocked, warnings: task.result?.warnings ?? [], position: result.position },
           position: result.position,
