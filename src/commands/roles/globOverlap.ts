@@ -82,6 +82,8 @@ const segmentsOverlap = (a: string, b: string): boolean => {
 };
 
 const sequencesOverlap = (a: readonly string[], b: readonly string[]): boolean => {
+  // Without `**` on either side the segments pair up one to one: the common case, and no search to memoize.
+  if (!a.includes('**') && !b.includes('**')) return a.length === b.length && a.every((segment, i) => segmentsOverlap(segment, b[i]!));
   const memo = new Map<number, boolean>();
   const from = (i: number, j: number): boolean => {
     const key = i * (b.length + 1) + j;

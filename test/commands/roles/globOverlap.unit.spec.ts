@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { compileGlobs } from '../../../src/commands/roles/glob.js';
 import { overlappingFiles, patternsOverlap } from '../../../src/commands/roles/globOverlap.js';
+import { seeded } from '../../support/random.js';
 
 /** When two claims' files collide: glob against glob, path against glob, path against path (docs/claims.md#file-overlap). */
 describe('File pattern overlap', () => {
@@ -67,6 +69,38 @@ describe('File pattern overlap', () => {
       expect(overlap('{src,lib}/**', 'lib/x.ts')).to.equal(true);
       expect(overlap('{src,lib}/**', 'test/x.ts')).to.equal(false);
     });
+  });
+
+  describe('on random patterns against every path of a small tree', () => {
+    // Every path of up to three segments over a few names: a pair of patterns that some path matches both of must overlap.
+    const names = ['a', 'b', 'x.ts', 'y.md'];
+    const paths: string[] = [];
+    const grow = (prefix: string[], depth: number) => {
+      for (const name of names) {
+        const path = [...prefix, name];
+        paths.push(path.join('/'));
+        if (depth < 3) grow(path, depth + 1);
+      }
+    };
+    grow([], 1);
+    const segment = (r: ReturnType<typeof seeded>) => r.pick([...names, '*', '**', '*.ts', '*.md', 'a*', '?', '{a,b}']);
+    const pattern = (r: ReturnType<typeof seeded>) => Array.from({ length: r.int(1, 3) }, () => segment(r)).join('/');
+
+    for (const seed of [1, 2, 3]) {
+      it(`never calls two patterns disjoint when a path matches both, and agrees both ways (seed ${seed})`, () => {
+        const r = seeded(seed);
+        let sharing = 0;
+        for (let n = 0; n < 400; n++) {
+          const [a, b] = [pattern(r), pattern(r)];
+          const [matchA, matchB] = [compileGlobs([a]), compileGlobs([b])];
+          const shared = paths.find((path) => matchA(path) && matchB(path));
+          if (shared !== undefined) sharing += 1;
+          if (shared !== undefined) expect(overlap(a, b), `${a} vs ${b} (both match ${shared})`).to.equal(true);
+          else overlap(a, b);
+        }
+        expect(sharing, 'pairs sharing a path').to.be.greaterThan(50);
+      });
+    }
   });
 
   it('lists which of my patterns meet theirs', () => {
