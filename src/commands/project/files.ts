@@ -1,7 +1,7 @@
 import { unprocessable } from '../../errors.js';
 import type { FileConflict } from '../../events/project.js';
 import type { Command } from '../../events/types.js';
-import { overlappingFiles } from '../roles/globOverlap.js';
+import { overlappingFiles, patternsOverlap } from '../roles/globOverlap.js';
 import { requireProject } from './guards.js';
 import { agentKey, type ProjectState, type TaskNode } from './project.js';
 import type { Rule } from './rule.js';
@@ -69,13 +69,20 @@ export const fileConflicts = (
   actor: string,
   agent: string,
 ): FileConflict[] => {
-  if (files.length === 0) return [];
+  if (files.length === 0 || held.length === 0) return [];
   const mine = agentKey(actor, agent);
-  return held.flatMap((r) => {
-    if (r.key === mine || r.taskId === taskId) return [];
-    const overlap = overlappingFiles(files, r.files);
-    return overlap.length === 0 ? [] : [{ taskId, files: overlap, holder: r.holder, holderTaskId: r.taskId, leaseExpiresAt: r.until }];
-  });
+  // Plain loops: a claim asks this of every task it walks past, and most pairs share nothing (nothing to allocate).
+  const conflicts: FileConflict[] = [];
+  for (const r of held) {
+    if (r.key === mine || r.taskId === taskId || !anyOverlap(files, r.files)) continue;
+    conflicts.push({ taskId, files: overlappingFiles(files, r.files), holder: r.holder, holderTaskId: r.taskId, leaseExpiresAt: r.until });
+  }
+  return conflicts;
+};
+
+const anyOverlap = (mine: readonly string[], theirs: readonly string[]): boolean => {
+  for (const file of mine) for (const other of theirs) if (patternsOverlap(file, other)) return true;
+  return false;
 };
 
 export type MarkFiles = Command<'MarkFiles', { agent: string; files: string[]; ttlSeconds?: number }>;
