@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
 /**
  * The web dashboard (docs/dashboard.md): plain ES modules from `web/` at the package root and the two browser builds
@@ -93,10 +93,11 @@ const send = (req: Request, res: Response, file: Asset) => {
 };
 
 /** GET/HEAD `/`, `/web/*` and `/vendor/*`: the table's files, nothing else (an unknown name falls through to 404). */
-export const dashboardRouter = (assets: ReadonlyMap<string, Asset> = dashboardAssets()): Router => {
-  const router = Router();
-  for (const [url, file] of assets) {
-    router.get(url, (req, res) => send(req, res, file));
-  }
-  return router;
+export const dashboardRouter = (assets: ReadonlyMap<string, Asset> = dashboardAssets()): RequestHandler => {
+  // One lookup in the table, not a route per file: every request of the API passes through here first.
+  return (req, res, next) => {
+    const file = req.method === 'GET' || req.method === 'HEAD' ? assets.get(req.path) : undefined;
+    if (file) send(req, res, file);
+    else next();
+  };
 };
