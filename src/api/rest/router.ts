@@ -54,12 +54,24 @@ const coerceQuery = (schema: JsonSchema, query: Record<string, unknown>): Record
 
 const hasBody = (method: string) => method === 'post' || method === 'patch' || method === 'put';
 
+/** Content-Type header → whether it is JSON, for the few distinct headers clients send (type-is parses it each time). */
+const jsonTypes = new Map<string, boolean>();
+const isJson = (req: Request): boolean => {
+  const type = req.headers['content-type'] ?? '';
+  let json = jsonTypes.get(type);
+  if (json === undefined) {
+    json = Boolean(req.is('application/json'));
+    if (jsonTypes.size < 64) jsonTypes.set(type, json);
+  }
+  return json;
+};
+
 /** The arguments of a request: query, body and path parameters in one object, as the operation's schema has them. */
 const argsOf = (operation: AnyOperation, req: Request, names: readonly string[]): Record<string, unknown> => {
   if (hasBody(operation.method) && req.body !== undefined && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
     throw badRequest('INVALID_BODY', 'The request body must be a JSON object.');
   }
-  if (hasBody(operation.method) && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+  if (hasBody(operation.method) && Number(req.headers['content-length'] ?? 0) > 0 && !isJson(req)) {
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the request body as application/json.');
   }
   const params: Record<string, unknown> = {};

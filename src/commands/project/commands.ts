@@ -129,6 +129,10 @@ export const projectCommands = ({
   const withRoleSlot = <T extends CommandResult>(role: string, definition: AssignableRole | null, decide: (inProgress: number) => Promise<T>) =>
     definition !== null && definition.maxConcurrentTasks === null ? decide(0) : workload.withSlot(role, decide);
 
+  /** The agent's tasks of the role in progress in other projects, counted only where a per-agent limit needs them. */
+  const elsewhere = (definition: AssignableRole, role: string, agent: string, projectId: string) =>
+    definition.maxConcurrentTasksPerAgent === null || definition.maxConcurrentTasksPerAgent === undefined ? 0 : agentWorkload(role, agent, projectId);
+
   const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
 
   /** Where the read model places a `discoveredFrom` task, so the decider can name a cross-project link as such. */
@@ -243,7 +247,16 @@ export const projectCommands = ({
           projectId,
           {
             type: 'ClaimTask',
-            data: { taskId, agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, projectId), ...forced },
+            data: {
+              taskId,
+              agent,
+              leaseSeconds,
+              role,
+              definition,
+              inProgress,
+              agentElsewhere: elsewhere(definition, role, agent, projectId),
+              ...forced,
+            },
           },
           meta,
         ),
@@ -269,7 +282,7 @@ export const projectCommands = ({
               candidate,
               {
                 type: 'ClaimNextTask',
-                data: { agent, leaseSeconds, role, definition, inProgress, agentElsewhere: agentWorkload(role, agent, candidate) },
+                data: { agent, leaseSeconds, role, definition, inProgress, agentElsewhere: elsewhere(definition, role, agent, candidate) },
               },
               { ...meta, commandId: i === 0 ? meta.commandId : `${meta.commandId}:${i}` },
             ),
