@@ -131,6 +131,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
           ? new ChromaVectorStore(url(), bulk.modelId, recorded.version, calls, recorded.generation)
           : new ChromaVectorStore(url(), bulk.modelId, VECTOR_PROJECTION_VERSION, calls, recorded.generation + 1);
         if (!sameModel) writeGeneration(generationFile, { generation: vectors.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
+        projection?.close();
         projection = new VectorProjection({ vectors, readDb, afterSqlite, vectorsFor }, older);
         await projection.load();
         projector = new Projector(store, projection, log, 1000);
@@ -217,6 +218,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
         () => {
           writeGeneration(generationFile, { generation: aside.generation, version: VECTOR_PROJECTION_VERSION, model: bulk.modelId });
           vectors = aside;
+          projection?.close();
           projection = next;
           return next;
         },
@@ -270,6 +272,7 @@ export const startVectors = async ({ config, logger, store, readDb, sqlite, queu
       if (projector?.rebuildingAtStart) await withTimeout(projector.rebuildingAtStart, 5000, 'the vector rebuild at start').catch(() => undefined);
       chroma.stop();
       await projector?.stop();
+      projection?.close();
       await server?.stop();
       await Promise.all([bulk.close(), queries.close()]);
       cache.close();

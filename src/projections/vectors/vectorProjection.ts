@@ -93,6 +93,8 @@ export class VectorProjection implements Projection {
   private statusDueFrom = Number.POSITIVE_INFINITY;
   private statusDueSince = 0;
   private statusTimer: NodeJS.Timeout | undefined;
+  /** Set by close(): no timed status write is scheduled any more. */
+  private closed = false;
   /** applyBatch, reset and the timed status writes, one at a time. */
   private work: Promise<unknown> = Promise.resolve();
   private readonly source: (id: string) => TaskSource | undefined;
@@ -206,7 +208,7 @@ export class VectorProjection implements Projection {
 
   /** With status moves waiting and no batch to carry them, a timer writes them (a failure waits for the next try). */
   private scheduleStatusWrite(): void {
-    if (this.statusDue.size === 0 || this.statusTimer) return;
+    if (this.closed || this.statusDue.size === 0 || this.statusTimer) return;
     const wait = Math.max(0, STATUS_EVERY_MS - (Date.now() - this.statusDueSince));
     this.statusTimer = setTimeout(() => {
       this.statusTimer = undefined;
@@ -262,6 +264,16 @@ export class VectorProjection implements Projection {
     await this.deps.vectors.saveCheckpoint(position);
     this.position = position;
     return done;
+  }
+
+  /**
+   * Stops the timed status writes (the projector has stopped, or another projection replaced this one). Moves not
+   * written yet are written again after a restart: the stored checkpoint is before them.
+   */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
   }
 
   reset(): Promise<void> {
