@@ -36,12 +36,14 @@ export const leasesHeldBy = (state: ProjectState, actor: string, agent: string, 
 export const reservations = (state: ProjectState, now: string): Reservation[] => {
   const out: Reservation[] = [];
   const leaseEnds = new Map<string, string>();
+  // The agents' lease ends matter only to marks that last with the lease; without marks a lease without files is skipped.
+  const marked = state.marks.size > 0;
   for (const id of state.leased) {
     const task = state.tasks.get(id);
     const lease = task?.lease;
-    if (!task || !lease || lease.expiresAt <= now) continue;
+    if (!task || !lease || lease.expiresAt <= now || (!marked && task.fields.files.length === 0)) continue;
     const key = agentKey(lease.holder, lease.agent);
-    if ((leaseEnds.get(key) ?? '') < lease.expiresAt) leaseEnds.set(key, lease.expiresAt);
+    if (marked && (leaseEnds.get(key) ?? '') < lease.expiresAt) leaseEnds.set(key, lease.expiresAt);
     if (task.fields.files.length > 0)
       out.push({ key, holder: lease.agent, holderActor: lease.holder, taskId: task.id, files: task.fields.files, until: lease.expiresAt });
   }
