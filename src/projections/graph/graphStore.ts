@@ -52,6 +52,14 @@ export class GraphQueryError extends Error {
  */
 export type GraphStatusMove = { id: string; status?: string; claimedBy?: string | null; role?: string | null };
 
+/** `base` with the values `move` sets (its undefined fields leave base's as they are). */
+export const withMove = <T extends GraphStatusMove>(base: T, { status, claimedBy, role }: GraphStatusMove): T => ({
+  ...base,
+  ...(status === undefined ? {} : { status }),
+  ...(claimedBy === undefined ? {} : { claimedBy }),
+  ...(role === undefined ? {} : { role }),
+});
+
 /** The writes the projection makes; implemented by the store and by the in-memory fold of a rebuild. */
 export interface GraphWriter {
   /** Moves of tasks in the graph (a task not there is skipped), in few statements: the path for a swarm's claims. */

@@ -1,4 +1,12 @@
-import type { GraphEdge, GraphLink, GraphSnapshot, GraphStatusMove, GraphTask, GraphWriter } from './graphStore.js';
+import {
+  withMove,
+  type GraphEdge,
+  type GraphLink,
+  type GraphSnapshot,
+  type GraphStatusMove,
+  type GraphTask,
+  type GraphWriter,
+} from './graphStore.js';
 
 /** The graph folded in memory: what a rebuild builds before one bulk load. */
 export class MemoryGraph implements GraphWriter {
@@ -21,9 +29,9 @@ export class MemoryGraph implements GraphWriter {
   }
 
   moveTasks(moves: readonly GraphStatusMove[]): void {
-    for (const { id, ...fields } of moves) {
-      const task = this.tasks.get(id);
-      if (task) this.tasks.set(id, { ...task, ...definedFields(fields) });
+    for (const move of moves) {
+      const task = this.tasks.get(move.id);
+      if (task) this.tasks.set(move.id, withMove(task, move));
     }
   }
 
@@ -108,6 +116,3 @@ export class MemoryGraph implements GraphWriter {
 }
 
 const linkKey = (link: GraphLink) => `${link.taskId}\u0000${link.kind}\u0000${link.target}`;
-
-const definedFields = (fields: Omit<GraphStatusMove, 'id'>): Partial<GraphTask> =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<GraphTask>;

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import type { Projection } from '../projector.js';
-import type { GraphStatusMove, GraphStore, GraphTask, GraphWriter } from './graphStore.js';
+import { withMove, type GraphStatusMove, type GraphStore, type GraphTask, type GraphWriter } from './graphStore.js';
 import { MemoryGraph } from './memoryGraph.js';
 
 export const GRAPH_PROJECTOR = 'graph';
@@ -114,9 +114,7 @@ class PendingMoves {
   private readonly moves = new Map<string, GraphStatusMove>();
 
   add(move: GraphStatusMove): void {
-    const earlier = this.moves.get(move.id);
-    const defined = Object.fromEntries(Object.entries(move).filter(([, value]) => value !== undefined));
-    this.moves.set(move.id, { ...earlier, ...defined } as GraphStatusMove);
+    this.moves.set(move.id, withMove(this.moves.get(move.id) ?? { id: move.id }, move));
   }
 
   flush(graph: GraphWriter): void {
