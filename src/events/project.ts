@@ -196,5 +196,16 @@ export const STATUS_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus
   cancelled: ['pending'],
 };
 
+/**
+ * The status a task is left in by the events that move it without a TaskStatusChanged: claims, releases, lease
+ * expiries and completions (a completion lands in `review` instead when its data says so). What the read models follow.
+ */
+export const STATUS_AFTER_EVENT: Readonly<Record<string, TaskStatus>> = {
+  TaskClaimed: 'in_progress',
+  TaskReleased: 'pending',
+  LeaseExpired: 'pending',
+  TaskCompleted: 'completed',
+};
+
 /** Statuses that require every hard dependency to be completed first. */
 export const STATUSES_NEEDING_DEPENDENCIES: ReadonlySet<TaskStatus> = new Set(['in_progress', 'review', 'completed']);

@@ -1,3 +1,4 @@
+import { STATUS_AFTER_EVENT } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { EventStore } from '../../eventstore/eventStore.js';
 import type { Projection } from '../projector.js';
@@ -9,14 +10,6 @@ export const GRAPH_PROJECTOR = 'graph';
 export const GRAPH_PROJECTION_VERSION = 2;
 
 type Data = Readonly<Record<string, unknown>>;
-
-/** Status after events that move a task without a TaskStatusChanged (claims, releases, lease expiry, completion). */
-const STATUS_BY_EVENT: Readonly<Record<string, string>> = {
-  TaskClaimed: 'in_progress',
-  TaskReleased: 'pending',
-  LeaseExpired: 'pending',
-  TaskCompleted: 'completed',
-};
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
@@ -99,7 +92,7 @@ const statusMoveOf = (event: StoredEvent): GraphStatusMove | undefined => {
     case 'TaskStatusChanged':
       return str(d.to) === null ? undefined : { id, status: str(d.to)!, ...(d.from === 'in_progress' ? { claimedBy: null } : {}) };
     default: {
-      const status = STATUS_BY_EVENT[event.type];
+      const status = STATUS_AFTER_EVENT[event.type];
       if (status === undefined) return undefined;
       // TaskCompleted may land in review; a claim may assign the claiming role.
       const to = event.type === 'TaskCompleted' && str(d.status) !== null ? str(d.status)! : status;

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { databaseOf } from '../sqlite/swappable.js';
+import { STATUS_AFTER_EVENT } from '../../events/project.js';
 import type { StoredEvent } from '../../events/types.js';
 import { taskChunks } from '../../embeddings/chunks.js';
 import { contentHash } from '../../embeddings/embedder.js';
@@ -65,8 +66,6 @@ export const STATUS_EVERY_MS = 500;
 
 /** Events that change a task's text or its filterable metadata, written with their batch. */
 const TOUCHING = new Set(['TaskCreated', 'TaskUpdated', 'TaskStatusChanged', 'RoleAssigned', 'RoleUnassigned']);
-/** Events that move a task's status (and may assign the claiming role) without a TaskStatusChanged: written coalesced. */
-const STATUS_MOVES = new Set(['TaskClaimed', 'TaskReleased', 'LeaseExpired', 'TaskCompleted']);
 
 export type VectorProjectionDeps = Readonly<{
   vectors: ChromaVectorStore;
@@ -87,7 +86,7 @@ export class VectorProjection implements Projection {
   readonly version = VECTOR_PROJECTION_VERSION;
   private position = 0;
   private checkpointSavedAt = 0;
-  /** Tasks whose status moved (STATUS_MOVES) and whose records are not rewritten yet → their project. */
+  /** Tasks whose status moved without a TaskStatusChanged (STATUS_AFTER_EVENT), records not rewritten yet → their project. */
   private readonly statusDue = new Map<string, string>();
   /** Position of the earliest event in `statusDue`: the stored checkpoint stays before it until they are written. */
   private statusDueFrom = Number.POSITIVE_INFINITY;
@@ -151,7 +150,7 @@ export class VectorProjection implements Projection {
         if (event.type === 'TaskCreated' && !touched.has(data.taskId) && !deleted.has(data.taskId)) created.add(data.taskId);
         deleted.delete(data.taskId);
         touched.set(data.taskId, data.projectId);
-      } else if (STATUS_MOVES.has(event.type) && !this.statusDue.has(data.taskId)) {
+      } else if (Object.hasOwn(STATUS_AFTER_EVENT, event.type) && !this.statusDue.has(data.taskId)) {
         if (this.statusDue.size === 0) this.statusDueSince = Date.now();
         this.statusDue.set(data.taskId, data.projectId);
         this.statusDueFrom = Math.min(this.statusDueFrom, event.position);
