@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
 import { prepared } from './prepared.js';
-import { notFound } from '../errors.js';
 import type { Priority, TaskStatus } from '../events/vocabulary.js';
-import { findTaskRow, type TaskRow } from './tasks.js';
+import { getTaskRow, type TaskRow } from './tasks.js';
 
 /** The task hierarchy and the dependency graph as the read model holds them: subtrees, dependencies, dependents. */
 
@@ -29,8 +28,7 @@ export const getTaskTree = (db: Database.Database, opts: { taskId?: string; proj
   let rows: TaskRow[];
   let rootDepth: number;
   if (opts.taskId !== undefined) {
-    const root = findTaskRow(db, opts.taskId);
-    if (!root) throw notFound('TASK_NOT_FOUND', `Task ${opts.taskId} does not exist.`, { taskId: opts.taskId });
+    const root = getTaskRow(db, opts.taskId);
     rootDepth = root.depth;
     rows = prepared<[string, string, number, number], TaskRow>(
       db,
@@ -87,19 +85,19 @@ export type DependencyView = {
 
 export type DependencyListing = { taskId: string; direction: 'dependencies' | 'dependents'; items: DependencyView[]; truncated: boolean };
 
-/** Direct (maxDepth 1) or transitive dependencies or dependents of a task, nearest first. */
 /** The tasks that depend on `taskId` with a hard edge (ids only: what a completion may unblock). */
 export const hardDependentIds = (db: Database.Database, taskId: string): string[] =>
   prepared<[string], { id: string }>(db, "SELECT task_id AS id FROM dependencies WHERE depends_on = ? AND kind = 'hard'")
     .all(taskId)
     .map((row) => row.id);
 
+/** Direct (maxDepth 1) or transitive dependencies or dependents of a task, nearest first. */
 export const getDependencies = (
   db: Database.Database,
   taskId: string,
   opts: { direction?: 'dependencies' | 'dependents'; maxDepth?: number; limit?: number } = {},
 ): DependencyListing => {
-  if (!findTaskRow(db, taskId)) throw notFound('TASK_NOT_FOUND', `Task ${taskId} does not exist.`, { taskId });
+  getTaskRow(db, taskId);
   const direction = opts.direction ?? 'dependencies';
   const maxDepth = opts.maxDepth ?? 1;
   const limit = opts.limit ?? 500;

@@ -125,18 +125,14 @@ export const pickFields = <T extends { id: string }>(item: T, fields?: readonly 
 export const findTaskRow = (db: Database.Database, id: string): TaskRow | undefined =>
   prepared<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id);
 
-export const getTask = (db: Database.Database, id: string): TaskView => {
-  const row = findTaskRow(db, id);
-  if (!row) throw notFound('TASK_NOT_FOUND', `Task ${id} does not exist.`, { taskId: id });
-  return { ...toTaskView(row), links: getTaskLinks(db, id) };
-};
-
 /** The task's row, or TASK_NOT_FOUND (getTask without the view and its links, for a command's own checks). */
 export const getTaskRow = (db: Database.Database, id: string): TaskRow => {
   const row = findTaskRow(db, id);
   if (!row) throw notFound('TASK_NOT_FOUND', `Task ${id} does not exist.`, { taskId: id });
   return row;
 };
+
+export const getTask = (db: Database.Database, id: string): TaskView => ({ ...toTaskView(getTaskRow(db, id)), links: getTaskLinks(db, id) });
 
 /** Those of `ids` that are ready now (the shared rule), in the order given, without reading the tasks whole. */
 export const readyAmong = (db: Database.Database, ids: readonly string[]): string[] => {
