@@ -126,12 +126,12 @@ export const projectCommands = ({
    * A claim as a role: decided with the role's in-progress count and a slot held meanwhile (RoleWorkload) when the role
    * has a role-wide cap; a role without one (max_concurrent_tasks: null) has nothing to count.
    */
-  const withRoleSlot = <T extends CommandResult>(role: string, definition: AssignableRole | null, decide: (inProgress: number) => Promise<T>) =>
-    definition !== null && definition.maxConcurrentTasks === null ? decide(0) : workload.withSlot(role, decide);
+  const withRoleSlot = <T extends CommandResult>(role: string, definition: AssignableRole, decide: (inProgress: number) => Promise<T>) =>
+    definition.maxConcurrentTasks === null ? decide(0) : workload.withSlot(role, decide);
 
   /** The agent's tasks of the role in progress in other projects, counted only where a per-agent limit needs them. */
   const elsewhere = (definition: AssignableRole, role: string, agent: string, projectId: string) =>
-    definition.maxConcurrentTasksPerAgent === null || definition.maxConcurrentTasksPerAgent === undefined ? 0 : agentWorkload(role, agent, projectId);
+    (definition.maxConcurrentTasksPerAgent ?? null) === null ? 0 : agentWorkload(role, agent, projectId);
 
   const withIds = (node: TreeInput): TaskTreeNode => ({ ...node, id: newId(), children: (node.children ?? []).map(withIds) });
 
