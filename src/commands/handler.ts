@@ -242,7 +242,7 @@ export class CommandHandler<S, C extends Command, E extends Event> {
     };
     this.cache.set(streamId, entry);
     // The store's own last append left the stream where the entry is: nothing newer to read.
-    for (; store.ownRevision?.(streamId) !== entry.revision;) {
+    while (store.ownRevision?.(streamId) !== entry.revision) {
       const events = await store.readStream(streamId, { fromRevision: entry.revision + 1, maxCount: 5000 });
       for (const event of events) {
         entry.state = decider.evolve(entry.state, event as StoredEvent<E>);
